@@ -1,0 +1,158 @@
+"""The table under the conntrack model, and the registry of table designs.
+
+A backend offers only what OVS's cmap offers conntrack: insert a key node,
+remove it, look a key up, iterate one zone's nodes, iterate all nodes, count
+them.  Flush, dump and sweep live in the model and are built from these, so
+each design's cost structure shows through: iterating one zone of the single
+map is a scan of every entry, exactly as ``conntrack_flush`` was before the
+per-zone patch.
+
+Backends are found through the ``ctbench.backends`` entry-point group.  The
+built-in ones register there too (see pyproject.toml), so a third-party
+package is a first-class citizen: it only has to declare::
+
+    [project.entry-points."ctbench.backends"]
+    my-table = "my_package.module:MyTable"
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from ctbench.model import Connection
+    from ctbench.packets import ConnKey
+
+ENTRY_POINT_GROUP = "ctbench.backends"
+
+Lookup = Callable[["ConnKey"], "Connection | None"]
+Insert = Callable[["ConnKey", "Connection"], None]
+Remove = Callable[["ConnKey"], None]
+
+
+class BackendError(ValueError):
+    """A backend name, option or plugin that cannot be used."""
+
+
+@runtime_checkable
+class ConnTable(Protocol):
+    """What the model needs from a table: cmap's operations, nothing more.
+
+    ``bind(zone)`` returns the lookup / insert / remove operations for keys of
+    one zone.  The model takes them once per batch so the per-packet path makes
+    no extra method call; a dict-backed table returns its dict's own bound
+    methods.
+    """
+
+    name: ClassVar[str]
+    description: ClassVar[str]
+
+    def bind(self, zone: int) -> tuple[Lookup, Insert, Remove]: ...
+
+    def zone_items(self, zone: int) -> list[tuple[ConnKey, Connection]]:
+        """Every key node of ``zone``, visiting what the design must visit."""
+        ...
+
+    def items(self) -> Iterable[tuple[ConnKey, Connection]]: ...
+
+    def zone_scan_size(self, zone: int) -> int:
+        """How many nodes iterating ``zone`` visits (derived from sizes)."""
+        ...
+
+    def __len__(self) -> int: ...
+
+    def container_bytes(self) -> int:
+        """Bytes held by the table's own containers (not the connections)."""
+        ...
+
+
+BackendFactory = Callable[..., ConnTable]
+
+
+@dataclass(frozen=True)
+class BackendSpec:
+    """A backend by name, with options: parsed from ``name:key=value,...``."""
+
+    name: str
+    options: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        if not self.options:
+            return self.name
+        opts = ",".join(f"{k}={v}" for k, v in sorted(self.options.items()))
+        return f"{self.name}:{opts}"
+
+    @classmethod
+    def parse(cls, text: str) -> BackendSpec:
+        name, _, rest = text.partition(":")
+        name = name.strip()
+        if not name:
+            raise BackendError(f"backend spec {text!r} has no name")
+        options: dict[str, str] = {}
+        if rest:
+            for item in rest.split(","):
+                key, eq, value = item.partition("=")
+                if not eq or not key.strip():
+                    raise BackendError(
+                        f"backend option {item!r} in {text!r} is not key=value"
+                    )
+                options[key.strip()] = value.strip()
+        return cls(name, options)
+
+
+@functools.cache
+def registry() -> Mapping[str, Any]:
+    """Entry points of the group by name; loaded once, classes imported lazily."""
+    return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+
+
+def backend_names() -> list[str]:
+    return sorted(registry())
+
+
+def load_backend(name: str) -> type[ConnTable]:
+    eps = registry()
+    if name not in eps:
+        known = ", ".join(sorted(eps)) or "none"
+        raise BackendError(f"unknown backend {name!r} (known: {known})")
+    try:
+        factory = eps[name].load()
+    except Exception as exc:  # a broken plugin must not crash the CLI
+        raise BackendError(f"backend {name!r} failed to load: {exc}") from exc
+    for attr in ("bind", "zone_items", "items", "zone_scan_size", "container_bytes"):
+        if not callable(getattr(factory, attr, None)):
+            raise BackendError(f"backend {name!r} has no {attr}() method")
+    return factory  # type: ignore[no-any-return]
+
+
+def create_table(spec: BackendSpec) -> ConnTable:
+    """Instantiate a backend, turning bad options into a BackendError."""
+    factory = load_backend(spec.name)
+    parse_options = getattr(factory, "parse_options", None)
+    try:
+        if parse_options is not None:
+            kwargs = parse_options(dict(spec.options))
+        elif spec.options:
+            raise BackendError(
+                f"backend {spec.name!r} takes no options "
+                f"(got {', '.join(sorted(spec.options))})"
+            )
+        else:
+            kwargs = {}
+        return factory(**kwargs)
+    except BackendError:
+        raise
+    except (TypeError, ValueError) as exc:
+        raise BackendError(f"backend {spec.label!r}: {exc}") from exc
+
+
+def describe(name: str) -> str:
+    try:
+        return str(load_backend(name).description)
+    except BackendError as exc:
+        return f"(unavailable: {exc})"

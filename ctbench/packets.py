@@ -1,0 +1,261 @@
+"""Frames in, connection keys out.
+
+ovstest builds raw Ethernet frames and conntrack extracts a key from each one
+on every execute.  This module builds the same frames and does the same
+extraction.  A connection key is a plain tuple, because tuples are the fastest
+dict keys CPython has::
+
+    (src_addr, dst_addr, src_port, dst_port, dl_type, zone, ip_proto)
+
+Addresses are integers (32 bits for IPv4, 128 for IPv6).  For ICMP echo the
+"ports" carry OVS's ICMP fields: ``(type << 24) | (code << 16) | id`` on the
+source side and the reversed type on the destination side, as in OVS's
+``extract_l4_icmp`` (lib/conntrack.c), so that the reverse of a request key is
+the key of its reply.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import struct
+from dataclasses import dataclass
+from enum import IntFlag
+from typing import Final
+
+ConnKey = tuple[int, int, int, int, int, int, int]
+
+# Field positions inside a ConnKey.
+SRC: Final = 0
+DST: Final = 1
+SRC_PORT: Final = 2
+DST_PORT: Final = 3
+DL_TYPE: Final = 4
+ZONE: Final = 5
+PROTO: Final = 6
+
+# EtherTypes and IP protocol numbers (IEEE 802 / IANA).
+ETH_TYPE_IP: Final = 0x0800
+ETH_TYPE_IPV6: Final = 0x86DD
+IPPROTO_ICMP: Final = 1
+IPPROTO_TCP: Final = 6
+IPPROTO_UDP: Final = 17
+IPPROTO_ICMPV6: Final = 58
+
+# ICMP echo types (RFC 792, RFC 4443) and their reverse, as OVS's
+# reverse_icmp_type() / reverse_icmp6_type() map them.
+ICMP_ECHO_REQUEST: Final = 8
+ICMP_ECHO_REPLY: Final = 0
+ICMP6_ECHO_REQUEST: Final = 128
+ICMP6_ECHO_REPLY: Final = 129
+_ICMP_REVERSE: Final = {
+    ICMP_ECHO_REQUEST: ICMP_ECHO_REPLY,
+    ICMP_ECHO_REPLY: ICMP_ECHO_REQUEST,
+}
+_ICMP6_REVERSE: Final = {
+    ICMP6_ECHO_REQUEST: ICMP6_ECHO_REPLY,
+    ICMP6_ECHO_REPLY: ICMP6_ECHO_REQUEST,
+}
+
+# TCP flag bits (RFC 9293).
+TCP_FIN: Final = 0x01
+TCP_SYN: Final = 0x02
+TCP_RST: Final = 0x04
+TCP_PSH: Final = 0x08
+TCP_ACK: Final = 0x10
+
+
+class CtState(IntFlag):
+    """Per-packet conntrack state bits, valued as OVS's CS_* (lib/packets.h)."""
+
+    NEW = 0x01
+    ESTABLISHED = 0x02
+    RELATED = 0x04
+    REPLY_DIR = 0x08
+    INVALID = 0x10
+    TRACKED = 0x20
+
+
+# ovstest's frame, byte for byte: tests/test-conntrack.c `payload`, 42 bytes of
+# Ethernet (50:54:00:00:00:09 -> 50:54:00:00:00:0a) + IPv4 (10.1.1.1 ->
+# 10.1.1.2, protocol 17, TTL 0, header checksum 0xa4cd) + UDP (ports 1 -> 2,
+# length 8, no checksum).
+OVSTEST_PAYLOAD: Final = bytes.fromhex(
+    "50540000000a50540000000908004500001c0000000000"
+    "11a4cd0a0101010a0101020001000200080000"
+)
+OVSTEST_FRAME_LEN: Final = 42
+_UDP_PORTS_OFFSET: Final = 34
+
+ETH_HEADER = struct.Struct("!6s6sH")
+IPV4_HEADER = struct.Struct("!BBHHHBBHII")
+IPV6_HEADER = struct.Struct("!IHBB16s16s")
+PORTS = struct.Struct("!HH")
+UDP_HEADER = struct.Struct("!HHHH")
+TCP_HEADER = struct.Struct("!HHIIBBHHH")
+ICMP_ECHO = struct.Struct("!BBHHH")
+
+# The fast path for the common frame: Ethernet + IPv4 without options + UDP.
+# Fields: dl_type, version/IHL, total length, fragment field, protocol,
+# source, destination, source port, destination port.
+IPV4_UDP_FAST = struct.Struct("!12xHBxH2xH1xB2xIIHH")
+
+
+def ovstest_frame(src_port: int, dst_port: int) -> bytes:
+    """ovstest's 42-byte UDP frame with only the UDP ports changed."""
+    return (
+        OVSTEST_PAYLOAD[:_UDP_PORTS_OFFSET]
+        + PORTS.pack(src_port, dst_port)
+        + OVSTEST_PAYLOAD[_UDP_PORTS_OFFSET + 4 :]
+    )
+
+
+def zone_benchmark_ports(i: int) -> tuple[int, int]:
+    """Ports of connection ``i`` in benchmark-zones: ``i >> 16`` and
+    ``i & 0xffff``, a port that would be 0 becoming 65535 (test-conntrack.c)."""
+    src = (i >> 16) & 0xFFFF
+    dst = i & 0xFFFF
+    return (src or 0xFFFF, dst or 0xFFFF)
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    """Addresses for building frames; IPv6 when the addresses are IPv6."""
+
+    src: str = "10.1.1.1"
+    dst: str = "10.1.1.2"
+
+
+_ETH_ADDRS: Final = bytes.fromhex("50540000000a505400000009")
+
+
+def _ip_packet(
+    proto: int, l4: bytes, ends: Endpoints, ttl: int = 64
+) -> tuple[int, bytes]:
+    src = ipaddress.ip_address(ends.src)
+    dst = ipaddress.ip_address(ends.dst)
+    if src.version != dst.version:
+        raise ValueError("source and destination must be the same IP version")
+    if src.version == 4:
+        header = IPV4_HEADER.pack(
+            0x45, 0, 20 + len(l4), 0, 0, ttl, proto, 0, int(src), int(dst)
+        )
+        return ETH_TYPE_IP, header + l4
+    header = IPV6_HEADER.pack(
+        6 << 28, len(l4), proto, ttl, src.packed, dst.packed
+    )
+    return ETH_TYPE_IPV6, header + l4
+
+
+def _ethernet(dl_type: int, l3: bytes) -> bytes:
+    return _ETH_ADDRS + struct.pack("!H", dl_type) + l3
+
+
+def udp_frame(src_port: int, dst_port: int, ends: Endpoints = Endpoints()) -> bytes:
+    dl_type, l3 = _ip_packet(
+        IPPROTO_UDP, UDP_HEADER.pack(src_port, dst_port, 8, 0), ends
+    )
+    return _ethernet(dl_type, l3)
+
+
+def tcp_frame(
+    src_port: int, dst_port: int, flags: int, ends: Endpoints = Endpoints()
+) -> bytes:
+    tcp = TCP_HEADER.pack(src_port, dst_port, 0, 0, 5 << 4, flags, 65535, 0, 0)
+    dl_type, l3 = _ip_packet(IPPROTO_TCP, tcp, ends)
+    return _ethernet(dl_type, l3)
+
+
+def icmp_echo_frame(
+    ident: int, reply: bool = False, ends: Endpoints = Endpoints()
+) -> bytes:
+    v6 = ipaddress.ip_address(ends.src).version == 6
+    if v6:
+        icmp_type = ICMP6_ECHO_REPLY if reply else ICMP6_ECHO_REQUEST
+    else:
+        icmp_type = ICMP_ECHO_REPLY if reply else ICMP_ECHO_REQUEST
+    proto = IPPROTO_ICMPV6 if v6 else IPPROTO_ICMP
+    dl_type, l3 = _ip_packet(proto, ICMP_ECHO.pack(icmp_type, 0, 0, ident, 1), ends)
+    return _ethernet(dl_type, l3)
+
+
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    """What conntrack takes from a valid frame: the key and the TCP flags."""
+
+    key: ConnKey
+    tcp_flags: int
+
+
+def _l4_key(
+    proto: int, l4: bytes, src: int, dst: int, dl_type: int, zone: int
+) -> Parsed | None:
+    if proto == IPPROTO_UDP:
+        if len(l4) < UDP_HEADER.size:
+            return None
+        sport, dport = PORTS.unpack_from(l4)
+        return Parsed((src, dst, sport, dport, dl_type, zone, proto), 0)
+    if proto == IPPROTO_TCP:
+        if len(l4) < TCP_HEADER.size:
+            return None
+        sport, dport, _, _, offset, flags, *_ = TCP_HEADER.unpack_from(l4)
+        if (offset >> 4) * 4 < TCP_HEADER.size or (offset >> 4) * 4 > len(l4):
+            return None
+        return Parsed((src, dst, sport, dport, dl_type, zone, proto), flags)
+    if proto in (IPPROTO_ICMP, IPPROTO_ICMPV6):
+        if len(l4) < ICMP_ECHO.size:
+            return None
+        icmp_type, code, _, ident, _ = ICMP_ECHO.unpack_from(l4)
+        reverse = _ICMP_REVERSE if proto == IPPROTO_ICMP else _ICMP6_REVERSE
+        rev_type = reverse.get(icmp_type)
+        if rev_type is None:
+            # Errors would be "related" traffic; ctbench models echo only.
+            return None
+        sport = (icmp_type << 24) | (code << 16) | ident
+        dport = (rev_type << 24) | (code << 16) | ident
+        return Parsed((src, dst, sport, dport, dl_type, zone, proto), 0)
+    return None
+
+
+def parse_frame(frame: bytes, zone: int) -> Parsed | None:
+    """Extract the connection key, or None for a frame conntrack calls invalid.
+
+    Never raises on malformed input: truncated headers, bad lengths, IPv4
+    fragments and unknown protocols all give None.
+    """
+    if len(frame) < ETH_HEADER.size:
+        return None
+    dl_type = ETH_HEADER.unpack_from(frame)[2]
+    l3 = frame[ETH_HEADER.size :]
+    if dl_type == ETH_TYPE_IP:
+        if len(l3) < IPV4_HEADER.size:
+            return None
+        vihl, _, total, _, frag, _, proto, _, src, dst = IPV4_HEADER.unpack_from(l3)
+        ihl = (vihl & 0x0F) * 4
+        if vihl >> 4 != 4 or ihl < IPV4_HEADER.size or total < ihl:
+            return None
+        if total > len(l3) or frag & 0x3FFF:
+            return None
+        return _l4_key(proto, l3[ihl:total], src, dst, dl_type, zone)
+    if dl_type == ETH_TYPE_IPV6:
+        if len(l3) < IPV6_HEADER.size:
+            return None
+        vtc, payload_len, proto, _, src6, dst6 = IPV6_HEADER.unpack_from(l3)
+        if vtc >> 28 != 6 or IPV6_HEADER.size + payload_len > len(l3):
+            return None
+        l4 = l3[IPV6_HEADER.size : IPV6_HEADER.size + payload_len]
+        src = int.from_bytes(src6, "big")
+        dst = int.from_bytes(dst6, "big")
+        return _l4_key(proto, l4, src, dst, dl_type, zone)
+    return None
+
+
+def reverse_key(key: ConnKey) -> ConnKey:
+    """The key of the reply direction (OVS's conn_key_reverse)."""
+    src, dst, sport, dport, dl_type, zone, proto = key
+    return (dst, src, dport, sport, dl_type, zone, proto)
+
+
+def format_addr(addr: int, dl_type: int) -> str:
+    if dl_type == ETH_TYPE_IPV6:
+        return str(ipaddress.IPv6Address(addr))
+    return str(ipaddress.IPv4Address(addr))
