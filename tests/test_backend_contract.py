@@ -1,0 +1,176 @@
+"""Every registered backend, driven by hypothesis, must behave like the oracle.
+
+The test is parametrised over the entry-point registry, so a backend is
+covered by being registered, third-party ones included.
+"""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
+from reference_model import ReferenceConntrack
+
+from ctbench.backends import BackendSpec, backend_names, create_table
+from ctbench.model import Conntrack, Limits, NatAction
+from ctbench.packets import (
+    TCP_ACK,
+    TCP_FIN,
+    TCP_RST,
+    TCP_SYN,
+    ZONE,
+    Endpoints,
+    icmp_echo_frame,
+    tcp_frame,
+    udp_frame,
+)
+
+A, B, C = "10.0.0.1", "10.0.0.2", "10.0.0.3"
+ZONES = (0, 1, 2, 65535)
+NAT_ADDR = 0x0A0000FE  # 10.0.0.254
+
+udp = st.builds(
+    udp_frame,
+    st.sampled_from([1, 2, 3]),
+    st.sampled_from([1, 2, 3]),
+    st.sampled_from(
+        [Endpoints(A, B), Endpoints(B, A), Endpoints(A, C), Endpoints("::1", "::2")]
+    ),
+)
+tcp = st.builds(
+    tcp_frame,
+    st.sampled_from([10, 11]),
+    st.sampled_from([80]),
+    st.sampled_from(
+        [TCP_SYN, TCP_SYN | TCP_ACK, TCP_ACK, TCP_FIN | TCP_ACK, TCP_RST, TCP_FIN, 0]
+    ),
+    st.sampled_from([Endpoints(A, B), Endpoints(B, A)]),
+)
+tcp_reply = st.builds(
+    lambda flags: tcp_frame(80, 10, flags, Endpoints(B, A)),
+    st.sampled_from([TCP_SYN | TCP_ACK, TCP_ACK, TCP_FIN | TCP_ACK, TCP_RST]),
+)
+icmp = st.builds(
+    icmp_echo_frame,
+    st.sampled_from([1, 2]),
+    st.booleans(),
+    st.sampled_from([Endpoints(A, B), Endpoints(B, A)]),
+)
+junk = st.sampled_from([b"", b"\x00" * 20, udp_frame(1, 2)[:40]])
+frames = st.one_of(udp, udp, tcp, tcp_reply, icmp, junk)
+nat_actions = st.one_of(
+    st.none(),
+    st.builds(NatAction, src_addr=st.just(NAT_ADDR), src_port=st.sampled_from([7, 8])),
+    st.builds(NatAction, dst_addr=st.just(NAT_ADDR)),
+)
+
+
+class ContractMachine(RuleBasedStateMachine):
+    backend = "single"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.now = 0
+
+    @initialize(
+        conn_limit=st.sampled_from([0, 0, 4, 9]),
+        default_zone_limit=st.sampled_from([None, None, 3]),
+        zone_limits=st.sampled_from([{}, {}, {1: 2}, {2: 0}]),
+    )
+    def setup(
+        self, conn_limit: int, default_zone_limit: int | None, zone_limits: dict[int, int]
+    ) -> None:
+        limits = Limits(conn_limit, default_zone_limit, zone_limits)
+        self.model = Conntrack(create_table(BackendSpec(self.backend)), limits)
+        self.ref = ReferenceConntrack(limits)
+
+    @rule(
+        batch=st.lists(frames, min_size=1, max_size=6),
+        zone=st.sampled_from(ZONES),
+        commit=st.booleans(),
+        nat=nat_actions,
+    )
+    def execute(
+        self, batch: list[bytes], zone: int, commit: bool, nat: NatAction | None
+    ) -> None:
+        got = self.model.execute(batch, zone, commit, self.now, nat)
+        assert got == self.ref.execute(batch, zone, commit, self.now, nat)
+
+    @rule(batches=st.lists(st.lists(udp, min_size=1, max_size=3), max_size=4))
+    def execute_batches(self, batches: list[list[bytes]]) -> None:
+        got = self.model.execute_batches(batches, 1, True, self.now)
+        want = [s for b in batches for s in self.ref.execute(b, 1, True, self.now)]
+        assert got == want
+
+    @rule(step=st.sampled_from([0, 1_000, 30_000, 45_000, 61_000]))
+    def advance_clock(self, step: int) -> None:
+        self.now += step
+
+    @rule(zone=st.sampled_from((*ZONES, None)))
+    def flush(self, zone: int | None) -> None:
+        result = self.model.flush(zone)
+        assert result.removed == self.ref.flush(zone)
+        if zone is not None:
+            assert result.visited >= result.removed
+
+    @rule()
+    def sweep(self) -> None:
+        assert self.model.sweep(self.now) == self.ref.sweep(self.now)
+
+    @precondition(lambda self: hasattr(self, "model"))
+    @rule(zone=st.sampled_from((*ZONES, None)), live=st.booleans())
+    def dump(self, zone: int | None, live: bool) -> None:
+        now = self.now if live else None
+        got = sorted(
+            (e.key, e.rev_key, e.proto, e.state, e.expiration, e.nat)
+            for e in self.model.dump(zone, now)
+        )
+        assert got == self.ref.dump(zone, now)
+
+    @invariant()
+    def same_counts(self) -> None:
+        if not hasattr(self, "model"):
+            return
+        assert self.model.n_conns == self.ref.n_conns
+        assert vars(self.model.counters) == vars(self.ref.counters)
+        assert sum(self.model.expiration_list_sizes()) == self.ref.n_conns
+
+    @invariant()
+    def table_holds_exactly_the_key_nodes(self) -> None:
+        if not hasattr(self, "model"):
+            return
+        table = self.model.table
+        nat_conns = sum(1 for c in self.ref.conns if c.nat)
+        assert len(table) == self.ref.n_conns + nat_conns
+        for zone in ZONES:
+            items = table.zone_items(zone)
+            assert all(key[ZONE] == zone for key, _ in items)
+            assert table.zone_scan_size(zone) >= len(items)
+        assert sorted(k for k, _ in table.items()) == sorted(self.ref._nodes())
+
+
+@pytest.mark.parametrize("backend", backend_names())
+def test_backend_matches_reference(backend: str) -> None:
+    machine = type(f"Contract_{backend}", (ContractMachine,), {"backend": backend})
+    run_state_machine_as_test(
+        machine,
+        settings=settings(
+            max_examples=60,
+            stateful_step_count=40,
+            deadline=None,
+            derandomize=True,
+            suppress_health_check=[HealthCheck.too_slow],
+        ),
+    )
+
+
+def test_registry_has_the_builtin_backends() -> None:
+    assert {"single", "per-zone"} <= set(backend_names())
