@@ -1,0 +1,67 @@
+"""Measured memory of a backend: fixed overhead and bytes per connection.
+
+Measured with tracemalloc, never estimated: build an empty model (its fixed
+cost: the table's containers plus the 100 expiration lists), then commit a
+sample fill shaped like the run (the same packets in the same zones) and
+divide the growth by the connections stored.  The bytes per connection thus
+include everything one connection costs: the Connection object, its key tuple
+and integers, its table node(s) and its expiration-list entry.
+
+tracemalloc slows allocation down, so this runs on a sample of at most
+``max_conns`` connections before the timed run, never inside it.
+"""
+
+from __future__ import annotations
+
+import gc
+import tracemalloc
+from dataclasses import dataclass
+
+from ctbench.backends import BackendSpec, create_table
+from ctbench.model import Conntrack, Limits
+from ctbench.packets import ovstest_frame, zone_benchmark_ports
+
+DEFAULT_SAMPLE_CONNS = 50_000
+
+
+@dataclass(frozen=True)
+class MemoryFigures:
+    fixed_bytes: int
+    bytes_per_conn: float
+    sample_conns: int
+    zones: int
+
+
+def measure_memory(
+    spec: BackendSpec,
+    entries: int,
+    zones: int,
+    max_conns: int = DEFAULT_SAMPLE_CONNS,
+) -> MemoryFigures:
+    """Fill ``zones`` zones with up to ``entries`` ovstest packets each, keeping
+    the total at or under ``max_conns`` by using fewer entries per zone."""
+    per_zone = max(1, min(entries, max_conns // max(zones, 1)))
+    batches = [[ovstest_frame(*zone_benchmark_ports(i))] for i in range(per_zone)]
+    was_tracing = tracemalloc.is_tracing()
+    gc.collect()
+    if not was_tracing:
+        tracemalloc.start()
+    try:
+        start = tracemalloc.get_traced_memory()[0]
+        model = Conntrack(create_table(spec), Limits(conn_limit=0))
+        empty = tracemalloc.get_traced_memory()[0]
+        for zone in range(zones):
+            model.execute_batches(batches, zone, True, 0)
+        full = tracemalloc.get_traced_memory()[0]
+        stored = model.n_conns
+    finally:
+        if not was_tracing:
+            tracemalloc.stop()
+    del model
+    gc.collect()
+    return MemoryFigures(
+        fixed_bytes=empty - start,
+        bytes_per_conn=(full - empty) / stored if stored else 0.0,
+        sample_conns=stored,
+        zones=zones,
+    )
