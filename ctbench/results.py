@@ -1,0 +1,259 @@
+"""Run results, their JSON file (schema 1), atomic writes and validated loads.
+
+Schema history:
+
+- 1: first version.  A file holds one run of one command, every backend's
+  raw samples in microseconds, their statistics, work counters, fill and
+  memory figures, the run's parameters and environment.
+
+``load()`` is the single gate for every file read from disk: anything that is
+not a complete, well-formed schema-1 ctbench file raises ResultsError with a
+one-line reason.  Files from a newer schema are refused, not guessed at.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+from ctbench.stats import Summary, summarize
+
+SCHEMA_VERSION: Final = 1
+TOOL_NAME: Final = "ctbench"
+COMMANDS: Final = ("benchmark-zones", "benchmark")
+
+
+class ResultsError(ValueError):
+    """A results file that cannot be read or trusted."""
+
+
+@dataclass
+class PhaseResult:
+    samples_us: list[float] = field(default_factory=list)
+    counters: dict[str, int] = field(default_factory=dict)
+
+    def stats(self, ovs: bool = False) -> Summary | None:
+        return summarize(self.samples_us, ovs)
+
+
+@dataclass
+class Fill:
+    requested: int = 0
+    stored: int = 0
+    refused: int = 0
+    generate_us: float = 0.0
+    insert_us: float = 0.0
+
+
+@dataclass
+class Memory:
+    bytes_per_conn: float = 0.0
+    fixed_bytes: int = 0
+    sample_conns: int = 0
+    method: str = "tracemalloc"
+
+
+@dataclass
+class BackendResult:
+    backend: str
+    options: dict[str, Any] = field(default_factory=dict)
+    fill: Fill = field(default_factory=Fill)
+    memory: Memory = field(default_factory=Memory)
+    phases: dict[str, PhaseResult] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        if not self.options:
+            return self.backend
+        opts = ",".join(f"{k}={v}" for k, v in sorted(self.options.items()))
+        return f"{self.backend}:{opts}"
+
+
+@dataclass
+class RunResult:
+    command: str
+    params: dict[str, Any]
+    environment: dict[str, Any]
+    started: str
+    finished: str = ""
+    complete: bool = False
+    harness: dict[str, Any] = field(default_factory=dict)
+    results: list[BackendResult] = field(default_factory=list)
+    tool_version: str = ""
+
+    @property
+    def ovs_stats(self) -> bool:
+        return bool(self.params.get("ovs_stats", False))
+
+
+# -- to and from JSON ---------------------------------------------------------
+
+
+def to_json_dict(run: RunResult) -> dict[str, Any]:
+    ovs = run.ovs_stats
+    return {
+        "schema": SCHEMA_VERSION,
+        "tool": {"name": TOOL_NAME, "version": run.tool_version},
+        "command": run.command,
+        "params": run.params,
+        "environment": run.environment,
+        "started": run.started,
+        "finished": run.finished,
+        "complete": run.complete,
+        "harness": run.harness,
+        "results": [
+            {
+                "backend": r.backend,
+                "options": r.options,
+                "fill": vars(r.fill),
+                "memory": vars(r.memory),
+                "phases": {
+                    name: {
+                        "samples_us": p.samples_us,
+                        "stats": s.as_dict() if (s := p.stats(ovs)) else {},
+                        "counters": p.counters,
+                    }
+                    for name, p in r.phases.items()
+                },
+                **({"extra": r.extra} if r.extra else {}),
+            }
+            for r in run.results
+        ],
+    }
+
+
+def dumps(run: RunResult) -> str:
+    return json.dumps(to_json_dict(run), indent=1) + "\n"
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write through a temporary file in the same directory, then rename, so a
+    reader never sees a half-written file."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or ".")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save(run: RunResult, path: Path) -> None:
+    write_atomic(path, dumps(run))
+
+
+def _require(cond: bool, where: str, what: str) -> None:
+    if not cond:
+        raise ResultsError(f"{where}: {what}")
+
+
+def _obj(value: Any, where: str, name: str) -> Mapping[str, Any]:
+    _require(isinstance(value, dict), where, f"'{name}' must be an object")
+    return value  # type: ignore[no-any-return]
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def from_json_dict(data: Any, where: str = "results") -> RunResult:
+    _require(isinstance(data, dict), where, "not a ctbench results file (not an object)")
+    tool = data.get("tool")
+    _require(
+        isinstance(tool, dict) and tool.get("name") == TOOL_NAME and "schema" in data,
+        where,
+        "not a ctbench results file",
+    )
+    schema = data["schema"]
+    _require(isinstance(schema, int), where, "'schema' must be an integer")
+    _require(
+        schema <= SCHEMA_VERSION,
+        where,
+        f"schema {schema} is newer than this ctbench understands "
+        f"({SCHEMA_VERSION}); upgrade ctbench",
+    )
+    _require(schema >= 1, where, f"unknown schema {schema}")
+    command = data.get("command")
+    _require(command in COMMANDS, where, f"unknown command {command!r}")
+    for key in ("params", "environment"):
+        _obj(data.get(key), where, key)
+    _require(isinstance(data.get("complete"), bool), where, "'complete' must be a boolean")
+    _require(isinstance(data.get("results"), list), where, "'results' must be a list")
+    results = []
+    for i, raw in enumerate(data["results"]):
+        at = f"{where}: results[{i}]"
+        raw = _obj(raw, at, "result")
+        backend = raw.get("backend")
+        _require(isinstance(backend, str) and bool(backend), at, "'backend' missing")
+        fill = _obj(raw.get("fill", {}), at, "fill")
+        memory = _obj(raw.get("memory", {}), at, "memory")
+        phases = {}
+        for name, praw in _obj(raw.get("phases"), at, "phases").items():
+            pat = f"{at}.phases.{name}"
+            praw = _obj(praw, pat, "phase")
+            samples = praw.get("samples_us")
+            _require(
+                isinstance(samples, list) and all(_number(s) for s in samples),
+                pat,
+                "'samples_us' must be a list of numbers",
+            )
+            counters = _obj(praw.get("counters", {}), pat, "counters")
+            _require(
+                all(isinstance(v, int) for v in counters.values()),
+                pat,
+                "counters must be integers",
+            )
+            phases[name] = PhaseResult([float(s) for s in samples], dict(counters))
+        try:
+            results.append(
+                BackendResult(
+                    backend=backend,
+                    options=dict(_obj(raw.get("options", {}), at, "options")),
+                    fill=Fill(**fill),
+                    memory=Memory(**memory),
+                    phases=phases,
+                    extra=dict(_obj(raw.get("extra", {}), at, "extra")),
+                )
+            )
+        except TypeError as exc:
+            raise ResultsError(f"{at}: unexpected field ({exc})") from None
+    return RunResult(
+        command=command,
+        params=dict(data["params"]),
+        environment=dict(data["environment"]),
+        started=str(data.get("started", "")),
+        finished=str(data.get("finished", "")),
+        complete=data["complete"],
+        harness=dict(_obj(data.get("harness", {}), where, "harness")),
+        results=results,
+        tool_version=str(tool.get("version", "")),
+    )
+
+
+def loads(text: str, where: str = "results") -> RunResult:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ResultsError(
+            f"{where}: not valid JSON (truncated or corrupt?): {exc.msg} "
+            f"at line {exc.lineno}"
+        ) from None
+    return from_json_dict(data, where)
+
+
+def load(path: Path) -> RunResult:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ResultsError(f"{path}: cannot read: {exc}") from None
+    return loads(text, str(path))

@@ -1,0 +1,165 @@
+"""Statistics over timing samples: exact ones, and OVS's own estimators.
+
+ctbench reports exact statistics computed from every sample:
+
+- min and max;
+- the arithmetic mean and the median;
+- p95 and p99 by linear interpolation between closest ranks (numpy's
+  ``method="linear"``, Hyndman & Fan's definition 7);
+- the sample standard deviation (n - 1 in the denominator) and the count.
+
+ovstest's table is different, and ``ovs_ewma`` / ``ovs_p95`` reproduce it so a
+ctbench run can be set beside a published ovstest table (lib/stopwatch.c):
+
+- its "Avg" is an exponentially weighted moving average with weight 0.01
+  for each new sample, seeded by the first sample;
+- its "95%ile" is a P-square estimate (Jain & Chlamtac, "The P-square
+  algorithm for dynamic calculation of percentiles and histograms without
+  storing observations", CACM 28(10), 1985) once 50 samples have been seen,
+  and before that the sorted sample at index int(0.95 * n).  Until the
+  five P-square markers exist (five samples or fewer) ovstest prints 0.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Final
+
+import numpy as np
+
+PERCENTILE_METHOD: Final = "linear"
+PERCENTILE_METHOD_NOTE: Final = (
+    "exact percentiles, linear interpolation (numpy 'linear', Hyndman-Fan 7)"
+)
+
+# lib/stopwatch.c: long_term.alpha = 0.01 (the "Avg" column, ewma_1).
+OVS_EWMA_ALPHA: Final = 0.01
+# lib/stopwatch.c: P (the percentile), MARKERS and P_SQUARE_MIN.
+OVS_PERCENTILE: Final = 0.95
+OVS_MARKERS: Final = 5
+OVS_P_SQUARE_MIN: Final = 50
+
+
+@dataclass(frozen=True)
+class Summary:
+    min: float
+    max: float
+    mean: float
+    median: float
+    p95: float
+    p99: float
+    stdev: float
+    count: int
+    ovs_ewma: float | None = None
+    ovs_p95: float | None = None
+
+    def as_dict(self) -> dict[str, float | int]:
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+
+def summarize(samples: Sequence[float], ovs: bool = False) -> Summary | None:
+    """Exact statistics of ``samples``; None when there are none."""
+    if not samples:
+        return None
+    data = np.asarray(samples, dtype=np.float64)
+    p95, p99 = np.percentile(data, [95, 99], method=PERCENTILE_METHOD)
+    return Summary(
+        min=float(data.min()),
+        max=float(data.max()),
+        mean=float(data.mean()),
+        median=float(np.median(data)),
+        p95=float(p95),
+        p99=float(p99),
+        stdev=float(data.std(ddof=1)) if len(data) > 1 else 0.0,
+        count=len(data),
+        ovs_ewma=ovs_ewma(samples) if ovs else None,
+        ovs_p95=PSquare.of(samples).value if ovs else None,
+    )
+
+
+def ovs_ewma(samples: Sequence[float], alpha: float = OVS_EWMA_ALPHA) -> float:
+    """ovstest's "Avg": the first sample seeds it, then avg += alpha * (x - avg)."""
+    it = iter(samples)
+    try:
+        average = float(next(it))
+    except StopIteration:
+        return math.nan
+    for x in it:
+        average = x * alpha + (1 - alpha) * average
+    return average
+
+
+class PSquare:
+    """ovstest's streaming 95th percentile (lib/stopwatch.c calc_percentile)."""
+
+    def __init__(self, p: float = OVS_PERCENTILE) -> None:
+        self.p = p
+        self.count = 0
+        self._first: list[float] = []  # the first P_SQUARE_MIN samples
+        self.n = [0] * OVS_MARKERS
+        self.n_prime = [0.0] * OVS_MARKERS
+        self.dn = [0.0] * OVS_MARKERS
+        self.q = [0.0] * OVS_MARKERS
+
+    @classmethod
+    def of(cls, samples: Sequence[float]) -> PSquare:
+        estimator = cls()
+        for x in samples:
+            estimator.add(float(x))
+        return estimator
+
+    def add(self, x: float) -> None:
+        self.count += 1
+        if self.count < OVS_P_SQUARE_MIN:
+            self._first.append(x)
+        if self.count <= OVS_MARKERS:
+            if self.count == OVS_MARKERS:
+                p = self.p
+                self.q = sorted(self._first)
+                self.n = [0, 1, 2, 3, 4]
+                self.n_prime = [0.0, 2 * p, 4 * p, 2 + 2 * p, 4.0]
+                self.dn = [0.0, p / 2, p, (1 + p) / 2, 1.0]
+            return
+        q, n = self.q, self.n
+        if x < q[0]:
+            q[0] = x
+            k = 0
+        elif x < q[1]:
+            k = 0
+        elif x < q[2]:
+            k = 1
+        elif x < q[3]:
+            k = 2
+        elif x <= q[4]:
+            k = 3
+        else:
+            q[4] = x
+            k = 3
+        for i in range(k + 1, OVS_MARKERS):
+            n[i] += 1
+        for i in range(OVS_MARKERS):
+            self.n_prime[i] += self.dn[i]
+        for i in range(1, OVS_MARKERS - 1):
+            d = self.n_prime[i] - n[i]
+            if (d >= 1 and n[i + 1] - n[i] > 1) or (d <= -1 and n[i - 1] - n[i] < -1):
+                step = 1 if d >= 0 else -1
+                a = step / (n[i + 1] - n[i - 1])
+                b = (n[i] - n[i - 1] + step) * (q[i + 1] - q[i]) / (n[i + 1] - n[i])
+                c = (n[i + 1] - n[i] - step) * (q[i] - q[i - 1]) / (n[i] - n[i - 1])
+                candidate = q[i] + a * (b + c)
+                if q[i - 1] < candidate < q[i + 1]:
+                    q[i] = candidate
+                else:  # the linear formula when the parabola overshoots
+                    q[i] = q[i] + step * (q[i + step] - q[i]) / (n[i + step] - n[i])
+                n[i] += step
+
+    @property
+    def value(self) -> float:
+        if self.count <= OVS_MARKERS:
+            return 0.0
+        if self.count < OVS_P_SQUARE_MIN:
+            ordered = sorted(self._first)
+            return ordered[int(self.p * self.count)]
+        return self.q[2]
