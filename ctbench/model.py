@@ -267,9 +267,7 @@ class Conntrack:
         self.limits = limits or Limits()
         self.counters = Counters()
         self.n_conns = 0
-        self._exp_lists: list[dict[Connection, None]] = [
-            {} for _ in range(N_EXP_LISTS)
-        ]
+        self._exp_lists: list[dict[Connection, None]] = [{} for _ in range(N_EXP_LISTS)]
         self._next_list = 0
         self._next_sweep = 0
         self._zone_counts: dict[int, int] = {}
@@ -556,4 +554,3 @@ class Conntrack:
 
     def expiration_list_sizes(self) -> list[int]:
         return [len(lst) for lst in self._exp_lists]
-

@@ -140,9 +140,7 @@ def _ip_packet(
             0x45, 0, 20 + len(l4), 0, 0, ttl, proto, 0, int(src), int(dst)
         )
         return ETH_TYPE_IP, header + l4
-    header = IPV6_HEADER.pack(
-        6 << 28, len(l4), proto, ttl, src.packed, dst.packed
-    )
+    header = IPV6_HEADER.pack(6 << 28, len(l4), proto, ttl, src.packed, dst.packed)
     return ETH_TYPE_IPV6, header + l4
 
 

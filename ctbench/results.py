@@ -167,7 +167,9 @@ def _number(value: Any) -> bool:
 
 
 def from_json_dict(data: Any, where: str = "results") -> RunResult:
-    _require(isinstance(data, dict), where, "not a ctbench results file (not an object)")
+    _require(
+        isinstance(data, dict), where, "not a ctbench results file (not an object)"
+    )
     tool = data.get("tool")
     _require(
         isinstance(tool, dict) and tool.get("name") == TOOL_NAME and "schema" in data,
@@ -187,7 +189,9 @@ def from_json_dict(data: Any, where: str = "results") -> RunResult:
     _require(command in COMMANDS, where, f"unknown command {command!r}")
     for key in ("params", "environment"):
         _obj(data.get(key), where, key)
-    _require(isinstance(data.get("complete"), bool), where, "'complete' must be a boolean")
+    _require(
+        isinstance(data.get("complete"), bool), where, "'complete' must be a boolean"
+    )
     _require(isinstance(data.get("results"), list), where, "'results' must be a list")
     results = []
     for i, raw in enumerate(data["results"]):

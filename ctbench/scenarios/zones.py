@@ -100,9 +100,7 @@ class ZoneConfig:
         if not 1 <= self.zones <= MAX_ZONES:
             raise ConfigError(f"ZONES must be between 1 and 65534 (got {self.zones})")
         if self.iterations < 1:
-            raise ConfigError(
-                f"ITERATIONS must be at least 1 (got {self.iterations})"
-            )
+            raise ConfigError(f"ITERATIONS must be at least 1 (got {self.iterations})")
         if not 1 <= self.batch_size <= MAX_BATCH_SIZE:
             raise ConfigError(
                 f"--batch-size must be between 1 and {MAX_BATCH_SIZE} "
@@ -247,7 +245,9 @@ def _run_backend(
     now = 0  # the logical clock; every execute passes this frozen value
     if config.memory_sample:
         progress(label, "memory", 0, 1)
-        figures = measure_memory(spec, config.entries, config.zones, config.memory_sample)
+        figures = measure_memory(
+            spec, config.entries, config.zones, config.memory_sample
+        )
         result.memory = Memory(
             bytes_per_conn=figures.bytes_per_conn,
             fixed_bytes=figures.fixed_bytes,
@@ -297,7 +297,8 @@ def _run_backend(
             if counted:
                 full_phase.append((t1 - t0) / 1e3)
                 state.add_counts(
-                    "flush_full_zone", {"visited": full.visited, "removed": full.removed}
+                    "flush_full_zone",
+                    {"visited": full.visited, "removed": full.removed},
                 )
             if sweeper:
                 sweeper.maybe_sweep(model)
@@ -385,9 +386,7 @@ def run_zones(
             result = BackendResult(backend=spec.name, options=dict(spec.options))
             result.fill.generate_us = generate_us
             run.results.append(result)
-            stopped = _run_backend(
-                config, spec, result, batches, progress, interrupted
-            )
+            stopped = _run_backend(config, spec, result, batches, progress, interrupted)
             gc.collect()  # release this table before the next one is built
             if stopped:
                 break
