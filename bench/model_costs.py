@@ -18,6 +18,7 @@ import pstats
 import statistics
 import time
 from collections.abc import Callable
+from functools import partial
 
 from ctbench.backends import BackendSpec, backend_names, create_table
 from ctbench.model import Conntrack, Limits
@@ -40,29 +41,32 @@ def measure(backend: str, zones: int, entries: int, rounds: int, profile: bool) 
     for zone in range(zones):
         ct.execute_batches(batches, zone, True, 0)
     fill_s = time.perf_counter() - start
-    samples: dict[str, list[float]] = {k: [] for k in ("flush", "commit", "lookup", "empty")}
+    names = ("flush", "commit", "lookup", "empty")
+    samples: dict[str, list[float]] = {k: [] for k in names}
+    run = ct.execute_batches
     prof = cProfile.Profile() if profile else None
     if prof:
         prof.enable()
     for _ in range(rounds):
-        samples["flush"].append(_timed(lambda: ct.flush(1)))
-        samples["commit"].append(_timed(lambda: ct.execute_batches(batches, 1, True, 0)))
-        samples["lookup"].append(_timed(lambda: ct.execute_batches(batches, 1, False, 0)))
-        samples["empty"].append(_timed(lambda: ct.flush(65535)))
+        samples["flush"].append(_timed(partial(ct.flush, 1)))
+        samples["commit"].append(_timed(partial(run, batches, 1, True, 0)))
+        samples["lookup"].append(_timed(partial(run, batches, 1, False, 0)))
+        samples["empty"].append(_timed(partial(ct.flush, 65535)))
     if prof:
         prof.disable()
     med = {k: statistics.median(v) for k, v in samples.items()}
     n = ct.n_conns
     print(
-        f"{backend:<18} {n:>9,} conns  fill {zones * entries / fill_s:>10,.0f} commits/s  "
+        f"{backend:<18} {n:>9,} conns  "
+        f"fill {zones * entries / fill_s:>10,.0f} commits/s  "
         f"commit {med['commit'] * 1e3 / entries:7.0f} ns  "
         f"lookup {med['lookup'] * 1e3 / entries:7.0f} ns  "
-        f"flush zone {med['flush']:9.0f} us ({med['flush'] * 1e3 / entries:6.0f} ns/conn)  "
+        f"flush zone {med['flush']:9.0f} us "
+        f"({med['flush'] * 1e3 / entries:6.0f} ns/conn)  "
         f"flush empty {med['empty']:9.1f} us"
     )
     if prof:
         pstats.Stats(prof).sort_stats("tottime").print_stats(8)
-    del ct
     gc.enable()
     gc.unfreeze()
 

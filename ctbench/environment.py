@@ -60,7 +60,7 @@ def available_memory() -> int | None:
     return None
 
 
-def timer_overhead_ns(rounds: int = 20_001) -> dict[str, float]:
+def timer_overhead_ns(rounds: int = 20_001) -> dict[str, str | float]:
     """Cost of one clock read as the timed sections use it (two reads and a
     subtraction), the median of many back-to-back pairs, and the clock's
     advertised resolution."""

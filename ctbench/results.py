@@ -198,19 +198,18 @@ def from_json_dict(data: Any, where: str = "results") -> RunResult:
         at = f"{where}: results[{i}]"
         raw = _obj(raw, at, "result")
         backend = raw.get("backend")
-        _require(isinstance(backend, str) and bool(backend), at, "'backend' missing")
+        if not isinstance(backend, str) or not backend:
+            raise ResultsError(f"{at}: 'backend' missing")
         fill = _obj(raw.get("fill", {}), at, "fill")
         memory = _obj(raw.get("memory", {}), at, "memory")
         phases = {}
-        for name, praw in _obj(raw.get("phases"), at, "phases").items():
+        raw_phases = _obj(raw.get("phases"), at, "phases")
+        for name, praw in raw_phases.items():
             pat = f"{at}.phases.{name}"
             praw = _obj(praw, pat, "phase")
             samples = praw.get("samples_us")
-            _require(
-                isinstance(samples, list) and all(_number(s) for s in samples),
-                pat,
-                "'samples_us' must be a list of numbers",
-            )
+            if not isinstance(samples, list) or not all(map(_number, samples)):
+                raise ResultsError(f"{pat}: 'samples_us' must be a list of numbers")
             counters = _obj(praw.get("counters", {}), pat, "counters")
             _require(
                 all(isinstance(v, int) for v in counters.values()),

@@ -137,9 +137,7 @@ class ReferenceConntrack:
         conn.state, conn.expiration = shadow.state, shadow.expiration
         return result
 
-    def _create(
-        self, key: ConnKey, zone: int, now: int, nat: NatAction | None
-    ) -> None:
+    def _create(self, key: ConnKey, zone: int, now: int, nat: NatAction | None) -> None:
         zone_limit = self.limits.for_zone(zone)
         in_zone = sum(1 for c in self.conns if c.key[ZONE] == zone)
         if zone_limit is not None and in_zone >= zone_limit:
@@ -178,7 +176,8 @@ class ReferenceConntrack:
         self, zone: int | None, now: int | None
     ) -> list[tuple[ConnKey, ConnKey, int, str, int, bool]]:
         return sorted(
-            (c.key, c.rev, c.key[6], STATE_NAMES[c.key[6]][c.state], c.expiration, c.nat)
+            (c.key, c.rev, c.key[6], STATE_NAMES[c.key[6]][c.state])
+            + (c.expiration, c.nat)
             for c in self.conns
             if (zone is None or c.key[ZONE] == zone)
             and (now is None or now < c.expiration)

@@ -86,7 +86,10 @@ class ContractMachine(RuleBasedStateMachine):
         zone_limits=st.sampled_from([{}, {}, {1: 2}, {2: 0}]),
     )
     def setup(
-        self, conn_limit: int, default_zone_limit: int | None, zone_limits: dict[int, int]
+        self,
+        conn_limit: int,
+        default_zone_limit: int | None,
+        zone_limits: dict[int, int],
     ) -> None:
         limits = Limits(conn_limit, default_zone_limit, zone_limits)
         self.model = Conntrack(create_table(BackendSpec(self.backend)), limits)
@@ -160,7 +163,7 @@ class ContractMachine(RuleBasedStateMachine):
 @pytest.mark.parametrize("backend", backend_names())
 def test_backend_matches_reference(backend: str) -> None:
     machine = type(f"Contract_{backend}", (ContractMachine,), {"backend": backend})
-    run_state_machine_as_test(
+    run_state_machine_as_test(  # type: ignore[no-untyped-call]
         machine,
         settings=settings(
             max_examples=60,

@@ -130,7 +130,6 @@ def summary_lines(run: RunResult) -> list[str]:
     """The fill, memory and run summary, with warnings when the limit clipped
     the workload or the run was interrupted."""
     lines = []
-    params = run.params
     for result in run.results:
         fill = result.fill
         name = row_label(result)

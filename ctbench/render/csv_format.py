@@ -5,8 +5,8 @@ from __future__ import annotations
 import csv
 import io
 
-from ctbench.render.table import cells, headers
 from ctbench.render.common import rows
+from ctbench.render.table import cells, headers
 from ctbench.results import RunResult
 
 

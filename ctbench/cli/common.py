@@ -1,0 +1,101 @@
+"""What the commands share: errors, output options, emitting a run."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+
+from ctbench import results
+from ctbench.backends import BackendError, BackendSpec, backend_names
+from ctbench.environment import available_memory
+from ctbench.render import FORMATS, render
+from ctbench.render.common import fmt_bytes
+from ctbench.render.patch import render_rich
+from ctbench.results import RunResult
+from ctbench.scenarios.zones import DEFAULT_BACKENDS
+
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, the shell's convention
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class CtbenchError(click.ClickException):
+    """A domain error: one line on stderr, exit status 2."""
+
+    exit_code = EXIT_USAGE
+
+
+def parse_backends(values: tuple[str, ...]) -> tuple[BackendSpec, ...]:
+    if not values:
+        return DEFAULT_BACKENDS
+    specs = tuple(BackendSpec.parse(v) for v in values)
+    known = set(backend_names())
+    for spec in specs:
+        if spec.name not in known:
+            raise BackendError(
+                f"unknown backend {spec.name!r} (known: {', '.join(sorted(known))})"
+            )
+    return specs
+
+
+def output_options(func: F) -> F:
+    """--format, --output and --quiet, shared by the benchmark commands."""
+    func = click.option(
+        "--quiet", "-q", is_flag=True, help="No progress display on stderr."
+    )(func)
+    func = click.option(
+        "--output",
+        "-o",
+        type=click.Path(dir_okay=False, writable=True, path_type=Path),
+        help="Also write the results file (JSON, schema 1) here, atomically.",
+    )(func)
+    func = click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(list(FORMATS)),
+        default="patch",
+        show_default=True,
+        help="Screen output format.",
+    )(func)
+    return func
+
+
+def emit(run: RunResult, fmt: str, output: Path | None) -> None:
+    """Print the report (rich on a terminal for the patch layout) and write
+    the results file."""
+    if output is not None:
+        try:
+            results.save(run, output)
+        except OSError as exc:
+            raise CtbenchError(f"cannot write {output}: {exc}") from None
+    stdout = Console()
+    if fmt == "patch" and stdout.is_terminal:
+        stdout.print(render_rich(run))
+    else:
+        click.echo(render(run, fmt), nl=False)
+    if output is not None:
+        click.echo(f"results written to {output}", err=True)
+
+
+def check_memory(needed: int, conns: int, force: bool) -> None:
+    available = available_memory()
+    if force or available is None or needed <= available:
+        return
+    raise CtbenchError(
+        f"this run needs about {fmt_bytes(needed)} for {conns:,} connections but "
+        f"only {fmt_bytes(available)} is available; lower the sizes or --conn-limit, "
+        "or use --force"
+    )
+
+
+def finish(run: RunResult, fmt: str, output: Path | None) -> None:
+    emit(run, fmt, output)
+    if not run.complete:
+        click.echo("interrupted: partial results shown", err=True)
+        sys.exit(EXIT_INTERRUPTED)
