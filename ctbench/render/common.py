@@ -89,11 +89,22 @@ def compare_means(run: RunResult) -> list[str]:
                 continue
             change = (stats.mean - base_stats.mean) / base_stats.mean * 100
             word = "faster" if change < 0 else "slower"
+            pct = percent(abs(change))
             lines.append(
-                f"{phase_label(phase)}: {row_label(other)} is {abs(change):.1f}% "
+                f"{phase_label(phase)}: {row_label(other)} is {pct}% "
                 f"{word} than {row_label(base)}"
             )
     return lines
+
+
+def percent(value: float) -> str:
+    """One decimal, or as many as it takes (up to 4) not to round a change
+    below 100% up to "100.0"."""
+    for digits in range(1, 5):
+        text = f"{value:.{digits}f}"
+        if value >= 100 or float(text) < 100:
+            return text
+    return text
 
 
 def timer_flags(run: RunResult) -> list[str]:

@@ -1,0 +1,125 @@
+import json
+import os
+import signal
+from pathlib import Path
+
+import pytest
+
+from ctbench.cli import main
+from ctbench.progress_display import ProgressDisplay
+from ctbench.results import load
+
+SMALL = ["benchmark-zones", "50", "3", "2", "-q", "--memory-sample", "0"]
+
+
+def run_main(
+    args: list[str], capsys: pytest.CaptureFixture[str]
+) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as exit_info:
+        main(args)
+        raise SystemExit(0)
+    out, err = capsys.readouterr()
+    code = exit_info.value.code
+    return (code if isinstance(code, int) else 1), out, err
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["benchmark-zones", "0", "1", "1"],
+        ["benchmark-zones", "4294967296", "1", "1"],
+        ["benchmark-zones", "1", "0", "1"],
+        ["benchmark-zones", "1", "65535", "1"],
+        ["benchmark-zones", "1", "1", "0"],
+        ["benchmark-zones", "x", "1", "1"],
+        ["benchmark-zones", "1", "1"],
+        ["benchmark-zones", "1", "1", "1", "--batch-size", "33"],
+        ["benchmark-zones", "1", "1", "1", "--backend", "nope"],
+        ["benchmark-zones", "1", "1", "1", "--backend", "single:shards"],
+        ["benchmark-zones", "1", "1", "1", "--format", "yaml"],
+        ["benchmark-zones", "1", "1", "1", "--conn-limit", "-5"],
+        ["no-such-command"],
+    ],
+)
+def test_bad_arguments_give_one_line_and_status_2(
+    args: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run_main(args, capsys)
+    assert code == 2
+    assert out == ""
+    assert len(err.strip().splitlines()) == 1
+    assert err.startswith("ctbench: error: ")
+    assert "Traceback" not in err
+
+
+def test_memory_check_refuses_what_cannot_fit(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, _, err = run_main(["benchmark-zones", "4000000000", "65534", "1"], capsys)
+    assert code == 2
+    assert "--force" in err and "available" in err
+
+
+def test_small_run_prints_the_patch_layout_and_writes_results(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out_file = tmp_path / "run.json"
+    code, out, err = run_main([*SMALL, "--output", str(out_file)], capsys)
+    assert code == 0
+    assert "| flush empty zone" in out
+    assert "Comparing the averages" in out
+    run = load(out_file)
+    assert run.complete and run.command == "benchmark-zones"
+    assert [r.backend for r in run.results] == ["single", "per-zone"]
+    assert not list(tmp_path.glob(".run.json.*"))  # no temporary file left
+
+
+@pytest.mark.parametrize("fmt", ["table", "markdown", "csv", "json"])
+def test_formats(fmt: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_main([*SMALL, "--format", fmt, "-b", "per-zone"], capsys)
+    assert code == 0
+    if fmt == "json":
+        assert json.loads(out)["schema"] == 1
+    elif fmt == "csv":
+        assert out.splitlines()[0].startswith("phase,backend,min,max")
+    else:
+        assert "per-zone" in out
+
+
+def test_ctrl_c_prints_partial_tables_writes_incomplete_file_and_exits_130(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_call = ProgressDisplay.__call__
+
+    def press_ctrl_c(
+        self: ProgressDisplay, backend: str, stage: str, done: int, total: int
+    ) -> None:
+        real_call(self, backend, stage, done, total)
+        if stage == "iterations" and done == 2:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    monkeypatch.setattr(ProgressDisplay, "__call__", press_ctrl_c)
+    out_file = tmp_path / "partial.json"
+    args = ["benchmark-zones", "50", "3", "50", "-q", "--memory-sample", "0"]
+    code, out, err = run_main([*args, "-o", str(out_file)], capsys)
+    assert code == 130
+    assert "incomplete run" in out
+    assert "interrupted" in err
+    run = load(out_file)
+    assert not run.complete
+    assert len(run.results) == 1
+    assert len(run.results[0].phases["flush_empty_zone"].samples_us) == 2
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_help_says_how_ctbench_differs(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_main(["benchmark-zones", "--help"], capsys)
+    assert code == 0
+    assert "true mean" in out and "--ovs-stats" in out and "Example" in out
+
+
+def test_backends_lists_the_builtins(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_main(["backends"], capsys)
+    assert code == 0
+    names = [line.split()[0] for line in out.splitlines()]
+    assert {"single", "per-zone"} <= set(names)

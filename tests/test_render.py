@@ -1,0 +1,117 @@
+"""Golden files pin every output format for a hand-built run.
+
+Regenerate after an intended change with ``CTBENCH_UPDATE_GOLDEN=1 pytest
+tests/test_render.py`` and review the diff.
+"""
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ctbench.render import FORMATS, render
+from ctbench.render.common import compare_means
+from ctbench.results import (
+    BackendResult,
+    Fill,
+    Memory,
+    PhaseResult,
+    RunResult,
+)
+from ctbench.scenarios.zones import PHASES
+
+GOLDEN = Path(__file__).parent / "golden"
+# Means in microseconds per phase, roughly the shape of the reference table.
+SHAPES = {
+    "single": (9758, 3045, 127374, 120627),
+    "per-zone": (4874, 966, 2212, 2.5),
+}
+
+
+def hand_built_run(ovs_stats: bool = False, refused: int = 7_000_000) -> RunResult:
+    rng = np.random.default_rng(42)
+    results = []
+    for backend, means in SHAPES.items():
+        phases = {}
+        for name, mean in zip(PHASES, means, strict=True):
+            samples = rng.normal(mean, mean * 0.05, 20).round(3).tolist()
+            phases[name] = PhaseResult(samples, {"visited": 10, "removed": 10})
+        results.append(
+            BackendResult(
+                backend=backend,
+                fill=Fill(10_000_000, 3_000_000, refused, 12_345.0, 5_400_000.0),
+                memory=Memory(
+                    371.5, 4_790_007 if backend == "per-zone" else 153_202, 50_000
+                ),
+                phases=phases,
+                extra={"wall_s": 32.3, "stored_at_end": 3_000_000, "swept": 0},
+            )
+        )
+    return RunResult(
+        command="benchmark-zones",
+        params={
+            "entries": 10000,
+            "zones": 1000,
+            "iterations": 20,
+            "batch_size": 1,
+            "conn_limit": 3_000_000,
+            "seed": 0,
+            "warmup": 0,
+            "gc": "frozen",
+            "sweep_every": None,
+            "ovs_stats": ovs_stats,
+            "backends": ["single", "per-zone"],
+        },
+        environment={
+            "python_version": "3.11.7",
+            "python_implementation": "CPython",
+            "platform": "Linux",
+            "cpu_model": "Example CPU",
+            "cpu_count": 2,
+            "hostname": "golden",
+            "gil_enabled": True,
+            "ctbench_version": "0.1.0",
+        },
+        started="2026-11-26T10:00:00+00:00",
+        finished="2026-11-26T10:01:00+00:00",
+        complete=True,
+        harness={"timer": "time.perf_counter_ns", "timer_overhead_ns": 70.0},
+        results=results,
+        tool_version="0.1.0",
+    )
+
+
+CASES = [(fmt, False) for fmt in FORMATS] + [("patch", True), ("table", True)]
+
+
+@pytest.mark.parametrize(("fmt", "ovs"), CASES)
+def test_format_matches_golden_file(fmt: str, ovs: bool) -> None:
+    text = render(hand_built_run(ovs_stats=ovs), fmt)
+    path = GOLDEN / f"zones{'-ovs' if ovs else ''}.{fmt}"
+    if os.environ.get("CTBENCH_UPDATE_GOLDEN"):
+        path.write_text(text)
+    assert text == path.read_text()
+
+
+def test_patch_layout_groups_phases_with_one_row_per_backend() -> None:
+    text = render(hand_built_run(), "patch")
+    assert "| ct execute (commit)    |" in text
+    assert "Min" in text and "95%ile" in text and "Avg" in text
+    assert "arithmetic mean" in text
+    assert "WARNING: the connection limit (3,000,000) clipped the workload" in text
+    assert "NOTE: flush empty zone on per-zone" in text  # 2.5 us < 100 x 70 ns
+
+
+def test_comparing_the_averages() -> None:
+    lines = compare_means(hand_built_run())
+    assert lines[-1].startswith("flush empty zone: per-zone is 99.9")
+    assert lines[-1].endswith("faster than single")
+
+
+def test_incomplete_run_is_flagged() -> None:
+    run = hand_built_run(refused=0)
+    run.complete = False
+    text = render(run, "patch")
+    assert "incomplete run" in text
+    assert "clipped" not in text

@@ -1,0 +1,175 @@
+import gc
+
+import pytest
+
+from ctbench.backends import BackendSpec, create_table
+from ctbench.model import Conntrack, Limits
+from ctbench.packets import zone_benchmark_ports
+from ctbench.results import dumps, loads
+from ctbench.scenarios.zones import (
+    PHASES,
+    ConfigError,
+    SweepEmulation,
+    ZoneConfig,
+    build_batches,
+    run_zones,
+)
+
+BOTH = (BackendSpec("single"), BackendSpec("per-zone"))
+
+
+def small(**kwargs: object) -> ZoneConfig:
+    base: dict[str, object] = {
+        "entries": 100,
+        "zones": 3,
+        "iterations": 4,
+        "backends": BOTH,
+        "memory_sample": 0,
+    }
+    base.update(kwargs)
+    return ZoneConfig(**base)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"entries": 0}, "ENTRIES"),
+        ({"entries": 2**32}, "ENTRIES"),
+        ({"zones": 0}, "ZONES"),
+        ({"zones": 65535}, "ZONES"),
+        ({"iterations": 0}, "ITERATIONS"),
+        ({"batch_size": 0}, "--batch-size"),
+        ({"batch_size": 33}, "--batch-size"),
+        ({"conn_limit": -1}, "--conn-limit"),
+        ({"warmup": -1}, "--warmup"),
+        ({"sweep_every": 0.0}, "--sweep-every"),
+        ({"backends": ()}, "backend"),
+    ],
+)
+def test_arguments_are_checked_like_ovstest(
+    kwargs: dict[str, object], message: str
+) -> None:
+    with pytest.raises(ConfigError, match=message):
+        small(**kwargs)
+
+
+def test_limits_of_the_ranges_are_accepted() -> None:
+    small(entries=2**32 - 1, zones=65534, batch_size=32)
+
+
+def test_packets_follow_ovstest() -> None:
+    batches = build_batches(5, 2)
+    assert [len(b) for b in batches] == [2, 2, 1]
+    assert zone_benchmark_ports(0) == (65535, 65535)
+
+
+def test_phase_order_and_zones_through_the_counters() -> None:
+    run = run_zones(small())
+    assert run.complete
+    single, per_zone = run.results
+    for result in run.results:
+        p = result.phases
+        assert set(p) == set(PHASES)
+        assert all(len(p[name].samples_us) == 4 for name in PHASES)
+        assert result.fill.requested == result.fill.stored == 300
+        # Each round first flushes zone 1 full (so it was refilled by the
+        # previous commit), then commit re-creates every entry (so the flush
+        # came before it), then no-commit only looks up.
+        assert p["flush_full_zone"].counters["removed"] == 400
+        assert p["ct_execute_commit"].counters == {
+            "lookups": 400,
+            "created": 400,
+            "removed": 0,
+            "refused": 0,
+            "invalid": 0,
+        }
+        assert p["ct_execute_no_commit"].counters["lookups"] == 400
+        assert p["ct_execute_no_commit"].counters["created"] == 0
+        # zone 65535 holds nothing
+        assert p["flush_empty_zone"].counters["removed"] == 0
+        assert result.extra["stored_at_end"] == 300
+    # The single map visits every entry for either flush; per-zone only zone 1.
+    assert single.phases["flush_full_zone"].counters["visited"] == 4 * 300
+    assert single.phases["flush_empty_zone"].counters["visited"] == 4 * 300
+    assert per_zone.phases["flush_full_zone"].counters["visited"] == 4 * 100
+    assert per_zone.phases["flush_empty_zone"].counters["visited"] == 0
+
+
+def test_connection_limit_clips_and_is_reported() -> None:
+    run = run_zones(small(zones=5, iterations=2, conn_limit=250))
+    for result in run.results:
+        assert (result.fill.requested, result.fill.stored) == (500, 250)
+        assert result.fill.refused == 250
+        # zone 1 was full, so each round frees and re-creates 100
+        assert result.phases["ct_execute_commit"].counters["created"] == 200
+
+
+def test_warmup_rounds_are_not_counted() -> None:
+    run = run_zones(small(iterations=3, warmup=2, backends=(BackendSpec("single"),)))
+    phases = run.results[0].phases
+    assert all(len(phases[name].samples_us) == 3 for name in PHASES)
+    assert run.params["warmup"] == 2
+
+
+def test_gc_is_frozen_during_the_run_and_restored() -> None:
+    seen: list[bool] = []
+
+    def progress(backend: str, stage: str, done: int, total: int) -> None:
+        seen.append(gc.isenabled())
+
+    assert gc.isenabled()
+    run = run_zones(small(iterations=1), progress)
+    assert gc.isenabled()
+    assert seen and not any(seen)
+    assert run.params["gc"] == "frozen"
+    seen.clear()
+    run = run_zones(small(iterations=1, gc_enabled=True), progress)
+    assert all(seen)
+    assert run.params["gc"] == "enabled"
+
+
+def test_interrupt_keeps_the_samples_gathered_so_far() -> None:
+    calls = {"n": 0}
+
+    def interrupted() -> bool:
+        calls["n"] += 1
+        return calls["n"] > 3 + 2 * 2  # fill (3 zones), then two rounds
+
+    run = run_zones(small(iterations=10), interrupted=interrupted)
+    assert not run.complete
+    assert len(run.results) == 1  # the second backend never started
+    phases = run.results[0].phases
+    assert len(phases["flush_full_zone"].samples_us) >= 2
+    assert len(phases["flush_full_zone"].samples_us) < 10
+
+
+def test_memory_figures_are_measured() -> None:
+    run = run_zones(small(iterations=1, memory_sample=2_000))
+    single, per_zone = run.results
+    assert 100 < single.memory.bytes_per_conn < 1000
+    assert per_zone.memory.fixed_bytes > 1_000_000 > single.memory.fixed_bytes
+    assert single.memory.sample_conns == 300
+
+
+def test_results_round_trip() -> None:
+    run = run_zones(small(iterations=2, ovs_stats=True))
+    again = loads(dumps(run))
+    assert dumps(again) == dumps(run)
+    assert again.results[0].phases["flush_full_zone"].samples_us == (
+        run.results[0].phases["flush_full_zone"].samples_us
+    )
+
+
+def test_sweep_emulation_lets_the_frozen_clock_lose_connections() -> None:
+    model = Conntrack(create_table(BackendSpec("single")), Limits(conn_limit=64))
+    batches = build_batches(50, 1)
+    model.execute_batches(batches, 0, True, 0)
+    sweeper = SweepEmulation(every_s=1.0, base_ms=0, conn_limit=64)
+    sweeper.maybe_sweep(model)  # not yet due
+    assert model.n_conns == 50
+    # Pretend 61 s of wall time went by: the UDP first timeout is 60 s.
+    sweeper.start_ns -= 61 * 10**9
+    sweeper.last_ns -= 61 * 10**9
+    sweeper.maybe_sweep(model)
+    assert model.n_conns == 0
+    assert sweeper.swept == 50

@@ -1,0 +1,96 @@
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ctbench.stats import PSquare, ovs_ewma, summarize
+
+samples = st.lists(
+    st.floats(min_value=0, max_value=1e7, allow_nan=False), min_size=1, max_size=300
+)
+
+
+@given(samples)
+def test_summary_matches_numpy(values: list[float]) -> None:
+    s = summarize(values)
+    assert s is not None
+    data = np.array(values)
+    assert s.min == data.min() and s.max == data.max()
+    assert s.mean == pytest.approx(data.mean(), rel=1e-12, abs=1e-9)
+    assert s.median == pytest.approx(np.median(data))
+    assert s.p95 == pytest.approx(np.percentile(data, 95, method="linear"))
+    assert s.p99 == pytest.approx(np.percentile(data, 99, method="linear"))
+    expected_sd = data.std(ddof=1) if len(values) > 1 else 0.0
+    assert s.stdev == pytest.approx(expected_sd, rel=1e-9, abs=1e-9)
+    assert s.count == len(values)
+
+
+def test_summary_known_samples() -> None:
+    s = summarize([1, 2, 3, 4, 5, 6, 7, 8, 9, 10])
+    assert s is not None
+    assert (s.min, s.max, s.mean, s.median) == (1, 10, 5.5, 5.5)
+    # linear interpolation: rank 0.95 * 9 = 8.55 -> 9 + 0.55 * (10 - 9)
+    assert s.p95 == pytest.approx(9.55)
+    assert s.p99 == pytest.approx(9.91)
+    assert s.stdev == pytest.approx(3.0276503540974917)
+
+
+def test_summary_of_nothing_is_none() -> None:
+    assert summarize([]) is None
+
+
+def test_ovs_stats_are_added_only_on_request() -> None:
+    plain = summarize([1.0, 2.0])
+    assert plain is not None and plain.ovs_ewma is None
+    assert "ovs_ewma" not in plain.as_dict()
+    with_ovs = summarize([1.0, 2.0], ovs=True)
+    assert with_ovs is not None and with_ovs.ovs_ewma is not None
+
+
+def test_ewma_hand_computed() -> None:
+    # seeded by the first sample, then avg = 0.01 * x + 0.99 * avg
+    assert ovs_ewma([100.0]) == 100.0
+    assert ovs_ewma([100.0, 200.0]) == pytest.approx(101.0)
+    assert ovs_ewma([100.0, 200.0, 300.0]) == pytest.approx(102.99)
+
+
+def test_ewma_remembers_the_first_sample() -> None:
+    # the spec's flaw: after N samples the first still weighs 0.99^(N-1)
+    values = [1000.0] + [0.0] * 100
+    assert ovs_ewma(values) == pytest.approx(1000 * 0.99**100)
+
+
+def test_p_square_prints_zero_up_to_five_samples() -> None:
+    for n in range(1, 6):
+        assert PSquare.of([float(x) for x in range(1, n + 1)]).value == 0.0
+
+
+@pytest.mark.parametrize(
+    ("n", "expected"), [(6, 6.0), (10, 10.0), (20, 20.0), (40, 39.0)]
+)
+def test_p_square_exact_rule_below_fifty(n: int, expected: float) -> None:
+    # sorted sample at index int(0.95 * n); the order of arrival does not matter
+    values = [float(x) for x in range(n, 0, -1)]
+    assert PSquare.of(values).value == expected
+
+
+def test_p_square_markers_after_six_samples_hand_computed() -> None:
+    est = PSquare.of([1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
+    # x=6 > q4: q4=6, k=3; n=[0,1,2,3,5]; n' = [0,2.375,4.75,4.875,5];
+    # marker 3 moves up: parabolic candidate 4 + (1/3)(2 + 1) = 5.
+    assert est.q == [1.0, 2.0, 3.0, 5.0, 6.0]
+    assert est.n == [0, 1, 2, 4, 5]
+    assert est.n_prime == pytest.approx([0.0, 2.375, 4.75, 4.875, 5.0])
+
+
+def test_p_square_switches_to_the_middle_marker_at_fifty() -> None:
+    values = [float(x) for x in range(1, 51)]
+    est = PSquare.of(values)
+    assert est.value == est.q[2]
+
+
+def test_p_square_estimates_the_95th_percentile_of_a_large_sample() -> None:
+    rng = np.random.default_rng(7)
+    values = rng.uniform(0, 1000, 20_000)
+    estimate = PSquare.of(list(values)).value
+    assert estimate == pytest.approx(np.percentile(values, 95), rel=0.02)
