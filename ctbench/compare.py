@@ -234,6 +234,22 @@ _REDUCERS: Final[dict[str, Reducer]] = {
 }
 
 
+def _sorted_percentile(
+    ordered: npt.NDArray[np.float64], q: float
+) -> npt.NDArray[np.float64]:
+    """Percentile q (0-100) of each row of an already sorted array, by the
+    linear interpolation numpy's method="linear" uses (Hyndman-Fan 7): one
+    sort then serves both the median and p95, several times faster than two
+    np.percentile calls over the resamples."""
+    n = ordered.shape[-1]
+    position = (n - 1) * q / 100
+    below = int(math.floor(position))
+    above = min(below + 1, n - 1)
+    fraction = position - below
+    low, high = ordered[..., below], ordered[..., above]
+    return low + (high - low) * fraction  # type: ignore[no-any-return]
+
+
 def _bootstrap(
     samples: npt.NDArray[np.float64], resamples: int, rng: np.random.Generator
 ) -> dict[str, npt.NDArray[np.float64]]:
@@ -245,9 +261,10 @@ def _bootstrap(
     done = 0
     while done < resamples:
         size = min(block, resamples - done)
-        drawn = samples[rng.integers(0, n, size=(size, n))]
-        for stat in STATS:
-            out[stat].append(_REDUCERS[stat](drawn))
+        drawn = np.sort(samples[rng.integers(0, n, size=(size, n))], axis=-1)
+        out["mean"].append(drawn.mean(axis=-1))
+        out["median"].append(_sorted_percentile(drawn, 50))
+        out["p95"].append(_sorted_percentile(drawn, 95))
         done += size
     return {stat: np.concatenate(parts) for stat, parts in out.items()}
 
