@@ -371,9 +371,19 @@ class Conntrack:
                         key = parsed.key
                         flags = parsed.tcp_flags
                         src, dst, sp, dp, dl, _, proto = key
-                    reply = False
                     conn = get(key)
-                    if conn is None:
+                    if conn is not None and conn.rev_key is None:
+                        # The common case first: a forward hit without NAT.
+                        if proto == 17 and now < conn.expiration:
+                            state = conn.state
+                            if state == 0:
+                                conn.state = state = 1
+                            conn.expiration = now + udp_timeouts[state]
+                            append(_EST)
+                            continue
+                        reply = False
+                    elif conn is None:
+                        reply = False
                         conn = get((dst, src, dp, sp, dl, zone, proto))
                         # Without NAT only the forward node is in the table, so
                         # a hit on the swapped key is this connection's reply.
@@ -382,7 +392,7 @@ class Conntrack:
                                 reply = True
                             else:
                                 conn = None
-                    elif conn.rev_key is not None:
+                    else:
                         reply = key != conn.key
                     if conn is not None:
                         if now >= conn.expiration:
