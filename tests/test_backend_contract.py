@@ -1,7 +1,9 @@
 """Every registered backend, driven by hypothesis, must behave like the oracle.
 
 The test is parametrised over the entry-point registry, so a backend is
-covered by being registered, third-party ones included.
+covered by being registered, third-party ones included, plus a few option
+values that take other code paths (one shard; a shard count that is not a
+power of two).
 """
 
 from __future__ import annotations
@@ -73,6 +75,10 @@ nat_actions = st.one_of(
 )
 
 
+# Backends with options, beyond each registered backend with its defaults.
+OPTION_SPECS = ("sharded:shards=1", "sharded:shards=3", "per-zone-sharded:shards=3")
+
+
 class ContractMachine(RuleBasedStateMachine):
     backend = "single"
 
@@ -92,7 +98,11 @@ class ContractMachine(RuleBasedStateMachine):
         zone_limits: dict[int, int],
     ) -> None:
         limits = Limits(conn_limit, default_zone_limit, zone_limits)
-        self.model = Conntrack(create_table(BackendSpec(self.backend)), limits)
+        table = create_table(BackendSpec.parse(self.backend))
+        options = table.options
+        assert isinstance(options, dict)
+        assert all(isinstance(v, str | int) for v in options.values())
+        self.model = Conntrack(table, limits)
         self.ref = ReferenceConntrack(limits)
 
     @rule(
@@ -160,13 +170,13 @@ class ContractMachine(RuleBasedStateMachine):
         assert sorted(k for k, _ in table.items()) == sorted(self.ref._nodes())
 
 
-@pytest.mark.parametrize("backend", backend_names())
-def test_backend_matches_reference(backend: str) -> None:
-    machine = type(f"Contract_{backend}", (ContractMachine,), {"backend": backend})
+def check_contract(spec: str, max_examples: int = 60) -> None:
+    """Run the contract on the backend ``spec`` (``name[:key=value,...]``)."""
+    machine = type(f"Contract_{spec}", (ContractMachine,), {"backend": spec})
     run_state_machine_as_test(  # type: ignore[no-untyped-call, unused-ignore]
         machine,
         settings=settings(
-            max_examples=60,
+            max_examples=max_examples,
             stateful_step_count=40,
             deadline=None,
             derandomize=True,
@@ -175,5 +185,16 @@ def test_backend_matches_reference(backend: str) -> None:
     )
 
 
+@pytest.mark.parametrize("spec", [*backend_names(), *OPTION_SPECS])
+def test_backend_matches_reference(spec: str) -> None:
+    check_contract(spec)
+
+
 def test_registry_has_the_builtin_backends() -> None:
-    assert {"single", "per-zone"} <= set(backend_names())
+    assert {
+        "single",
+        "per-zone",
+        "sharded",
+        "per-zone-sharded",
+        "lazy-per-zone",
+    } <= set(backend_names())

@@ -13,6 +13,14 @@ package is a first-class citizen: it only has to declare::
 
     [project.entry-points."ctbench.backends"]
     my-table = "my_package.module:MyTable"
+
+Options use one syntax for every backend, ``--backend name:key=value,...``
+(:class:`BackendSpec`).  A backend that takes options defines a classmethod
+``parse_options(options: dict[str, str]) -> dict[str, Any]`` that validates
+the strings and returns its constructor's keyword arguments, raising
+:class:`BackendError` with a one-line message for an unknown option or a bad
+value (:func:`check_options` and :func:`int_option` do the usual checks).
+A table reports the options it runs with, defaults included, in ``options``.
 """
 
 from __future__ import annotations
@@ -32,6 +40,8 @@ ENTRY_POINT_GROUP = "ctbench.backends"
 Lookup = Callable[["ConnKey"], "Connection | None"]
 Insert = Callable[["ConnKey", "Connection"], None]
 Remove = Callable[["ConnKey"], None]
+# A table's effective options, as recorded with its results.
+Options = dict[str, "str | int"]
 
 
 class BackendError(ValueError):
@@ -45,11 +55,18 @@ class ConnTable(Protocol):
     ``bind(zone)`` returns the lookup / insert / remove operations for keys of
     one zone.  The model takes them once per batch so the per-packet path makes
     no extra method call; a dict-backed table returns its dict's own bound
-    methods.
+    methods.  The returned callables must stay correct for as long as the
+    caller holds them, whatever else happens to the table meanwhile (other
+    bindings of the same zone, a flush, the zone emptying).
     """
 
     name: ClassVar[str]
     description: ClassVar[str]
+
+    @property
+    def options(self) -> Options:
+        """The options this table runs with, defaults included ({} if none)."""
+        ...
 
     def bind(self, zone: int) -> tuple[Lookup, Insert, Remove]: ...
 
@@ -130,8 +147,48 @@ def load_backend(name: str) -> type[ConnTable]:
     return factory  # type: ignore[no-any-return]
 
 
-def create_table(spec: BackendSpec) -> ConnTable:
-    """Instantiate a backend, turning bad options into a BackendError."""
+def check_options(
+    backend: str, options: Mapping[str, str], known: Iterable[str]
+) -> None:
+    """Refuse any option not in ``known``, naming the ones that exist."""
+    known = sorted(known)
+    for key in sorted(options):
+        if key not in known:
+            accepted = ", ".join(known) if known else "none"
+            raise BackendError(
+                f"backend {backend!r} has no option {key!r} (options: {accepted})"
+            )
+
+
+def int_option(
+    backend: str,
+    options: Mapping[str, str],
+    key: str,
+    default: int,
+    low: int,
+    high: int,
+) -> int:
+    """The integer option ``key`` in ``low..high``, or ``default`` if absent."""
+    text = options.get(key)
+    if text is None:
+        return default
+    try:
+        value = int(text, 10)
+    except ValueError:
+        value = None
+    if value is None or not low <= value <= high:
+        raise BackendError(
+            f"backend {backend!r}: option {key}={text!r} must be an integer "
+            f"from {low} to {high}"
+        )
+    return value
+
+
+def backend_kwargs(spec: BackendSpec) -> tuple[type[ConnTable], dict[str, Any]]:
+    """The backend class and its validated constructor arguments.
+
+    Lets a caller check every spec before doing any work with the first one.
+    """
     factory = load_backend(spec.name)
     parse_options = getattr(factory, "parse_options", None)
     try:
@@ -144,6 +201,17 @@ def create_table(spec: BackendSpec) -> ConnTable:
             )
         else:
             kwargs = {}
+    except BackendError:
+        raise
+    except (TypeError, ValueError) as exc:
+        raise BackendError(f"backend {spec.label!r}: {exc}") from exc
+    return factory, dict(kwargs)
+
+
+def create_table(spec: BackendSpec) -> ConnTable:
+    """Instantiate a backend, turning bad options into a BackendError."""
+    factory, kwargs = backend_kwargs(spec)
+    try:
         return factory(**kwargs)
     except BackendError:
         raise

@@ -6,7 +6,7 @@ import sys
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, ClassVar
 
-from ctbench.backends import Insert, Lookup, Remove
+from ctbench.backends import Insert, Lookup, Options, Remove
 
 if TYPE_CHECKING:
     from ctbench.model import Connection
@@ -31,6 +31,10 @@ class PerZoneTable:
 
     def __init__(self) -> None:
         self._maps: list[dict[ConnKey, Connection]] = [{} for _ in range(N_ZONES)]
+
+    @property
+    def options(self) -> Options:
+        return {}
 
     def bind(self, zone: int) -> tuple[Lookup, Insert, Remove]:
         m = self._maps[zone]

@@ -6,7 +6,7 @@ import sys
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, ClassVar
 
-from ctbench.backends import Insert, Lookup, Remove
+from ctbench.backends import Insert, Lookup, Options, Remove
 from ctbench.packets import ZONE
 
 if TYPE_CHECKING:
@@ -29,6 +29,10 @@ class SingleMapTable:
 
     def __init__(self) -> None:
         self._map: dict[ConnKey, Connection] = {}
+
+    @property
+    def options(self) -> Options:
+        return {}
 
     def bind(self, zone: int) -> tuple[Lookup, Insert, Remove]:
         m = self._map

@@ -1,0 +1,102 @@
+"""One map per zone in use: per-zone's flush cost without its fixed memory."""
+
+from __future__ import annotations
+
+import sys
+import weakref
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, ClassVar
+
+from ctbench.backends import Insert, Lookup, Options, Remove
+
+if TYPE_CHECKING:
+    from ctbench.model import Connection
+    from ctbench.packets import ConnKey
+
+
+class ZoneMap(dict["ConnKey", "Connection"]):
+    """A zone's dict, weakly referenceable so a dropped one can be found again
+    while some binding still holds it."""
+
+    __slots__ = ("__weakref__",)
+
+
+class LazyPerZoneTable:
+    """A dict for each zone that holds connections, dropped when it empties.
+
+    Memory follows the zones in use instead of 65,536.  The subtle part is
+    that ``bind(zone)`` hands out callables that the model keeps for a whole
+    batch, during which the zone may empty (an expired connection cleaned, a
+    flush) and fill again.  So, for every zone, there is only ever one
+    ZoneMap that anyone can reach:
+
+    - ``_live`` holds the non-empty ones; ``insert`` (re-)registers its map
+      when it goes from empty to one node, ``remove`` unregisters it and
+      clears it (releasing the hash table an emptied dict keeps) when it goes
+      to zero.
+    - ``_bound`` weakly holds the empty ones that bindings still reference,
+      so a new ``bind`` of that zone shares the same map instead of making a
+      second one; the entry disappears with the last binding.
+
+    ``lookup`` is the dict's own ``get``, as fast as per-zone; ``insert`` and
+    ``remove`` are closures that add the emptiness check.
+    """
+
+    name: ClassVar[str] = "lazy-per-zone"
+    description: ClassVar[str] = (
+        "one map per zone, created when a zone gets its first connection and "
+        "dropped when it empties; a zone flush visits only that zone"
+    )
+
+    def __init__(self) -> None:
+        self._live: dict[int, ZoneMap] = {}
+        self._bound: weakref.WeakValueDictionary[int, ZoneMap] = (
+            weakref.WeakValueDictionary()
+        )
+
+    @property
+    def options(self) -> Options:
+        return {}
+
+    def bind(self, zone: int) -> tuple[Lookup, Insert, Remove]:
+        live = self._live
+        bound = self._bound
+        m = live.get(zone)
+        if m is None:
+            m = bound.get(zone)
+            if m is None:
+                m = bound[zone] = ZoneMap()
+
+        def insert(key: ConnKey, conn: Connection) -> None:
+            m[key] = conn
+            if len(m) == 1:
+                live[zone] = m
+
+        def remove(key: ConnKey) -> None:
+            del m[key]
+            if not m:
+                live.pop(zone, None)
+                m.clear()
+                bound[zone] = m
+
+        return m.get, insert, remove
+
+    def zone_items(self, zone: int) -> list[tuple[ConnKey, Connection]]:
+        m = self._live.get(zone)
+        return list(m.items()) if m is not None else []
+
+    def items(self) -> Iterable[tuple[ConnKey, Connection]]:
+        return [item for m in self._live.values() for item in m.items()]
+
+    def zone_scan_size(self, zone: int) -> int:
+        m = self._live.get(zone)
+        return len(m) if m is not None else 0
+
+    def zones_in_use(self) -> int:
+        return len(self._live)
+
+    def __len__(self) -> int:
+        return sum(map(len, self._live.values()))
+
+    def container_bytes(self) -> int:
+        return sys.getsizeof(self._live) + sum(map(sys.getsizeof, self._live.values()))
