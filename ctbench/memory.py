@@ -15,13 +15,17 @@ from __future__ import annotations
 
 import gc
 import tracemalloc
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
-from ctbench.backends import BackendSpec, create_table
+from ctbench.backends import BackendSpec, Options, backend_kwargs, create_table
 from ctbench.model import Conntrack, Limits
 from ctbench.packets import ovstest_frame, zone_benchmark_ports
 
 DEFAULT_SAMPLE_CONNS = 50_000
+# The fill `ctbench backends --memory` measures unless told otherwise.
+DEFAULT_ENTRIES = 1000
+DEFAULT_ZONES = 100
 
 
 @dataclass(frozen=True)
@@ -30,6 +34,8 @@ class MemoryFigures:
     bytes_per_conn: float
     sample_conns: int
     zones: int
+    # The table's effective options, defaults included.
+    options: Options = field(default_factory=dict)
 
 
 def measure_memory(
@@ -49,6 +55,7 @@ def measure_memory(
     try:
         start = tracemalloc.get_traced_memory()[0]
         model = Conntrack(create_table(spec), Limits(conn_limit=0))
+        options = dict(model.table.options)
         empty = tracemalloc.get_traced_memory()[0]
         for zone in range(zones):
             model.execute_batches(batches, zone, True, 0)
@@ -64,4 +71,37 @@ def measure_memory(
         bytes_per_conn=(full - empty) / stored if stored else 0.0,
         sample_conns=stored,
         zones=zones,
+        options=options,
     )
+
+
+@dataclass(frozen=True)
+class BackendMemory:
+    spec: BackendSpec
+    figures: MemoryFigures
+    entries: int
+    zones: int
+
+    @property
+    def projected_bytes(self) -> float:
+        """Fixed bytes plus bytes per connection times the whole fill."""
+        f = self.figures
+        return f.fixed_bytes + f.bytes_per_conn * self.entries * self.zones
+
+
+def measure_backends(
+    specs: Sequence[BackendSpec],
+    entries: int = DEFAULT_ENTRIES,
+    zones: int = DEFAULT_ZONES,
+    max_conns: int = DEFAULT_SAMPLE_CONNS,
+) -> list[BackendMemory]:
+    """Memory figures for each spec, in order.  Every spec is validated before
+    the first is measured, so a typo in the last one fails at once."""
+    for spec in specs:
+        backend_kwargs(spec)
+    return [
+        BackendMemory(
+            spec, measure_memory(spec, entries, zones, max_conns), entries, zones
+        )
+        for spec in specs
+    ]

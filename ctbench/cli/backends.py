@@ -1,20 +1,66 @@
-"""ctbench backends: what is registered."""
+"""ctbench backends: what is registered, and what each design costs in memory."""
 
 from __future__ import annotations
 
 import click
 
-from ctbench.backends import backend_names, describe
+from ctbench.backends import BackendSpec, backend_names, describe
+from ctbench.memory import DEFAULT_ENTRIES, DEFAULT_ZONES, measure_backends
+from ctbench.render.memory_table import format_memory_table
 
 
 @click.command()
-def backends() -> None:
+@click.option(
+    "--memory",
+    is_flag=True,
+    help="Measure each backend's empty-table bytes and bytes per connection.",
+)
+@click.option(
+    "--entries",
+    type=click.IntRange(min=1),
+    default=None,
+    help=f"With --memory: connections per zone [default: {DEFAULT_ENTRIES}].",
+)
+@click.option(
+    "--zones",
+    type=click.IntRange(1, 65536),
+    default=None,
+    help=f"With --memory: zones in the fill [default: {DEFAULT_ZONES}].",
+)
+@click.option(
+    "--backend",
+    "specs",
+    multiple=True,
+    metavar="NAME[:KEY=VALUE,...]",
+    help="With --memory: a backend to measure, repeatable [default: all].",
+)
+def backends(
+    memory: bool, entries: int | None, zones: int | None, specs: tuple[str, ...]
+) -> None:
     """List the table backends registered under the ctbench.backends entry point.
 
+    With --memory, measure each one with tracemalloc on a sample of at most
+    50,000 connections, and print its fixed and per-connection memory.
+
     \b
-    Example:
+    Examples:
       ctbench backends
+      ctbench backends --memory --entries 1000 --zones 100
+      ctbench backends --memory --backend sharded:shards=64 --backend per-zone
     """
+    if memory:
+        chosen = [BackendSpec.parse(s) for s in specs] or [
+            BackendSpec(n) for n in backend_names()
+        ]
+        rows = measure_backends(
+            chosen,
+            DEFAULT_ENTRIES if entries is None else entries,
+            DEFAULT_ZONES if zones is None else zones,
+        )
+        click.echo(format_memory_table(rows))
+        return
+    if specs or entries is not None or zones is not None:
+        raise click.UsageError("--backend, --entries and --zones go with --memory")
     names = backend_names()
     width = max(map(len, names), default=0)
     for name in names:
