@@ -1,0 +1,107 @@
+"""A backend from another package is a first-class citizen.
+
+Installs examples/ctbench-example-backend into a temporary directory with
+pip, offline (no dependencies, no build isolation, no index: the build uses
+this environment's setuptools and wheel), then checks that a fresh
+``ctbench backends`` lists it and that it passes the backend contract.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from test_backend_contract import check_contract
+
+from ctbench.backends import BackendSpec, backend_names, create_table, registry
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "ctbench-example-backend"
+NAME = "example-chained"
+MODULE = "ctbench_example_backend"
+
+
+@pytest.fixture(scope="module")
+def site_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The example, pip-installed into a directory of its own."""
+    if importlib.util.find_spec("pip") is None:
+        pytest.skip("pip is not available in this environment")
+    work = tmp_path_factory.mktemp("third_party")
+    # pip builds in the source tree: build a copy so the checkout stays clean.
+    source = work / "src"
+    shutil.copytree(
+        EXAMPLE, source, ignore=shutil.ignore_patterns("build", "*.egg-info")
+    )
+    target = work / "site"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "--target",
+            str(target),
+            str(source),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    return target
+
+
+@pytest.fixture
+def plugin_on_path(site_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The installed example visible to this process's registry, then gone."""
+    monkeypatch.syspath_prepend(str(site_dir))
+    registry.cache_clear()
+    try:
+        yield
+    finally:
+        monkeypatch.undo()
+        registry.cache_clear()
+        for module in [m for m in sys.modules if m.split(".")[0] == MODULE]:
+            del sys.modules[module]
+
+
+def test_is_not_installed_by_default() -> None:
+    assert NAME not in backend_names()
+
+
+def test_fresh_ctbench_lists_the_installed_plugin(site_dir: Path) -> None:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(site_dir), env.get("PYTHONPATH")) if p
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "ctbench", "backends"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    listed = {line.split()[0]: line for line in result.stdout.splitlines()}
+    assert NAME in listed
+    assert "hand-written chained hash table" in listed[NAME]
+    assert "single" in listed  # the built-ins are still there
+
+
+@pytest.mark.usefixtures("plugin_on_path")
+def test_plugin_takes_options_and_passes_the_contract() -> None:
+    assert NAME in backend_names()
+    assert create_table(BackendSpec.parse(f"{NAME}:buckets=8")).options == {
+        "buckets": 8
+    }
+    # Few buckets: long chains, so collisions are exercised.
+    check_contract(f"{NAME}:buckets=2", max_examples=40)
