@@ -7,6 +7,7 @@ empty zone 65535.  Prints the median of ROUNDS rounds, per operation.  Use
 ``--profile`` to print the top of a cProfile of the timed rounds.
 
     python bench/model_costs.py --zones 100 --entries 10000 --rounds 20
+    python bench/model_costs.py --backend sharded:shards=8 --backend per-zone
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import time
 from collections.abc import Callable
 from functools import partial
 
-from ctbench.backends import BackendSpec, backend_names, create_table
+from ctbench.backends import BackendSpec, backend_kwargs, backend_names, create_table
 from ctbench.model import Conntrack, Limits
 from ctbench.packets import ovstest_frame, zone_benchmark_ports
 
@@ -31,12 +32,14 @@ def _timed(fn: Callable[[], object]) -> float:
     return (time.perf_counter_ns() - start) / 1e3
 
 
-def measure(backend: str, zones: int, entries: int, rounds: int, profile: bool) -> None:
+def measure(
+    spec: BackendSpec, zones: int, entries: int, rounds: int, profile: bool
+) -> None:
     batches = [[ovstest_frame(*zone_benchmark_ports(i))] for i in range(entries)]
     gc.collect()
     gc.freeze()
     gc.disable()
-    ct = Conntrack(create_table(BackendSpec(backend)), Limits(conn_limit=0))
+    ct = Conntrack(create_table(spec), Limits(conn_limit=0))
     start = time.perf_counter()
     for zone in range(zones):
         ct.execute_batches(batches, zone, True, 0)
@@ -57,7 +60,7 @@ def measure(backend: str, zones: int, entries: int, rounds: int, profile: bool) 
     med = {k: statistics.median(v) for k, v in samples.items()}
     n = ct.n_conns
     print(
-        f"{backend:<18} {n:>9,} conns  "
+        f"{spec.label:<18} {n:>9,} conns  "
         f"fill {zones * entries / fill_s:>10,.0f} commits/s  "
         f"commit {med['commit'] * 1e3 / entries:7.0f} ns  "
         f"lookup {med['lookup'] * 1e3 / entries:7.0f} ns  "
@@ -76,11 +79,16 @@ def main() -> None:
     parser.add_argument("--zones", type=int, default=100)
     parser.add_argument("--entries", type=int, default=10_000)
     parser.add_argument("--rounds", type=int, default=20)
-    parser.add_argument("--backend", action="append", default=None)
+    parser.add_argument(
+        "--backend", action="append", default=None, metavar="NAME[:KEY=VALUE,...]"
+    )
     parser.add_argument("--profile", action="store_true")
     args = parser.parse_args()
-    for backend in args.backend or backend_names():
-        measure(backend, args.zones, args.entries, args.rounds, args.profile)
+    specs = [BackendSpec.parse(b) for b in args.backend or backend_names()]
+    for spec in specs:
+        backend_kwargs(spec)  # refuse a bad spec before the first long fill
+    for spec in specs:
+        measure(spec, args.zones, args.entries, args.rounds, args.profile)
 
 
 if __name__ == "__main__":
