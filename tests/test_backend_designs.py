@@ -77,6 +77,7 @@ def test_lazy_creates_a_map_only_for_zones_with_connections() -> None:
     fill(table, 9, 3)
     fill(table, 10, 2)
     assert table.zones_in_use() == 2
+    assert len(table._bound) == 0  # only maps no zone entry holds are in it
     assert table.zone_scan_size(9) == 3
 
 

@@ -36,7 +36,8 @@ class LazyPerZoneTable:
       to zero.
     - ``_bound`` weakly holds the empty ones that bindings still reference,
       so a new ``bind`` of that zone shares the same map instead of making a
-      second one; the entry disappears with the last binding.
+      second one; the entry goes when the map is registered again or with
+      the last binding.
 
     ``lookup`` is the dict's own ``get``, as fast as per-zone; ``insert`` and
     ``remove`` are closures that add the emptiness check.
@@ -71,6 +72,7 @@ class LazyPerZoneTable:
             m[key] = conn
             if len(m) == 1:
                 live[zone] = m
+                bound.pop(zone, None)  # reachable through _live now
 
         def remove(key: ConnKey) -> None:
             del m[key]
