@@ -470,11 +470,18 @@ class Conntrack:
         finally:
             if locked and not commit:
                 self.lock.acquire()
-            if commit:  # without commit nothing is created or removed
+            if commit:
                 self._next_list = next_list
                 self.n_conns = n_conns
                 if zone_limit is not None:
                     self._zone_counts[zone] = zone_count
+            elif removed:
+                # Without commit nothing is created, but a connection that
+                # conn_update() says to replace (CT_UPDATE_NEW: a SYN on a
+                # closed TCP connection) is still force-expired, as in OVS.
+                self.n_conns -= removed
+                if zone_limit is not None:
+                    self._zone_counts[zone] = self._zone_counts.get(zone, 0) - removed
             c = self.counters
             c.packets += len(out)  # one state per packet, so no per-packet count
             c.created += created
