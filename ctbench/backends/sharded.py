@@ -91,11 +91,11 @@ class ShardedTable:
         return self._ops
 
     def zone_items(self, zone: int) -> list[tuple[ConnKey, Connection]]:
+        # Keys first, then the few matches: as in single, quicker than items().
         return [
-            (k, c)
+            (k, shard[k])
             for shard in self._shards
-            for k, c in shard.items()
-            if k[ZONE] == zone
+            for k in [k for k in shard if k[ZONE] == zone]
         ]
 
     def items(self) -> Iterable[tuple[ConnKey, Connection]]:
