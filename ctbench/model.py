@@ -422,11 +422,17 @@ class Conntrack:
                             if result != _UPDATE_NEW:
                                 append(result)
                                 continue
-                            self._unlink(conn)
-                            removed += 1
-                            n_conns -= 1
-                            if zone_limit is not None:
-                                zone_count -= 1
+                            if not commit:
+                                # conn_force_expire(): the sweeper removes it.
+                                conn.expiration = 0
+                            else:
+                                # A dict holds one node per key, so the old
+                                # connection leaves before its successor comes.
+                                self._unlink(conn)
+                                removed += 1
+                                n_conns -= 1
+                                if zone_limit is not None:
+                                    zone_count -= 1
                     # Not found: conn_not_found().
                     if proto != 17 and not _valid_new(proto, key, flags):
                         invalid += 1
@@ -470,18 +476,11 @@ class Conntrack:
         finally:
             if locked and not commit:
                 self.lock.acquire()
-            if commit:
+            if commit:  # without commit nothing is created or removed
                 self._next_list = next_list
                 self.n_conns = n_conns
                 if zone_limit is not None:
                     self._zone_counts[zone] = zone_count
-            elif removed:
-                # Without commit nothing is created, but a connection that
-                # conn_update() says to replace (CT_UPDATE_NEW: a SYN on a
-                # closed TCP connection) is still force-expired, as in OVS.
-                self.n_conns -= removed
-                if zone_limit is not None:
-                    self._zone_counts[zone] = self._zone_counts.get(zone, 0) - removed
             c = self.counters
             c.packets += len(out)  # one state per packet, so no per-packet count
             c.created += created

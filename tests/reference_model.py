@@ -106,7 +106,10 @@ class ReferenceConntrack:
                 result = self._update(conn, proto, reply, flags, now)
                 if result != _UPDATE_NEW:
                     return result
-                self._remove(conn)
+                if commit:
+                    self._remove(conn)
+                else:
+                    conn.expiration = 0  # force-expired; the sweeper removes it
         if not _valid_new(proto, key, flags):
             self.counters.invalid += 1
             return _INVALID

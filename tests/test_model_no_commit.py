@@ -1,10 +1,10 @@
-"""Execute without commit may still remove a connection, and must count it.
+"""A SYN on a closed TCP connection without commit force-expires it.
 
 Found by the contract test on sharded:shards=3: an RST closes a TCP
 connection, then a SYN without commit makes conn_update() answer
-CT_UPDATE_NEW, which force-expires the old connection (as OVS does) even
-though nothing new is committed.  The table lost the node but ``n_conns``
-did not drop.
+CT_UPDATE_NEW.  OVS then force-expires the old connection (expiration 0)
+and leaves its removal to the sweeper; the model once unlinked it without
+counting the removal.  Without commit nothing is created or removed.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ B_TO_A = Endpoints("10.0.0.2", "10.0.0.1")
 
 @pytest.mark.parametrize("backend", backend_names())
 @pytest.mark.parametrize("zone_limit", [None, 5])
-def test_replacing_a_closed_connection_without_commit_counts_the_removal(
+def test_replacing_a_closed_connection_without_commit_force_expires_it(
     backend: str, zone_limit: int | None
 ) -> None:
     model = Conntrack(
@@ -33,8 +33,10 @@ def test_replacing_a_closed_connection_without_commit_counts_the_removal(
         tcp_frame(10, 80, TCP_SYN, B_TO_A),
     ]
     model.execute(rst_then_syn, 0, False, 0)
-    assert len(model.table) == 0
-    assert model.n_conns == 0
-    assert model.counters.removed == 1
+    assert model.n_conns == len(model.table) == 1
+    assert model.dump(now=0) == []  # expired: invisible to lookups and dumps
+    assert model.counters.removed == 0
+    assert model.sweep(0) == 1
+    assert model.n_conns == len(model.table) == 0
     assert sum(model.expiration_list_sizes()) == 0
     assert model.zone_count(0) == 0
