@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
+from ctbench.backends import spec_label
 from ctbench.stats import Summary, summarize
 
 SCHEMA_VERSION: Final = 1
@@ -70,10 +71,7 @@ class BackendResult:
 
     @property
     def label(self) -> str:
-        if not self.options:
-            return self.backend
-        opts = ",".join(f"{k}={v}" for k, v in sorted(self.options.items()))
-        return f"{self.backend}:{opts}"
+        return spec_label(self.backend, self.options)
 
 
 @dataclass

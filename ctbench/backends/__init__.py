@@ -87,7 +87,11 @@ class ConnTable(Protocol):
         ...
 
 
-BackendFactory = Callable[..., ConnTable]
+def spec_label(name: str, options: Mapping[str, object]) -> str:
+    """``name`` or ``name:key=value,...`` with the options sorted."""
+    if not options:
+        return name
+    return name + ":" + ",".join(f"{k}={v}" for k, v in sorted(options.items()))
 
 
 @dataclass(frozen=True)
@@ -99,10 +103,7 @@ class BackendSpec:
 
     @property
     def label(self) -> str:
-        if not self.options:
-            return self.name
-        opts = ",".join(f"{k}={v}" for k, v in sorted(self.options.items()))
-        return f"{self.name}:{opts}"
+        return spec_label(self.name, self.options)
 
     @classmethod
     def parse(cls, text: str) -> BackendSpec:

@@ -11,7 +11,7 @@ import click
 from rich.console import Console
 
 from ctbench import results
-from ctbench.backends import BackendError, BackendSpec, backend_names
+from ctbench.backends import BackendSpec, backend_kwargs
 from ctbench.environment import available_memory
 from ctbench.render import FORMATS, render
 from ctbench.render.common import fmt_bytes
@@ -35,12 +35,8 @@ def parse_backends(values: tuple[str, ...]) -> tuple[BackendSpec, ...]:
     if not values:
         return DEFAULT_BACKENDS
     specs = tuple(BackendSpec.parse(v) for v in values)
-    known = set(backend_names())
     for spec in specs:
-        if spec.name not in known:
-            raise BackendError(
-                f"unknown backend {spec.name!r} (known: {', '.join(sorted(known))})"
-            )
+        backend_kwargs(spec)  # unknown names and bad options fail before any work
     return specs
 
 
