@@ -163,7 +163,7 @@ class ContractMachine(RuleBasedStateMachine):
 @pytest.mark.parametrize("backend", backend_names())
 def test_backend_matches_reference(backend: str) -> None:
     machine = type(f"Contract_{backend}", (ContractMachine,), {"backend": backend})
-    run_state_machine_as_test(  # type: ignore[no-untyped-call]
+    run_state_machine_as_test(  # type: ignore[no-untyped-call, unused-ignore]
         machine,
         settings=settings(
             max_examples=60,
