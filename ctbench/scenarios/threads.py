@@ -31,8 +31,9 @@ Samples: every batch's latency is kept, as an 8-byte integer per batch
 (``array('q')``) while the threads run, and all of them go into the results,
 so the statistics are exact.  ``4 33554432 32`` gives 4,194,304 samples:
 about 34 MB while running, about 140 MB as the result's float list, and a
-results file of roughly 50 MB.  ``estimated_bytes()`` lets the CLI refuse a
-run that would not fit in memory.
+56 MB results file; writing it peaks at about 570 MB RSS.
+``estimated_bytes()`` lets the CLI refuse a run that would not fit in
+memory.
 """
 
 from __future__ import annotations
@@ -78,10 +79,14 @@ MAX_THREADS: Final = 0xFFFF - BASE_SRC_PORT + 1
 CHECK_EVERY_BATCHES: Final = 1024
 # How often the main thread refreshes the progress display while it waits.
 PROGRESS_INTERVAL_S: Final = 0.1
-# Memory per timed batch: 8 bytes in the array, then a float object (24) and
-# its list slot (8) in the result.
-ESTIMATE_BYTES_PER_BATCH: Final = 40
-# Interpreter, model, numpy and the rest of a run, measured at about 60 MB.
+# Memory per timed batch: 8 bytes in the array, a float object (24) and its
+# list slot (8) in the result, and the results file's JSON while it is built
+# (json's pure-Python encoder, which indent=1 selects, holds one string per
+# number).  Measured: `benchmark 4 33554432 32 1 -b per-zone -o FILE` peaked
+# at 569 MB RSS for 4,194,304 batches, about 125 bytes a batch.
+ESTIMATE_BYTES_PER_BATCH: Final = 130
+# Interpreter, model, numpy and the rest of a run: 45 MB RSS for
+# `benchmark 1 1000000 32`.
 ESTIMATE_FIXED_BYTES: Final = 64 * 2**20
 
 
