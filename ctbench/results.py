@@ -14,9 +14,10 @@ one-line reason.  Files from a newer schema are refused, not guessed at.
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -138,6 +139,8 @@ def write_atomic(path: Path, text: str) -> None:
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or ".")
     try:
+        # mkstemp creates the file 0600; give it the mode open() would.
+        os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "w", encoding="utf-8") as out:
             out.write(text)
             out.flush()
@@ -146,6 +149,12 @@ def write_atomic(path: Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def save(run: RunResult, path: Path) -> None:
@@ -163,7 +172,58 @@ def _obj(value: Any, where: str, name: str) -> Mapping[str, Any]:
 
 
 def _number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    """A finite JSON number (Python's json reads NaN and Infinity; we do not)."""
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+    )
+
+
+def _integer(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+# Field types of the fill and memory objects, checked on load so a bad file
+# fails here with a reason instead of later inside a renderer.
+_FILL_FIELDS: Final[dict[str, Callable[[Any], bool]]] = {
+    "requested": _integer,
+    "stored": _integer,
+    "refused": _integer,
+    "generate_us": _number,
+    "insert_us": _number,
+}
+_MEMORY_FIELDS: Final[dict[str, Callable[[Any], bool]]] = {
+    "bytes_per_conn": _number,
+    "fixed_bytes": _integer,
+    "sample_conns": _integer,
+    "method": lambda v: isinstance(v, str),
+}
+# Parameters the renderers format as numbers; checked when present.
+_NUMERIC_PARAMS: Final = (
+    "entries",
+    "zones",
+    "iterations",
+    "batch_size",
+    "conn_limit",
+    "seed",
+    "warmup",
+    "n_threads",
+    "n_pkts",
+)
+
+
+def _fields(
+    raw: Mapping[str, Any],
+    checks: Mapping[str, Callable[[Any], bool]],
+    where: str,
+    name: str,
+) -> dict[str, Any]:
+    for key, value in raw.items():
+        if key not in checks:
+            raise ResultsError(f"{where}: unexpected field '{name}.{key}'")
+        _require(checks[key](value), where, f"'{name}.{key}' has the wrong type")
+    return dict(raw)
 
 
 def from_json_dict(data: Any, where: str = "results") -> RunResult:
@@ -177,7 +237,7 @@ def from_json_dict(data: Any, where: str = "results") -> RunResult:
         "not a ctbench results file",
     )
     schema = data["schema"]
-    _require(isinstance(schema, int), where, "'schema' must be an integer")
+    _require(_integer(schema), where, "'schema' must be an integer")
     _require(
         schema <= SCHEMA_VERSION,
         where,
@@ -189,6 +249,11 @@ def from_json_dict(data: Any, where: str = "results") -> RunResult:
     _require(command in COMMANDS, where, f"unknown command {command!r}")
     for key in ("params", "environment"):
         _obj(data.get(key), where, key)
+    for key in _NUMERIC_PARAMS:
+        value = data["params"].get(key)
+        _require(
+            value is None or _number(value), where, f"'params.{key}' must be a number"
+        )
     _require(
         isinstance(data.get("complete"), bool), where, "'complete' must be a boolean"
     )
@@ -200,8 +265,10 @@ def from_json_dict(data: Any, where: str = "results") -> RunResult:
         backend = raw.get("backend")
         if not isinstance(backend, str) or not backend:
             raise ResultsError(f"{at}: 'backend' missing")
-        fill = _obj(raw.get("fill", {}), at, "fill")
-        memory = _obj(raw.get("memory", {}), at, "memory")
+        fill = _fields(_obj(raw.get("fill", {}), at, "fill"), _FILL_FIELDS, at, "fill")
+        memory = _fields(
+            _obj(raw.get("memory", {}), at, "memory"), _MEMORY_FIELDS, at, "memory"
+        )
         phases = {}
         raw_phases = _obj(raw.get("phases"), at, "phases")
         for name, praw in raw_phases.items():
@@ -212,24 +279,19 @@ def from_json_dict(data: Any, where: str = "results") -> RunResult:
                 raise ResultsError(f"{pat}: 'samples_us' must be a list of numbers")
             counters = _obj(praw.get("counters", {}), pat, "counters")
             _require(
-                all(isinstance(v, int) for v in counters.values()),
-                pat,
-                "counters must be integers",
+                all(map(_integer, counters.values())), pat, "counters must be integers"
             )
             phases[name] = PhaseResult([float(s) for s in samples], dict(counters))
-        try:
-            results.append(
-                BackendResult(
-                    backend=backend,
-                    options=dict(_obj(raw.get("options", {}), at, "options")),
-                    fill=Fill(**fill),
-                    memory=Memory(**memory),
-                    phases=phases,
-                    extra=dict(_obj(raw.get("extra", {}), at, "extra")),
-                )
+        results.append(
+            BackendResult(
+                backend=backend,
+                options=dict(_obj(raw.get("options", {}), at, "options")),
+                fill=Fill(**fill),
+                memory=Memory(**memory),
+                phases=phases,
+                extra=dict(_obj(raw.get("extra", {}), at, "extra")),
             )
-        except TypeError as exc:
-            raise ResultsError(f"{at}: unexpected field ({exc})") from None
+        )
     return RunResult(
         command=command,
         params=dict(data["params"]),
@@ -244,19 +306,71 @@ def from_json_dict(data: Any, where: str = "results") -> RunResult:
 
 
 def loads(text: str, where: str = "results") -> RunResult:
+    if not text.strip():
+        raise ResultsError(f"{where}: empty file, not a ctbench results file")
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ResultsError(
             f"{where}: not valid JSON (truncated or corrupt?): {exc.msg} "
-            f"at line {exc.lineno}"
+            f"at line {exc.lineno} column {exc.colno}"
         ) from None
+    except RecursionError:
+        raise ResultsError(f"{where}: not valid JSON (nested too deeply)") from None
     return from_json_dict(data, where)
 
 
 def load(path: Path) -> RunResult:
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ResultsError(f"{path}: cannot read: {exc}") from None
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise ResultsError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ResultsError(
+            f"{path}: not valid JSON (not UTF-8 text), not a ctbench results file"
+        ) from None
     return loads(text, str(path))
+
+
+def merge_runs(runs: Sequence[tuple[str, RunResult]]) -> RunResult:
+    """Several runs of one command as one RunResult, for a side-by-side report.
+
+    Each backend is labelled "NAME:backend" through extra["display_label"],
+    which the renderers show; the first run gives the parameters, environment
+    and harness.  Raises ResultsError for runs of different commands.
+    """
+    if not runs:
+        raise ResultsError("no results to merge")
+    first_name, first = runs[0]
+    for name, run in runs[1:]:
+        if run.command != first.command:
+            raise ResultsError(
+                "cannot show results of different commands side by side: "
+                f"{first_name} is {first.command!r}, {name} is {run.command!r}"
+            )
+    merged = RunResult(
+        command=first.command,
+        params=dict(first.params),
+        environment=dict(first.environment),
+        started=first.started,
+        finished=first.finished,
+        complete=all(run.complete for _, run in runs),
+        harness=dict(first.harness),
+        tool_version=first.tool_version,
+    )
+    for name, run in runs:
+        for result in run.results:
+            shown = result.extra.get("display_label") or result.label
+            merged.results.append(
+                BackendResult(
+                    backend=result.backend,
+                    options=dict(result.options),
+                    fill=result.fill,
+                    memory=result.memory,
+                    phases=result.phases,
+                    extra={**result.extra, "display_label": f"{name}:{shown}"},
+                )
+            )
+    return merged

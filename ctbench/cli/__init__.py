@@ -15,6 +15,7 @@ import click
 from ctbench import __version__
 from ctbench.backends import BackendError
 from ctbench.cli.common import EXIT_INTERRUPTED, EXIT_USAGE
+from ctbench.compare import CompareError
 from ctbench.results import ResultsError
 from ctbench.scenarios.zones import ConfigError
 
@@ -32,11 +33,13 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from ctbench.cli import backends, threads, zones
+    from ctbench.cli import backends, results, threads, zones
 
     cli.add_command(backends.backends)
     cli.add_command(zones.benchmark_zones)
     cli.add_command(threads.benchmark)
+    cli.add_command(results.report)
+    cli.add_command(results.compare)
 
 
 _register()
@@ -50,14 +53,18 @@ def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
 def main(argv: list[str] | None = None) -> None:
     """Entry point: one-line errors, exit 2 for bad input, 130 for Ctrl-C."""
     try:
-        cli.main(args=argv, prog_name="ctbench", standalone_mode=False)
+        # Outside standalone mode click returns ctx.exit()'s status instead
+        # of exiting: compare's 1 and 3 arrive this way.
+        status = cli.main(args=argv, prog_name="ctbench", standalone_mode=False)
+        if isinstance(status, int) and status:
+            sys.exit(status)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:
         fail("interrupted", EXIT_INTERRUPTED)
     except click.ClickException as exc:
         fail(exc.format_message().replace("\n", " "), exc.exit_code)
-    except (BackendError, ConfigError, ResultsError) as exc:
+    except (BackendError, CompareError, ConfigError, ResultsError) as exc:
         fail(str(exc))
     except KeyboardInterrupt:
         fail("interrupted", EXIT_INTERRUPTED)

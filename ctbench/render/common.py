@@ -253,7 +253,13 @@ def summary_lines(run: RunResult) -> list[str]:
             )
         wall = result.extra.get("wall_s")
         if isinstance(wall, int | float):
-            lines.append(f"{name}: total run time {wall:.2f} s")
+            untimed = result.extra.get("harness_untimed_us_per_round")
+            harness = (
+                f" (harness between timed sections: {untimed:.0f} us per round)"
+                if isinstance(untimed, int | float) and untimed
+                else ""
+            )
+            lines.append(f"{name}: total run time {wall:.2f} s{harness}")
     return lines
 
 

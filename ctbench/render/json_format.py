@@ -2,8 +2,19 @@
 
 from __future__ import annotations
 
-from ctbench.results import RunResult, dumps
+import json
+from collections.abc import Sequence
+
+from ctbench.results import RunResult, dumps, to_json_dict
 
 
 def render(run: RunResult) -> str:
     return dumps(run)
+
+
+def render_many(runs: Sequence[RunResult]) -> str:
+    """Several runs as a JSON list of schema-1 documents, in the given order.
+
+    The list is not itself a results file: ``ctbench report`` and
+    ``ctbench compare`` read one document per file."""
+    return json.dumps([to_json_dict(run) for run in runs], indent=1) + "\n"

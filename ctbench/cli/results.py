@@ -1,0 +1,190 @@
+"""ctbench report and ctbench compare: work from saved results files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ctbench import compare as comparing
+from ctbench import results
+from ctbench.cli.common import CtbenchError, emit
+from ctbench.compare import CompareError, Settings
+from ctbench.render import FORMATS
+from ctbench.render import comparison as render_comparison
+from ctbench.render.json_format import render_many
+from ctbench.results import ResultsError, RunResult
+
+
+def _load(path: Path) -> RunResult:
+    try:
+        return results.load(path)
+    except ResultsError as exc:
+        raise CtbenchError(str(exc)) from None
+
+
+def _labels(paths: tuple[Path, ...]) -> list[str]:
+    """File names, or the paths as given when two files share a name."""
+    names = [p.name for p in paths]
+    if len(set(names)) == len(names):
+        return names
+    return [str(p) for p in paths]
+
+
+@click.command()
+@click.argument(
+    "files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path)
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(list(FORMATS)),
+    default="patch",
+    show_default=True,
+    help="Output format.",
+)
+def report(files: tuple[Path, ...], fmt: str) -> None:
+    """Re-render saved results FILE... in any format.
+
+    With several files the backends are shown side by side, each labelled
+    FILE:backend (the file name, or the path when two names clash), for
+    example the same backend from two commits.  Parameters and environment
+    are taken from the first file; differences are warned about on stderr.
+    With --format json and several files the output is a JSON list of the
+    files' documents, in order (not itself a results file).
+
+    \b
+    Examples:
+      ctbench report run.json --format markdown
+      ctbench report main.json branch.json --format table
+    """
+    runs = [_load(path) for path in files]
+    if len(runs) == 1:
+        emit(runs[0], fmt, None)
+        return
+    labels = _labels(files)
+    for label, run in zip(labels[1:], runs[1:], strict=True):
+        if run.command != runs[0].command:
+            raise CtbenchError(
+                "cannot show results of different commands side by side: "
+                f"{labels[0]} is {runs[0].command!r}, {label} is {run.command!r}"
+            )
+    for label, run in zip(labels[1:], runs[1:], strict=True):
+        for warning in comparing.differences(runs[0], run, (labels[0], label)):
+            click.echo(f"ctbench: warning: {warning}", err=True)
+    if fmt == "json":
+        click.echo(render_many(runs), nl=False)
+        return
+    try:
+        merged = results.merge_runs(list(zip(labels, runs, strict=True)))
+    except ResultsError as exc:
+        raise CtbenchError(str(exc)) from None
+    emit(merged, fmt, None)
+
+
+def _threshold(ctx: click.Context, param: click.Parameter, value: str) -> float:
+    try:
+        return comparing.parse_threshold(value)
+    except CompareError as exc:
+        raise click.BadParameter(str(exc), ctx, param) from None
+
+
+@click.command("compare")
+@click.argument("baseline", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("candidate", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--stat",
+    type=click.Choice(comparing.STATS),
+    default=comparing.DEFAULT_STAT,
+    show_default=True,
+    help="Statistic the verdict uses.",
+)
+@click.option(
+    "--threshold",
+    default="10%",
+    show_default=True,
+    callback=_threshold,
+    help="Change that counts: '10%' or '0.1'.",
+)
+@click.option(
+    "--seed",
+    type=int,
+    default=comparing.DEFAULT_SEED,
+    show_default=True,
+    help="Seed of the bootstrap resampling.",
+)
+@click.option(
+    "--resamples",
+    type=click.IntRange(min=1),
+    default=comparing.DEFAULT_RESAMPLES,
+    show_default=True,
+    help="Bootstrap resamples per side.",
+)
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Exit 3 when rows are inconclusive (and none slower).",
+)
+@click.option(
+    "--counters-must-match",
+    is_flag=True,
+    help="Fail (exit 1) when any work counter differs.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(list(render_comparison.FORMATS)),
+    default="table",
+    show_default=True,
+    help="table for a terminal, markdown for a CI job summary, json for machines.",
+)
+@click.pass_context
+def compare(
+    ctx: click.Context,
+    baseline: Path,
+    candidate: Path,
+    stat: str,
+    threshold: float,
+    seed: int,
+    resamples: int,
+    strict: bool,
+    counters_must_match: bool,
+    fmt: str,
+) -> None:
+    """Compare CANDIDATE against BASELINE, backend by backend and phase by phase.
+
+    For the mean, median and p95 it shows candidate / baseline with a 95%
+    percentile-bootstrap interval from the raw samples.  A row is slower
+    when the whole interval of --stat is above 1 + threshold, faster when
+    below 1 / (1 + threshold), unchanged inside that band, inconclusive
+    when it straddles an edge.  Work counters are compared exactly.
+
+    \b
+    Exit status:
+      0  no regression
+      1  a row is slower, or counters differ with --counters-must-match
+      2  usage or file error (different commands, unreadable file, ...)
+      3  inconclusive rows and no regression, with --strict
+
+    \b
+    Examples:
+      ctbench compare results/baseline-zones-small.json new.json
+      ctbench compare base.json new.json --stat p95 --threshold 5% --strict
+      ctbench compare base.json new.json --format markdown >> "$GITHUB_STEP_SUMMARY"
+    """
+    settings = Settings(
+        stat=stat,
+        threshold=threshold,
+        resamples=resamples,
+        seed=seed,
+        strict=strict,
+        counters_must_match=counters_must_match,
+    )
+    base_run, cand_run = _load(baseline), _load(candidate)
+    names = (str(baseline), str(candidate))
+    try:
+        result = comparing.compare(base_run, cand_run, settings, names)
+    except CompareError as exc:
+        raise CtbenchError(str(exc)) from None
+    click.echo(render_comparison.render(result, fmt), nl=False)
+    ctx.exit(result.exit_status())

@@ -1,0 +1,458 @@
+"""Compare two runs: ratios with bootstrap intervals, verdicts, exit status.
+
+For every backend and phase present in both runs, ``compare()`` computes the
+ratio candidate / baseline of the mean, the median and the 95th percentile,
+each with a 95% confidence interval from a percentile bootstrap over the raw
+samples (Efron & Tibshirani, "An Introduction to the Bootstrap", Chapman &
+Hall 1993, chapter 13): each side's samples are resampled with replacement,
+independently, the statistic is computed on each resample, and the interval
+is the 2.5th and 97.5th percentiles of the resampled ratios.
+
+The verdict uses one statistic (``--stat``, the median by default) and a
+threshold t (10% by default):
+
+- slower: the whole interval lies above 1 + t;
+- faster: the whole interval lies below 1 / (1 + t), the same distance as
+  "slower" on a log scale (t = 10% gives 0.909: a candidate that is 10% slower
+  and one whose baseline is 10% slower than it are mirror images);
+- unchanged: the whole interval lies within [1 / (1 + t), 1 + t];
+- inconclusive: the interval straddles either edge of that band.
+
+Work counters (per phase, and the fill's requested/stored/refused) are
+compared exactly: the same workload on the same backend does the same work,
+so any difference is a behaviour change, not noise.
+
+Exit status (``Comparison.exit_status``): 1 when a row is slower, or when
+counters differ and ``counters_must_match`` is set; otherwise 3 when
+``strict`` is set and a row is inconclusive; otherwise 0.  Status 2 (usage or
+file errors) belongs to the command line: here it is a ``CompareError``.
+
+This module never prints.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import zlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+
+from ctbench.results import BackendResult, RunResult
+from ctbench.stats import PERCENTILE_METHOD
+
+STATS: Final = ("mean", "median", "p95")
+VERDICTS: Final = ("faster", "slower", "unchanged", "inconclusive")
+DEFAULT_STAT: Final = "median"
+DEFAULT_THRESHOLD: Final = 0.10
+# 2,000 resamples: Efron & Tibshirani (1993, section 19.3) suggest 1,000 or
+# more for percentile intervals; 2,000 keeps the 2.5% tail at 50 resamples.
+DEFAULT_RESAMPLES: Final = 2_000
+DEFAULT_SEED: Final = 0
+# A 95% interval: the 2.5th and 97.5th percentiles of the bootstrap ratios.
+CONFIDENCE: Final = 0.95
+# Resampled values held at once (float64): bounds memory to about 32 MiB per
+# side whatever the sample count; the resamples are processed in blocks.
+MAX_BLOCK_VALUES: Final = 4_000_000
+BOOTSTRAP_NOTE: Final = (
+    "95% intervals: percentile bootstrap (Efron & Tibshirani 1993, ch. 13), "
+    "each side's samples resampled with replacement"
+)
+
+EXIT_OK: Final = 0
+EXIT_REGRESSION: Final = 1
+EXIT_INCONCLUSIVE: Final = 3
+
+# Environment fields that make timings incomparable when they differ.
+# Hostname and platform string are left out: CI runners change names.
+ENVIRONMENT_KEYS: Final = (
+    "cpu_model",
+    "cpu_count",
+    "python_version",
+    "python_implementation",
+    "gil_enabled",
+    "ctbench_version",
+)
+# Parameters that may differ without a warning: which backends ran.
+IGNORED_PARAMS: Final = ("backends",)
+FILL_COUNTERS: Final = ("requested", "stored", "refused")
+
+
+class CompareError(ValueError):
+    """Two runs that cannot be compared, or a bad comparison setting."""
+
+
+def parse_threshold(text: str) -> float:
+    """'10%' or '0.1' -> 0.1.
+
+    A bare number must be a fraction below 1: '10' is refused rather than read
+    as 1000%, since it almost always means 10%.
+
+    >>> parse_threshold("10%"), parse_threshold("0.05")
+    (0.1, 0.05)
+    """
+    raw = text.strip()
+    match = re.fullmatch(r"([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*(%?)", raw)
+    if not match:
+        raise CompareError(f"threshold must look like 10% or 0.1 (got {text!r})")
+    value = float(match.group(1))
+    if match.group(2):
+        value /= 100
+    elif value >= 1:
+        raise CompareError(
+            f"threshold {text!r} is ambiguous: write {raw}% for a percentage, "
+            "or a fraction below 1 such as 0.1"
+        )
+    if not (value > 0 and math.isfinite(value)):
+        raise CompareError(f"threshold must be greater than 0 (got {text!r})")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    stat: str = DEFAULT_STAT
+    threshold: float = DEFAULT_THRESHOLD
+    resamples: int = DEFAULT_RESAMPLES
+    seed: int = DEFAULT_SEED
+    strict: bool = False
+    counters_must_match: bool = False
+
+    def __post_init__(self) -> None:
+        if self.stat not in STATS:
+            raise CompareError(f"--stat must be one of {', '.join(STATS)}")
+        if not (self.threshold > 0 and math.isfinite(self.threshold)):
+            raise CompareError("threshold must be greater than 0")
+        if self.resamples < 1:
+            raise CompareError("resamples must be at least 1")
+
+    @property
+    def upper(self) -> float:
+        """Above this ratio the candidate is slower."""
+        return 1 + self.threshold
+
+    @property
+    def lower(self) -> float:
+        """Below this ratio the candidate is faster: 1 / (1 + threshold)."""
+        return 1 / (1 + self.threshold)
+
+
+@dataclass(frozen=True)
+class Ratio:
+    """candidate / baseline for one statistic, with its bootstrap interval.
+
+    ``low`` and ``high`` are NaN when the ratio is undefined (a baseline
+    statistic of 0)."""
+
+    stat: str
+    baseline: float
+    candidate: float
+    ratio: float
+    low: float
+    high: float
+
+
+@dataclass(frozen=True)
+class Row:
+    backend: str
+    phase: str
+    baseline_count: int
+    candidate_count: int
+    ratios: dict[str, Ratio]
+    verdict: str
+
+
+@dataclass(frozen=True)
+class CounterDiff:
+    """A work counter that differs; None where one side lacks it."""
+
+    backend: str
+    phase: str
+    counter: str
+    baseline: int | None
+    candidate: int | None
+
+
+@dataclass(frozen=True)
+class Comparison:
+    baseline_name: str
+    candidate_name: str
+    command: str
+    settings: Settings
+    rows: list[Row]
+    counter_diffs: list[CounterDiff] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def count(self, verdict: str) -> int:
+        return sum(1 for row in self.rows if row.verdict == verdict)
+
+    @property
+    def regressed(self) -> bool:
+        return self.count("slower") > 0
+
+    @property
+    def counters_failed(self) -> bool:
+        return bool(self.counter_diffs) and self.settings.counters_must_match
+
+    def exit_status(self) -> int:
+        if self.regressed or self.counters_failed:
+            return EXIT_REGRESSION
+        if self.settings.strict and self.count("inconclusive"):
+            return EXIT_INCONCLUSIVE
+        return EXIT_OK
+
+    def outcome(self) -> str:
+        """One line: what the exit status means and why."""
+        counts = ", ".join(f"{self.count(v)} {v}" for v in VERDICTS if self.count(v))
+        status = self.exit_status()
+        if status == EXIT_REGRESSION:
+            reasons = []
+            if self.regressed:
+                reasons.append("regression")
+            if self.counters_failed:
+                reasons.append("work counters differ (--counters-must-match)")
+            head = "FAIL: " + " and ".join(reasons)
+        elif status == EXIT_INCONCLUSIVE:
+            head = "INCONCLUSIVE (--strict)"
+        else:
+            head = "OK: no regression"
+        return f"{head} ({counts or 'no rows'}); exit status {status}"
+
+
+# -- the statistics -----------------------------------------------------------
+
+Reducer = Callable[[npt.NDArray[np.float64]], npt.NDArray[np.float64]]
+
+_REDUCERS: Final[dict[str, Reducer]] = {
+    "mean": lambda a: np.mean(a, axis=-1),
+    "median": lambda a: np.median(a, axis=-1),
+    "p95": lambda a: np.percentile(a, 95, axis=-1, method=PERCENTILE_METHOD),
+}
+
+
+def _sorted_percentile(
+    ordered: npt.NDArray[np.float64], q: float
+) -> npt.NDArray[np.float64]:
+    """Percentile q (0-100) of each row of an already sorted array, by the
+    linear interpolation numpy's method="linear" uses (Hyndman-Fan 7): one
+    sort then serves both the median and p95, several times faster than two
+    np.percentile calls over the resamples."""
+    n = ordered.shape[-1]
+    position = (n - 1) * q / 100
+    below = int(math.floor(position))
+    above = min(below + 1, n - 1)
+    fraction = position - below
+    low, high = ordered[..., below], ordered[..., above]
+    return low + (high - low) * fraction  # type: ignore[no-any-return]
+
+
+def _bootstrap(
+    samples: npt.NDArray[np.float64], resamples: int, rng: np.random.Generator
+) -> dict[str, npt.NDArray[np.float64]]:
+    """Each statistic over ``resamples`` resamples with replacement, drawn in
+    blocks so memory stays bounded; one index draw serves all three."""
+    n = len(samples)
+    block = max(1, MAX_BLOCK_VALUES // n)
+    out: dict[str, list[npt.NDArray[np.float64]]] = {s: [] for s in STATS}
+    done = 0
+    while done < resamples:
+        size = min(block, resamples - done)
+        drawn = np.sort(samples[rng.integers(0, n, size=(size, n))], axis=-1)
+        out["mean"].append(drawn.mean(axis=-1))
+        out["median"].append(_sorted_percentile(drawn, 50))
+        out["p95"].append(_sorted_percentile(drawn, 95))
+        done += size
+    return {stat: np.concatenate(parts) for stat, parts in out.items()}
+
+
+def _rng(seed: int, backend: str, phase: str) -> np.random.Generator:
+    """A generator per row, so adding a backend leaves the others' intervals
+    unchanged."""
+    return np.random.default_rng([seed, zlib.crc32(f"{backend}/{phase}".encode())])
+
+
+def _ratios(
+    base: Sequence[float],
+    cand: Sequence[float],
+    settings: Settings,
+    rng: np.random.Generator,
+) -> dict[str, Ratio]:
+    a = np.asarray(base, dtype=np.float64)
+    b = np.asarray(cand, dtype=np.float64)
+    boot_a = _bootstrap(a, settings.resamples, rng)
+    boot_b = _bootstrap(b, settings.resamples, rng)
+    tail = (1 - CONFIDENCE) / 2 * 100
+    ratios = {}
+    for stat in STATS:
+        point_a = float(_REDUCERS[stat](a))
+        point_b = float(_REDUCERS[stat](b))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            boot = boot_b[stat] / boot_a[stat]
+        if point_a > 0 and np.all(np.isfinite(boot)):
+            low, high = np.percentile(boot, [tail, 100 - tail])
+            ratio = point_b / point_a
+        else:  # a zero baseline: no ratio to speak of
+            low = high = ratio = math.nan
+        ratios[stat] = Ratio(stat, point_a, point_b, ratio, float(low), float(high))
+    return ratios
+
+
+def verdict(low: float, high: float, settings: Settings) -> str:
+    """Where the interval [low, high] lies against the threshold band."""
+    if math.isnan(low) or math.isnan(high):
+        return "inconclusive"
+    if low > settings.upper:
+        return "slower"
+    if high < settings.lower:
+        return "faster"
+    if low >= settings.lower and high <= settings.upper:
+        return "unchanged"
+    return "inconclusive"
+
+
+# -- matching the two runs ----------------------------------------------------
+
+
+def _by_label(run: RunResult) -> dict[str, BackendResult]:
+    """Backends by label; a label that repeats gets '#2', '#3', ..."""
+    out: dict[str, BackendResult] = {}
+    for result in run.results:
+        label, n = result.label, 1
+        while label in out:
+            n += 1
+            label = f"{result.label}#{n}"
+        out[label] = result
+    return out
+
+
+def _show(value: object) -> str:
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+def differences(
+    baseline: RunResult, candidate: RunResult, names: tuple[str, str]
+) -> list[str]:
+    """Warnings for environments and parameters that differ (backends aside)."""
+    out = []
+    a_name, b_name = names
+    env_a = {**baseline.environment, "ctbench_version": _version(baseline)}
+    env_b = {**candidate.environment, "ctbench_version": _version(candidate)}
+    for key in ENVIRONMENT_KEYS:
+        if env_a.get(key) != env_b.get(key):
+            out.append(
+                f"different environment: {key} is {_show(env_a.get(key))} in "
+                f"{a_name} but {_show(env_b.get(key))} in {b_name}"
+            )
+    for key in sorted(set(baseline.params) | set(candidate.params)):
+        if key in IGNORED_PARAMS:
+            continue
+        if baseline.params.get(key) != candidate.params.get(key):
+            out.append(
+                f"different parameters: {key} is {_show(baseline.params.get(key))} "
+                f"in {a_name} but {_show(candidate.params.get(key))} in {b_name}"
+            )
+    for name, run in ((a_name, baseline), (b_name, candidate)):
+        if not run.complete:
+            out.append(f"{name} is an incomplete (interrupted) run")
+    return out
+
+
+def _version(run: RunResult) -> object:
+    return run.environment.get("ctbench_version") or run.tool_version or None
+
+
+def _counter_diffs(
+    label: str, base: BackendResult, cand: BackendResult
+) -> list[CounterDiff]:
+    diffs = []
+    fill_a, fill_b = vars(base.fill), vars(cand.fill)
+    for name in FILL_COUNTERS:
+        if fill_a[name] != fill_b[name]:
+            diffs.append(CounterDiff(label, "fill", name, fill_a[name], fill_b[name]))
+    for phase in [p for p in base.phases if p in cand.phases]:
+        ca, cb = base.phases[phase].counters, cand.phases[phase].counters
+        for name in sorted(ca.keys() | cb.keys()):
+            if ca.get(name) != cb.get(name):
+                diffs.append(
+                    CounterDiff(label, phase, name, ca.get(name), cb.get(name))
+                )
+    return diffs
+
+
+def compare(
+    baseline: RunResult,
+    candidate: RunResult,
+    settings: Settings = Settings(),
+    names: tuple[str, str] = ("baseline", "candidate"),
+) -> Comparison:
+    """Compare ``candidate`` against ``baseline``.
+
+    Raises CompareError when the runs come from different commands or share
+    no backend and phase with samples.
+    """
+    a_name, b_name = names
+    if baseline.command != candidate.command:
+        raise CompareError(
+            f"cannot compare results of different commands: {a_name} is "
+            f"{baseline.command!r}, {b_name} is {candidate.command!r}"
+        )
+    base_by, cand_by = _by_label(baseline), _by_label(candidate)
+    rows, diffs, notes = [], [], []
+    for label in [lb for lb in base_by if lb in cand_by]:
+        base, cand = base_by[label], cand_by[label]
+        diffs += _counter_diffs(label, base, cand)
+        for phase in [p for p in base.phases if p in cand.phases]:
+            sa, sb = base.phases[phase].samples_us, cand.phases[phase].samples_us
+            if not sa or not sb:
+                notes.append(f"{phase} on {label}: no samples in one file, skipped")
+                continue
+            ratios = _ratios(sa, sb, settings, _rng(settings.seed, label, phase))
+            chosen = ratios[settings.stat]
+            rows.append(
+                Row(
+                    backend=label,
+                    phase=phase,
+                    baseline_count=len(sa),
+                    candidate_count=len(sb),
+                    ratios=ratios,
+                    verdict=verdict(chosen.low, chosen.high, settings),
+                )
+            )
+        for phase in base.phases.keys() ^ cand.phases.keys():
+            where = a_name if phase in base.phases else b_name
+            notes.append(f"{phase} on {label}: only in {where}, not compared")
+    for label in base_by.keys() ^ cand_by.keys():
+        where = a_name if label in base_by else b_name
+        notes.append(f"backend {label}: only in {where}, not compared")
+    if not rows:
+        raise CompareError(
+            f"{a_name} and {b_name} have no backend and phase with samples in common"
+        )
+    return Comparison(
+        baseline_name=a_name,
+        candidate_name=b_name,
+        command=baseline.command,
+        settings=settings,
+        rows=rows,
+        counter_diffs=diffs,
+        warnings=differences(baseline, candidate, names),
+        notes=sorted(notes),
+    )
+
+
+__all__ = [
+    "CompareError",
+    "Comparison",
+    "CounterDiff",
+    "Ratio",
+    "Row",
+    "Settings",
+    "compare",
+    "differences",
+    "parse_threshold",
+    "verdict",
+]

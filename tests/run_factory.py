@@ -1,0 +1,89 @@
+"""Hand-built RunResults with seeded samples, so tests need no benchmark run."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ctbench.results import BackendResult, Fill, Memory, PhaseResult, RunResult
+
+PHASES = ("ct_execute_commit", "flush_full_zone")
+ENVIRONMENT: dict[str, Any] = {
+    "python_version": "3.11.7",
+    "python_implementation": "CPython",
+    "platform": "Linux-6.1-x86_64",
+    "cpu_model": "Test CPU @ 3.0GHz",
+    "cpu_count": 8,
+    "hostname": "bench-1",
+    "gil_enabled": True,
+    "ctbench_version": "0.1.0",
+}
+PARAMS: dict[str, Any] = {
+    "entries": 1000,
+    "zones": 20,
+    "iterations": 200,
+    "batch_size": 1,
+    "conn_limit": 3_000_000,
+    "seed": 0,
+    "warmup": 0,
+    "gc": "frozen",
+    "sweep_every": None,
+    "ovs_stats": False,
+    "backends": ["single", "per-zone"],
+}
+COUNTERS = {"lookups": 200_000, "created": 200_000, "removed": 0}
+
+
+def make_run(
+    *,
+    scale: float = 1.0,
+    seed: int = 0,
+    n: int = 200,
+    noise: float = 0.05,
+    backends: Sequence[str] = ("single", "per-zone"),
+    command: str = "benchmark-zones",
+    params: dict[str, Any] | None = None,
+    environment: dict[str, Any] | None = None,
+    counters: dict[str, int] | None = None,
+    complete: bool = True,
+) -> RunResult:
+    """Log-normal samples around 100, 200, ... us, times ``scale``.
+
+    The same seed gives the same noise, so ``scale=1.3`` against ``scale=1``
+    is exactly 30% slower on every sample."""
+    rng = np.random.default_rng(seed)
+    results = []
+    for i, backend in enumerate(backends):
+        phases = {}
+        for j, phase in enumerate(PHASES):
+            centre = 100.0 * (i + 1) * (j + 1)
+            samples = centre * scale * np.exp(rng.normal(0, noise, n))
+            phases[phase] = PhaseResult(
+                [float(s) for s in samples], dict(counters or COUNTERS)
+            )
+        results.append(
+            BackendResult(
+                backend=backend,
+                fill=Fill(20_000, 20_000, 0, 1500.25, 2500.5),
+                memory=Memory(370.5, 4096, 1000),
+                phases=phases,
+                extra={"wall_s": 1.25},
+            )
+        )
+    return RunResult(
+        command=command,
+        params={**PARAMS, "backends": list(backends), **(params or {})},
+        environment={**ENVIRONMENT, **(environment or {})},
+        started="2026-01-01T00:00:00+00:00",
+        finished="2026-01-01T00:00:10+00:00",
+        complete=complete,
+        harness={
+            "timer": "time.perf_counter_ns",
+            "timer_overhead_ns": 80.0,
+            "timer_resolution_ns": 1.0,
+        },
+        results=results,
+        tool_version="0.1.0",
+    )

@@ -1,0 +1,289 @@
+"""ctbench report and ctbench compare, in-process: output and exit status."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+from run_factory import make_run
+
+from ctbench import results
+from ctbench.cli import cli, main
+from ctbench.results import RunResult
+
+
+def _save(tmp_path: Path, name: str, run: RunResult) -> str:
+    path = tmp_path / name
+    results.save(run, path)
+    return str(path)
+
+
+def _invoke(*args: str) -> Result:
+    return CliRunner().invoke(cli, list(args))
+
+
+def _main_status(*args: str) -> int:
+    """The exit status through main(), as the installed ctbench script gives it."""
+    try:
+        main(list(args))
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    return 0
+
+
+@pytest.fixture
+def base(tmp_path: Path) -> str:
+    return _save(tmp_path, "base.json", make_run())
+
+
+# -- report -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", ["patch", "table", "markdown", "csv", "json"])
+def test_report_renders_one_file_in_every_format(base: str, fmt: str) -> None:
+    result = _invoke("report", base, "--format", fmt)
+    assert result.exit_code == 0, result.output
+    assert "per-zone" in result.stdout
+    if fmt == "json":
+        assert results.loads(result.stdout) == results.load(Path(base))
+
+
+def test_report_shows_several_files_side_by_side(tmp_path: Path, base: str) -> None:
+    other = _save(tmp_path, "branch.json", make_run(scale=1.3))
+    result = _invoke("report", base, other, "--format", "table")
+    assert result.exit_code == 0, result.output
+    for label in ("base.json:single", "branch.json:single", "branch.json:per-zone"):
+        assert label in result.stdout
+    assert result.stderr == ""
+
+
+def test_report_labels_clashing_names_by_path(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first = _save(tmp_path, "a/run.json", make_run())
+    second = _save(tmp_path, "b/run.json", make_run())
+    result = _invoke("report", first, second, "--format", "csv")
+    assert f"{first}:single" in result.stdout and f"{second}:single" in result.stdout
+
+
+def test_report_json_with_several_files_is_a_list(tmp_path: Path, base: str) -> None:
+    other = _save(tmp_path, "other.json", make_run(scale=2))
+    result = _invoke("report", base, other, "--format", "json")
+    assert result.exit_code == 0
+    documents = json.loads(result.stdout)
+    assert [d["schema"] for d in documents] == [1, 1]
+    assert results.from_json_dict(documents[1]) == results.load(Path(other))
+
+
+def test_report_warns_about_different_parameters(tmp_path: Path, base: str) -> None:
+    other = _save(tmp_path, "other.json", make_run(params={"entries": 5}))
+    result = _invoke("report", base, other, "--format", "table")
+    assert result.exit_code == 0
+    assert "warning: different parameters: entries is 1000" in result.stderr
+
+
+def test_report_refuses_different_commands(tmp_path: Path, base: str) -> None:
+    other = _save(tmp_path, "threads.json", make_run(command="benchmark"))
+    result = _invoke("report", base, other)
+    assert result.exit_code == 2
+    assert "different commands" in result.stderr
+    assert _main_status("report", base, other) == 2
+
+
+def test_report_needs_a_file() -> None:
+    assert _main_status("report") == 2
+
+
+# -- compare: exit statuses and verdicts --------------------------------------
+
+
+def test_compare_file_with_itself(base: str) -> None:
+    result = _invoke("compare", base, base)
+    assert result.exit_code == 0
+    assert "OK: no regression (4 unchanged); exit status 0" in result.stdout
+    assert "Work counters: identical." in result.stdout
+    assert "percentile bootstrap (Efron & Tibshirani 1993" in result.stdout
+    assert _main_status("compare", base, base) == 0
+
+
+def test_compare_regression_exits_1(tmp_path: Path, base: str) -> None:
+    slower = _save(tmp_path, "slower.json", make_run(scale=1.3))
+    result = _invoke("compare", base, slower)
+    assert result.exit_code == 1
+    assert result.stdout.count("  slower\n") == 4
+    assert "FAIL: regression (4 slower)" in result.stdout
+    assert _main_status("compare", base, slower) == 1
+
+
+def test_compare_faster_exits_0(tmp_path: Path, base: str) -> None:
+    faster = _save(tmp_path, "faster.json", make_run(scale=0.7))
+    result = _invoke("compare", base, faster)
+    assert result.exit_code == 0
+    assert "(4 faster)" in result.stdout
+
+
+def test_compare_inconclusive_exits_3_only_when_strict(
+    tmp_path: Path, base: str
+) -> None:
+    edge = _save(tmp_path, "edge.json", make_run(scale=1.1))
+    assert _invoke("compare", base, edge).exit_code == 0
+    strict = _invoke("compare", base, edge, "--strict")
+    assert strict.exit_code == 3
+    assert "INCONCLUSIVE (--strict) (4 inconclusive)" in strict.stdout
+    assert _main_status("compare", base, edge, "--strict") == 3
+
+
+@pytest.mark.parametrize("threshold", ["40%", "0.4"])
+def test_compare_threshold_spellings(tmp_path: Path, base: str, threshold: str) -> None:
+    slower = _save(tmp_path, "slower.json", make_run(scale=1.3))
+    result = _invoke("compare", base, slower, "--threshold", threshold)
+    assert result.exit_code == 0
+    assert "threshold 40.0%" in result.stdout
+
+
+@pytest.mark.parametrize("threshold", ["40", "abc", "-1%", "0%"])
+def test_compare_bad_threshold_exits_2(base: str, threshold: str) -> None:
+    result = _invoke("compare", base, base, "--threshold", threshold)
+    assert result.exit_code == 2
+    assert "--threshold" in result.stderr
+    assert _main_status("compare", base, base, "--threshold", threshold) == 2
+
+
+def test_compare_stat_and_seed_options(tmp_path: Path, base: str) -> None:
+    other = _save(tmp_path, "other.json", make_run(seed=1))
+    out = _invoke("compare", base, other, "--stat", "p95", "--seed", "5").stdout
+    assert "p95* ratio" in out and "seed 5" in out
+    again = _invoke("compare", base, other, "--stat", "p95", "--seed", "5").stdout
+    assert out == again
+
+
+# -- compare: counters --------------------------------------------------------
+
+
+@pytest.fixture
+def other_counters(tmp_path: Path) -> str:
+    counters = {"lookups": 200_000, "created": 150_000, "removed": 0}
+    return _save(tmp_path, "work.json", make_run(counters=counters))
+
+
+def test_counter_mismatch_is_reported(base: str, other_counters: str) -> None:
+    result = _invoke("compare", base, other_counters)
+    assert result.exit_code == 0
+    assert "Work counters differ:" in result.stdout
+    assert "single ct execute (commit) created: 200,000 -> 150,000" in result.stdout
+
+
+def test_counter_mismatch_fails_when_they_must_match(
+    base: str, other_counters: str
+) -> None:
+    result = _invoke("compare", base, other_counters, "--counters-must-match")
+    assert result.exit_code == 1
+    assert "work counters differ (--counters-must-match)" in result.stdout
+    assert _main_status("compare", base, other_counters, "--counters-must-match") == 1
+
+
+def test_matching_counters_pass_when_they_must_match(base: str) -> None:
+    assert _invoke("compare", base, base, "--counters-must-match").exit_code == 0
+
+
+# -- compare: warnings and refusals -------------------------------------------
+
+
+def test_compare_warns_about_environment_and_parameters(
+    tmp_path: Path, base: str
+) -> None:
+    other = _save(
+        tmp_path,
+        "elsewhere.json",
+        make_run(
+            environment={"cpu_model": "Other CPU", "python_version": "3.13.0"},
+            params={"zones": 40, "backends": ["per-zone", "single"]},
+        ),
+    )
+    out = _invoke("compare", base, other).stdout
+    assert "WARNING: different environment: cpu_model is 'Test CPU @ 3.0GHz'" in out
+    assert "WARNING: different environment: python_version" in out
+    assert "WARNING: different parameters: zones is 20" in out
+    assert "backends" not in out.split("Work counters")[1]
+
+
+def test_compare_refuses_different_commands(tmp_path: Path, base: str) -> None:
+    other = _save(tmp_path, "threads.json", make_run(command="benchmark"))
+    result = _invoke("compare", base, other)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1
+    assert "cannot compare results of different commands" in result.stderr
+    assert _main_status("compare", base, other) == 2
+
+
+MALFORMED = {
+    "not-json.json": "this is not json\n",
+    "not-ctbench.json": '{"benchmarks": [], "version": "1.0"}',
+    "future.json": json.dumps({**results.to_json_dict(make_run(n=3)), "schema": 99}),
+    "truncated.json": results.dumps(make_run(n=3))[:-40],
+}
+
+
+@pytest.mark.parametrize("name", list(MALFORMED))
+@pytest.mark.parametrize("side", ["baseline", "candidate"])
+def test_compare_refuses_malformed_files(
+    tmp_path: Path, base: str, name: str, side: str
+) -> None:
+    bad = tmp_path / name
+    bad.write_text(MALFORMED[name], encoding="utf-8")
+    args = [base, str(bad)] if side == "candidate" else [str(bad), base]
+    result = _invoke("compare", *args)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"Error: {bad}: ")
+    assert _main_status("compare", *args) == 2
+
+
+@pytest.mark.parametrize("name", list(MALFORMED))
+def test_report_refuses_malformed_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str
+) -> None:
+    bad = tmp_path / name
+    bad.write_text(MALFORMED[name], encoding="utf-8")
+    assert _main_status("report", str(bad)) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"ctbench: error: {bad}: ") and err.count("\n") == 1
+
+
+def test_compare_missing_file_exits_2(tmp_path: Path, base: str) -> None:
+    assert _main_status("compare", base, str(tmp_path / "absent.json")) == 2
+
+
+# -- compare: formats ---------------------------------------------------------
+
+
+def test_compare_markdown_for_a_job_summary(tmp_path: Path, base: str) -> None:
+    slower = _save(tmp_path, "slower.json", make_run(scale=1.3))
+    out = _invoke("compare", base, slower, "--format", "markdown").stdout
+    assert out.startswith("### ctbench compare (benchmark-zones)")
+    assert "**FAIL: regression (4 slower); exit status 1**" in out
+    assert "| phase " in out and "|---" in out
+
+
+def test_compare_json_for_machines(tmp_path: Path, base: str) -> None:
+    slower = _save(tmp_path, "slower.json", make_run(scale=1.3))
+    result = _invoke("compare", base, slower, "--format", "json")
+    assert result.exit_code == 1
+    doc = json.loads(result.stdout)
+    assert doc["comparison_schema"] == 1
+    assert doc["exit_status"] == 1
+    assert doc["verdicts"] == {
+        "faster": 0,
+        "slower": 4,
+        "unchanged": 0,
+        "inconclusive": 0,
+    }
+    assert doc["settings"]["stat"] == "median"
+    assert doc["settings"]["threshold"] == pytest.approx(0.1)
+    median = doc["rows"][0]["ratios"]["median"]
+    assert median["ratio"] == pytest.approx(1.3)
+    assert median["low"] < 1.3 < median["high"]
