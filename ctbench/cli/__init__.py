@@ -26,16 +26,18 @@ def cli() -> None:
     """Benchmark conntrack table designs the way ovstest test-conntrack does.
 
     \b
-    Example:
+    Examples:
       ctbench benchmark-zones 10000 1000 1000
+      ctbench benchmark 4 33554432 32 1
     """
 
 
 def _register() -> None:
-    from ctbench.cli import backends, results, zones
+    from ctbench.cli import backends, results, threads, zones
 
     cli.add_command(backends.backends)
     cli.add_command(zones.benchmark_zones)
+    cli.add_command(threads.benchmark)
     cli.add_command(results.report)
     cli.add_command(results.compare)
 

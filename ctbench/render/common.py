@@ -28,6 +28,24 @@ METHOD_NOTE: Final = (
 )
 
 
+# The benchmark command's note: ovstest prints only the total, so there is no
+# ovstest estimator to set beside these statistics.
+BENCHMARK_METHOD_NOTE: Final = (
+    "Per-batch execute latency in microseconds. Avg = arithmetic mean; "
+    "95%ile = " + PERCENTILE_METHOD_NOTE + ". Throughput in packets per second "
+    "over the barrier-to-barrier time. ovstest prints only that time."
+)
+# Throughput columns of the benchmark command's rows, from each result's extra.
+THROUGHPUT_COLUMNS: Final = ("pps", "pps_per_thread")
+THROUGHPUT_LABELS: Final = {"pps": "pkts/s", "pps_per_thread": "pkts/s/thread"}
+# Beyond this many threads the per-thread packet counts are summarised.
+MAX_LISTED_THREADS: Final = 8
+
+
+def method_note(run: RunResult) -> str:
+    return BENCHMARK_METHOD_NOTE if run.command == "benchmark" else METHOD_NOTE
+
+
 def phase_label(name: str) -> str:
     return PHASE_LABELS.get(name, name.replace("_", " "))
 
@@ -137,9 +155,86 @@ def fmt_us(us: float) -> str:
     return f"{us:.0f} us"
 
 
+def throughput(result: BackendResult) -> list[float | None]:
+    """The benchmark command's throughput figures, THROUGHPUT_COLUMNS order."""
+    values: list[float | None] = []
+    for key in THROUGHPUT_COLUMNS:
+        value = result.extra.get(key)
+        values.append(float(value) if isinstance(value, int | float) else None)
+    return values
+
+
+def fmt_rate(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.0f}"
+
+
+def conntrack_lines(run: RunResult) -> list[str]:
+    """ovstest's output line, ``conntrack:  %5lld ms``, once per backend."""
+    if run.command != "benchmark":
+        return []
+    lines = []
+    for result in run.results:
+        wall_ms = result.extra.get("wall_ms")
+        if isinstance(wall_ms, int | float):
+            lines.append(f"{row_label(result)}: conntrack:  {round(wall_ms):5d} ms")
+    return lines
+
+
+def threads_note(run: RunResult) -> str:
+    """Whether the threads ran in parallel, said plainly."""
+    n = int(run.params.get("n_threads", 1) or 1)
+    gil = bool(run.environment.get("gil_enabled", True))
+    parallel = bool(run.params.get("parallel", not gil))
+    cpus = run.environment.get("cpu_count", "?")
+    if n == 1:
+        return (
+            f"Threads: 1 thread, so nothing ran in parallel ({cpus} CPUs, "
+            f"GIL {'enabled' if gil else 'disabled'})."
+        )
+    if not parallel:
+        return (
+            f"Threads: {n} threads ran concurrently but not in parallel: CPython's "
+            "GIL lets one thread execute Python at a time, so together they used "
+            f"at most one of the {cpus} CPUs. A batch's latency includes the time "
+            "it waited for the GIL and the model's lock."
+        )
+    return (
+        f"Threads: {n} threads could run in parallel (GIL disabled, {cpus} CPUs). "
+        "A batch's latency includes the time it waited for the model's lock."
+    )
+
+
+def _thread_counts(counts: list[int]) -> str:
+    if len(counts) <= MAX_LISTED_THREADS:
+        return " / ".join(f"{c:,}" for c in counts)
+    return f"{min(counts):,} to {max(counts):,}"
+
+
+def _benchmark_lines(run: RunResult) -> list[str]:
+    lines = []
+    for result in run.results:
+        extra = result.extra
+        packets = extra.get("packets")
+        wall_ms = extra.get("wall_ms")
+        if not isinstance(packets, int) or not isinstance(wall_ms, int | float):
+            continue
+        pps, per_thread = throughput(result)
+        counts = [int(c) for c in extra.get("thread_packets", [])]
+        conns = int(extra.get("connections", 0))
+        lines.append(
+            f"{row_label(result)}: {packets:,} packets in {fmt_us(wall_ms * 1e3)}: "
+            f"{fmt_rate(pps)} packets/s, {fmt_rate(per_thread)} per thread "
+            f"(packets per thread: {_thread_counts(counts)}); "
+            f"{conns:,} connection{'' if conns == 1 else 's'} in the table"
+        )
+    return lines + [threads_note(run)]
+
+
 def summary_lines(run: RunResult) -> list[str]:
     """The fill, memory and run summary, with warnings when the limit clipped
     the workload or the run was interrupted."""
+    if run.command == "benchmark":
+        return _benchmark_lines(run)
     lines = []
     for result in run.results:
         fill = result.fill
@@ -178,6 +273,13 @@ def warnings(run: RunResult) -> list[str]:
                 f"{row_label(result)}: {result.fill.refused:,} of "
                 f"{result.fill.requested:,} commits were refused; "
                 "use --conn-limit 0 for no limit"
+            )
+        batch_phase = result.phases.get("ct_execute_batch")
+        refused = batch_phase.counters.get("refused", 0) if batch_phase else 0
+        if refused and run.command == "benchmark":
+            out.append(
+                f"WARNING: the connection limit ({limit:,}) refused {refused:,} "
+                f"commits on {row_label(result)}; use --conn-limit 0 for no limit"
             )
     if not run.complete:
         out.append(

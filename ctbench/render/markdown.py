@@ -5,8 +5,9 @@ from __future__ import annotations
 from tabulate import tabulate
 
 from ctbench.render.common import (
-    METHOD_NOTE,
     compare_means,
+    conntrack_lines,
+    method_note,
     rows,
     summary_lines,
     title,
@@ -23,7 +24,11 @@ def render(run: RunResult) -> str:
         tablefmt="github",
         disable_numparse=True,
     )
-    lines = [f"### {title(run)}", "", METHOD_NOTE, "", body, ""]
+    lines = [f"### {title(run)}", ""]
+    ovstest = conntrack_lines(run)
+    if ovstest:
+        lines += ["```", *ovstest, "```", ""]
+    lines += [method_note(run), "", body, ""]
     comparisons = compare_means(run)
     if comparisons:
         lines += ["Comparing the averages (arithmetic means):", ""]

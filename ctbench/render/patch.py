@@ -1,5 +1,8 @@
 """The patch's grouped layout: one group per phase, one row per backend,
-columns Min, Max, 95%ile, Avg, then "Comparing the averages" and the fill."""
+columns Min, Max, 95%ile, Avg, then "Comparing the averages" and the fill.
+
+For the threaded ``benchmark`` command, ovstest's ``conntrack:  NNN ms`` line
+of each backend comes first and the rows gain throughput columns."""
 
 from __future__ import annotations
 
@@ -8,15 +11,19 @@ from rich.table import Table
 from rich.text import Text
 
 from ctbench.render.common import (
-    METHOD_NOTE,
+    THROUGHPUT_LABELS,
     Row,
     compare_means,
+    conntrack_lines,
+    fmt_rate,
+    method_note,
     num,
     phase_label,
     phase_names,
     row_label,
     rows,
     summary_lines,
+    throughput,
     title,
     warnings,
 )
@@ -27,6 +34,8 @@ def _columns(run: RunResult) -> list[str]:
     cols = ["Min", "Max", "95%ile", "Avg"]
     if run.ovs_stats:
         cols += ["OVS 95%ile", "OVS Avg"]
+    if run.command == "benchmark":
+        cols += list(THROUGHPUT_LABELS.values())
     return cols
 
 
@@ -35,6 +44,8 @@ def _values(run: RunResult, row: Row) -> list[str]:
     values = [num(s.min), num(s.max), num(s.p95), num(s.mean)]
     if run.ovs_stats:
         values += [num(s.ovs_p95), num(s.ovs_ewma)]
+    if run.command == "benchmark":
+        values += [fmt_rate(v) for v in throughput(row.backend)]
     return values
 
 
@@ -77,7 +88,9 @@ def _box(run: RunResult) -> list[str]:
 
 
 def render(run: RunResult) -> str:
-    lines = [title(run), METHOD_NOTE, ""]
+    lines = [title(run)]
+    lines += conntrack_lines(run)
+    lines += [method_note(run), ""]
     lines += _box(run)
     comparisons = compare_means(run)
     if comparisons:
@@ -92,7 +105,7 @@ def render(run: RunResult) -> str:
 
 def render_rich(run: RunResult) -> RenderableType:
     """The same report for a terminal."""
-    table = Table(title=title(run), caption=METHOD_NOTE, caption_justify="left")
+    table = Table(title=title(run), caption=method_note(run), caption_justify="left")
     table.add_column("phase / backend")
     for col in _columns(run):
         table.add_column(col, justify="right")
@@ -101,7 +114,8 @@ def render_rich(run: RunResult) -> RenderableType:
         for label, values in members:
             table.add_row(f"  {label}", *values)
         table.add_section()
-    parts: list[RenderableType] = [table]
+    parts: list[RenderableType] = [Text(line) for line in conntrack_lines(run)]
+    parts.append(table)
     comparisons = compare_means(run)
     if comparisons:
         parts.append(Text("Comparing the averages (arithmetic means):", style="bold"))

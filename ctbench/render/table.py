@@ -5,13 +5,17 @@ from __future__ import annotations
 from tabulate import tabulate
 
 from ctbench.render.common import (
-    METHOD_NOTE,
+    THROUGHPUT_COLUMNS,
     Row,
+    conntrack_lines,
+    fmt_rate,
+    method_note,
     num,
     phase_label,
     row_label,
     rows,
     summary_lines,
+    throughput,
     title,
     warnings,
 )
@@ -23,7 +27,11 @@ OVS_COLUMNS = ("ovs_ewma", "ovs_p95")
 
 def headers(run: RunResult) -> list[str]:
     cols = ["phase", "backend", *STAT_COLUMNS]
-    return cols + list(OVS_COLUMNS) if run.ovs_stats else cols
+    if run.ovs_stats:
+        cols += OVS_COLUMNS
+    if run.command == "benchmark":
+        cols += THROUGHPUT_COLUMNS
+    return cols
 
 
 def cells(run: RunResult, row: Row, fmt: bool = True) -> list[object]:
@@ -35,6 +43,9 @@ def cells(run: RunResult, row: Row, fmt: bool = True) -> list[object]:
             values.append(value)
         else:
             values.append(num(float(value)) if fmt and value is not None else value)
+    if run.command == "benchmark":
+        rates = throughput(row.backend)
+        values += [fmt_rate(v) for v in rates] if fmt else rates
     return values
 
 
@@ -46,7 +57,8 @@ def render(run: RunResult) -> str:
         disable_numparse=True,
         colalign=("left", "left") + ("right",) * (len(headers(run)) - 2),
     )
-    lines = [title(run), METHOD_NOTE, "", body, ""] + summary_lines(run)
+    lines = [title(run), *conntrack_lines(run), method_note(run), "", body, ""]
+    lines += summary_lines(run)
     extra = warnings(run)
     if extra:
         lines += [""] + extra

@@ -1,0 +1,386 @@
+"""benchmark: ovstest's threaded scenario (tests/test-conntrack.c,
+test_benchmark), for several backends in one run.
+
+Per backend, on a fresh model shared by every thread
+(``Conntrack(..., thread_safe=True)``):
+
+1. each of N_THREADS threads builds one batch of BATCH_SIZE packets from
+   ovstest's frame: source port ``1 + thread index``, destination port 2;
+   with CHANGE_CONN each packet of the batch gets destination port
+   ``2 + packet index``, so it is a connection of its own (what ovstest's
+   documentation promises and its code no longer does, see the spec's known
+   flaws);
+2. the threads and the main thread meet at a barrier; the timed phase starts;
+3. each thread executes its batch with commit in zone 0 until it has sent
+   N_PKTS packets, as ovstest's ``for (i = 0; i < n_pkts; i += batch_size)``
+   loop does: ``ceil(N_PKTS / BATCH_SIZE)`` batches, so up to BATCH_SIZE - 1
+   packets more than N_PKTS when it does not divide (the exact count is
+   recorded);
+4. a second barrier ends the timed phase: that wall time is ovstest's
+   ``conntrack:  NNN ms`` line.
+
+Every execute passes the same logical ``now`` (ovstest passes the time taken
+when the thread starts), so no connection expires.
+
+Each batch's execute is also timed on its own (phase ``ct_execute_batch``).
+Under a GIL that latency includes the time a thread waits for the GIL or the
+model's lock while another thread runs, so it is the latency a batch sees,
+not its CPU cost.
+
+Samples: every batch's latency is kept, as an 8-byte integer per batch
+(``array('q')``) while the threads run, and all of them go into the results,
+so the statistics are exact.  ``4 33554432 32`` gives 4,194,304 samples:
+about 34 MB while running, about 140 MB as the result's float list, and a
+56 MB results file; writing it peaks at about 570 MB RSS.
+``estimated_bytes()`` lets the CLI refuse a run that would not fit in
+memory.
+"""
+
+from __future__ import annotations
+
+import gc
+import math
+import threading
+import time
+from array import array
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from itertools import repeat
+from typing import Final
+
+import numpy as np
+
+from ctbench import __version__, environment
+from ctbench.backends import BackendSpec, create_table
+from ctbench.model import DEFAULT_CONN_LIMIT, Conntrack, Counters, Limits
+from ctbench.packets import ovstest_frame
+from ctbench.results import BackendResult, PhaseResult, RunResult
+from ctbench.scenarios.zones import (
+    DEFAULT_BACKENDS,
+    MAX_BATCH_SIZE,
+    ConfigError,
+    Progress,
+    gc_paused,
+)
+
+COMMAND: Final = "benchmark"
+PHASE: Final = "ct_execute_batch"
+STAGE: Final = "packets"
+# test-conntrack.c: every thread executes in zone 0, source port 1 + tid,
+# destination port 2 (CHANGE_CONN: ctbench uses 2 + packet index).
+ZONE: Final = 0
+BASE_SRC_PORT: Final = 1
+BASE_DST_PORT: Final = 2
+# Source ports are 16 bits: 1 + tid must stay a distinct, non-zero port.
+MAX_THREADS: Final = 0xFFFF - BASE_SRC_PORT + 1
+# Batches a thread runs between two looks at the interrupted flag and two
+# updates of its progress count: at about 30 us per 32-packet batch that is
+# every 30 ms or so, and the check costs nothing per batch.
+CHECK_EVERY_BATCHES: Final = 1024
+# How often the main thread refreshes the progress display while it waits.
+PROGRESS_INTERVAL_S: Final = 0.1
+# Memory per timed batch: 8 bytes in the array, a float object (24) and its
+# list slot (8) in the result, and the results file's JSON while it is built
+# (json's pure-Python encoder, which indent=1 selects, holds one string per
+# number).  Measured: `benchmark 4 33554432 32 1 -b per-zone -o FILE` peaked
+# at 569 MB RSS for 4,194,304 batches, about 125 bytes a batch.
+ESTIMATE_BYTES_PER_BATCH: Final = 130
+# Interpreter, model, numpy and the rest of a run: 45 MB RSS for
+# `benchmark 1 1000000 32`.
+ESTIMATE_FIXED_BYTES: Final = 64 * 2**20
+
+
+@dataclass(frozen=True)
+class ThreadsConfig:
+    n_threads: int
+    n_pkts: int
+    batch_size: int
+    change_conn: int = 0
+    backends: tuple[BackendSpec, ...] = DEFAULT_BACKENDS
+    conn_limit: int = DEFAULT_CONN_LIMIT
+    gc_enabled: bool = False
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        # ovstest's checks first, with its wording.
+        if self.n_threads < 1:
+            raise ConfigError(
+                f"N_THREADS: n_threads must be at least one (got {self.n_threads})"
+            )
+        if self.n_threads > MAX_THREADS:
+            raise ConfigError(
+                f"N_THREADS must be at most {MAX_THREADS}, so that source port "
+                f"1 + thread index stays a 16-bit port (got {self.n_threads})"
+            )
+        if self.n_pkts < 1:
+            raise ConfigError(f"N_PKTS must be at least 1 (got {self.n_pkts})")
+        if not 1 <= self.batch_size <= MAX_BATCH_SIZE:
+            raise ConfigError(
+                f"BATCH_SIZE: batch_size must be between 1 and "
+                f"NETDEV_MAX_BURST({MAX_BATCH_SIZE}) (got {self.batch_size})"
+            )
+        if self.change_conn not in (0, 1):
+            raise ConfigError(f"CHANGE_CONN must be 0 or 1 (got {self.change_conn})")
+        if self.conn_limit < 0:
+            raise ConfigError(f"--conn-limit must be 0 or more (got {self.conn_limit})")
+        if not self.backends:
+            raise ConfigError("at least one backend is needed")
+
+    @property
+    def batches_per_thread(self) -> int:
+        return math.ceil(self.n_pkts / self.batch_size)
+
+    @property
+    def packets_per_thread(self) -> int:
+        return self.batches_per_thread * self.batch_size
+
+    @property
+    def expected_conns(self) -> int:
+        per_thread = self.batch_size if self.change_conn else 1
+        conns = self.n_threads * per_thread
+        return min(conns, self.conn_limit) if self.conn_limit else conns
+
+    def estimated_bytes(self) -> int:
+        """Peak memory of one backend's run: its per-batch samples dominate."""
+        return (
+            self.n_threads * self.batches_per_thread * ESTIMATE_BYTES_PER_BATCH
+            + ESTIMATE_FIXED_BYTES
+        )
+
+    def params(self) -> dict[str, object]:
+        return {
+            "n_threads": self.n_threads,
+            "n_pkts": self.n_pkts,
+            "batch_size": self.batch_size,
+            "change_conn": self.change_conn,
+            "conn_limit": self.conn_limit,
+            "seed": self.seed,
+            "gc": "enabled" if self.gc_enabled else "frozen",
+            "backends": [spec.label for spec in self.backends],
+        }
+
+
+def thread_batch(tid: int, batch_size: int, change_conn: bool) -> list[bytes]:
+    """Thread ``tid``'s batch: ovstest's frame from port 1 + tid to port 2, or,
+    with ``change_conn``, to port 2 + packet index (one connection each)."""
+    src = BASE_SRC_PORT + tid
+    if change_conn:
+        return [ovstest_frame(src, BASE_DST_PORT + i) for i in range(batch_size)]
+    frame = ovstest_frame(src, BASE_DST_PORT)
+    return [frame] * batch_size
+
+
+def parallel_threads() -> bool:
+    """Can this interpreter run Python code in several threads at once?"""
+    return not environment.gil_enabled()
+
+
+def _no_progress(backend: str, stage: str, done: int, total: int) -> None:
+    pass
+
+
+def _never() -> bool:
+    return False
+
+
+class _Worker:
+    """One benchmark thread: its batch, its samples, its progress count."""
+
+    def __init__(
+        self,
+        tid: int,
+        config: ThreadsConfig,
+        model: Conntrack,
+        barrier: threading.Barrier,
+        abort: threading.Event,
+        interrupted: Callable[[], bool],
+    ) -> None:
+        self.tid = tid
+        self.batch = thread_batch(tid, config.batch_size, bool(config.change_conn))
+        self.n_batches = config.batches_per_thread
+        self.model = model
+        self.barrier = barrier
+        self.abort = abort
+        self.interrupted = interrupted
+        self.samples_ns = array("q")
+        self.batches_done = 0
+        self.elapsed_ns = 0
+        self.finished = threading.Event()
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self.barrier.wait()
+            self._loop()
+            self.finished.set()
+            self.barrier.wait()
+        except threading.BrokenBarrierError:
+            pass  # the main thread gave up on the run: leave quietly
+        except BaseException as exc:  # re-raised by the main thread
+            self.error = exc
+            self.abort.set()
+            self.barrier.abort()
+        finally:
+            self.finished.set()
+
+    def _loop(self) -> None:
+        # The hot loop: everything it touches is a local.
+        execute = self.model.execute
+        batch = self.batch
+        clock = time.perf_counter_ns
+        record = self.samples_ns.append
+        aborted = self.abort.is_set
+        interrupted = self.interrupted
+        now = 0  # the logical clock; every execute passes this frozen value
+        done = 0
+        remaining = self.n_batches
+        start = clock()
+        while remaining:
+            chunk = min(remaining, CHECK_EVERY_BATCHES)
+            for _ in repeat(None, chunk):
+                t0 = clock()
+                execute(batch, ZONE, True, now)
+                record(clock() - t0)
+            remaining -= chunk
+            done += chunk
+            self.batches_done = done
+            if aborted() or interrupted():
+                break
+        self.elapsed_ns = clock() - start
+
+
+def _run_backend(
+    config: ThreadsConfig,
+    spec: BackendSpec,
+    result: BackendResult,
+    progress: Progress,
+    interrupted: Callable[[], bool],
+) -> bool:
+    """One backend: threads, barriers, the timed phase.  Fills ``result``
+    with whatever was gathered, also when interrupted.  Returns whether it
+    was interrupted."""
+    label = spec.label
+    table = create_table(spec)
+    result.options = {**dict(spec.options), **dict(getattr(table, "options", {}))}
+    model = Conntrack(table, Limits(conn_limit=config.conn_limit), thread_safe=True)
+    # The main thread is the barriers' last party, as in ovstest: it times
+    # the run from the first barrier to the second.
+    barrier = threading.Barrier(config.n_threads + 1)
+    abort = threading.Event()  # a worker failed or a second Ctrl-C came
+    workers = [
+        _Worker(tid, config, model, barrier, abort, interrupted)
+        for tid in range(config.n_threads)
+    ]
+    threads = [
+        threading.Thread(target=w.run, name=f"ctbench-{label}-{w.tid}", daemon=True)
+        for w in workers
+    ]
+    total = config.n_threads * config.packets_per_thread
+    clock = time.perf_counter_ns
+    before = model.counters.snapshot()
+    start: int | None = None
+    end = 0
+    with gc_paused(config.gc_enabled):
+        for thread in threads:
+            thread.start()
+        progress(label, STAGE, 0, total)
+        try:
+            barrier.wait()
+            start = clock()
+            for worker in workers:
+                while not worker.finished.wait(PROGRESS_INTERVAL_S):
+                    done = sum(w.batches_done for w in workers) * config.batch_size
+                    progress(label, STAGE, done, total)
+            barrier.wait()
+            end = clock()
+        except threading.BrokenBarrierError:
+            end = clock()  # a worker failed; its error is raised below
+        except KeyboardInterrupt:
+            end = clock()
+            abort.set()
+            barrier.abort()
+            raise
+        finally:
+            for thread in threads:
+                thread.join()
+            wall_ns = end - start if start is not None else 0
+            _fill_result(config, result, model, before, workers, wall_ns)
+    for worker in workers:
+        if worker.error is not None:
+            raise worker.error
+    done = sum(w.batches_done for w in workers) * config.batch_size
+    progress(label, STAGE, done, total)
+    return any(w.batches_done < w.n_batches for w in workers)
+
+
+def _fill_result(
+    config: ThreadsConfig,
+    result: BackendResult,
+    model: Conntrack,
+    before: Counters,
+    workers: Sequence[_Worker],
+    wall_ns: int,
+) -> None:
+    samples_ns = np.concatenate(
+        [np.frombuffer(w.samples_ns, dtype=np.int64) for w in workers]
+    )
+    diff = model.counters.minus(before)
+    result.phases = {
+        PHASE: PhaseResult(
+            samples_us=(samples_ns / 1e3).tolist(),
+            counters={
+                "lookups": diff["packets"],
+                "created": diff["created"],
+                "removed": diff["removed"],
+                "refused": diff["refused_full"] + diff["refused_zone"],
+                "invalid": diff["invalid"],
+            },
+        )
+    }
+    thread_packets = [w.batches_done * config.batch_size for w in workers]
+    packets = sum(thread_packets)
+    wall_s = wall_ns / 1e9
+    pps = packets / wall_s if wall_s > 0 else 0.0
+    result.extra = {
+        "wall_ms": wall_ns / 1e6,
+        "packets": packets,
+        "pps": pps,
+        "pps_per_thread": pps / config.n_threads,
+        "thread_packets": thread_packets,
+        "thread_batches": [w.batches_done for w in workers],
+        "thread_ms": [w.elapsed_ns / 1e6 for w in workers],
+        "connections": model.n_conns,
+    }
+
+
+def run_threads(
+    config: ThreadsConfig,
+    progress: Progress = _no_progress,
+    interrupted: Callable[[], bool] = _never,
+) -> RunResult:
+    """Run every backend in turn, one model (and its threads) at a time."""
+    run = RunResult(
+        command=COMMAND,
+        params={**config.params(), "parallel": parallel_threads()},
+        environment=environment.describe(),
+        started=environment.now_iso(),
+        harness=environment.timer_overhead_ns(),
+        tool_version=__version__,
+    )
+    stopped = False
+    try:
+        for spec in config.backends:
+            if interrupted():
+                stopped = True
+                break
+            result = BackendResult(backend=spec.name, options=dict(spec.options))
+            run.results.append(result)
+            stopped = _run_backend(config, spec, result, progress, interrupted)
+            gc.collect()  # release this model before the next one is built
+            if stopped:
+                break
+    except KeyboardInterrupt:
+        stopped = True
+    run.complete = not stopped and len(run.results) == len(config.backends)
+    run.finished = environment.now_iso()
+    return run

@@ -1,0 +1,175 @@
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from ctbench.cli import cli, main
+from ctbench.environment import gil_enabled
+from ctbench.progress_display import ProgressDisplay
+from ctbench.results import load
+
+SMALL = ["benchmark", "2", "64", "8", "1", "-q"]
+
+
+def run_main(
+    args: list[str], capsys: pytest.CaptureFixture[str]
+) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as exit_info:
+        main(args)
+        raise SystemExit(0)
+    out, err = capsys.readouterr()
+    code = exit_info.value.code
+    return (code if isinstance(code, int) else 1), out, err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["0", "10", "32"], "n_threads must be at least one"),
+        (["65536", "10", "32"], "N_THREADS"),
+        (["1", "0", "32"], "N_PKTS"),
+        (["1", "10", "0"], "batch_size must be between 1 and NETDEV_MAX_BURST(32)"),
+        (["1", "10", "33"], "batch_size must be between 1 and NETDEV_MAX_BURST(32)"),
+        (["1", "10", "32", "2"], "CHANGE_CONN must be 0 or 1"),
+        (["x", "10", "32"], "N_THREADS"),
+        (["1", "10"], "BATCH_SIZE"),
+        (["1", "10", "32", "--backend", "nope"], "unknown backend"),
+        (["1", "10", "32", "--conn-limit", "-1"], "--conn-limit"),
+        (["1", "10", "32", "--format", "yaml"], "--format"),
+    ],
+)
+def test_bad_arguments_give_one_line_and_status_2(
+    args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run_main(["benchmark", *args], capsys)
+    assert code == 2
+    assert out == ""
+    assert len(err.strip().splitlines()) == 1
+    assert err.startswith("ctbench: error: ")
+    assert message in err
+    assert "Traceback" not in err
+
+
+def test_bad_argument_exit_status_from_a_real_process() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "ctbench", "benchmark", "1", "1000", "64"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        "ctbench: error: BATCH_SIZE: batch_size must be between 1 and "
+        "NETDEV_MAX_BURST(32) (got 64)"
+    ]
+
+
+def test_report_has_ovstest_line_table_throughput_and_parallelism() -> None:
+    result = CliRunner().invoke(cli, SMALL)
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "ctbench benchmark 2 64 8 1  [single, per-zone]" in out
+    for backend in ("single", "per-zone"):
+        assert f"{backend}: conntrack:  " in out
+        assert f"{backend}: 128 packets in " in out
+    assert "| ct execute (batch) |" in out
+    assert "pkts/s" in out and "pkts/s/thread" in out
+    assert "16 connections in the table" in out
+    if gil_enabled():
+        assert "ran concurrently but not in parallel" in out
+        assert "GIL lets one thread execute Python at a time" in out
+    else:
+        assert "could run in parallel" in out
+
+
+@pytest.mark.parametrize("fmt", ["table", "markdown", "csv", "json"])
+def test_formats(fmt: str) -> None:
+    result = CliRunner().invoke(cli, [*SMALL, "--format", fmt, "-b", "per-zone"])
+    assert result.exit_code == 0, result.output
+    out = result.output
+    if fmt == "json":
+        data = json.loads(out)
+        assert data["command"] == "benchmark"
+        assert data["results"][0]["extra"]["packets"] == 128
+    elif fmt == "csv":
+        header = out.splitlines()[0].split(",")
+        assert header[:2] == ["phase", "backend"]
+        assert header[-2:] == ["pps", "pps_per_thread"]
+        assert out.splitlines()[1].startswith("ct execute (batch),per-zone,")
+    else:
+        assert "per-zone: conntrack:  " in out
+        assert "pps_per_thread" in out
+
+
+def test_results_file(tmp_path: Path) -> None:
+    out_file = tmp_path / "run.json"
+    result = CliRunner().invoke(cli, [*SMALL, "-b", "single", "-o", str(out_file)])
+    assert result.exit_code == 0, result.output
+    run = load(out_file)
+    assert run.complete and run.command == "benchmark"
+    assert run.params == {
+        "n_threads": 2,
+        "n_pkts": 64,
+        "batch_size": 8,
+        "change_conn": 1,
+        "conn_limit": 3_000_000,
+        "seed": 0,
+        "gc": "frozen",
+        "backends": ["single"],
+        "parallel": not gil_enabled(),
+    }
+    (single,) = run.results
+    phase = single.phases["ct_execute_batch"]
+    assert len(phase.samples_us) == 2 * 8
+    assert phase.counters["created"] == 16
+    assert set(single.extra) >= {
+        "wall_ms",
+        "packets",
+        "pps",
+        "pps_per_thread",
+        "thread_packets",
+    }
+    assert single.extra["thread_packets"] == [64, 64]
+
+
+def test_help_says_ovstest_change_conn_no_longer_works(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, out, _ = run_main(["benchmark", "--help"], capsys)
+    assert code == 0
+    text = " ".join(out.split())
+    assert "ovstest's own flag no longer does this" in text
+    assert "not in parallel" in text and "Example" in text
+
+
+def test_ctrl_c_prints_partial_results_writes_incomplete_file_and_exits_130(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The main thread reports progress while the threads run; press Ctrl-C
+    # (a real SIGINT) once some packets were sent.
+    def press_ctrl_c(
+        self: ProgressDisplay, backend: str, stage: str, done: int, total: int
+    ) -> None:
+        if 0 < done < total:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    monkeypatch.setattr(ProgressDisplay, "__call__", press_ctrl_c)
+    out_file = tmp_path / "partial.json"
+    args = ["benchmark", "2", "100000000", "32", "-q", "-o", str(out_file)]
+    code, out, err = run_main(args, capsys)
+    assert code == 130
+    assert "single: conntrack:  " in out
+    assert "incomplete run" in out
+    assert "interrupted" in err
+    run = load(out_file)
+    assert not run.complete
+    (single,) = run.results  # per-zone never started
+    packets = single.extra["packets"]
+    assert 0 < packets < 2 * 100_000_000
+    assert len(single.phases["ct_execute_batch"].samples_us) == packets // 32
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

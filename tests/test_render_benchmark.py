@@ -1,0 +1,123 @@
+"""Golden files pin every text format of a hand-built ``benchmark`` run.
+
+Regenerate after an intended change with ``CTBENCH_UPDATE_GOLDEN=1 pytest
+tests/test_render_benchmark.py`` and review the diff.
+"""
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ctbench.render import render
+from ctbench.render.common import threads_note
+from ctbench.results import BackendResult, PhaseResult, RunResult, dumps, loads
+
+GOLDEN = Path(__file__).parent / "golden"
+# Mean per-batch latency (us) and barrier-to-barrier time (ms) per backend.
+SHAPES = {"single": (31.7, 1006.0), "per-zone": (24.1, 761.0)}
+
+
+def hand_built_run(gil: bool = True, n_threads: int = 4) -> RunResult:
+    rng = np.random.default_rng(7)
+    results = []
+    for backend, (mean, wall_ms) in SHAPES.items():
+        samples = rng.normal(mean, mean * 0.1, 40).round(3).tolist()
+        packets = n_threads * 1_000_000
+        pps = packets / (wall_ms / 1e3)
+        results.append(
+            BackendResult(
+                backend=backend,
+                phases={
+                    "ct_execute_batch": PhaseResult(
+                        samples,
+                        {
+                            "lookups": packets,
+                            "created": n_threads * 32,
+                            "removed": 0,
+                            "refused": 0,
+                            "invalid": 0,
+                        },
+                    )
+                },
+                extra={
+                    "wall_ms": wall_ms,
+                    "packets": packets,
+                    "pps": pps,
+                    "pps_per_thread": pps / n_threads,
+                    "thread_packets": [1_000_000] * n_threads,
+                    "thread_batches": [31_250] * n_threads,
+                    "thread_ms": [wall_ms - 1] * n_threads,
+                    "connections": n_threads * 32,
+                },
+            )
+        )
+    return RunResult(
+        command="benchmark",
+        params={
+            "n_threads": n_threads,
+            "n_pkts": 1_000_000,
+            "batch_size": 32,
+            "change_conn": 1,
+            "conn_limit": 3_000_000,
+            "seed": 0,
+            "gc": "frozen",
+            "backends": ["single", "per-zone"],
+            "parallel": not gil,
+        },
+        environment={
+            "python_version": "3.11.7",
+            "python_implementation": "CPython",
+            "platform": "Linux",
+            "cpu_model": "Example CPU",
+            "cpu_count": 2,
+            "hostname": "golden",
+            "gil_enabled": gil,
+            "ctbench_version": "0.1.0",
+        },
+        started="2026-11-26T10:00:00+00:00",
+        finished="2026-11-26T10:00:05+00:00",
+        complete=True,
+        harness={"timer": "time.perf_counter_ns", "timer_overhead_ns": 70.0},
+        results=results,
+        tool_version="0.1.0",
+    )
+
+
+@pytest.mark.parametrize("fmt", ["patch", "table", "markdown", "csv"])
+def test_format_matches_golden_file(fmt: str) -> None:
+    text = render(hand_built_run(), fmt)
+    path = GOLDEN / f"benchmark.{fmt}"
+    if os.environ.get("CTBENCH_UPDATE_GOLDEN"):
+        path.write_text(text)
+    assert text == path.read_text()
+
+
+def test_json_is_the_results_file() -> None:
+    run = hand_built_run()
+    assert dumps(loads(render(run, "json"))) == dumps(run)
+
+
+def test_patch_has_ovstest_lines_and_throughput() -> None:
+    text = render(hand_built_run(), "patch")
+    assert "single: conntrack:   1006 ms" in text
+    assert "per-zone: conntrack:    761 ms" in text
+    assert "pkts/s/thread" in text
+    assert "--ovs-stats" not in text  # benchmark has no such option
+
+
+def test_parallelism_is_stated_plainly() -> None:
+    under_gil = threads_note(hand_built_run(gil=True))
+    assert "ran concurrently but not in parallel" in under_gil
+    assert "GIL lets one thread execute Python at a time" in under_gil
+    free = threads_note(hand_built_run(gil=False))
+    assert "could run in parallel" in free and "GIL disabled" in free
+    one = threads_note(hand_built_run(n_threads=1))
+    assert "1 thread, so nothing ran in parallel" in one
+
+
+def test_refused_commits_are_warned_about() -> None:
+    run = hand_built_run()
+    run.results[0].phases["ct_execute_batch"].counters["refused"] = 5
+    assert "refused 5 commits on single" in render(run, "patch")
