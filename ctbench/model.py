@@ -331,8 +331,13 @@ class Conntrack:
         locked = self.thread_safe
         if locked and commit:
             self.lock.acquire()
+        try:
+            get, put, _ = self.table.bind(zone)
+        except BaseException:  # e.g. a zone outside the table: never keep the lock
+            if locked and commit:
+                self.lock.release()
+            raise
         out: list[int] = []
-        get, put, _ = self.table.bind(zone)
         unpack = IPV4_UDP_FAST.unpack_from
         append = out.append
         new = object.__new__

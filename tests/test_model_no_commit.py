@@ -40,3 +40,10 @@ def test_replacing_a_closed_connection_without_commit_force_expires_it(
     assert model.n_conns == len(model.table) == 0
     assert sum(model.expiration_list_sizes()) == 0
     assert model.zone_count(0) == 0
+
+
+def test_a_failing_bind_never_keeps_the_lock() -> None:
+    model = Conntrack(create_table(BackendSpec("per-zone")), thread_safe=True)
+    with pytest.raises(IndexError):
+        model.execute([tcp_frame(10, 80, TCP_SYN, B_TO_A)], 70_000, True, 0)
+    assert not model.lock.locked()

@@ -179,7 +179,7 @@ def to_json_dict(c: Comparison) -> dict[str, Any]:
 
 
 def json_document(c: Comparison) -> str:
-    return json.dumps(to_json_dict(c), indent=1) + "\n"
+    return json.dumps(to_json_dict(c), separators=(",", ":")) + "\n"
 
 
 FORMATS: Final[dict[str, Callable[[Comparison], str]]] = {

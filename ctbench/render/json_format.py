@@ -17,4 +17,4 @@ def render_many(runs: Sequence[RunResult]) -> str:
 
     The list is not itself a results file: ``ctbench report`` and
     ``ctbench compare`` read one document per file."""
-    return json.dumps([to_json_dict(run) for run in runs], indent=1) + "\n"
+    return json.dumps([to_json_dict(run) for run in runs], separators=(",", ":")) + "\n"
