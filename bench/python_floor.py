@@ -26,6 +26,7 @@ C_NO_COMMIT_US = 966
 
 class Conn:
     __slots__ = ("key", "rev_key", "state", "expiration", "exp_list")
+    key: tuple[int, ...]
 
 
 def best_of(fn: Callable[[], object], rounds: int = 30) -> float:
