@@ -21,10 +21,8 @@ Deliberate simplifications, each visible in behaviour the contract test pins:
 from __future__ import annotations
 
 import threading
-from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from operator import attrgetter, delitem
 from typing import Final, NamedTuple
 
 from ctbench.backends import ConnTable
@@ -204,7 +202,6 @@ class FlushResult(NamedTuple):
 
 
 _NOTHING_FLUSHED: Final = FlushResult(0, 0)
-_EXP_LIST: Final = attrgetter("exp_list")
 
 
 def _tcp_invalid_flags(flags: int) -> bool:
@@ -541,19 +538,20 @@ class Conntrack:
         items = self.table.zone_items(zone)
         if not items:
             return FlushResult(visited, 0) if visited else _NOTHING_FLUSHED
-        # Every node of the zone goes: each connection's forward node and, with
-        # NAT, its reverse node (same zone).  The removals are driven from C
-        # (map + deque) but are still one table delete per node, as OVS does
-        # one cmap_remove per node.
         _, _, delete = self.table.bind(zone)
-        conns = [c for k, c in items if c.rev_key is None or k == c.key]
-        deque(map(delete, [k for k, _ in items]), maxlen=0)
         exp_lists = self._exp_lists
-        deque(
-            map(delitem, map(exp_lists.__getitem__, map(_EXP_LIST, conns)), conns),
-            maxlen=0,
-        )
-        removed = len(conns)
+        removed = 0
+        for key, conn in items:
+            rev_key = conn.rev_key
+            if rev_key is None:
+                delete(key)
+            elif key == conn.key:
+                delete(key)
+                delete(rev_key)
+            else:
+                continue  # the reverse node: cleaned with its forward node
+            del exp_lists[conn.exp_list][conn]
+            removed += 1
         self.n_conns -= removed
         self.counters.removed += removed
         if self._zone_limited and self.limits.for_zone(zone) is not None:
