@@ -10,6 +10,7 @@ from ctbench.environment import gil_enabled
 from ctbench.model import Conntrack, Limits
 from ctbench.packets import DST_PORT, SRC_PORT, ovstest_frame, parse_frame
 from ctbench.results import dumps, loads
+from ctbench.scenarios.common import ConfigError
 from ctbench.scenarios.threads import (
     CHECK_EVERY_BATCHES,
     PHASE,
@@ -18,7 +19,6 @@ from ctbench.scenarios.threads import (
     run_threads,
     thread_batch,
 )
-from ctbench.scenarios.zones import ConfigError
 
 BOTH = (BackendSpec("single"), BackendSpec("per-zone"))
 

@@ -6,9 +6,9 @@ from ctbench.backends import BackendSpec, create_table
 from ctbench.model import Conntrack, Limits
 from ctbench.packets import zone_benchmark_ports
 from ctbench.results import dumps, loads
+from ctbench.scenarios.common import ConfigError
 from ctbench.scenarios.zones import (
     PHASES,
-    ConfigError,
     SweepEmulation,
     ZoneConfig,
     build_batches,

@@ -17,7 +17,7 @@ from ctbench.backends import BackendError
 from ctbench.cli.common import EXIT_INTERRUPTED, EXIT_USAGE
 from ctbench.compare import CompareError
 from ctbench.results import ResultsError
-from ctbench.scenarios.zones import ConfigError
+from ctbench.scenarios.common import ConfigError
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

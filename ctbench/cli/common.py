@@ -13,10 +13,12 @@ from rich.console import Console
 from ctbench import results
 from ctbench.backends import BackendSpec, backend_kwargs
 from ctbench.environment import available_memory
+from ctbench.progress_display import Interrupt, ProgressDisplay
 from ctbench.render import FORMATS, render
 from ctbench.render.common import fmt_bytes
 from ctbench.render.patch import render_rich
 from ctbench.results import RunResult
+from ctbench.scenarios.common import Progress
 from ctbench.scenarios.zones import DEFAULT_BACKENDS
 
 EXIT_USAGE = 2
@@ -88,6 +90,25 @@ def check_memory(needed: int, conns: int, force: bool) -> None:
         f"only {fmt_bytes(available)} is available; lower the sizes or --conn-limit, "
         "or use --force"
     )
+
+
+def run_benchmark(
+    scenario: Callable[[Progress, Callable[[], bool]], RunResult],
+    needed_bytes: int,
+    conns: int,
+    *,
+    fmt: str,
+    output: Path | None,
+    quiet: bool,
+    force: bool,
+) -> None:
+    """What every benchmark command does once its config is valid: check the
+    memory, run with the progress display and the Ctrl-C flag, report."""
+    check_memory(needed_bytes, conns, force)
+    interrupt = Interrupt()
+    with interrupt.installed(), ProgressDisplay(quiet) as progress:
+        run = scenario(progress, interrupt)
+    finish(run, fmt, output)
 
 
 def finish(run: RunResult, fmt: str, output: Path | None) -> None:

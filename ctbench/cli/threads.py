@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import click
 
-from ctbench.cli.common import check_memory, finish, output_options, parse_backends
-from ctbench.progress_display import Interrupt, ProgressDisplay
+from ctbench.cli.common import output_options, parse_backends, run_benchmark
 from ctbench.scenarios.threads import ThreadsConfig, run_threads
 
 
@@ -89,8 +89,12 @@ def benchmark(
         gc_enabled=gc_enabled,
         seed=seed,
     )
-    check_memory(config.estimated_bytes(), config.expected_conns, force)
-    interrupt = Interrupt()
-    with interrupt.installed(), ProgressDisplay(quiet) as progress:
-        run = run_threads(config, progress, interrupt)
-    finish(run, fmt, output)
+    run_benchmark(
+        partial(run_threads, config),
+        config.estimated_bytes(),
+        config.expected_conns,
+        fmt=fmt,
+        output=output,
+        quiet=quiet,
+        force=force,
+    )

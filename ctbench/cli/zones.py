@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import click
 
-from ctbench.cli.common import check_memory, finish, output_options, parse_backends
-from ctbench.progress_display import Interrupt, ProgressDisplay
+from ctbench.cli.common import output_options, parse_backends, run_benchmark
 from ctbench.scenarios.zones import ZoneConfig, run_zones
 
 
@@ -114,8 +114,12 @@ def benchmark_zones(
         seed=seed,
         memory_sample=memory_sample,
     )
-    check_memory(config.estimated_bytes(), config.expected_stored, force)
-    interrupt = Interrupt()
-    with interrupt.installed(), ProgressDisplay(quiet) as progress:
-        run = run_zones(config, progress, interrupt)
-    finish(run, fmt, output)
+    run_benchmark(
+        partial(run_zones, config),
+        config.estimated_bytes(),
+        config.expected_stored,
+        fmt=fmt,
+        output=output,
+        quiet=quiet,
+        force=force,
+    )

@@ -38,7 +38,6 @@ memory.
 
 from __future__ import annotations
 
-import gc
 import math
 import threading
 import time
@@ -50,18 +49,21 @@ from typing import Final
 
 import numpy as np
 
-from ctbench import __version__, environment
+from ctbench import environment
 from ctbench.backends import BackendSpec, create_table
 from ctbench.model import DEFAULT_CONN_LIMIT, Conntrack, Counters, Limits
 from ctbench.packets import ovstest_frame
 from ctbench.results import BackendResult, PhaseResult, RunResult
-from ctbench.scenarios.zones import (
-    DEFAULT_BACKENDS,
-    MAX_BATCH_SIZE,
+from ctbench.scenarios.common import (
     ConfigError,
     Progress,
     gc_paused,
+    never,
+    new_run,
+    no_progress,
+    run_backends,
 )
+from ctbench.scenarios.zones import DEFAULT_BACKENDS, MAX_BATCH_SIZE
 
 COMMAND: Final = "benchmark"
 PHASE: Final = "ct_execute_batch"
@@ -173,14 +175,6 @@ def thread_batch(tid: int, batch_size: int, change_conn: bool) -> list[bytes]:
 def parallel_threads() -> bool:
     """Can this interpreter run Python code in several threads at once?"""
     return not environment.gil_enabled()
-
-
-def _no_progress(backend: str, stage: str, done: int, total: int) -> None:
-    pass
-
-
-def _never() -> bool:
-    return False
 
 
 class _Worker:
@@ -355,32 +349,13 @@ def _fill_result(
 
 def run_threads(
     config: ThreadsConfig,
-    progress: Progress = _no_progress,
-    interrupted: Callable[[], bool] = _never,
+    progress: Progress = no_progress,
+    interrupted: Callable[[], bool] = never,
 ) -> RunResult:
     """Run every backend in turn, one model (and its threads) at a time."""
-    run = RunResult(
-        command=COMMAND,
-        params={**config.params(), "parallel": parallel_threads()},
-        environment=environment.describe(),
-        started=environment.now_iso(),
-        harness=environment.timer_overhead_ns(),
-        tool_version=__version__,
-    )
-    stopped = False
-    try:
-        for spec in config.backends:
-            if interrupted():
-                stopped = True
-                break
-            result = BackendResult(backend=spec.name, options=dict(spec.options))
-            run.results.append(result)
-            stopped = _run_backend(config, spec, result, progress, interrupted)
-            gc.collect()  # release this model before the next one is built
-            if stopped:
-                break
-    except KeyboardInterrupt:
-        stopped = True
-    run.complete = not stopped and len(run.results) == len(config.backends)
-    run.finished = environment.now_iso()
-    return run
+    run = new_run(COMMAND, {**config.params(), "parallel": parallel_threads()})
+
+    def run_one(spec: BackendSpec, result: BackendResult) -> bool:
+        return _run_backend(config, spec, result, progress, interrupted)
+
+    return run_backends(run, config.backends, run_one, interrupted)

@@ -17,14 +17,11 @@ for one (see ``SweepEmulation``).
 
 from __future__ import annotations
 
-import gc
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
-from ctbench import __version__, environment
 from ctbench.backends import BackendSpec, create_table
 from ctbench.memory import DEFAULT_SAMPLE_CONNS, measure_memory
 from ctbench.model import (
@@ -36,6 +33,15 @@ from ctbench.model import (
 )
 from ctbench.packets import ovstest_frame, zone_benchmark_ports
 from ctbench.results import BackendResult, Memory, PhaseResult, RunResult
+from ctbench.scenarios.common import (
+    ConfigError,
+    Progress,
+    gc_paused,
+    never,
+    new_run,
+    no_progress,
+    run_backends,
+)
 
 COMMAND: Final = "benchmark-zones"
 # Phases in the order the report shows them (the patch's table order).
@@ -69,12 +75,6 @@ ESTIMATE_BYTES_PER_CONN: Final = 450
 ESTIMATE_BYTES_PER_PACKET: Final = 150
 # 65,536 empty dicts of the per-zone design, measured at about 4.8 MB.
 ESTIMATE_FIXED_BYTES: Final = 8 * 2**20
-
-Progress = Callable[[str, str, int, int], None]
-
-
-class ConfigError(ValueError):
-    """An argument outside what ovstest (or ctbench) accepts."""
 
 
 @dataclass(frozen=True)
@@ -159,27 +159,6 @@ def build_batches(entries: int, batch_size: int) -> list[list[bytes]]:
     return [frames[i : i + batch_size] for i in range(0, entries, batch_size)]
 
 
-@contextmanager
-def gc_paused(enabled: bool) -> Iterator[None]:
-    """Keep the cyclic collector out of the timed phases: collect once, freeze
-    what exists, disable it; restore on the way out.  Connections hold no
-    cycles, so nothing is lost, and a collection can no longer land inside a
-    sample at random."""
-    if enabled:
-        yield
-        return
-    was_enabled = gc.isenabled()
-    gc.collect()
-    gc.freeze()
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.unfreeze()
-        if was_enabled:
-            gc.enable()
-
-
 class SweepEmulation:
     """OVS's clean thread, emulated between phases on the wall clock.
 
@@ -207,14 +186,6 @@ class SweepEmulation:
             self.swept += cleaned
             if self.max_clean is None or cleaned <= self.max_clean:
                 break
-
-
-def _no_progress(backend: str, stage: str, done: int, total: int) -> None:
-    pass
-
-
-def _never() -> bool:
-    return False
 
 
 @dataclass
@@ -374,36 +345,17 @@ def _exec_counts(model: Conntrack, before: Counters) -> dict[str, int]:
 
 def run_zones(
     config: ZoneConfig,
-    progress: Progress = _no_progress,
-    interrupted: Callable[[], bool] = _never,
+    progress: Progress = no_progress,
+    interrupted: Callable[[], bool] = never,
 ) -> RunResult:
     """Run every backend in turn; one table is alive at a time."""
-    run = RunResult(
-        command=COMMAND,
-        params=config.params(),
-        environment=environment.describe(),
-        started=environment.now_iso(),
-        harness=environment.timer_overhead_ns(),
-        tool_version=__version__,
-    )
-    stopped = False
-    try:
-        start = time.perf_counter_ns()
-        batches = build_batches(config.entries, config.batch_size)
-        generate_us = (time.perf_counter_ns() - start) / 1e3
-        for spec in config.backends:
-            if interrupted():
-                stopped = True
-                break
-            result = BackendResult(backend=spec.name, options=dict(spec.options))
-            result.fill.generate_us = generate_us
-            run.results.append(result)
-            stopped = _run_backend(config, spec, result, batches, progress, interrupted)
-            gc.collect()  # release this table before the next one is built
-            if stopped:
-                break
-    except KeyboardInterrupt:
-        stopped = True
-    run.complete = not stopped and len(run.results) == len(config.backends)
-    run.finished = environment.now_iso()
-    return run
+    run = new_run(COMMAND, config.params())
+    start = time.perf_counter_ns()
+    batches = build_batches(config.entries, config.batch_size)
+    generate_us = (time.perf_counter_ns() - start) / 1e3
+
+    def run_one(spec: BackendSpec, result: BackendResult) -> bool:
+        result.fill.generate_us = generate_us
+        return _run_backend(config, spec, result, batches, progress, interrupted)
+
+    return run_backends(run, config.backends, run_one, interrupted)
