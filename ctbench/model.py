@@ -379,9 +379,14 @@ class Conntrack:
                         if proto == 17 and now < conn.expiration:
                             state = conn.state
                             if state == 0:
-                                conn.state = state = 1
-                            conn.expiration = now + udp_timeouts[state]
-                            append(_EST)
+                                # other_conn_update(): FIRST -> MULTIPLE is
+                                # CT_UPDATE_VALID_NEW, so the packet stays +new.
+                                conn.state = 1
+                                conn.expiration = now + udp_timeouts[1]
+                                append(_NEW)
+                            else:
+                                conn.expiration = now + udp_timeouts[state]
+                                append(_EST)
                             continue
                         reply = False
                     elif conn is None:
@@ -408,13 +413,15 @@ class Conntrack:
                             conn = None
                         elif proto == 17:
                             state = conn.state
+                            result = _EST_REPLY if reply else _EST
                             if reply:
                                 if state != 2:
                                     conn.state = state = 2
                             elif state == 0:
                                 conn.state = state = 1
+                                result = _NEW  # CT_UPDATE_VALID_NEW, as above
                             conn.expiration = now + udp_timeouts[state]
-                            append(_EST_REPLY if reply else _EST)
+                            append(result)
                             continue
                         else:
                             if proto == IPPROTO_TCP:

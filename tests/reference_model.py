@@ -123,16 +123,20 @@ class ReferenceConntrack:
         # Borrow the model's state machines through a throw-away Connection.
         shadow = Connection(conn.key, None, conn.state, conn.expiration, 0)
         if proto == IPPROTO_UDP:
-            if reply:
-                shadow.state = 2
-            elif shadow.state == 0:
-                shadow.state = 1
-            shadow.expiration = now + _TIMEOUTS_MS[proto][shadow.state]
+            # lib/conntrack-other.c other_conn_update(): a reply makes it BIDIR
+            # (valid); a second packet the same way makes FIRST into MULTIPLE
+            # and answers CT_UPDATE_VALID_NEW (the packet is +new, not +est).
             result = int(
                 CtState.ESTABLISHED
                 | CtState.TRACKED
                 | (CtState.REPLY_DIR if reply else 0)
             )
+            if reply:
+                shadow.state = 2
+            elif shadow.state == 0:
+                shadow.state = 1
+                result = _NEW
+            shadow.expiration = now + _TIMEOUTS_MS[proto][shadow.state]
         elif proto == IPPROTO_TCP:
             result = _update_tcp(shadow, reply, flags, now)
         else:
