@@ -13,6 +13,7 @@ one-line reason.  Files from a newer schema are refused, not guessed at.
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
@@ -137,6 +138,9 @@ def write_atomic(path: Path, text: str) -> None:
     """Write through a temporary file in the same directory, then rename, so a
     reader never sees a half-written file."""
     path = Path(path)
+    if path.exists() and not path.is_file():
+        # A rename would replace a device node or a directory entry.
+        raise IsADirectoryError(errno.EISDIR, "not a regular file", str(path))
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or ".")
     try:
         # mkstemp creates the file 0600; give it the mode open() would.
@@ -173,11 +177,12 @@ def _obj(value: Any, where: str, name: str) -> Mapping[str, Any]:
 
 def _number(value: Any) -> bool:
     """A finite JSON number (Python's json reads NaN and Infinity; we do not)."""
-    return (
-        isinstance(value, int | float)
-        and not isinstance(value, bool)
-        and math.isfinite(value)
-    )
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an integer beyond any float, e.g. 10**400
+        return False
 
 
 def _integer(value: Any) -> bool:
@@ -211,6 +216,45 @@ _NUMERIC_PARAMS: Final = (
     "n_threads",
     "n_pkts",
 )
+
+
+# Free-form objects whose known keys the renderers format as numbers: checked
+# when present, other keys are kept as they are.
+_KNOWN_EXTRA: Final[dict[str, Callable[[Any], bool]]] = {
+    **{
+        key: _number
+        for key in (
+            "wall_s",
+            "wall_ms",
+            "packets",
+            "pps",
+            "pps_per_thread",
+            "connections",
+            "stored_at_end",
+            "swept",
+            "harness_untimed_us_per_round",
+        )
+    },
+    "thread_packets": lambda v: isinstance(v, list) and all(map(_integer, v)),
+    "display_label": lambda v: isinstance(v, str),
+}
+_KNOWN_HARNESS: Final[dict[str, Callable[[Any], bool]]] = {
+    "timer_overhead_ns": _number,
+    "timer_resolution_ns": _number,
+    "timer": lambda v: isinstance(v, str),
+}
+
+
+def _known(
+    raw: Mapping[str, Any],
+    checks: Mapping[str, Callable[[Any], bool]],
+    where: str,
+    name: str,
+) -> dict[str, Any]:
+    for key, check in checks.items():
+        if key in raw:
+            _require(check(raw[key]), where, f"'{name}.{key}' has the wrong type")
+    return dict(raw)
 
 
 def _fields(
@@ -289,7 +333,9 @@ def from_json_dict(data: Any, where: str = "results") -> RunResult:
                 fill=Fill(**fill),
                 memory=Memory(**memory),
                 phases=phases,
-                extra=dict(_obj(raw.get("extra", {}), at, "extra")),
+                extra=_known(
+                    _obj(raw.get("extra", {}), at, "extra"), _KNOWN_EXTRA, at, "extra"
+                ),
             )
         )
     return RunResult(
@@ -299,7 +345,12 @@ def from_json_dict(data: Any, where: str = "results") -> RunResult:
         started=str(data.get("started", "")),
         finished=str(data.get("finished", "")),
         complete=data["complete"],
-        harness=dict(_obj(data.get("harness", {}), where, "harness")),
+        harness=_known(
+            _obj(data.get("harness", {}), where, "harness"),
+            _KNOWN_HARNESS,
+            where,
+            "harness",
+        ),
         results=results,
         tool_version=str(tool.get("version", "")),
     )

@@ -123,3 +123,52 @@ def test_backends_lists_the_builtins(capsys: pytest.CaptureFixture[str]) -> None
     assert code == 0
     names = [line.split()[0] for line in out.splitlines()]
     assert {"single", "per-zone"} <= set(names)
+
+
+def test_negative_numbers_reach_the_range_check(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, _, err = run_main(["benchmark-zones", "-1", "5", "3"], capsys)
+    assert code == 2
+    assert "ENTRIES must be between 1 and 2^32-1 (got -1)" in err
+
+
+@pytest.mark.parametrize(
+    ("path", "why"),
+    [
+        ("/nonexistent-dir/x.json", "does not exist"),
+        ("", "not a file name"),
+        (".", "is a directory"),
+    ],
+)
+def test_unusable_output_is_refused_before_the_run(
+    path: str, why: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run_main([*SMALL, "-o", path], capsys)
+    assert code == 2
+    assert out == ""  # nothing ran
+    assert why in err and len(err.strip().splitlines()) == 1
+
+
+def test_sweep_every_must_be_finite(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run_main([*SMALL, "--sweep-every", "inf"], capsys)
+    assert code == 2 and "--sweep-every" in err
+
+
+def test_a_closed_pipe_exits_141_not_1() -> None:
+    import subprocess
+    import sys
+
+    script = (
+        "import sys; sys.argv = ['ctbench', 'backends'];"
+        "from ctbench.__main__ import run; run()"
+    )
+    with subprocess.Popen(
+        [sys.executable, "-c", script],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    ) as proc:
+        assert proc.stdout is not None
+        proc.stdout.close()  # the reader goes away before the output is written
+        proc.wait(timeout=60)
+    assert proc.returncode == 141

@@ -7,6 +7,7 @@ place: :func:`main`.
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import NoReturn
 
@@ -18,6 +19,8 @@ from ctbench.cli.common import EXIT_INTERRUPTED, EXIT_USAGE
 from ctbench.compare import CompareError
 from ctbench.results import ResultsError
 from ctbench.scenarios.common import ConfigError
+
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as a shell reports it
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -52,14 +55,18 @@ def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: one-line errors, exit 2 for bad input, 130 for Ctrl-C."""
+    args = sys.argv[1:] if argv is None else argv
     try:
-        # Outside standalone mode click returns ctx.exit()'s status instead
-        # of exiting: compare's 1 and 3 arrive this way.
-        status = cli.main(args=argv, prog_name="ctbench", standalone_mode=False)
-        if isinstance(status, int) and status:
-            sys.exit(status)
+        # make_context + invoke rather than cli.main(): click's main turns a
+        # broken pipe into exit status 1, which compare uses for regressions.
+        # Statuses set with ctx.exit() (compare's 1 and 3) arrive as Exit.
+        with cli.make_context("ctbench", list(args)) as ctx:
+            cli.invoke(ctx)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
+    except click.exceptions.NoArgsIsHelpError as exc:
+        click.echo(exc.ctx.get_help() if exc.ctx else "Try 'ctbench --help'.")
+        sys.exit(EXIT_USAGE)
     except click.exceptions.Abort:
         fail("interrupted", EXIT_INTERRUPTED)
     except click.ClickException as exc:
@@ -68,3 +75,10 @@ def main(argv: list[str] | None = None) -> None:
         fail(str(exc))
     except KeyboardInterrupt:
         fail("interrupted", EXIT_INTERRUPTED)
+    except BrokenPipeError:
+        # The reader went away (`| head`): not an error of the run, and never
+        # compare's "regression". Silence the final flush and exit as a shell
+        # does for SIGPIPE.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(EXIT_BROKEN_PIPE)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -64,20 +65,38 @@ def output_options(func: F) -> F:
     return func
 
 
+def check_output(output: Path | None) -> None:
+    """Refuse an unusable --output before any work, not after a long run."""
+    if output is None:
+        return
+    path = Path(output)
+    if not str(output) or path.is_dir():
+        raise CtbenchError(f"--output {str(output)!r} is not a file name")
+    if path.exists() and not path.is_file():
+        raise CtbenchError(f"--output {output}: not a regular file")
+    parent = path.parent
+    if not parent.is_dir():
+        raise CtbenchError(f"--output {output}: directory {parent} does not exist")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise CtbenchError(f"--output {output}: directory {parent} is not writable")
+
+
 def emit(run: RunResult, fmt: str, output: Path | None) -> None:
-    """Print the report (rich on a terminal for the patch layout) and write
-    the results file."""
+    """Print the report (rich on a wide enough terminal for the patch
+    layout), then write the results file, so a failed write still leaves the
+    numbers on screen."""
+    stdout = Console()
+    text = render(run, fmt)
+    wide_enough = max(map(len, text.splitlines()), default=0) <= stdout.width
+    if fmt == "patch" and stdout.is_terminal and wide_enough:
+        stdout.print(render_rich(run))
+    else:
+        click.echo(text, nl=False)
     if output is not None:
         try:
             results.save(run, output)
         except OSError as exc:
-            raise CtbenchError(f"cannot write {output}: {exc}") from None
-    stdout = Console()
-    if fmt == "patch" and stdout.is_terminal:
-        stdout.print(render_rich(run))
-    else:
-        click.echo(render(run, fmt), nl=False)
-    if output is not None:
+            raise CtbenchError(f"cannot write {output}: {exc.strerror}") from None
         click.echo(f"results written to {output}", err=True)
 
 
@@ -86,9 +105,9 @@ def check_memory(needed: int, conns: int, force: bool) -> None:
     if force or available is None or needed <= available:
         return
     raise CtbenchError(
-        f"this run needs about {fmt_bytes(needed)} for {conns:,} connections but "
-        f"only {fmt_bytes(available)} is available; lower the sizes or --conn-limit, "
-        "or use --force"
+        f"this run needs about {fmt_bytes(needed)} ({conns:,} connections and "
+        f"the run's packets and samples) but only {fmt_bytes(available)} is "
+        "available; use smaller arguments, or --force"
     )
 
 
@@ -104,6 +123,7 @@ def run_benchmark(
 ) -> None:
     """What every benchmark command does once its config is valid: check the
     memory, run with the progress display and the Ctrl-C flag, report."""
+    check_output(output)
     check_memory(needed_bytes, conns, force)
     interrupt = Interrupt()
     with interrupt.installed(), ProgressDisplay(quiet) as progress:

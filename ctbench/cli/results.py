@@ -108,7 +108,7 @@ def _threshold(ctx: click.Context, param: click.Parameter, value: str) -> float:
 )
 @click.option(
     "--seed",
-    type=int,
+    type=click.IntRange(min=0),
     default=comparing.DEFAULT_SEED,
     show_default=True,
     help="Seed of the bootstrap resampling.",

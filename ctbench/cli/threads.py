@@ -11,7 +11,9 @@ from ctbench.cli.common import output_options, parse_backends, run_benchmark
 from ctbench.scenarios.threads import ThreadsConfig, run_threads
 
 
-@click.command("benchmark")
+# ignore_unknown_options lets "-1" reach the range check as a number instead
+# of being called an unknown option.
+@click.command("benchmark", context_settings={"ignore_unknown_options": True})
 @click.argument("n_threads", type=int)
 @click.argument("n_pkts", type=int)
 @click.argument("batch_size", type=int)

@@ -11,7 +11,9 @@ from ctbench.cli.common import output_options, parse_backends, run_benchmark
 from ctbench.scenarios.zones import ZoneConfig, run_zones
 
 
-@click.command("benchmark-zones")
+# ignore_unknown_options lets "-1" reach the range check as a number instead
+# of being called an unknown option.
+@click.command("benchmark-zones", context_settings={"ignore_unknown_options": True})
 @click.argument("entries", type=int)
 @click.argument("zones", type=int)
 @click.argument("iterations", type=int)

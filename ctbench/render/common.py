@@ -244,6 +244,7 @@ def summary_lines(run: RunResult) -> list[str]:
                 f"{name}: packet generation {fmt_us(fill.generate_us)}, initial insert "
                 f"{fmt_us(fill.insert_us)}; stored {fill.stored:,} of "
                 f"{fill.requested:,} requested, {fill.refused:,} refused"
+                + _repeats(fill.requested - fill.stored - fill.refused)
             )
         if result.memory.sample_conns:
             lines.append(
@@ -263,13 +264,23 @@ def summary_lines(run: RunResult) -> list[str]:
     return lines
 
 
+def _repeats(n: int) -> str:
+    if n <= 0:
+        return ""
+    return (
+        f", {n:,} repeated an earlier packet's connection (ovstest's port "
+        "mapping turns port 0 into 65535, so i = 0 and i = 65535 share ports)"
+    )
+
+
 def warnings(run: RunResult) -> list[str]:
     out = []
-    limit = run.params.get("conn_limit")
+    raw_limit = run.params.get("conn_limit")
+    limit = f"{raw_limit:,}" if isinstance(raw_limit, int) else "unknown"
     for result in run.results:
         if result.fill.refused and run.command == "benchmark-zones":
             out.append(
-                f"WARNING: the connection limit ({limit:,}) clipped the workload on "
+                f"WARNING: the connection limit ({limit}) clipped the workload on "
                 f"{row_label(result)}: {result.fill.refused:,} of "
                 f"{result.fill.requested:,} commits were refused; "
                 "use --conn-limit 0 for no limit"
@@ -278,7 +289,7 @@ def warnings(run: RunResult) -> list[str]:
         refused = batch_phase.counters.get("refused", 0) if batch_phase else 0
         if refused and run.command == "benchmark":
             out.append(
-                f"WARNING: the connection limit ({limit:,}) refused {refused:,} "
+                f"WARNING: the connection limit ({limit}) refused {refused:,} "
                 f"commits on {row_label(result)}; use --conn-limit 0 for no limit"
             )
     if not run.complete:

@@ -105,14 +105,18 @@ def render(run: RunResult) -> str:
 
 def render_rich(run: RunResult) -> RenderableType:
     """The same report for a terminal."""
-    table = Table(title=title(run), caption=method_note(run), caption_justify="left")
+    # Labels come from files and backend options: Text keeps rich from
+    # reading "[...]" in them as markup.
+    table = Table(
+        title=Text(title(run)), caption=Text(method_note(run)), caption_justify="left"
+    )
     table.add_column("phase / backend")
     for col in _columns(run):
-        table.add_column(col, justify="right")
+        table.add_column(col, justify="right", no_wrap=True)
     for group, members in _grouped(run):
         table.add_row(Text(group, style="bold"))
         for label, values in members:
-            table.add_row(f"  {label}", *values)
+            table.add_row(Text(f"  {label}"), *map(Text, values))
         table.add_section()
     parts: list[RenderableType] = [Text(line) for line in conntrack_lines(run)]
     parts.append(table)

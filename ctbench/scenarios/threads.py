@@ -275,8 +275,18 @@ def _run_backend(
     start: int | None = None
     end = 0
     with gc_paused(config.gc_enabled):
-        for thread in threads:
-            thread.start()
+        try:
+            for thread in threads:
+                thread.start()
+        except RuntimeError as exc:  # e.g. a container's thread or pid limit
+            abort.set()
+            barrier.abort()
+            for thread in threads:
+                if thread.ident is not None:
+                    thread.join()
+            raise ConfigError(
+                f"cannot start {config.n_threads} threads: {exc}"
+            ) from None
         progress(label, STAGE, 0, total)
         try:
             barrier.wait()

@@ -63,6 +63,9 @@ EMPTY_ZONE: Final = 0xFFFF
 # test-conntrack.c bounds: n_conns in [1, 2^32), n_zones in [1, 2^16 - 1).
 MAX_ENTRIES: Final = 2**32 - 1
 MAX_ZONES: Final = 2**16 - 2
+# A sweep period beyond a year is a typo, not an emulation (and inf or nan
+# cannot become nanoseconds).
+MAX_SWEEP_S: Final = 365 * 24 * 3600
 # NETDEV_MAX_BURST (lib/netdev.h): the datapath's largest batch.
 MAX_BATCH_SIZE: Final = 32
 DEFAULT_BACKENDS: Final = (BackendSpec("single"), BackendSpec("per-zone"))
@@ -110,10 +113,10 @@ class ZoneConfig:
             raise ConfigError(f"--conn-limit must be 0 or more (got {self.conn_limit})")
         if self.warmup < 0:
             raise ConfigError(f"--warmup must be 0 or more (got {self.warmup})")
-        if self.sweep_every is not None and not self.sweep_every > 0:
+        if self.sweep_every is not None and not 0 < self.sweep_every <= MAX_SWEEP_S:
             raise ConfigError(
-                f"--sweep-every must be a positive number of seconds "
-                f"(got {self.sweep_every})"
+                f"--sweep-every must be a number of seconds above 0 and at most "
+                f"{MAX_SWEEP_S:,} (got {self.sweep_every})"
             )
         if not self.backends:
             raise ConfigError("at least one backend is needed")
