@@ -199,8 +199,10 @@ def threads_note(run: RunResult) -> str:
             "it waited for the GIL and the model's lock."
         )
     return (
-        f"Threads: {n} threads could run in parallel (GIL disabled, {cpus} CPUs). "
-        "A batch's latency includes the time it waited for the model's lock."
+        f"Threads: {n} threads could run Python in parallel (GIL disabled, {cpus} "
+        "CPUs), but every execute with commit holds the model's lock for its "
+        "whole batch (coarser than OVS, which takes ct_lock only to insert a "
+        "connection), so the batches themselves ran one at a time."
     )
 
 
