@@ -46,7 +46,8 @@ def measure_memory(
 ) -> MemoryFigures:
     """Fill ``zones`` zones with up to ``entries`` ovstest packets each, keeping
     the total at or under ``max_conns`` by using fewer entries per zone."""
-    per_zone = max(1, min(entries, max_conns // max(zones, 1)))
+    zones = max(1, min(zones, max_conns))  # never more than max_conns in all
+    per_zone = max(1, min(entries, max_conns // zones))
     batches = [[ovstest_frame(*zone_benchmark_ports(i))] for i in range(per_zone)]
     was_tracing = tracemalloc.is_tracing()
     gc.collect()

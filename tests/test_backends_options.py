@@ -91,3 +91,13 @@ def test_label_records_the_given_options_sorted() -> None:
     spec = BackendSpec.parse("sharded:shards=3")
     assert spec.label == "sharded:shards=3"
     assert BackendSpec.parse("sharded").label == "sharded"
+
+
+def test_a_repeated_option_is_refused() -> None:
+    with pytest.raises(BackendError, match="repeated"):
+        BackendSpec.parse("sharded:shards=1,shards=2")
+
+
+def test_only_ascii_digits_make_an_integer_option() -> None:
+    with pytest.raises(BackendError, match="must be an integer"):
+        create_table(BackendSpec.parse("sharded:shards=\u0663"))

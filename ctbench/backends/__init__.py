@@ -119,6 +119,10 @@ class BackendSpec:
                     raise BackendError(
                         f"backend option {item!r} in {text!r} is not key=value"
                     )
+                if key.strip() in options:
+                    raise BackendError(
+                        f"backend option {key.strip()!r} repeated in {text!r}"
+                    )
                 options[key.strip()] = value.strip()
         return cls(name, options)
 
@@ -173,10 +177,8 @@ def int_option(
     text = options.get(key)
     if text is None:
         return default
-    try:
-        value = int(text, 10)
-    except ValueError:
-        value = None
+    # ASCII digits only: int() would also take other scripts' digits.
+    value = int(text) if text.isascii() and text.isdigit() else None
     if value is None or not low <= value <= high:
         raise BackendError(
             f"backend {backend!r}: option {key}={text!r} must be an integer "

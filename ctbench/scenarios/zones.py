@@ -63,6 +63,9 @@ EMPTY_ZONE: Final = 0xFFFF
 # test-conntrack.c bounds: n_conns in [1, 2^32), n_zones in [1, 2^16 - 1).
 MAX_ENTRIES: Final = 2**32 - 1
 MAX_ZONES: Final = 2**16 - 2
+# tracemalloc roughly doubles what it traces and is not in the memory check:
+# a million connections is plenty for a per-connection figure.
+MAX_MEMORY_SAMPLE: Final = 1_000_000
 # A sweep period beyond a year is a typo, not an emulation (and inf or nan
 # cannot become nanoseconds).
 MAX_SWEEP_S: Final = 365 * 24 * 3600
@@ -120,8 +123,11 @@ class ZoneConfig:
             )
         if not self.backends:
             raise ConfigError("at least one backend is needed")
-        if self.memory_sample < 0:
-            raise ConfigError("--memory-sample must be 0 or more")
+        if not 0 <= self.memory_sample <= MAX_MEMORY_SAMPLE:
+            raise ConfigError(
+                f"--memory-sample must be from 0 to {MAX_MEMORY_SAMPLE:,} "
+                f"(got {self.memory_sample})"
+            )
 
     @property
     def requested(self) -> int:
