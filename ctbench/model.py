@@ -25,7 +25,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final, NamedTuple
 
-from ctbench.backends import ConnTable
+from ctbench.backends import ConnTable, Lookup
 from ctbench.packets import (
     ICMP6_ECHO_REQUEST,
     ICMP_ECHO_REQUEST,
@@ -266,13 +266,13 @@ def _update_icmp(conn: Connection, reply: bool, proto: int, now: int) -> int:
 class Conntrack:
     """The conntrack model.
 
-    With ``thread_safe=True`` it may be shared between threads: calls that
-    create or remove connections (execute with commit, flush, sweep) hold
-    :attr:`lock`, as OVS holds ``ct_lock`` to insert and clean connections,
-    while execute without commit (lookups and state updates) takes it only to
-    add up its counters.  Single-threaded scenarios leave it off: no other
-    thread can contend, and an uncontended lock costs about 130 ns in CPython
-    against about 20 ns in C, which would distort the per-packet cost.
+    With ``thread_safe=True`` it may be shared between threads.  Lookups and
+    state updates take no lock; creating or removing a connection takes
+    :attr:`lock`, as OVS takes ``ct_lock`` only for that (looking the key up
+    again under it), and so do flush and sweep.  Single-threaded scenarios
+    leave it off: no other thread can contend, and an uncontended lock costs
+    about 130 ns in CPython against about 20 ns in C, which would distort the
+    per-connection cost.
     """
 
     def __init__(
@@ -286,7 +286,10 @@ class Conntrack:
         self.thread_safe = thread_safe
         self.lock = threading.Lock()
         self.limits = limits or Limits()
-        self.counters = Counters()
+        self._counters = Counters()
+        # Thread-safe executes append their per-call counts here without the
+        # lock (list.append is atomic); reading `counters` folds them in.
+        self._counter_log: list[tuple[int, int, int, int, int, int, int]] = []
         self.n_conns = 0
         self._exp_lists: list[dict[Connection, None]] = [{} for _ in range(N_EXP_LISTS)]
         self._next_list = 0
@@ -326,14 +329,14 @@ class Conntrack:
         every packet is still parsed, looked up and updated.
         """
         locked = self.thread_safe
-        if locked and commit:
-            self.lock.acquire()
-        try:
+        acquire, release = self.lock.acquire, self.lock.release
+        if locked and getattr(self.table, "bind_creates", True):
+            # A table may create a zone's maps in bind(): two threads must not
+            # each make their own.
+            with self.lock:
+                get, put, _ = self.table.bind(zone)
+        else:
             get, put, _ = self.table.bind(zone)
-        except BaseException:  # e.g. a zone outside the table: never keep the lock
-            if locked and commit:
-                self.lock.release()
-            raise
         out: list[int] = []
         unpack = IPV4_UDP_FAST.unpack_from
         append = out.append
@@ -404,7 +407,9 @@ class Conntrack:
                     if conn is not None:
                         if now >= conn.expiration:
                             # Expired: lookups skip it, as conn_key_lookup does.
-                            if commit:
+                            if commit and locked:
+                                self._clean_shared(conn)
+                            elif commit:
                                 self._unlink(conn)
                                 removed += 1
                                 n_conns -= 1
@@ -434,6 +439,8 @@ class Conntrack:
                             if not commit:
                                 # conn_force_expire(): the sweeper removes it.
                                 conn.expiration = 0
+                            elif locked:
+                                self._clean_shared(conn)
                             else:
                                 # A dict holds one node per key, so the old
                                 # connection leaves before its successor comes.
@@ -450,57 +457,120 @@ class Conntrack:
                     append(_NEW)
                     if not commit:
                         continue
-                    if zone_limit is not None and zone_count >= zone_limit:
-                        refused_zone += 1
-                        continue
-                    if conn_limit and n_conns >= conn_limit:
-                        refused_full += 1
-                        continue
-                    rev_key = None
-                    if nat is not None:
-                        rev_key = nat.reverse_key(key)
-                        if rev_key == key or get(rev_key) is not None:
-                            refused_nat += 1
+                    if locked:
+                        # OVS takes ct_lock here, only to create: look again
+                        # under it (another thread may have created the
+                        # connection) and work on the shared counts.
+                        acquire()
+                        n_conns = self.n_conns
+                        next_list = self._next_list
+                        zone_count = self._zone_counts.get(zone, 0)
+                    try:
+                        if locked and self._exists(get, key):
                             continue
-                    # Connection(...) without the Python-level __init__ call,
-                    # which costs more than the five stores themselves.
-                    conn = new(Connection)
-                    conn.key = key
-                    conn.rev_key = rev_key
-                    conn.state = 0
-                    conn.expiration = now + _TIMEOUTS_MS[proto][0]
-                    conn.exp_list = next_list
-                    put(key, conn)
-                    if rev_key is not None:
-                        put(rev_key, conn)
-                    # conn_expire_push_front(): lists are filled round-robin.
-                    exp_lists[next_list][conn] = None
-                    next_list += 1
-                    if next_list == N_EXP_LISTS:
-                        next_list = 0
-                    n_conns += 1
-                    if zone_limit is not None:
-                        zone_count += 1
-                    created += 1
+                        if zone_limit is not None and zone_count >= zone_limit:
+                            refused_zone += 1
+                            continue
+                        if conn_limit and n_conns >= conn_limit:
+                            refused_full += 1
+                            continue
+                        rev_key = None
+                        if nat is not None:
+                            rev_key = nat.reverse_key(key)
+                            if rev_key == key or get(rev_key) is not None:
+                                refused_nat += 1
+                                continue
+                        # Connection(...) without the Python-level __init__
+                        # call, which costs more than the five stores.
+                        conn = new(Connection)
+                        conn.key = key
+                        conn.rev_key = rev_key
+                        conn.state = 0
+                        conn.expiration = now + _TIMEOUTS_MS[proto][0]
+                        conn.exp_list = next_list
+                        put(key, conn)
+                        if rev_key is not None:
+                            put(rev_key, conn)
+                        # conn_expire_push_front(): lists are filled round-robin.
+                        exp_lists[next_list][conn] = None
+                        next_list += 1
+                        if next_list == N_EXP_LISTS:
+                            next_list = 0
+                        n_conns += 1
+                        if zone_limit is not None:
+                            zone_count += 1
+                        created += 1
+                    finally:
+                        if locked:
+                            self.n_conns = n_conns
+                            self._next_list = next_list
+                            if zone_limit is not None:
+                                self._zone_counts[zone] = zone_count
+                            release()
         finally:
-            if locked and not commit:
-                self.lock.acquire()
-            if commit:  # without commit nothing is created or removed
-                self._next_list = next_list
-                self.n_conns = n_conns
-                if zone_limit is not None:
-                    self._zone_counts[zone] = zone_count
-            c = self.counters
-            c.packets += len(out)  # one state per packet, so no per-packet count
-            c.created += created
-            c.removed += removed
-            c.refused_full += refused_full
-            c.refused_zone += refused_zone
-            c.refused_nat += refused_nat
-            c.invalid += invalid
             if locked:
-                self.lock.release()
+                counts = (len(out), created, removed, refused_full, refused_zone)
+                self._counter_log.append((*counts, refused_nat, invalid))
+            else:
+                if commit:  # without commit nothing is created or removed
+                    self._next_list = next_list
+                    self.n_conns = n_conns
+                    if zone_limit is not None:
+                        self._zone_counts[zone] = zone_count
+                self._add_counts(
+                    len(out),
+                    created,
+                    removed,
+                    refused_full,
+                    refused_zone,
+                    refused_nat,
+                    invalid,
+                )
         return out
+
+    @property
+    def counters(self) -> Counters:
+        """Cumulative work counters (the same object each time)."""
+        if self._counter_log:
+            with self.lock:
+                log = self._counter_log
+                while log:
+                    self._add_counts(*log.pop())
+        return self._counters
+
+    def _add_counts(
+        self,
+        packets: int,
+        created: int,
+        removed: int,
+        refused_full: int,
+        refused_zone: int,
+        refused_nat: int,
+        invalid: int,
+    ) -> None:
+        c = self._counters
+        c.packets += packets  # one state per packet, so no per-packet count
+        c.created += created
+        c.removed += removed
+        c.refused_full += refused_full
+        c.refused_zone += refused_zone
+        c.refused_nat += refused_nat
+        c.invalid += invalid
+
+    def _exists(self, get: Lookup, key: ConnKey) -> bool:
+        """conn_lookup() again, under the lock: forward or reply match."""
+        if get(key) is not None:
+            return True
+        conn = get(reverse_key(key))
+        return conn is not None and conn.rev_key is None
+
+    def _clean_shared(self, conn: Connection) -> None:
+        """conn_clean() from a thread-safe execute: under the lock, and only
+        once, however many threads saw the connection expire (OVS's
+        ``reclaimed`` flag)."""
+        with self.lock:
+            if conn in self._exp_lists[conn.exp_list]:
+                self._clean(conn)
 
     # -- removal -------------------------------------------------------------
 
@@ -516,7 +586,7 @@ class Conntrack:
         """conn_clean(): unlink, then fix the counts."""
         self._unlink(conn)
         self.n_conns -= 1
-        self.counters.removed += 1
+        self._counters.removed += 1
         if self._zone_limited:
             zone = conn.key[ZONE]
             if self.limits.for_zone(zone) is not None:
@@ -560,7 +630,7 @@ class Conntrack:
             del exp_lists[conn.exp_list][conn]
             removed += 1
         self.n_conns -= removed
-        self.counters.removed += removed
+        self._counters.removed += removed
         if self._zone_limited and self.limits.for_zone(zone) is not None:
             self._zone_counts[zone] = self._zone_counts.get(zone, 0) - removed
         return FlushResult(visited, removed)

@@ -81,6 +81,7 @@ OPTION_SPECS = ("sharded:shards=1", "sharded:shards=3", "per-zone-sharded:shards
 
 class ContractMachine(RuleBasedStateMachine):
     backend = "single"
+    thread_safe = False
 
     def __init__(self) -> None:
         super().__init__()
@@ -102,7 +103,7 @@ class ContractMachine(RuleBasedStateMachine):
         options = table.options
         assert isinstance(options, dict)
         assert all(isinstance(v, str | int) for v in options.values())
-        self.model = Conntrack(table, limits)
+        self.model = Conntrack(table, limits, thread_safe=self.thread_safe)
         self.ref = ReferenceConntrack(limits)
 
     @rule(
@@ -198,3 +199,23 @@ def test_registry_has_the_builtin_backends() -> None:
         "per-zone-sharded",
         "lazy-per-zone",
     } <= set(backend_names())
+
+
+def test_thread_safe_model_matches_reference_too() -> None:
+    """The locked code paths (creation and removal under the lock) keep the
+    same semantics; concurrency itself is tested in test_scenario_threads."""
+    machine = type(
+        "Contract_thread_safe",
+        (ContractMachine,),
+        {"backend": "per-zone", "thread_safe": True},
+    )
+    run_state_machine_as_test(  # type: ignore[no-untyped-call,unused-ignore]
+        machine,
+        settings=settings(
+            max_examples=40,
+            stateful_step_count=40,
+            deadline=None,
+            derandomize=True,
+            suppress_health_check=[HealthCheck.too_slow],
+        ),
+    )

@@ -53,11 +53,13 @@ class ConnTable(Protocol):
     """What the model needs from a table: cmap's operations, nothing more.
 
     ``bind(zone)`` returns the lookup / insert / remove operations for keys of
-    one zone.  The model takes them once per batch so the per-packet path makes
-    no extra method call; a dict-backed table returns its dict's own bound
-    methods.  The returned callables must stay correct for as long as the
-    caller holds them, whatever else happens to the table meanwhile (other
-    bindings of the same zone, a flush, the zone emptying).
+    one zone.  The model takes them once per batch so the per-packet path
+    makes no extra method call; a dict-backed table returns its dict's own
+    bound methods.  The returned callables must stay correct for as long as
+    the caller holds them, whatever else happens to the table meanwhile
+    (other bindings of the same zone, a flush, the zone emptying).  A
+    thread-safe model calls bind() under its lock unless the class sets
+    ``bind_creates = False`` (bind only hands out maps that already exist).
     """
 
     name: ClassVar[str]

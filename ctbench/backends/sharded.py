@@ -73,6 +73,8 @@ class ShardedTable:
         "N maps chosen by key hash for all zones (the review's alternative; "
         f"option shards, default {DEFAULT_SHARDS}); a zone flush scans every shard"
     )
+    # bind() only hands out existing maps: no lock needed around it.
+    bind_creates: ClassVar[bool] = False
 
     @classmethod
     def parse_options(cls, options: dict[str, str]) -> dict[str, Any]:

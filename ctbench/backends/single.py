@@ -26,6 +26,8 @@ class SingleMapTable:
         "one map for all zones (OVS before the per-zone patch); "
         "a zone flush scans every entry"
     )
+    # bind() only hands out existing maps: no lock needed around it.
+    bind_creates: ClassVar[bool] = False
 
     def __init__(self) -> None:
         self._map: dict[ConnKey, Connection] = {}
