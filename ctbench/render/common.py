@@ -200,9 +200,9 @@ def threads_note(run: RunResult) -> str:
         )
     return (
         f"Threads: {n} threads could run Python in parallel (GIL disabled, {cpus} "
-        "CPUs), but every execute with commit holds the model's lock for its "
-        "whole batch (coarser than OVS, which takes ct_lock only to insert a "
-        "connection), so the batches themselves ran one at a time."
+        "CPUs): lookups take no lock, and creating or removing a connection takes "
+        "the model's lock, as OVS takes ct_lock. A batch's latency includes the "
+        "time it waited for that lock."
     )
 
 
