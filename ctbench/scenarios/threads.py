@@ -82,10 +82,10 @@ CHECK_EVERY_BATCHES: Final = 1024
 # How often the main thread refreshes the progress display while it waits.
 PROGRESS_INTERVAL_S: Final = 0.1
 # Memory per timed batch: 8 bytes in the array, a float object (24) and its
-# list slot (8) in the result, and the results file's JSON while it is built
-# (json's pure-Python encoder, which indent=1 selects, holds one string per
-# number).  Measured: `benchmark 4 33554432 32 1 -b per-zone -o FILE` peaked
-# at 569 MB RSS for 4,194,304 batches, about 125 bytes a batch.
+# list slot (8) in the result, and the results file's JSON while it is built.
+# Measured: `benchmark 4 33554432 32 1 -b per-zone -o FILE` peaked at 569 MB
+# RSS for 4,194,304 batches with an indented JSON file (about 125 bytes a
+# batch) and at 541 MB with the compact one written now.
 ESTIMATE_BYTES_PER_BATCH: Final = 130
 # Interpreter, model, numpy and the rest of a run: 45 MB RSS for
 # `benchmark 1 1000000 32`.
