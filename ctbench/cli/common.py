@@ -87,8 +87,11 @@ def emit(run: RunResult, fmt: str, output: Path | None) -> None:
     numbers on screen."""
     stdout = Console()
     text = render(run, fmt)
-    wide_enough = max(map(len, text.splitlines()), default=0) <= stdout.width
-    if fmt == "patch" and stdout.is_terminal and wide_enough:
+    # rich would cut numbers short on a terminal narrower than the table: the
+    # plain layout's box is as wide as the rich one, so measure that.
+    box = [line for line in text.splitlines() if line.lstrip()[:1] in ("+", "|")]
+    fits = max(map(len, box), default=0) <= stdout.width
+    if fmt == "patch" and stdout.is_terminal and fits:
         stdout.print(render_rich(run))
     else:
         click.echo(text, nl=False)

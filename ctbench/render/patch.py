@@ -110,7 +110,7 @@ def render_rich(run: RunResult) -> RenderableType:
     table = Table(
         title=Text(title(run)), caption=Text(method_note(run)), caption_justify="left"
     )
-    table.add_column("phase / backend")
+    table.add_column("phase / backend", no_wrap=True)
     for col in _columns(run):
         table.add_column(col, justify="right", no_wrap=True)
     for group, members in _grouped(run):
