@@ -172,3 +172,15 @@ def test_a_closed_pipe_exits_141_not_1() -> None:
         proc.stdout.close()  # the reader goes away before the output is written
         proc.wait(timeout=60)
     assert proc.returncode == 141
+
+
+def test_box_width_ignores_the_prose_lines() -> None:
+    from pathlib import Path
+
+    from ctbench.cli.common import box_width
+
+    text = (Path(__file__).parent / "golden" / "zones.patch").read_text()
+    longest = max(map(len, text.splitlines()))
+    width = box_width(text)
+    assert width < longest  # the method note is longer than the table
+    assert width == max(len(x) for x in text.splitlines() if x.lstrip()[:1] == "+")

@@ -81,6 +81,12 @@ def check_output(output: Path | None) -> None:
         raise CtbenchError(f"--output {output}: directory {parent} is not writable")
 
 
+def box_width(text: str) -> int:
+    """Width of the table in a plain report: its "+---" and "| ..." lines."""
+    box = [line for line in text.splitlines() if line.lstrip()[:1] in ("+", "|")]
+    return max(map(len, box), default=0)
+
+
 def emit(run: RunResult, fmt: str, output: Path | None) -> None:
     """Print the report (rich on a wide enough terminal for the patch
     layout), then write the results file, so a failed write still leaves the
@@ -89,9 +95,7 @@ def emit(run: RunResult, fmt: str, output: Path | None) -> None:
     text = render(run, fmt)
     # rich would cut numbers short on a terminal narrower than the table: the
     # plain layout's box is as wide as the rich one, so measure that.
-    box = [line for line in text.splitlines() if line.lstrip()[:1] in ("+", "|")]
-    fits = max(map(len, box), default=0) <= stdout.width
-    if fmt == "patch" and stdout.is_terminal and fits:
+    if fmt == "patch" and stdout.is_terminal and box_width(text) <= stdout.width:
         stdout.print(render_rich(run))
     else:
         click.echo(text, nl=False)
