@@ -33,6 +33,22 @@ PARAMS: dict[str, Any] = {
     "ovs_stats": False,
     "backends": ["single", "per-zone"],
 }
+
+
+def golden_environment(gil: bool = True) -> dict[str, Any]:
+    """The environment recorded in the golden-file runs."""
+    return {
+        "python_version": "3.11.7",
+        "python_implementation": "CPython",
+        "platform": "Linux",
+        "cpu_model": "Example CPU",
+        "cpu_count": 2,
+        "hostname": "golden",
+        "gil_enabled": gil,
+        "ctbench_version": "0.1.0",
+    }
+
+
 COUNTERS = {"lookups": 200_000, "created": 200_000, "removed": 0}
 
 

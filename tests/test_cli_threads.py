@@ -6,25 +6,15 @@ import sys
 from pathlib import Path
 
 import pytest
+from cli_helpers import run_main
 from click.testing import CliRunner
 
-from ctbench.cli import cli, main
+from ctbench.cli import cli
 from ctbench.environment import gil_enabled
 from ctbench.progress_display import ProgressDisplay
 from ctbench.results import load
 
 SMALL = ["benchmark", "2", "64", "8", "1", "-q"]
-
-
-def run_main(
-    args: list[str], capsys: pytest.CaptureFixture[str]
-) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exit_info:
-        main(args)
-        raise SystemExit(0)
-    out, err = capsys.readouterr()
-    code = exit_info.value.code
-    return (code if isinstance(code, int) else 1), out, err
 
 
 @pytest.mark.parametrize(

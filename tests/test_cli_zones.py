@@ -4,23 +4,12 @@ import signal
 from pathlib import Path
 
 import pytest
+from cli_helpers import run_main
 
-from ctbench.cli import main
 from ctbench.progress_display import ProgressDisplay
 from ctbench.results import load
 
 SMALL = ["benchmark-zones", "50", "3", "2", "-q", "--memory-sample", "0"]
-
-
-def run_main(
-    args: list[str], capsys: pytest.CaptureFixture[str]
-) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exit_info:
-        main(args)
-        raise SystemExit(0)
-    out, err = capsys.readouterr()
-    code = exit_info.value.code
-    return (code if isinstance(code, int) else 1), out, err
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from run_factory import golden_environment
 
 from ctbench.render import FORMATS, render
 from ctbench.render.common import compare_means
@@ -63,16 +64,7 @@ def hand_built_run(ovs_stats: bool = False, refused: int = 7_000_000) -> RunResu
             "ovs_stats": ovs_stats,
             "backends": ["single", "per-zone"],
         },
-        environment={
-            "python_version": "3.11.7",
-            "python_implementation": "CPython",
-            "platform": "Linux",
-            "cpu_model": "Example CPU",
-            "cpu_count": 2,
-            "hostname": "golden",
-            "gil_enabled": True,
-            "ctbench_version": "0.1.0",
-        },
+        environment=golden_environment(),
         started="2026-11-26T10:00:00+00:00",
         finished="2026-11-26T10:01:00+00:00",
         complete=True,

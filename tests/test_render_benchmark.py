@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from run_factory import golden_environment
 
 from ctbench.render import render
 from ctbench.render.common import threads_note
@@ -66,16 +67,7 @@ def hand_built_run(gil: bool = True, n_threads: int = 4) -> RunResult:
             "backends": ["single", "per-zone"],
             "parallel": not gil,
         },
-        environment={
-            "python_version": "3.11.7",
-            "python_implementation": "CPython",
-            "platform": "Linux",
-            "cpu_model": "Example CPU",
-            "cpu_count": 2,
-            "hostname": "golden",
-            "gil_enabled": gil,
-            "ctbench_version": "0.1.0",
-        },
+        environment=golden_environment(gil),
         started="2026-11-26T10:00:00+00:00",
         finished="2026-11-26T10:00:05+00:00",
         complete=True,
