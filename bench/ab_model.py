@@ -23,9 +23,14 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from ctbench import model as current
-from ctbench.backends import BackendSpec, create_table
-from ctbench.scenarios.zones import build_batches
+# The working tree's ctbench, not an installed copy that may be older: running
+# a script puts bench/, not the repository, first on sys.path.
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from ctbench import model as current  # noqa: E402
+from ctbench.backends import BackendSpec, create_table  # noqa: E402
+from ctbench.scenarios.zones import build_batches  # noqa: E402
 
 
 def load_revision(rev: str) -> ModuleType:
@@ -34,6 +39,7 @@ def load_revision(rev: str) -> ModuleType:
         capture_output=True,
         text=True,
         check=True,
+        cwd=ROOT,
     ).stdout
     path = Path(tempfile.mkdtemp()) / "model_at_rev.py"
     path.write_text(source)

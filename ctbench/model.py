@@ -23,6 +23,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Final, NamedTuple
 
 from ctbench.backends import ConnTable, Lookup
@@ -33,7 +34,6 @@ from ctbench.packets import (
     IPPROTO_ICMPV6,
     IPPROTO_TCP,
     IPPROTO_UDP,
-    IPV4_UDP_FAST,
     TCP_ACK,
     TCP_FIN,
     TCP_PSH,
@@ -44,6 +44,7 @@ from ctbench.packets import (
     CtState,
     parse_frame,
     reverse_key,
+    udp4_keys,
 )
 
 # lib/conntrack-private.h: N_EXP_LISTS.
@@ -337,8 +338,9 @@ class Conntrack:
                 get, put, _ = self.table.bind(zone)
         else:
             get, put, _ = self.table.bind(zone)
+        frames = list(chain.from_iterable(batches))
+        keys = udp4_keys(frames, zone)
         out: list[int] = []
-        unpack = IPV4_UDP_FAST.unpack_from
         append = out.append
         new = object.__new__
         udp_timeouts = _UDP_TIMEOUTS_MS
@@ -350,163 +352,152 @@ class Conntrack:
         n_conns = self.n_conns
         created = removed = refused_full = refused_zone = refused_nat = 0
         invalid = 0
+        flags = 0
         try:
-            for batch in batches:
-                for frame in batch:
-                    flen = len(frame)
-                    if flen >= 42:
-                        dl, vi, tot, frag, proto, src, dst, sp, dp = unpack(frame)
-                        fast = (
-                            dl == 0x0800
-                            and vi == 0x45
-                            and proto == 17
-                            and not frag & 0x3FFF
-                            and 28 <= tot <= flen - 14
-                        )
-                    else:
-                        fast = False
-                    if fast:
-                        key = (src, dst, sp, dp, 0x0800, zone, 17)
-                    else:
-                        parsed = parse_frame(frame, zone)
-                        if parsed is None:
-                            invalid += 1
-                            append(_INVALID)
-                            continue
-                        key = parsed.key
-                        flags = parsed.tcp_flags
-                        src, dst, sp, dp, dl, _, proto = key
-                    conn = get(key)
-                    if conn is not None and conn.rev_key is None:
-                        # The common case first: a forward hit without NAT.
-                        if proto == 17 and now < conn.expiration:
-                            state = conn.state
-                            if state == 0:
-                                # other_conn_update(): FIRST -> MULTIPLE is
-                                # CT_UPDATE_VALID_NEW, so the packet stays +new.
-                                conn.state = 1
-                                conn.expiration = now + udp_timeouts[1]
-                                append(_NEW)
-                            else:
-                                conn.expiration = now + udp_timeouts[state]
-                                append(_EST)
-                            continue
-                        reply = False
-                    elif conn is None:
-                        reply = False
-                        conn = get((dst, src, dp, sp, dl, zone, proto))
-                        # Without NAT only the forward node is in the table, so
-                        # a hit on the swapped key is this connection's reply.
-                        if conn is not None:
-                            if conn.rev_key is None:
-                                reply = True
-                            else:
-                                conn = None
-                    else:
-                        reply = key != conn.key
-                    if conn is not None:
-                        if now >= conn.expiration:
-                            # Expired: lookups skip it, as conn_key_lookup does.
-                            if commit and locked:
-                                self._clean_shared(conn)
-                            elif commit:
-                                self._unlink(conn)
-                                removed += 1
-                                n_conns -= 1
-                                if zone_limit is not None:
-                                    zone_count -= 1
-                            conn = None
-                        elif proto == 17:
-                            state = conn.state
-                            result = _EST_REPLY if reply else _EST
-                            if reply:
-                                if state != 2:
-                                    conn.state = state = 2
-                            elif state == 0:
-                                conn.state = state = 1
-                                result = _NEW  # CT_UPDATE_VALID_NEW, as above
-                            conn.expiration = now + udp_timeouts[state]
-                            append(result)
-                            continue
-                        else:
-                            if proto == IPPROTO_TCP:
-                                result = _update_tcp(conn, reply, flags, now)
-                            else:
-                                result = _update_icmp(conn, reply, proto, now)
-                            if result != _UPDATE_NEW:
-                                append(result)
-                                continue
-                            if not commit:
-                                # conn_force_expire(): the sweeper removes it.
-                                conn.expiration = 0
-                            elif locked:
-                                self._clean_shared(conn)
-                            else:
-                                # A dict holds one node per key, so the old
-                                # connection leaves before its successor comes.
-                                self._unlink(conn)
-                                removed += 1
-                                n_conns -= 1
-                                if zone_limit is not None:
-                                    zone_count -= 1
-                    # Not found: conn_not_found().
-                    if proto != 17 and not _valid_new(proto, key, flags):
+            for frame, key in zip(frames, keys, strict=True):
+                if key is None:
+                    parsed = parse_frame(frame, zone)
+                    if parsed is None:
                         invalid += 1
                         append(_INVALID)
                         continue
-                    append(_NEW)
-                    if not commit:
+                    key = parsed.key
+                    flags = parsed.tcp_flags
+                    proto = key[6]
+                else:
+                    proto = 17
+                conn = get(key)
+                if conn is not None and conn.rev_key is None:
+                    # The common case first: a forward hit without NAT.
+                    if proto == 17 and now < conn.expiration:
+                        state = conn.state
+                        if state == 0:
+                            # other_conn_update(): FIRST -> MULTIPLE is
+                            # CT_UPDATE_VALID_NEW, so the packet stays +new.
+                            conn.state = 1
+                            conn.expiration = now + udp_timeouts[1]
+                            append(_NEW)
+                        else:
+                            conn.expiration = now + udp_timeouts[state]
+                            append(_EST)
                         continue
-                    if locked:
-                        # OVS takes ct_lock here, only to create: look again
-                        # under it (another thread may have created the
-                        # connection) and work on the shared counts.
-                        acquire()
-                        n_conns = self.n_conns
-                        next_list = self._next_list
-                        zone_count = self._zone_counts.get(zone, 0)
-                    try:
-                        if locked and self._exists(get, key):
-                            continue
-                        if zone_limit is not None and zone_count >= zone_limit:
-                            refused_zone += 1
-                            continue
-                        if conn_limit and n_conns >= conn_limit:
-                            refused_full += 1
-                            continue
-                        rev_key = None
-                        if nat is not None:
-                            rev_key = nat.reverse_key(key)
-                            if rev_key == key or get(rev_key) is not None:
-                                refused_nat += 1
-                                continue
-                        # Connection(...) without the Python-level __init__
-                        # call, which costs more than the five stores.
-                        conn = new(Connection)
-                        conn.key = key
-                        conn.rev_key = rev_key
-                        conn.state = 0
-                        conn.expiration = now + _TIMEOUTS_MS[proto][0]
-                        conn.exp_list = next_list
-                        put(key, conn)
-                        if rev_key is not None:
-                            put(rev_key, conn)
-                        # conn_expire_push_front(): lists are filled round-robin.
-                        exp_lists[next_list][conn] = None
-                        next_list += 1
-                        if next_list == N_EXP_LISTS:
-                            next_list = 0
-                        n_conns += 1
-                        if zone_limit is not None:
-                            zone_count += 1
-                        created += 1
-                    finally:
-                        if locked:
-                            self.n_conns = n_conns
-                            self._next_list = next_list
+                    reply = False
+                elif conn is None:
+                    reply = False
+                    src, dst, sp, dp, dl, _, _ = key
+                    conn = get((dst, src, dp, sp, dl, zone, proto))
+                    # Without NAT only the forward node is in the table, so
+                    # a hit on the swapped key is this connection's reply.
+                    if conn is not None:
+                        if conn.rev_key is None:
+                            reply = True
+                        else:
+                            conn = None
+                else:
+                    reply = key != conn.key
+                if conn is not None:
+                    if now >= conn.expiration:
+                        # Expired: lookups skip it, as conn_key_lookup does.
+                        if commit and locked:
+                            self._clean_shared(conn)
+                        elif commit:
+                            self._unlink(conn)
+                            removed += 1
+                            n_conns -= 1
                             if zone_limit is not None:
-                                self._zone_counts[zone] = zone_count
-                            release()
+                                zone_count -= 1
+                        conn = None
+                    elif proto == 17:
+                        state = conn.state
+                        result = _EST_REPLY if reply else _EST
+                        if reply:
+                            if state != 2:
+                                conn.state = state = 2
+                        elif state == 0:
+                            conn.state = state = 1
+                            result = _NEW  # CT_UPDATE_VALID_NEW, as above
+                        conn.expiration = now + udp_timeouts[state]
+                        append(result)
+                        continue
+                    else:
+                        if proto == IPPROTO_TCP:
+                            result = _update_tcp(conn, reply, flags, now)
+                        else:
+                            result = _update_icmp(conn, reply, proto, now)
+                        if result != _UPDATE_NEW:
+                            append(result)
+                            continue
+                        if not commit:
+                            # conn_force_expire(): the sweeper removes it.
+                            conn.expiration = 0
+                        elif locked:
+                            self._clean_shared(conn)
+                        else:
+                            # A dict holds one node per key, so the old
+                            # connection leaves before its successor comes.
+                            self._unlink(conn)
+                            removed += 1
+                            n_conns -= 1
+                            if zone_limit is not None:
+                                zone_count -= 1
+                # Not found: conn_not_found().
+                if proto != 17 and not _valid_new(proto, key, flags):
+                    invalid += 1
+                    append(_INVALID)
+                    continue
+                append(_NEW)
+                if not commit:
+                    continue
+                if locked:
+                    # OVS takes ct_lock here, only to create: look again
+                    # under it (another thread may have created the
+                    # connection) and work on the shared counts.
+                    acquire()
+                    n_conns = self.n_conns
+                    next_list = self._next_list
+                    zone_count = self._zone_counts.get(zone, 0)
+                try:
+                    if locked and self._exists(get, key):
+                        continue
+                    if zone_limit is not None and zone_count >= zone_limit:
+                        refused_zone += 1
+                        continue
+                    if conn_limit and n_conns >= conn_limit:
+                        refused_full += 1
+                        continue
+                    rev_key = None
+                    if nat is not None:
+                        rev_key = nat.reverse_key(key)
+                        if rev_key == key or get(rev_key) is not None:
+                            refused_nat += 1
+                            continue
+                    # Connection(...) without the Python-level __init__
+                    # call, which costs more than the five stores.
+                    conn = new(Connection)
+                    conn.key = key
+                    conn.rev_key = rev_key
+                    conn.state = 0
+                    conn.expiration = now + _TIMEOUTS_MS[proto][0]
+                    conn.exp_list = next_list
+                    put(key, conn)
+                    if rev_key is not None:
+                        put(rev_key, conn)
+                    # conn_expire_push_front(): lists are filled round-robin.
+                    exp_lists[next_list][conn] = None
+                    next_list += 1
+                    if next_list == N_EXP_LISTS:
+                        next_list = 0
+                    n_conns += 1
+                    if zone_limit is not None:
+                        zone_count += 1
+                    created += 1
+                finally:
+                    if locked:
+                        self.n_conns = n_conns
+                        self._next_list = next_list
+                        if zone_limit is not None:
+                            self._zone_counts[zone] = zone_count
+                        release()
         finally:
             if locked:
                 counts = (len(out), created, removed, refused_full, refused_zone)

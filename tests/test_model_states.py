@@ -10,6 +10,7 @@ from ctbench.packets import (
     TCP_ACK,
     TCP_FIN,
     TCP_SYN,
+    VECTOR_MIN_FRAMES,
     CtState,
     Endpoints,
     icmp_echo_frame,
@@ -83,3 +84,22 @@ def test_tcp_packets_that_cannot_open_a_connection(flags: int) -> None:
 
 def test_a_truncated_frame_is_invalid_and_tracked() -> None:
     assert model().execute([udp_frame(1, 2)[:30]], 0, True, 0) == [INVALID]
+
+
+def test_a_long_run_of_frames_tracks_like_one_frame_at_a_time() -> None:
+    # Enough frames of one length for the numpy parse: the states must be
+    # those of the per-frame path, frame by frame, replies and all.
+    udp = [udp_frame(1, p, A_B) for p in range(1, 100)]
+    replies = [udp_frame(p, 1, B_A) for p in range(1, 100, 3)]
+    tcp = [tcp_frame(5, 6, TCP_SYN, A_B), tcp_frame(6, 5, TCP_SYN | TCP_ACK, B_A)]
+    others = [icmp_echo_frame(7, ends=A_B), *tcp, b"\0" * 54]
+    # Padded to the TCP frame's 54 bytes, as Ethernet padding would.
+    frames = [f.ljust(54, b"\0") for f in udp + replies + udp + others * 10]
+    frames *= 2
+    assert len(frames) >= VECTOR_MIN_FRAMES
+    assert len({len(f) for f in frames}) == 1
+    batched, single = model(), model()
+    expected = [s for f in frames for s in single.execute([f], 4, True, 0)]
+    assert batched.execute_batches([frames], 4, True, 0) == expected
+    assert batched.dump() == single.dump()
+    assert {NEW, EST, REPLY, INVALID} <= set(expected)

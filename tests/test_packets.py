@@ -17,12 +17,15 @@ from ctbench.packets import (
     OVSTEST_PAYLOAD,
     TCP_ACK,
     TCP_SYN,
+    VECTOR_MIN_FRAMES,
     Endpoints,
+    _udp4_keys_each,
     icmp_echo_frame,
     ovstest_frame,
     parse_frame,
     reverse_key,
     tcp_frame,
+    udp4_keys,
     udp_frame,
     zone_benchmark_ports,
 )
@@ -149,3 +152,71 @@ def test_icmp_error_is_invalid() -> None:
 def test_tcp_data_offset_below_header_is_invalid() -> None:
     frame = tcp_frame(1, 2, TCP_SYN)
     assert parse_frame(_with(frame, 14 + 20 + 12, 0x40), 0) is None
+
+
+# Offsets the fast path checks: EtherType, version/IHL, total length,
+# fragment field, protocol; then addresses and ports.
+_FAST_PATH_OFFSETS = [12, 13, 14, 16, 17, 20, 21, 23, 26, 29, 33, 35, 37]
+# Values on both sides of every check's boundary.
+_EDGE_BYTES = [0x00, 0x01, 0x06, 0x08, 0x11, 0x14, 0x1B, 0x1C, 0x1F, 0x20, 0x3F, 0x40]
+_EDGE_BYTES += [0x45, 0x46, 0x80, 0x86, 0xDD, 0xFF]
+
+
+def _check_udp4_keys(frames: list[bytes], zone: int) -> None:
+    keys = udp4_keys(frames, zone)
+    assert keys == _udp4_keys_each(frames, zone)
+    for frame, key in zip(frames, keys, strict=True):
+        parsed = parse_frame(frame, zone)
+        if key is not None:
+            assert parsed is not None and parsed.key == key
+        elif parsed is not None:
+            # Only IPv4 with options may be UDP and still miss the fast path.
+            assert parsed.key[6] != IPPROTO_UDP or frame[14] != 0x45
+
+
+@pytest.mark.parametrize("pad", [0, 6])
+def test_udp4_keys_numpy_path_matches_each_single_byte_change(pad: int) -> None:
+    frames = [
+        _with(OVSTEST_PAYLOAD + bytes(pad), offset, value)
+        for offset in _FAST_PATH_OFFSETS
+        for value in _EDGE_BYTES
+    ] * 2
+    assert len(frames) >= VECTOR_MIN_FRAMES
+    _check_udp4_keys(frames, 9)
+
+
+@st.composite
+def same_length_frames(draw: st.DrawFn) -> list[bytes]:
+    """Enough frames of one length for the numpy path: UDP, TCP and ICMP
+    frames with up to three checked bytes changed."""
+    pad = draw(st.integers(0, 20))
+    base = [
+        OVSTEST_PAYLOAD + bytes(pad),
+        tcp_frame(1, 2, TCP_SYN)[:42] + bytes(pad),
+        icmp_echo_frame(5)[:42] + bytes(pad),
+    ]
+    variants = []
+    for _ in range(draw(st.integers(1, 12))):
+        frame = draw(st.sampled_from(base))
+        for offset in draw(st.lists(st.sampled_from(_FAST_PATH_OFFSETS), max_size=3)):
+            value = draw(st.one_of(st.sampled_from(_EDGE_BYTES), st.integers(0, 0xFF)))
+            frame = _with(frame, offset, value)
+        variants.append(frame)
+    n = draw(st.integers(VECTOR_MIN_FRAMES, VECTOR_MIN_FRAMES + 50))
+    return [variants[i % len(variants)] for i in range(n)]
+
+
+@given(same_length_frames(), zones)
+def test_udp4_keys_numpy_path_matches_per_frame_path(
+    frames: list[bytes], zone: int
+) -> None:
+    _check_udp4_keys(frames, zone)
+
+
+def test_udp4_keys_fall_back_per_frame_for_mixed_lengths() -> None:
+    frames = [ovstest_frame(1, i + 1) for i in range(VECTOR_MIN_FRAMES)]
+    frames.append(OVSTEST_PAYLOAD + b"\0")  # one longer frame
+    frames.append(OVSTEST_PAYLOAD[:41])  # one truncated frame
+    keys = udp4_keys(frames, 3)
+    assert keys[:-1] == [parse_frame(f, 3).key for f in frames[:-1]]  # type: ignore[union-attr]
+    assert keys[-1] is None
