@@ -100,8 +100,9 @@ ICMP_ECHO = struct.Struct("!BBHHH")
 
 # The fast path for the common frame: Ethernet + IPv4 without options + UDP.
 # Fields: dl_type, version/IHL, total length, fragment field, protocol,
-# source, destination, source port, destination port.
-IPV4_UDP_FAST = struct.Struct("!12xHBxH2xH1xB2xIIHH")
+# source, destination, source port, destination port, UDP length, UDP
+# checksum.
+IPV4_UDP_FAST = struct.Struct("!12xHBxH2xH1xB2xIIHHHH")
 # Ethernet 14 + IPv4 20 + UDP 8: the shortest frame the fast path accepts.
 _UDP4_MIN_LEN: Final = 42
 # Below this many frames numpy's fixed cost per call (about 40 us for its
@@ -138,20 +139,68 @@ class Endpoints:
 _ETH_ADDRS: Final = bytes.fromhex("50540000000a505400000009")
 
 
+def ones_complement_residue(data: bytes) -> int:
+    """The 16-bit ones' complement sum of ``data`` (RFC 1071), as a residue
+    modulo 0xFFFF.
+
+    Since 2**16 = 1 (mod 0xFFFF), the big-endian integer of the bytes is
+    congruent to the sum of its 16-bit words, so one ``int.from_bytes``
+    replaces the word loop.  An odd length is padded with a zero byte.
+    """
+    if len(data) % 2:
+        data += b"\0"
+    return int.from_bytes(data, "big") % 0xFFFF
+
+
+def _checksum(*parts: bytes) -> int:
+    """The Internet checksum to store over ``parts`` (each of even length,
+    but the last), whose checksum field is zero."""
+    residue = sum(map(ones_complement_residue, parts)) % 0xFFFF
+    return 0xFFFF - residue if residue else 0
+
+
+def checksum_ok(*parts: bytes) -> bool:
+    """Does data that includes its checksum field sum to 0xFFFF, as OVS's
+    ``csum()`` / ``csum_finish()`` == 0 test?  An all-zero sum never does."""
+    return sum(map(ones_complement_residue, parts)) % 0xFFFF == 0 and any(
+        any(part) for part in parts
+    )
+
+
+def _pseudo_header(
+    dl_type: int, src: bytes, dst: bytes, proto: int, size: int
+) -> bytes:
+    """The pseudo-header that TCP, UDP and ICMPv6 checksums cover
+    (RFC 768, RFC 9293, RFC 8200 8.1; OVS's packet_csum_pseudoheader*)."""
+    if dl_type == ETH_TYPE_IP:
+        return src + dst + struct.pack("!BBH", 0, proto, size)
+    return src + dst + struct.pack("!I3xB", size, proto)
+
+
 def _ip_packet(
-    proto: int, l4: bytes, ends: Endpoints, ttl: int = 64
+    proto: int, l4: bytes, ends: Endpoints, ttl: int = 64, csum_at: int | None = None
 ) -> tuple[int, bytes]:
+    """An IP packet around ``l4``; ``csum_at`` is the offset in ``l4`` of a
+    checksum to fill in (None: leave ``l4`` as it is)."""
     src = ipaddress.ip_address(ends.src)
     dst = ipaddress.ip_address(ends.dst)
     if src.version != dst.version:
         raise ValueError("source and destination must be the same IP version")
+    dl_type = ETH_TYPE_IP if src.version == 4 else ETH_TYPE_IPV6
+    if csum_at is not None:
+        pseudo = b""
+        if proto != IPPROTO_ICMP:  # ICMPv4 alone has no pseudo-header
+            pseudo = _pseudo_header(dl_type, src.packed, dst.packed, proto, len(l4))
+        csum = _checksum(pseudo, l4)
+        l4 = l4[:csum_at] + struct.pack("!H", csum) + l4[csum_at + 2 :]
     if src.version == 4:
         header = IPV4_HEADER.pack(
             0x45, 0, 20 + len(l4), 0, 0, ttl, proto, 0, int(src), int(dst)
         )
-        return ETH_TYPE_IP, header + l4
+        header = header[:10] + struct.pack("!H", _checksum(header)) + header[12:]
+        return dl_type, header + l4
     header = IPV6_HEADER.pack(6 << 28, len(l4), proto, ttl, src.packed, dst.packed)
-    return ETH_TYPE_IPV6, header + l4
+    return dl_type, header + l4
 
 
 def _ethernet(dl_type: int, l3: bytes) -> bytes:
@@ -159,9 +208,12 @@ def _ethernet(dl_type: int, l3: bytes) -> bytes:
 
 
 def udp_frame(src_port: int, dst_port: int, ends: Endpoints = Endpoints()) -> bytes:
-    dl_type, l3 = _ip_packet(
-        IPPROTO_UDP, UDP_HEADER.pack(src_port, dst_port, 8, 0), ends
-    )
+    """A UDP frame with no payload.  Over IPv4 it carries no checksum (0), as
+    ovstest's frame does; over IPv6, where a checksum is mandatory, a valid
+    one."""
+    udp = UDP_HEADER.pack(src_port, dst_port, 8, 0)
+    v6 = ipaddress.ip_address(ends.src).version == 6
+    dl_type, l3 = _ip_packet(IPPROTO_UDP, udp, ends, csum_at=6 if v6 else None)
     return _ethernet(dl_type, l3)
 
 
@@ -169,7 +221,7 @@ def tcp_frame(
     src_port: int, dst_port: int, flags: int, ends: Endpoints = Endpoints()
 ) -> bytes:
     tcp = TCP_HEADER.pack(src_port, dst_port, 0, 0, 5 << 4, flags, 65535, 0, 0)
-    dl_type, l3 = _ip_packet(IPPROTO_TCP, tcp, ends)
+    dl_type, l3 = _ip_packet(IPPROTO_TCP, tcp, ends, csum_at=16)
     return _ethernet(dl_type, l3)
 
 
@@ -182,7 +234,8 @@ def icmp_echo_frame(
     else:
         icmp_type = ICMP_ECHO_REPLY if reply else ICMP_ECHO_REQUEST
     proto = IPPROTO_ICMPV6 if v6 else IPPROTO_ICMP
-    dl_type, l3 = _ip_packet(proto, ICMP_ECHO.pack(icmp_type, 0, 0, ident, 1), ends)
+    icmp = ICMP_ECHO.pack(icmp_type, 0, 0, ident, 1)
+    dl_type, l3 = _ip_packet(proto, icmp, ends, csum_at=2)
     return _ethernet(dl_type, l3)
 
 
@@ -195,12 +248,21 @@ class Parsed:
 
 
 def _l4_key(
-    proto: int, l4: bytes, src: int, dst: int, dl_type: int, zone: int
+    proto: int, l4: bytes, pseudo: bytes, src: int, dst: int, dl_type: int, zone: int
 ) -> Parsed | None:
+    """OVS's extract_l4(): check_l4_*() (lengths, checksums), then
+    extract_l4_*().  ``pseudo`` is the checksum pseudo-header."""
     if proto == IPPROTO_UDP:
         if len(l4) < UDP_HEADER.size:
             return None
-        sport, dport = PORTS.unpack_from(l4)
+        sport, dport, udp_len, csum = UDP_HEADER.unpack_from(l4)
+        if udp_len < UDP_HEADER.size or udp_len > len(l4):
+            return None
+        # check_l4_udp(): a zero checksum means "none", over IPv4 only.
+        if (csum or dl_type != ETH_TYPE_IP) and not checksum_ok(pseudo, l4):
+            return None
+        if not sport or not dport:
+            return None  # extract_l4_udp(): port 0 is invalid
         return Parsed((src, dst, sport, dport, dl_type, zone, proto), 0)
     if proto == IPPROTO_TCP:
         if len(l4) < TCP_HEADER.size:
@@ -208,15 +270,21 @@ def _l4_key(
         sport, dport, _, _, offset, flags, *_ = TCP_HEADER.unpack_from(l4)
         if (offset >> 4) * 4 < TCP_HEADER.size or (offset >> 4) * 4 > len(l4):
             return None
+        if not checksum_ok(pseudo, l4) or not sport or not dport:
+            return None  # check_l4_tcp(), extract_l4_tcp()
         return Parsed((src, dst, sport, dport, dl_type, zone, proto), flags)
-    if proto in (IPPROTO_ICMP, IPPROTO_ICMPV6):
-        if len(l4) < ICMP_ECHO.size:
+    v4_icmp = proto == IPPROTO_ICMP and dl_type == ETH_TYPE_IP
+    if v4_icmp or (proto == IPPROTO_ICMPV6 and dl_type == ETH_TYPE_IPV6):
+        # check_l4_icmp() sums the message alone, check_l4_icmp6() with the
+        # pseudo-header; both need 8 bytes (extract_l4_icmp*()).
+        if len(l4) < ICMP_ECHO.size or not checksum_ok(b"" if v4_icmp else pseudo, l4):
             return None
         icmp_type, code, _, ident, _ = ICMP_ECHO.unpack_from(l4)
-        reverse = _ICMP_REVERSE if proto == IPPROTO_ICMP else _ICMP6_REVERSE
+        reverse = _ICMP_REVERSE if v4_icmp else _ICMP6_REVERSE
         rev_type = reverse.get(icmp_type)
-        if rev_type is None:
+        if rev_type is None or code:
             # Errors would be "related" traffic; ctbench models echo only.
+            # An echo with a nonzero code is invalid in OVS.
             return None
         sport = (icmp_type << 24) | (code << 16) | ident
         dport = (rev_type << 24) | (code << 16) | ident
@@ -227,8 +295,12 @@ def _l4_key(
 def parse_frame(frame: bytes, zone: int) -> Parsed | None:
     """Extract the connection key, or None for a frame conntrack calls invalid.
 
-    Never raises on malformed input: truncated headers, bad lengths, IPv4
-    fragments and unknown protocols all give None.
+    The checks are those of OVS's conn_key_extract() for a packet whose
+    checksums no NIC has verified (ovstest's case): the IPv4 header
+    checksum, the L4 lengths and checksums (a zero UDP checksum over IPv4
+    means none), and nonzero ports.  Never raises on malformed input:
+    truncated headers, bad lengths, IPv4 fragments and unknown protocols
+    all give None.
     """
     if len(frame) < ETH_HEADER.size:
         return None
@@ -241,9 +313,11 @@ def parse_frame(frame: bytes, zone: int) -> Parsed | None:
         ihl = (vihl & 0x0F) * 4
         if vihl >> 4 != 4 or ihl < IPV4_HEADER.size or total < ihl:
             return None
-        if total > len(l3) or frag & 0x3FFF:
+        if total > len(l3) or frag & 0x3FFF or not checksum_ok(l3[:ihl]):
             return None
-        return _l4_key(proto, l3[ihl:total], src, dst, dl_type, zone)
+        l4 = l3[ihl:total]
+        pseudo = _pseudo_header(dl_type, l3[12:16], l3[16:20], proto, len(l4))
+        return _l4_key(proto, l4, pseudo, src, dst, dl_type, zone)
     if dl_type == ETH_TYPE_IPV6:
         if len(l3) < IPV6_HEADER.size:
             return None
@@ -253,7 +327,8 @@ def parse_frame(frame: bytes, zone: int) -> Parsed | None:
         l4 = l3[IPV6_HEADER.size : IPV6_HEADER.size + payload_len]
         src = int.from_bytes(src6, "big")
         dst = int.from_bytes(dst6, "big")
-        return _l4_key(proto, l4, src, dst, dl_type, zone)
+        pseudo = _pseudo_header(dl_type, src6, dst6, proto, len(l4))
+        return _l4_key(proto, l4, pseudo, src, dst, dl_type, zone)
     return None
 
 
@@ -261,9 +336,10 @@ def udp4_keys(frames: Sequence[bytes], zone: int) -> list[ConnKey | None]:
     """The key of every frame that takes the IPv4 UDP fast path, in order;
     None for the others, which :func:`parse_frame` must handle.
 
-    A frame takes the fast path when it is IPv4 without options, not a
-    fragment, UDP, and long enough for its IP total length and the UDP
-    header; its key is then the one ``parse_frame`` gives.  Many frames of
+    A frame takes the fast path when it is IPv4 without options with a
+    valid header checksum, not a fragment, UDP without a checksum, with
+    nonzero ports and lengths that fit; its key is then the one
+    ``parse_frame`` gives.  Many frames of
     one length are parsed together with numpy, which reads the same fields
     as the per-frame loop; the speed-up is measured by ``bench/ab_model.py``.
     """
@@ -277,18 +353,26 @@ def udp4_keys(frames: Sequence[bytes], zone: int) -> list[ConnKey | None]:
 
 def _udp4_keys_each(frames: Sequence[bytes], zone: int) -> list[ConnKey | None]:
     unpack = IPV4_UDP_FAST.unpack_from
+    from_bytes = int.from_bytes
     keys: list[ConnKey | None] = []
     append = keys.append
     for frame in frames:
         flen = len(frame)
         if flen >= _UDP4_MIN_LEN:
-            dl, vi, tot, frag, proto, src, dst, sp, dp = unpack(frame)
+            dl, vi, tot, frag, proto, src, dst, sp, dp, ulen, ucsum = unpack(frame)
             if (
                 dl == ETH_TYPE_IP
                 and vi == 0x45
                 and proto == IPPROTO_UDP
                 and not frag & 0x3FFF
                 and 28 <= tot <= flen - 14
+                and not ucsum
+                and 8 <= ulen <= tot - 20
+                and sp
+                and dp
+                # The header checksum: its words sum to 0xFFFF, i.e. the
+                # header is 0 modulo 0xFFFF (see ones_complement_residue).
+                and not from_bytes(frame[14:34], "big") % 0xFFFF
             ):
                 append((src, dst, sp, dp, ETH_TYPE_IP, zone, IPPROTO_UDP))
                 continue
@@ -301,10 +385,11 @@ def _udp4_keys_vector(
 ) -> list[ConnKey | None]:
     n = len(frames)
     raw = np.frombuffer(b"".join(frames), np.uint8).reshape(n, length)
-    # Big-endian 16-bit words from byte 12 (the EtherType) to byte 38 (the
-    # end of the UDP ports): word i is at byte 12 + 2 * i.
-    words = raw[:, 12:38].copy().view(">u2").astype(np.uint32)
+    # Big-endian 16-bit words from byte 12 (the EtherType) to byte 42 (the
+    # end of the UDP header): word i is at byte 12 + 2 * i.
+    words = raw[:, 12:42].copy().view(">u2").astype(np.uint32)
     total = words[:, 2]
+    udp_len = words[:, 13]
     fast = (
         (words[:, 0] == ETH_TYPE_IP)
         & (raw[:, 14] == 0x45)
@@ -312,6 +397,13 @@ def _udp4_keys_vector(
         & ((words[:, 4] & 0x3FFF) == 0)
         & (total >= 28)
         & (total <= length - 14)
+        & (words[:, 14] == 0)  # no UDP checksum; others take parse_frame
+        & (udp_len >= 8)
+        & (udp_len + 20 <= total)
+        & (words[:, 11] != 0)
+        & (words[:, 12] != 0)
+        # The IPv4 header's ten words (bytes 14-33) sum to 0 mod 0xFFFF.
+        & (words[:, 1:11].sum(axis=1) % 0xFFFF == 0)
     )
     src = (words[:, 7] << 16) | words[:, 8]
     dst = (words[:, 9] << 16) | words[:, 10]

@@ -21,6 +21,7 @@ from ctbench.packets import (
     Endpoints,
     _udp4_keys_each,
     icmp_echo_frame,
+    ones_complement_residue,
     ovstest_frame,
     parse_frame,
     reverse_key,
@@ -30,7 +31,8 @@ from ctbench.packets import (
     zone_benchmark_ports,
 )
 
-ports = st.integers(min_value=0, max_value=0xFFFF)
+# Port 0 is invalid in OVS (extract_l4_udp/tcp), hence 1 and up.
+ports = st.integers(min_value=1, max_value=0xFFFF)
 zones = st.integers(min_value=0, max_value=0xFFFF)
 v4 = st.ip_addresses(v=4).map(str)
 v6 = st.ip_addresses(v=6).map(str)
@@ -128,6 +130,19 @@ def _with(frame: bytes, offset: int, value: int) -> bytes:
     return frame[:offset] + bytes([value]) + frame[offset + 1 :]
 
 
+def _fix_ipv4_checksum(frame: bytes) -> bytes:
+    """Recompute the IPv4 header checksum, so that a test isolates the
+    field it changed."""
+    header = frame[14:24] + b"\0\0" + frame[26:34]
+    residue = sum(ones_complement_residue(header[i : i + 2]) for i in range(0, 20, 2))
+    csum = 0xFFFF - residue % 0xFFFF if residue % 0xFFFF else 0
+    return frame[:24] + csum.to_bytes(2, "big") + frame[26:]
+
+
+def _with_v4(frame: bytes, offset: int, value: int) -> bytes:
+    return _fix_ipv4_checksum(_with(frame, offset, value))
+
+
 @pytest.mark.parametrize(
     ("offset", "value", "why"),
     [
@@ -141,7 +156,7 @@ def _with(frame: bytes, offset: int, value: int) -> bytes:
     ],
 )
 def test_malformed_ipv4_is_invalid(offset: int, value: int, why: str) -> None:
-    assert parse_frame(_with(OVSTEST_PAYLOAD, offset, value), 0) is None, why
+    assert parse_frame(_with_v4(OVSTEST_PAYLOAD, offset, value), 0) is None, why
 
 
 def test_icmp_error_is_invalid() -> None:
@@ -155,8 +170,9 @@ def test_tcp_data_offset_below_header_is_invalid() -> None:
 
 
 # Offsets the fast path checks: EtherType, version/IHL, total length,
-# fragment field, protocol; then addresses and ports.
-_FAST_PATH_OFFSETS = [12, 13, 14, 16, 17, 20, 21, 23, 26, 29, 33, 35, 37]
+# fragment field, protocol; then addresses and ports (and, in the single-byte
+# test, the UDP length and checksum).
+_FAST_PATH_OFFSETS = [12, 13, 14, 16, 17, 20, 21, 23, 26, 29, 33, 34, 35, 36, 37]
 # Values on both sides of every check's boundary.
 _EDGE_BYTES = [0x00, 0x01, 0x06, 0x08, 0x11, 0x14, 0x1B, 0x1C, 0x1F, 0x20, 0x3F, 0x40]
 _EDGE_BYTES += [0x45, 0x46, 0x80, 0x86, 0xDD, 0xFF]
@@ -177,18 +193,20 @@ def _check_udp4_keys(frames: list[bytes], zone: int) -> None:
 @pytest.mark.parametrize("pad", [0, 6])
 def test_udp4_keys_numpy_path_matches_each_single_byte_change(pad: int) -> None:
     frames = [
-        _with(OVSTEST_PAYLOAD + bytes(pad), offset, value)
-        for offset in _FAST_PATH_OFFSETS
+        change(OVSTEST_PAYLOAD + bytes(pad), offset, value)
+        for offset in _FAST_PATH_OFFSETS + [38, 39, 40, 41]
         for value in _EDGE_BYTES
-    ] * 2
+        for change in (_with, _with_v4)
+    ]
     assert len(frames) >= VECTOR_MIN_FRAMES
     _check_udp4_keys(frames, 9)
 
 
 @st.composite
-def same_length_frames(draw: st.DrawFn) -> list[bytes]:
-    """Enough frames of one length for the numpy path: UDP, TCP and ICMP
-    frames with up to three checked bytes changed."""
+def same_length_variants(draw: st.DrawFn) -> tuple[list[bytes], int]:
+    """Up to 12 frames of one length (UDP, TCP and ICMP, up to three checked
+    bytes changed, the IPv4 checksum fixed or not) and how many frames to
+    cycle them to: enough for the numpy path."""
     pad = draw(st.integers(0, 20))
     base = [
         OVSTEST_PAYLOAD + bytes(pad),
@@ -201,16 +219,18 @@ def same_length_frames(draw: st.DrawFn) -> list[bytes]:
         for offset in draw(st.lists(st.sampled_from(_FAST_PATH_OFFSETS), max_size=3)):
             value = draw(st.one_of(st.sampled_from(_EDGE_BYTES), st.integers(0, 0xFF)))
             frame = _with(frame, offset, value)
+        if draw(st.booleans()):
+            frame = _fix_ipv4_checksum(frame)
         variants.append(frame)
-    n = draw(st.integers(VECTOR_MIN_FRAMES, VECTOR_MIN_FRAMES + 50))
-    return [variants[i % len(variants)] for i in range(n)]
+    return variants, draw(st.integers(VECTOR_MIN_FRAMES, VECTOR_MIN_FRAMES + 50))
 
 
-@given(same_length_frames(), zones)
+@given(same_length_variants(), zones)
 def test_udp4_keys_numpy_path_matches_per_frame_path(
-    frames: list[bytes], zone: int
+    variants: tuple[list[bytes], int], zone: int
 ) -> None:
-    _check_udp4_keys(frames, zone)
+    frames, n = variants
+    _check_udp4_keys([frames[i % len(frames)] for i in range(n)], zone)
 
 
 def test_udp4_keys_fall_back_per_frame_for_mixed_lengths() -> None:
@@ -220,3 +240,87 @@ def test_udp4_keys_fall_back_per_frame_for_mixed_lengths() -> None:
     keys = udp4_keys(frames, 3)
     assert keys[:-1] == [parse_frame(f, 3).key for f in frames[:-1]]  # type: ignore[union-attr]
     assert keys[-1] is None
+
+
+def test_checksum_fix_helper_keeps_a_valid_frame_valid() -> None:
+    assert _fix_ipv4_checksum(OVSTEST_PAYLOAD) == OVSTEST_PAYLOAD
+    assert parse_frame(_with_v4(OVSTEST_PAYLOAD, 22, 7), 0) is not None  # TTL
+
+
+@pytest.mark.parametrize("side", [34, 36])
+@pytest.mark.parametrize("builder", ["udp", "tcp"])
+def test_port_zero_is_invalid(side: int, builder: str) -> None:
+    # extract_l4_udp() / extract_l4_tcp(): "Port 0 is invalid", which is why
+    # ovstest maps port 0 to 65535.
+    sport, dport = (0, 2) if side == 34 else (1, 0)
+    if builder == "udp":
+        frame = udp_frame(sport, dport)
+    else:
+        frame = tcp_frame(sport, dport, TCP_SYN)
+    assert parse_frame(frame, 0) is None
+    assert udp4_keys([frame] * VECTOR_MIN_FRAMES, 0) == [None] * VECTOR_MIN_FRAMES
+
+
+def test_ipv4_header_checksum_is_checked() -> None:
+    bad = _with(OVSTEST_PAYLOAD, 25, 0xCE)  # 0xa4cd -> 0xa4ce
+    assert parse_frame(bad, 0) is None
+    assert udp4_keys([bad], 0) == [None]
+    assert udp4_keys([bad] * VECTOR_MIN_FRAMES, 0) == [None] * VECTOR_MIN_FRAMES
+
+
+@pytest.mark.parametrize(
+    ("ends", "valid"),
+    [(Endpoints(), True), (Endpoints("::1", "::2"), False)],
+    ids=["ipv4", "ipv6"],
+)
+def test_zero_udp_checksum_means_none_over_ipv4_only(
+    ends: Endpoints, valid: bool
+) -> None:
+    frame = udp_frame(1, 2, ends)
+    no_csum = frame[:-2] + b"\0\0"
+    assert (parse_frame(no_csum, 0) is not None) is valid
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        udp_frame(1, 2, Endpoints("::1", "::2")),
+        tcp_frame(1, 2, TCP_SYN),
+        tcp_frame(1, 2, TCP_SYN, Endpoints("::1", "::2")),
+        icmp_echo_frame(5),
+        icmp_echo_frame(5, ends=Endpoints("::1", "::2")),
+    ],
+    ids=["udp6", "tcp4", "tcp6", "icmp4", "icmp6"],
+)
+def test_a_wrong_l4_checksum_is_invalid(frame: bytes) -> None:
+    assert parse_frame(frame, 0) is not None
+    flipped = frame[:-1] + bytes([frame[-1] ^ 0x01])
+    assert parse_frame(flipped, 0) is None
+
+
+def test_a_wrong_nonzero_udp_checksum_over_ipv4_is_invalid() -> None:
+    frame = OVSTEST_PAYLOAD[:40] + b"\x12\x34"
+    assert parse_frame(frame, 0) is None
+    assert udp4_keys([frame] * VECTOR_MIN_FRAMES, 0) == [None] * VECTOR_MIN_FRAMES
+
+
+@pytest.mark.parametrize("udp_len", [7, 9])
+def test_udp_length_outside_the_packet_is_invalid(udp_len: int) -> None:
+    # check_l4_udp(): 8 <= length <= the L4 size.
+    frame = OVSTEST_PAYLOAD[:38] + udp_len.to_bytes(2, "big") + b"\0\0"
+    assert parse_frame(frame, 0) is None
+    assert udp4_keys([frame] * VECTOR_MIN_FRAMES, 0) == [None] * VECTOR_MIN_FRAMES
+
+
+def test_icmp_echo_with_a_nonzero_code_is_invalid() -> None:
+    frame = icmp_echo_frame(5)
+    # Code 1 and a checksum one lower keep the sum valid.
+    csum = int.from_bytes(frame[36:38], "big") - 1
+    coded = frame[:35] + b"\x01" + csum.to_bytes(2, "big") + frame[38:]
+    assert parse_frame(coded[:35] + b"\0" + frame[36:], 0) is not None
+    assert parse_frame(coded, 0) is None
+
+
+def test_icmp_over_ipv6_is_not_icmpv6() -> None:
+    frame = icmp_echo_frame(5, ends=Endpoints("::1", "::2"))
+    assert parse_frame(_with(frame, 20, IPPROTO_ICMP), 0) is None
