@@ -468,7 +468,7 @@ class Conntrack:
                     rev_key = None
                     if nat is not None:
                         rev_key = nat.reverse_key(key)
-                        if rev_key == key or get(rev_key) is not None:
+                        if rev_key == key or self._nat_taken(get, rev_key, now):
                             refused_nat += 1
                             continue
                     # Connection(...) without the Python-level __init__
@@ -554,6 +554,19 @@ class Conntrack:
             return True
         conn = get(reverse_key(key))
         return conn is not None and conn.rev_key is None
+
+    def _nat_taken(self, get: Lookup, rev_key: ConnKey, now: int) -> bool:
+        """May a new NAT connection not use ``rev_key``?
+
+        OVS's nat_get_unique_tuple() refuses a reverse key that conn_lookup()
+        finds: a live connection's forward or reverse key.  A dict also holds
+        one node per key, so a node of an expired connection, which the
+        sweeper has not removed yet, blocks the key too.
+        """
+        if get(rev_key) is not None:
+            return True
+        conn = get(reverse_key(rev_key))
+        return conn is not None and conn.rev_key is None and now < conn.expiration
 
     def _clean_shared(self, conn: Connection) -> None:
         """conn_clean() from a thread-safe execute: under the lock, and only

@@ -156,7 +156,12 @@ class ReferenceConntrack:
         rev = reverse_key(key)
         if nat is not None:
             rev = nat.reverse_key(key)
-            if rev == key or rev in self._nodes():
+            # nat_get_unique_tuple(): taken if a live connection has it as
+            # its forward or reverse key, or if any node holds it.
+            live_reply = any(
+                not c.nat and c.rev == rev and now < c.expiration for c in self.conns
+            )
+            if rev == key or rev in self._nodes() or live_reply:
                 self.counters.refused_nat += 1
                 return
         expiration = now + _TIMEOUTS_MS[key[6]][0]

@@ -38,6 +38,7 @@ from ctbench.packets import (
 A, B, C = "10.0.0.1", "10.0.0.2", "10.0.0.3"
 ZONES = (0, 1, 2, 65535)
 NAT_ADDR = 0x0A0000FE  # 10.0.0.254
+B_INT = 0x0A000002  # B
 
 udp = st.builds(
     udp_frame,
@@ -72,6 +73,9 @@ nat_actions = st.one_of(
     st.none(),
     st.builds(NatAction, src_addr=st.just(NAT_ADDR), src_port=st.sampled_from([7, 8])),
     st.builds(NatAction, dst_addr=st.just(NAT_ADDR)),
+    # A -> C translated to A -> B: its reverse key is the reply key of an
+    # A -> B connection, which OVS's nat_get_unique_tuple() refuses.
+    st.builds(NatAction, dst_addr=st.just(B_INT)),
 )
 
 
