@@ -48,16 +48,79 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def available_memory() -> int | None:
-    """MemAvailable from /proc/meminfo in bytes, None where unknown."""
+# cgroup v1 reports "no limit" as a huge page-aligned number (LONG_MAX
+# rounded down to the page size); anything at or above 2**62 is no limit.
+_CGROUP_V1_UNLIMITED = 1 << 62
+
+
+def available_memory(
+    proc: str = "/proc", cgroup_root: str = "/sys/fs/cgroup"
+) -> int | None:
+    """Bytes this process may still use, None where unknown.
+
+    The smaller of the machine's MemAvailable and the headroom under the
+    memory limit of every cgroup the process sits in (v2 ``memory.max``
+    minus ``memory.current``, v1 ``memory.limit_in_bytes`` minus
+    ``memory.usage_in_bytes``), so that a container's limit is seen before
+    the kernel's OOM killer enforces it.
+    """
+    figures = [_mem_available(proc), *_cgroup_headrooms(proc, cgroup_root)]
+    known = [f for f in figures if f is not None]
+    return max(0, min(known)) if known else None
+
+
+def _mem_available(proc: str) -> int | None:
     try:
-        with open("/proc/meminfo", encoding="utf-8") as info:
+        with open(os.path.join(proc, "meminfo"), encoding="utf-8") as info:
             for line in info:
                 if line.startswith("MemAvailable:"):
                     return int(line.split()[1]) * 1024
     except (OSError, ValueError, IndexError):
         pass
     return None
+
+
+def _read_int(path: str) -> int | None:
+    """An integer file, None when absent, unreadable or "max"."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            return int(f.read().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def _cgroup_headrooms(proc: str, root: str) -> list[int]:
+    try:
+        with open(os.path.join(proc, "self", "cgroup"), encoding="utf-8") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return []
+    headrooms = []
+    for line in lines:
+        parts = line.split(":", 2)
+        if len(parts) != 3:
+            continue
+        _, controllers, path = parts
+        if controllers == "":
+            base, limit_file, usage_file = root, "memory.max", "memory.current"
+            if not os.path.exists(os.path.join(root, "cgroup.controllers")):
+                base = os.path.join(root, "unified")
+        elif "memory" in controllers.split(","):
+            base = os.path.join(root, "memory")
+            limit_file, usage_file = "memory.limit_in_bytes", "memory.usage_in_bytes"
+        else:
+            continue
+        # A limit anywhere up the hierarchy applies; inside a container the
+        # process's path may not exist under the mount, so try every level.
+        parts_path = [p for p in path.split("/") if p]
+        for depth in range(len(parts_path), -1, -1):
+            directory = os.path.join(base, *parts_path[:depth])
+            limit = _read_int(os.path.join(directory, limit_file))
+            usage = _read_int(os.path.join(directory, usage_file))
+            if limit is None or usage is None or limit >= _CGROUP_V1_UNLIMITED:
+                continue
+            headrooms.append(limit - usage)
+    return headrooms
 
 
 def timer_overhead_ns(rounds: int = 20_001) -> dict[str, str | float]:

@@ -1,0 +1,74 @@
+"""available_memory(): the machine's MemAvailable and every cgroup limit."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ctbench.environment import available_memory
+
+GIB = 1 << 30
+
+
+def _proc(
+    tmp_path: Path, cgroup: str, mem_available_kib: int = 16 * 1024 * 1024
+) -> Path:
+    proc = tmp_path / "proc"
+    (proc / "self").mkdir(parents=True)
+    (proc / "meminfo").write_text(
+        f"MemTotal:       33554432 kB\nMemAvailable:   {mem_available_kib} kB\n"
+    )
+    (proc / "self" / "cgroup").write_text(cgroup)
+    return proc
+
+
+def _write(directory: Path, **files: str) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        (directory / name.replace("_", ".", 1)).write_text(text + "\n")
+
+
+def test_without_cgroup_limits_it_is_memavailable(tmp_path: Path) -> None:
+    proc = _proc(tmp_path, "0::/\n")
+    root = tmp_path / "cgroup"
+    _write(root, cgroup_controllers="memory", memory_max="max", memory_current="1")
+    assert available_memory(str(proc), str(root)) == 16 * GIB
+
+
+def test_a_cgroup_v2_limit_caps_it(tmp_path: Path) -> None:
+    proc = _proc(tmp_path, "0::/ci/job\n")
+    root = tmp_path / "cgroup"
+    _write(root, cgroup_controllers="memory")
+    _write(root / "ci" / "job", memory_max=str(4 * GIB), memory_current=str(GIB))
+    assert available_memory(str(proc), str(root)) == 3 * GIB
+
+
+def test_a_parent_cgroups_limit_applies_too(tmp_path: Path) -> None:
+    proc = _proc(tmp_path, "0::/ci/job\n")
+    root = tmp_path / "cgroup"
+    _write(root, cgroup_controllers="memory")
+    _write(root / "ci", memory_max=str(2 * GIB), memory_current=str(GIB))
+    _write(root / "ci" / "job", memory_max="max", memory_current=str(GIB))
+    assert available_memory(str(proc), str(root)) == GIB
+
+
+def test_a_cgroup_v1_limit_caps_it_and_its_no_limit_value_does_not(
+    tmp_path: Path,
+) -> None:
+    proc = _proc(tmp_path, "4:memory:/docker/abc\n0::/\n")
+    root = tmp_path / "cgroup"
+    _write(
+        root / "memory",
+        memory_limit_in_bytes="9223372036854771712",
+        memory_usage_in_bytes=str(GIB),
+    )
+    assert available_memory(str(proc), str(root)) == 16 * GIB
+    _write(
+        root / "memory" / "docker" / "abc",
+        memory_limit_in_bytes=str(8 * GIB),
+        memory_usage_in_bytes=str(3 * GIB),
+    )
+    assert available_memory(str(proc), str(root)) == 5 * GIB
+
+
+def test_unknown_everywhere_is_none(tmp_path: Path) -> None:
+    assert available_memory(str(tmp_path / "no-proc"), str(tmp_path)) is None
