@@ -1,8 +1,9 @@
 """A/B the model at another revision against the working tree, side by side.
 
-Loads ``ctbench/model.py`` from a git revision as a second module, builds one
-model of each over the same backend with the same fill, then alternates the
-two for every operation and keeps each one's minimum.  Interleaving in one
+Loads ``ctbench/model.py`` and ``ctbench/packets.py`` from a git revision as a
+second model, builds one model of each over the same backend with the same
+fill, then alternates the two for every operation and keeps each one's
+minimum.  Interleaving in one
 process makes the ratio robust to a noisy machine, where two separate runs
 are not.
 
@@ -33,22 +34,37 @@ from ctbench.backends import BackendSpec, create_table  # noqa: E402
 from ctbench.scenarios.zones import build_batches  # noqa: E402
 
 
-def load_revision(rev: str) -> ModuleType:
-    source = subprocess.run(
-        ["git", "show", f"{rev}:ctbench/model.py"],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=ROOT,
-    ).stdout
-    path = Path(tempfile.mkdtemp()) / "model_at_rev.py"
+def _load(name: str, source: str, directory: Path) -> ModuleType:
+    path = directory / f"{name}.py"
     path.write_text(source)
-    spec = importlib.util.spec_from_file_location("model_at_rev", path)
+    spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    sys.modules["model_at_rev"] = module
+    sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
+
+
+def load_revision(rev: str) -> ModuleType:
+    """``ctbench/model.py`` at ``rev``, with the ``ctbench/packets.py`` of the
+    same revision (parsing is part of what an execute costs); the backends
+    are the working tree's."""
+
+    def show(path: str) -> str:
+        return subprocess.run(
+            ["git", "show", f"{rev}:{path}"],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=ROOT,
+        ).stdout
+
+    directory = Path(tempfile.mkdtemp())
+    _load("packets_at_rev", show("ctbench/packets.py"), directory)
+    model = show("ctbench/model.py").replace(
+        "from ctbench.packets import", "from packets_at_rev import"
+    )
+    return _load("model_at_rev", model, directory)
 
 
 def timed(fn: Callable[[], object]) -> float:
