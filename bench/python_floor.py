@@ -75,7 +75,7 @@ def per_zone_part() -> None:
 
     def struct_parse_key() -> None:
         for f in frames:
-            _, _, _, _, _, s, d, sp, dp = unpack(f)
+            _, _, _, _, _, s, d, sp, dp, _, _ = unpack(f)
             key = (s, d, sp, dp, 0x0800, 1, 17)
         del key
 
