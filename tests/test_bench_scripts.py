@@ -1,0 +1,76 @@
+"""The scripts under bench/ still run: they import ctbench's internals, so a
+change there can break them without any other test noticing."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _run(*args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, *args], capture_output=True, text=True, cwd=ROOT, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_python_floor_runs_on_a_small_map() -> None:
+    out = _run("bench/python_floor.py", "--stored", "20000")
+    assert "udp4_keys + lookup" in out
+    assert "single map of 20,000 keys" in out
+
+
+@pytest.mark.skipif(
+    shutil.which("git") is None or not (ROOT / ".git").exists(),
+    reason="needs the git history",
+)
+def test_ab_model_runs_against_the_checked_out_revision() -> None:
+    out = _run(
+        "bench/ab_model.py",
+        "--rev",
+        "HEAD",
+        "--zones",
+        "2",
+        "--entries",
+        "300",
+        "--rounds",
+        "1",
+        "--backend",
+        "per-zone",
+    )
+    assert "ct execute (no commit)" in out
+
+
+def test_model_costs_runs_on_a_small_table() -> None:
+    out = _run(
+        "bench/model_costs.py",
+        "--zones",
+        "3",
+        "--entries",
+        "500",
+        "--rounds",
+        "1",
+        "--backend",
+        "single",
+    )
+    assert "single" in out
+
+
+def test_make_candidate_scales_a_results_file(tmp_path: Path) -> None:
+    out_file = tmp_path / "slow.json"
+    _run(
+        "bench/make_candidate.py",
+        "results/baseline-zones-small.json",
+        "--scale",
+        "1.3",
+        "-o",
+        str(out_file),
+    )
+    assert out_file.stat().st_size > 0
