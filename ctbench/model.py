@@ -311,7 +311,7 @@ class Conntrack:
         nat: NatAction | None = None,
     ) -> list[int]:
         """Track one batch; returns each packet's ct_state bits."""
-        return self.execute_batches((batch,), zone, commit, now, nat)
+        return self._execute(batch, zone, commit, now, nat)
 
     def execute_batches(
         self,
@@ -329,6 +329,17 @@ class Conntrack:
         CPython's speed (locals, no per-packet calls on the common path);
         every packet is still parsed, looked up and updated.
         """
+        return self._execute(list(chain.from_iterable(batches)), zone, commit, now, nat)
+
+    def _execute(
+        self,
+        frames: Sequence[bytes],
+        zone: int,
+        commit: bool,
+        now: int,
+        nat: NatAction | None,
+    ) -> list[int]:
+        """Every frame in order; batch boundaries change nothing in the model."""
         locked = self.thread_safe
         acquire, release = self.lock.acquire, self.lock.release
         if locked and getattr(self.table, "bind_creates", True):
@@ -338,7 +349,6 @@ class Conntrack:
                 get, put, _ = self.table.bind(zone)
         else:
             get, put, _ = self.table.bind(zone)
-        frames = list(chain.from_iterable(batches))
         keys = udp4_keys(frames, zone)
         out: list[int] = []
         append = out.append
