@@ -192,6 +192,8 @@ def _ip_packet(
         if proto != IPPROTO_ICMP:  # ICMPv4 alone has no pseudo-header
             pseudo = _pseudo_header(dl_type, src.packed, dst.packed, proto, len(l4))
         csum = _checksum(pseudo, l4)
+        if proto == IPPROTO_UDP and not csum:
+            csum = 0xFFFF  # RFC 768: a computed 0 is sent as all ones
         l4 = l4[:csum_at] + struct.pack("!H", csum) + l4[csum_at + 2 :]
     if src.version == 4:
         header = IPV4_HEADER.pack(

@@ -186,8 +186,10 @@ def _check_udp4_keys(frames: list[bytes], zone: int) -> None:
         if key is not None:
             assert parsed is not None and parsed.key == key
         elif parsed is not None:
-            # Only IPv4 with options may be UDP and still miss the fast path.
-            assert parsed.key[6] != IPPROTO_UDP or frame[14] != 0x45
+            # A valid UDP frame misses the fast path only with IPv4 options
+            # or a UDP checksum, which parse_frame() then verifies.
+            udp = parsed.key[6] == IPPROTO_UDP
+            assert not udp or frame[14] != 0x45 or frame[40:42] != b"\0\0"
 
 
 @pytest.mark.parametrize("pad", [0, 6])
@@ -324,3 +326,64 @@ def test_icmp_echo_with_a_nonzero_code_is_invalid() -> None:
 def test_icmp_over_ipv6_is_not_icmpv6() -> None:
     frame = icmp_echo_frame(5, ends=Endpoints("::1", "::2"))
     assert parse_frame(_with(frame, 20, IPPROTO_ICMP), 0) is None
+
+
+def _word_sum(data: bytes) -> int:
+    """RFC 1071 the long way, independent of ctbench's helpers: add the
+    16-bit words, folding the carries back in."""
+    if len(data) % 2:
+        data += b"\0"
+    total = 0
+    for i in range(0, len(data), 2):
+        total += (data[i] << 8) | data[i + 1]
+        total = (total & 0xFFFF) + (total >> 16)
+    return total
+
+
+def _pseudo(frame: bytes) -> bytes:
+    """The pseudo-header of an IPv4 or IPv6 frame without options, built by
+    hand from RFC 768 / RFC 8200 8.1."""
+    if frame[12:14] == b"\x08\x00":
+        length = int.from_bytes(frame[16:18], "big") - 20
+        return frame[26:34] + b"\0" + frame[23:24] + length.to_bytes(2, "big")
+    length = int.from_bytes(frame[18:20], "big")
+    return frame[22:54] + length.to_bytes(4, "big") + b"\0\0\0" + frame[20:21]
+
+
+@pytest.mark.parametrize(
+    ("frame", "l4_at", "pseudo"),
+    [
+        (tcp_frame(1234, 80, TCP_SYN), 34, True),
+        (tcp_frame(1234, 80, TCP_SYN, Endpoints("fe80::1", "fe80::2")), 54, True),
+        (udp_frame(5, 6, Endpoints("::1", "::2")), 54, True),
+        (icmp_echo_frame(9), 34, False),
+        (icmp_echo_frame(9, ends=Endpoints("::1", "::2")), 54, True),
+    ],
+    ids=["tcp4", "tcp6", "udp6", "icmp4", "icmp6"],
+)
+def test_builders_checksums_verify_independently(
+    frame: bytes, l4_at: int, pseudo: bool
+) -> None:
+    l4 = frame[l4_at:]
+    assert _word_sum((_pseudo(frame) if pseudo else b"") + l4) == 0xFFFF
+    if l4_at == 34:
+        assert _word_sum(frame[14:34]) == 0xFFFF  # the IPv4 header
+
+
+def test_a_computed_zero_udp_checksum_is_sent_as_all_ones() -> None:
+    # RFC 768; over IPv6 a 0 field would otherwise look like "no checksum".
+    # These ports make the checksum compute to 0.
+    frame = udp_frame(1, 65498, Endpoints("::1", "::2"))
+    assert frame[-2:] == b"\xff\xff"
+    assert parse_frame(frame, 0) is not None
+
+
+def test_a_valid_nonzero_udp_checksum_over_ipv4_is_accepted_off_the_fast_path() -> None:
+    udp = OVSTEST_PAYLOAD[34:40]
+    csum = 0xFFFF - _word_sum(_pseudo(OVSTEST_PAYLOAD) + udp + b"\0\0")
+    frame = OVSTEST_PAYLOAD[:40] + csum.to_bytes(2, "big")
+    parsed = parse_frame(frame, 4)
+    assert parsed is not None
+    assert parsed.key == parse_frame(OVSTEST_PAYLOAD, 4).key  # type: ignore[union-attr]
+    assert udp4_keys([frame], 4) == [None]
+    assert udp4_keys([frame] * VECTOR_MIN_FRAMES, 4) == [None] * VECTOR_MIN_FRAMES
