@@ -61,8 +61,9 @@ def available_memory(
     The smaller of the machine's MemAvailable and the headroom under the
     memory limit of every cgroup the process sits in (v2 ``memory.max``
     minus ``memory.current``, v1 ``memory.limit_in_bytes`` minus
-    ``memory.usage_in_bytes``), so that a container's limit is seen before
-    the kernel's OOM killer enforces it.
+    ``memory.usage_in_bytes``, the usage less its inactive file cache), so
+    that a container's limit is seen before the kernel's OOM killer
+    enforces it.
     """
     figures = [_mem_available(proc), *_cgroup_headrooms(proc, cgroup_root)]
     known = [f for f in figures if f is not None]
@@ -103,11 +104,13 @@ def _cgroup_headrooms(proc: str, root: str) -> list[int]:
         _, controllers, path = parts
         if controllers == "":
             base, limit_file, usage_file = root, "memory.max", "memory.current"
+            cache_key = "inactive_file"
             if not os.path.exists(os.path.join(root, "cgroup.controllers")):
                 base = os.path.join(root, "unified")
         elif "memory" in controllers.split(","):
             base = os.path.join(root, "memory")
             limit_file, usage_file = "memory.limit_in_bytes", "memory.usage_in_bytes"
+            cache_key = "total_inactive_file"
         else:
             continue
         # A limit anywhere up the hierarchy applies; inside a container the
@@ -119,8 +122,25 @@ def _cgroup_headrooms(proc: str, root: str) -> list[int]:
             usage = _read_int(os.path.join(directory, usage_file))
             if limit is None or usage is None or limit >= _CGROUP_V1_UNLIMITED:
                 continue
-            headrooms.append(limit - usage)
+            # Usage counts page cache the kernel reclaims before it kills
+            # anything; like docker stats and the kubelet's working set, leave
+            # out the inactive file cache.
+            cache = _stat_value(os.path.join(directory, "memory.stat"), cache_key)
+            headrooms.append(limit - max(0, usage - cache))
     return headrooms
+
+
+def _stat_value(path: str, key: str) -> int:
+    """One counter of a cgroup ``memory.stat`` file, 0 when absent."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                name, _, value = line.partition(" ")
+                if name == key:
+                    return int(value)
+    except (OSError, ValueError):
+        pass
+    return 0
 
 
 def timer_overhead_ns(rounds: int = 20_001) -> dict[str, str | float]:

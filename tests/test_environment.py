@@ -72,3 +72,29 @@ def test_a_cgroup_v1_limit_caps_it_and_its_no_limit_value_does_not(
 
 def test_unknown_everywhere_is_none(tmp_path: Path) -> None:
     assert available_memory(str(tmp_path / "no-proc"), str(tmp_path)) is None
+
+
+def test_reclaimable_file_cache_does_not_count_as_used(tmp_path: Path) -> None:
+    # A CI job after a clone and an install: most of its usage is page cache.
+    proc = _proc(tmp_path, "0::/job\n")
+    root = tmp_path / "cgroup"
+    _write(root, cgroup_controllers="memory")
+    _write(root / "job", memory_max=str(4 * GIB), memory_current=str(4 * GIB - 1))
+    (root / "job" / "memory.stat").write_text(
+        f"anon {GIB}\nfile {3 * GIB}\ninactive_file {3 * GIB - 1}\n"
+    )
+    assert available_memory(str(proc), str(root)) == 3 * GIB
+
+
+def test_cgroup_v1_file_cache_is_its_hierarchical_total(tmp_path: Path) -> None:
+    proc = _proc(tmp_path, "4:memory:/\n")
+    root = tmp_path / "cgroup"
+    _write(
+        root / "memory",
+        memory_limit_in_bytes=str(8 * GIB),
+        memory_usage_in_bytes=str(6 * GIB),
+    )
+    (root / "memory" / "memory.stat").write_text(
+        f"inactive_file 1\ntotal_inactive_file {2 * GIB}\n"
+    )
+    assert available_memory(str(proc), str(root)) == 4 * GIB
