@@ -44,7 +44,7 @@ from ctbench.packets import (
     CtState,
     parse_frame,
     reverse_key,
-    udp4_keys,
+    udp4_keys_chunked,
 )
 
 # lib/conntrack-private.h: N_EXP_LISTS.
@@ -349,7 +349,7 @@ class Conntrack:
                 get, put, _ = self.table.bind(zone)
         else:
             get, put, _ = self.table.bind(zone)
-        keys = udp4_keys(frames, zone)
+        keys = udp4_keys_chunked(frames, zone)
         out: list[int] = []
         append = out.append
         new = object.__new__

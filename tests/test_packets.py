@@ -13,6 +13,7 @@ from ctbench.packets import (
     IPPROTO_ICMPV6,
     IPPROTO_TCP,
     IPPROTO_UDP,
+    KEY_CHUNK_FRAMES,
     OVSTEST_FRAME_LEN,
     OVSTEST_PAYLOAD,
     TCP_ACK,
@@ -27,6 +28,7 @@ from ctbench.packets import (
     reverse_key,
     tcp_frame,
     udp4_keys,
+    udp4_keys_chunked,
     udp_frame,
     zone_benchmark_ports,
 )
@@ -387,3 +389,20 @@ def test_a_valid_nonzero_udp_checksum_over_ipv4_is_accepted_off_the_fast_path() 
     assert parsed.key == parse_frame(OVSTEST_PAYLOAD, 4).key  # type: ignore[union-attr]
     assert udp4_keys([frame], 4) == [None]
     assert udp4_keys([frame] * VECTOR_MIN_FRAMES, 4) == [None] * VECTOR_MIN_FRAMES
+
+
+def test_chunked_keys_are_the_keys_of_every_frame_in_order() -> None:
+    # Two full chunks and a tail too short for numpy, with invalid frames
+    # on both sides of each chunk boundary.
+    n = 2 * KEY_CHUNK_FRAMES + VECTOR_MIN_FRAMES // 2
+    frames = [ovstest_frame(1, 1 + i % 60000) for i in range(n)]
+    for i in (0, KEY_CHUNK_FRAMES - 1, KEY_CHUNK_FRAMES, n - 1):
+        frames[i] = _with(frames[i], 25, 0)  # a wrong header checksum
+    keys = list(udp4_keys_chunked(frames, 2))
+    assert keys == _udp4_keys_each(frames, 2)
+    assert [i for i, k in enumerate(keys) if k is None] == [
+        0,
+        KEY_CHUNK_FRAMES - 1,
+        KEY_CHUNK_FRAMES,
+        n - 1,
+    ]
