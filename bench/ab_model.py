@@ -24,14 +24,11 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-# The working tree's ctbench, not an installed copy that may be older: running
-# a script puts bench/, not the repository, first on sys.path.
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from _repo import ROOT  # the working tree's ctbench first
 
-from ctbench import model as current  # noqa: E402
-from ctbench.backends import BackendSpec, create_table  # noqa: E402
-from ctbench.scenarios.zones import build_batches  # noqa: E402
+from ctbench import model as current
+from ctbench.backends import BackendSpec, create_table
+from ctbench.scenarios.zones import build_batches
 
 
 def _load(name: str, source: str, directory: Path) -> ModuleType:

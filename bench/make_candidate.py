@@ -18,6 +18,7 @@ import argparse
 import sys
 from pathlib import Path
 
+import _repo  # noqa: F401  (the working tree's ctbench first)
 import numpy as np
 
 from ctbench import results

@@ -21,6 +21,8 @@ import time
 from collections.abc import Callable
 from functools import partial
 
+import _repo  # noqa: F401  (the working tree's ctbench first)
+
 from ctbench.backends import BackendSpec, backend_kwargs, backend_names, create_table
 from ctbench.model import Conntrack, Limits
 from ctbench.packets import ovstest_frame, zone_benchmark_ports

@@ -23,6 +23,8 @@ import gc
 import time
 from collections.abc import Callable, Sequence
 
+import _repo  # noqa: F401  (the working tree's ctbench first)
+
 from ctbench.packets import IPV4_UDP_FAST, udp4_keys
 from ctbench.scenarios.zones import build_batches
 
