@@ -10,7 +10,14 @@ import pytest
 from run_factory import make_run
 
 from ctbench import compare as comparing
-from ctbench.compare import CompareError, Settings, compare, parse_threshold, verdict
+from ctbench.compare import (
+    CompareError,
+    Settings,
+    compare,
+    mean_change,
+    parse_threshold,
+    verdict,
+)
 from ctbench.results import PhaseResult
 
 # -- thresholds ---------------------------------------------------------------
@@ -306,3 +313,27 @@ def test_sorted_percentile_matches_numpy(n: int) -> None:
     for q in (50, 95):
         expected = np.percentile(rows, q, axis=-1, method="linear")
         assert np.allclose(comparing._sorted_percentile(rows, q), expected)
+
+
+def test_mean_change_point_and_interval() -> None:
+    rng = np.random.default_rng(5)
+    base = rng.normal(100, 5, 200).tolist()
+    slower = [x * 1.3 for x in base]
+    change = mean_change(base, slower, "k")
+    assert change is not None
+    assert change.change == pytest.approx(30.0)
+    assert change.low < 30.0 < change.high
+    assert 25 < change.low and change.high < 35
+    same = mean_change(base, base, "k")
+    assert same is not None and same.low < 0 < same.high
+
+
+def test_mean_change_needs_a_positive_baseline() -> None:
+    assert mean_change([], [1.0], "k") is None
+    assert mean_change([0.0, 0.0], [1.0], "k") is None
+
+
+def test_mean_change_subsamples_a_large_side() -> None:
+    big = np.random.default_rng(1).exponential(10, 200_000).tolist()
+    change = mean_change(big, [x * 0.5 for x in big], "k", resamples=200)
+    assert change is not None and change.high < -40

@@ -98,7 +98,20 @@ def test_patch_layout_groups_phases_with_one_row_per_backend() -> None:
 def test_comparing_the_averages() -> None:
     lines = compare_means(hand_built_run())
     assert lines[-1].startswith("flush empty zone: per-zone is 99.9")
-    assert lines[-1].endswith("faster than single")
+    assert "faster than single (95% CI 99.9" in lines[-1]
+    assert lines[-1].endswith("% faster)")
+    assert compare_means(hand_built_run()) == lines  # seeded: reproducible
+
+
+def test_an_interval_across_zero_says_no_clear_difference() -> None:
+    run = hand_built_run()
+    base, other = run.results[0], run.results[1]
+    phase = "ct_execute_commit"
+    samples = [100.0, 140.0, 90.0, 130.0, 110.0, 95.0, 125.0, 105.0]
+    base.phases[phase].samples_us[:] = samples
+    other.phases[phase].samples_us[:] = list(reversed(samples))[:-1] + [104.0]
+    line = next(x for x in compare_means(run) if x.startswith("ct execute (commit)"))
+    assert "faster to" in line and "slower: no clear difference)" in line
 
 
 def test_incomplete_run_is_flagged() -> None:

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Final
 
+from ctbench.compare import MeanChange, mean_change
 from ctbench.results import BackendResult, RunResult
 from ctbench.stats import PERCENTILE_METHOD_NOTE, Summary
 
@@ -88,31 +89,56 @@ def num(value: float | None) -> str:
     return f"{value:.0f}" if abs(value) >= 100 else f"{value:.2f}"
 
 
+# The heading above compare_means()'s lines: what is compared, and how the
+# intervals are made (ctbench.compare.mean_change).
+COMPARE_MEANS_HEADING: Final = (
+    "Comparing the averages (arithmetic means; 95% percentile-bootstrap intervals):"
+)
+
+
 def compare_means(run: RunResult) -> list[str]:
-    """'flush empty zone: per-zone is 99.9% faster than single' lines, each
-    backend against the first one, on arithmetic means."""
+    """'flush empty zone: per-zone is 99.9% faster than single (95% CI ...)'
+    lines, each backend against the first one, on arithmetic means, with a
+    percentile-bootstrap interval: a point estimate alone on a noisy machine
+    invites reading noise as a difference."""
     if len(run.results) < 2:
         return []
     base = run.results[0]
     lines = []
     for phase in phase_names(run):
         bp = base.phases.get(phase)
-        base_stats = bp.stats() if bp else None
-        if base_stats is None or base_stats.mean <= 0:
+        if bp is None:
             continue
         for other in run.results[1:]:
             op = other.phases.get(phase)
-            stats = op.stats() if op else None
-            if stats is None:
+            if op is None:
                 continue
-            change = (stats.mean - base_stats.mean) / base_stats.mean * 100
-            word = "faster" if change < 0 else "slower"
-            pct = percent(abs(change))
+            key = f"{row_label(base)}/{row_label(other)}/{phase}"
+            change = mean_change(bp.samples_us, op.samples_us, key)
+            if change is None:
+                continue
             lines.append(
-                f"{phase_label(phase)}: {row_label(other)} is {pct}% "
-                f"{word} than {row_label(base)}"
+                f"{phase_label(phase)}: {row_label(other)} is "
+                f"{_change_words(change.change)} than {row_label(base)} "
+                f"({_interval_words(change)})"
             )
     return lines
+
+
+def _change_words(change: float) -> str:
+    return f"{percent(abs(change))}% {'faster' if change < 0 else 'slower'}"
+
+
+def _interval_words(change: MeanChange) -> str:
+    if change.high < 0 or change.low > 0:
+        # Both ends on one side: one word for the pair, the nearer end first.
+        near, far = sorted((abs(change.low), abs(change.high)))
+        word = "faster" if change.high < 0 else "slower"
+        return f"95% CI {percent(near)}-{percent(far)}% {word}"
+    return (
+        f"95% CI {_change_words(change.low)} to {_change_words(change.high)}: "
+        "no clear difference"
+    )
 
 
 def percent(value: float) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from tabulate import tabulate
 
 from ctbench.render.common import (
+    COMPARE_MEANS_HEADING,
     compare_means,
     conntrack_lines,
     method_note,
@@ -31,7 +32,7 @@ def render(run: RunResult) -> str:
     lines += [method_note(run), "", body, ""]
     comparisons = compare_means(run)
     if comparisons:
-        lines += ["Comparing the averages (arithmetic means):", ""]
+        lines += [COMPARE_MEANS_HEADING, ""]
         lines += [f"- {c}" for c in comparisons] + [""]
     lines += [f"- {s}" for s in summary_lines(run)]
     extra = warnings(run)

@@ -11,6 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ctbench.render.common import (
+    COMPARE_MEANS_HEADING,
     THROUGHPUT_LABELS,
     Row,
     compare_means,
@@ -94,7 +95,7 @@ def render(run: RunResult) -> str:
     lines += _box(run)
     comparisons = compare_means(run)
     if comparisons:
-        lines += ["", "Comparing the averages (arithmetic means):"]
+        lines += ["", COMPARE_MEANS_HEADING]
         lines += [f"* {c}" for c in comparisons]
     lines += [""] + summary_lines(run)
     extra = warnings(run)
@@ -122,7 +123,7 @@ def render_rich(run: RunResult) -> RenderableType:
     parts.append(table)
     comparisons = compare_means(run)
     if comparisons:
-        parts.append(Text("Comparing the averages (arithmetic means):", style="bold"))
+        parts.append(Text(COMPARE_MEANS_HEADING, style="bold"))
         parts += [Text(f"* {c}") for c in comparisons]
     parts += [Text(line) for line in summary_lines(run)]
     parts += [Text(w, style="yellow") for w in warnings(run)]
