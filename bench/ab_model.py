@@ -76,6 +76,13 @@ def main() -> None:
     parser.add_argument("--zones", type=int, default=100)
     parser.add_argument("--entries", type=int, default=10_000)
     parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument(
+        "--conn-limit",
+        type=int,
+        default=0,
+        help="table limit (0: none); 3000000 with --zones 1000 fills like the "
+        "headline run, refused commits and all",
+    )
     parser.add_argument("--backend", action="append", default=None)
     args = parser.parse_args()
     old = load_revision(args.rev)
@@ -88,7 +95,9 @@ def main() -> None:
         models: dict[str, Any] = {}
         fill: dict[str, float] = {}
         for name, mod in (("old", old), ("new", current)):
-            ct = mod.Conntrack(create_table(BackendSpec(backend)), mod.Limits(0))
+            ct = mod.Conntrack(
+                create_table(BackendSpec(backend)), mod.Limits(args.conn_limit)
+            )
             start = time.perf_counter_ns()
             for zone in range(args.zones):
                 ct.execute_batches(batches, zone, True, 0)
