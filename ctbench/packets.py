@@ -362,6 +362,8 @@ def udp4_keys_chunked(frames: Sequence[bytes], zone: int) -> Iterator[ConnKey | 
     at a time as the caller iterates."""
     if len(frames) <= KEY_CHUNK_FRAMES:
         return iter(udp4_keys(frames, zone))
+    if not isinstance(frames, list | tuple):
+        frames = list(frames)  # any Sequence, sliced below
     return chain.from_iterable(
         udp4_keys(frames[start : start + KEY_CHUNK_FRAMES], zone)
         for start in range(0, len(frames), KEY_CHUNK_FRAMES)

@@ -3,6 +3,7 @@ change there can break them without any other test noticing."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -13,9 +14,14 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _run(*args: str) -> str:
+def _run(*args: str, env: dict[str, str] | None = None) -> str:
     done = subprocess.run(
-        [sys.executable, *args], capture_output=True, text=True, cwd=ROOT, timeout=120
+        [sys.executable, *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+        env=env,
     )
     assert done.returncode == 0, done.stderr
     return done.stdout
@@ -44,6 +50,8 @@ def test_ab_model_runs_against_the_checked_out_revision() -> None:
         "1",
         "--backend",
         "per-zone",
+        "--conn-limit",
+        "400",
     )
     assert "ct execute (no commit)" in out
 
@@ -74,3 +82,14 @@ def test_make_candidate_scales_a_results_file(tmp_path: Path) -> None:
         str(out_file),
     )
     assert out_file.stat().st_size > 0
+
+
+def test_bench_scripts_import_the_working_tree_before_any_other_copy(
+    tmp_path: Path,
+) -> None:
+    stale = tmp_path / "ctbench"
+    stale.mkdir()
+    (stale / "__init__.py").write_text('raise ImportError("a stale copy")\n')
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)])}
+    out = _run("bench/python_floor.py", "--stored", "20000", env=env)
+    assert "udp4_keys + lookup" in out

@@ -98,3 +98,12 @@ def test_cgroup_v1_file_cache_is_its_hierarchical_total(tmp_path: Path) -> None:
         f"inactive_file 1\ntotal_inactive_file {2 * GIB}\n"
     )
     assert available_memory(str(proc), str(root)) == 4 * GIB
+
+
+def test_a_cache_figure_above_usage_counts_as_no_usage(tmp_path: Path) -> None:
+    proc = _proc(tmp_path, "0::/job\n")
+    root = tmp_path / "cgroup"
+    _write(root, cgroup_controllers="memory")
+    _write(root / "job", memory_max=str(2 * GIB), memory_current=str(GIB))
+    (root / "job" / "memory.stat").write_text(f"inactive_file {3 * GIB}\n")
+    assert available_memory(str(proc), str(root)) == 2 * GIB

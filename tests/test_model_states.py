@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections import deque
+
 import pytest
 
 from ctbench.backends import BackendSpec, create_table
 from ctbench.model import Conntrack, Limits
 from ctbench.packets import (
+    KEY_CHUNK_FRAMES,
     TCP_ACK,
     TCP_FIN,
     TCP_SYN,
@@ -103,3 +106,9 @@ def test_a_long_run_of_frames_tracks_like_one_frame_at_a_time() -> None:
     assert batched.execute_batches([frames], 4, True, 0) == expected
     assert batched.dump() == single.dump()
     assert {NEW, EST, REPLY, INVALID} <= set(expected)
+
+
+def test_any_sequence_of_frames_longer_than_a_parse_chunk() -> None:
+    frames = deque(udp_frame(1, 1 + i, A_B) for i in range(KEY_CHUNK_FRAMES + 10))
+    out = model().execute(frames, 0, True, 0)
+    assert out == [NEW] * len(frames)

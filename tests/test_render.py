@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from run_factory import golden_environment
+from run_factory import golden_environment, mask_bootstrap_digits
 
 from ctbench.render import FORMATS, render
 from ctbench.render.common import compare_means
@@ -81,6 +81,7 @@ CASES = [(fmt, False) for fmt in FORMATS] + [("patch", True), ("table", True)]
 def test_format_matches_golden_file(fmt: str, ovs: bool) -> None:
     text = render(hand_built_run(ovs_stats=ovs), fmt)
     path = GOLDEN / f"zones{'-ovs' if ovs else ''}.{fmt}"
+    text = mask_bootstrap_digits(text)
     if os.environ.get("CTBENCH_UPDATE_GOLDEN"):
         path.write_text(text)
     assert text == path.read_text()
@@ -99,19 +100,50 @@ def test_comparing_the_averages() -> None:
     lines = compare_means(hand_built_run())
     assert lines[-1].startswith("flush empty zone: per-zone is 99.9")
     assert "faster than single (95% CI 99.9" in lines[-1]
-    assert lines[-1].endswith("% faster)")
+    assert lines[-1].endswith("% faster, bootstrap)")
     assert compare_means(hand_built_run()) == lines  # seeded: reproducible
 
 
-def test_an_interval_across_zero_says_no_clear_difference() -> None:
+def _commit_line(base: list[float], other: list[float]) -> str:
     run = hand_built_run()
-    base, other = run.results[0], run.results[1]
-    phase = "ct_execute_commit"
-    samples = [100.0, 140.0, 90.0, 130.0, 110.0, 95.0, 125.0, 105.0]
-    base.phases[phase].samples_us[:] = samples
-    other.phases[phase].samples_us[:] = list(reversed(samples))[:-1] + [104.0]
-    line = next(x for x in compare_means(run) if x.startswith("ct execute (commit)"))
-    assert "faster to" in line and "slower: no clear difference)" in line
+    run.results[0].phases["ct_execute_commit"].samples_us[:] = base
+    run.results[1].phases["ct_execute_commit"].samples_us[:] = other
+    return next(x for x in compare_means(run) if x.startswith("ct execute (commit)"))
+
+
+SPREAD = [100.0, 140.0, 90.0, 130.0, 110.0, 95.0, 125.0, 105.0] * 3
+
+
+def test_an_interval_across_zero_says_no_clear_difference() -> None:
+    line = _commit_line(SPREAD, list(reversed(SPREAD))[:-1] + [104.0])
+    assert "per-zone is 0.1% slower than single (95% CI" in line
+    assert "faster to" in line and "slower, bootstrap: no clear difference)" in line
+
+
+def test_a_slower_backend_reads_slower_on_both_ends() -> None:
+    line = _commit_line(SPREAD, [x * 1.5 for x in SPREAD])
+    assert "per-zone is 50.0% slower than single (95% CI" in line
+    assert line.endswith("% slower, bootstrap)")
+
+
+def test_too_few_samples_give_no_interval() -> None:
+    # A percentile bootstrap of 1-10 samples is far too narrow (see
+    # MIN_INTERVAL_SAMPLES); one sample a side gives a zero-width interval.
+    line = _commit_line([100.0], [97.0])
+    assert line.endswith("3.0% faster than single (no interval: fewer than 20 samples)")
+
+
+def test_no_change_reads_as_fast_as() -> None:
+    line = _commit_line(SPREAD, SPREAD)
+    assert "per-zone is as fast as single (95% CI" in line
+    assert "no clear difference" in line
+
+
+def test_a_resampled_zero_baseline_gives_no_interval() -> None:
+    base = [0.0] * 23 + [1.0]
+    line = _commit_line(base, [1.0] * 24)
+    assert line.endswith("(no interval: a resampled mean of 0)")
+    assert "nan" not in line
 
 
 def test_incomplete_run_is_flagged() -> None:

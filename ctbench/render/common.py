@@ -92,15 +92,19 @@ def num(value: float | None) -> str:
 # The heading above compare_means()'s lines: what is compared, and how the
 # intervals are made (ctbench.compare.mean_change).
 COMPARE_MEANS_HEADING: Final = (
-    "Comparing the averages (arithmetic means; 95% percentile-bootstrap intervals):"
+    "Comparing the averages (arithmetic means, 95% intervals):"
 )
 
 
 def compare_means(run: RunResult) -> list[str]:
     """'flush empty zone: per-zone is 99.9% faster than single (95% CI ...)'
-    lines, each backend against the first one, on arithmetic means, with a
-    percentile-bootstrap interval: a point estimate alone on a noisy machine
-    invites reading noise as a difference."""
+    lines, each backend against the first one, on arithmetic means.
+
+    The interval (:func:`ctbench.compare.mean_change`) covers the sampling
+    noise within the run, so that a difference of a few percent is not read
+    as real when the samples do not support it.  It cannot cover a drift of
+    the machine between backends, which run one after the other.
+    """
     if len(run.results) < 2:
         return []
     base = run.results[0]
@@ -119,25 +123,41 @@ def compare_means(run: RunResult) -> list[str]:
                 continue
             lines.append(
                 f"{phase_label(phase)}: {row_label(other)} is "
-                f"{_change_words(change.change)} than {row_label(base)} "
+                f"{_change_words(change.change)} {row_label(base)} "
                 f"({_interval_words(change)})"
             )
     return lines
 
 
 def _change_words(change: float) -> str:
-    return f"{percent(abs(change))}% {'faster' if change < 0 else 'slower'}"
+    """'12.5% faster than' / '3.0% slower than' / 'as fast as' (when the
+    change rounds to 0)."""
+    text = percent(abs(change))
+    if not float(text):
+        return "as fast as"
+    return f"{text}% {'faster' if change < 0 else 'slower'} than"
+
+
+def _end_words(change: float) -> str:
+    text = percent(abs(change))
+    if not float(text):
+        return "0%"
+    return f"{text}% {'faster' if change < 0 else 'slower'}"
 
 
 def _interval_words(change: MeanChange) -> str:
-    if change.high < 0 or change.low > 0:
-        # Both ends on one side: one word for the pair, the nearer end first.
-        near, far = sorted((abs(change.low), abs(change.high)))
+    if not change.has_interval:
+        return f"no interval: {change.method}"
+    low, high = percent(abs(change.low)), percent(abs(change.high))
+    # Decided on the printed digits, so that an end shown as 0.0 never
+    # appears in an interval called one-sided.
+    if float(low) and float(high) and (change.low < 0) == (change.high < 0):
+        near, far = sorted((low, high), key=float)
         word = "faster" if change.high < 0 else "slower"
-        return f"95% CI {percent(near)}-{percent(far)}% {word}"
+        return f"95% CI {near}-{far}% {word}, {change.method}"
     return (
-        f"95% CI {_change_words(change.low)} to {_change_words(change.high)}: "
-        "no clear difference"
+        f"95% CI {_end_words(change.low)} to {_end_words(change.high)}, "
+        f"{change.method}: no clear difference"
     )
 
 
