@@ -93,3 +93,8 @@ def test_bench_scripts_import_the_working_tree_before_any_other_copy(
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)])}
     out = _run("bench/python_floor.py", "--stored", "20000", env=env)
     assert "udp4_keys + lookup" in out
+
+
+def test_interval_coverage_runs_with_few_trials() -> None:
+    out = _run("bench/interval_coverage.py", "--trials", "3")
+    assert "20 samples a side" in out
