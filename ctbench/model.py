@@ -328,7 +328,7 @@ class Conntrack:
         ``conntrack_execute()`` calls costs in C.  The loop is written for
         CPython's speed (locals, no per-packet calls on the common path);
         every packet is still parsed (up to 4,096 at a time, with numpy when
-        256 or more share a length, see :func:`ctbench.packets.udp4_keys`),
+        128 or more share a length, see :func:`ctbench.packets.udp4_keys`),
         looked up and updated, in order.
         """
         return self._execute(list(chain.from_iterable(batches)), zone, commit, now, nat)

@@ -105,10 +105,11 @@ ICMP_ECHO = struct.Struct("!BBHHH")
 IPV4_UDP_FAST = struct.Struct("!12xHBxH2xH1xB2xIIHHHH")
 # Ethernet 14 + IPv4 20 + UDP 8: the shortest frame the fast path accepts.
 _UDP4_MIN_LEN: Final = 42
-# Below this many frames numpy's fixed cost per call (about 40 us for its
-# dozen array operations, measured with bench/model_costs.py) outweighs its
-# saving of about 150 ns per frame, so the per-frame loop is used.
-VECTOR_MIN_FRAMES: Final = 256
+# Below this many frames of one length the per-frame loop is used: numpy
+# costs about 50 us a call plus 0.3 us a frame, the loop about 1 us a frame,
+# so numpy wins from about 64 frames (`python bench/parse_crossover.py`:
+# numpy/per-frame 1.68 at 32, 0.93 at 64, 0.57 at 128); 128 leaves a margin.
+VECTOR_MIN_FRAMES: Final = 128
 # Frames per udp4_keys() call in a long execute: enough to amortise numpy's
 # fixed cost, few enough that the keys alive at once take a few MB (about
 # 350 bytes per frame at the peak, tracemalloc) however long the execute.
@@ -345,9 +346,9 @@ def udp4_keys(frames: Sequence[bytes], zone: int) -> list[ConnKey | None]:
     A frame takes the fast path when it is IPv4 without options with a
     valid header checksum, not a fragment, UDP without a checksum, with
     nonzero ports and lengths that fit; its key is then the one
-    ``parse_frame`` gives.  Many frames of
-    one length are parsed together with numpy, which reads the same fields
-    as the per-frame loop; the speed-up is measured by ``bench/ab_model.py``.
+    ``parse_frame`` gives.  :data:`VECTOR_MIN_FRAMES` or more frames of one
+    length are parsed together with numpy, which reads the same fields as
+    the per-frame loop (``bench/parse_crossover.py`` times both).
     """
     n = len(frames)
     if n >= VECTOR_MIN_FRAMES:

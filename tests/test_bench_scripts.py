@@ -98,3 +98,8 @@ def test_bench_scripts_import_the_working_tree_before_any_other_copy(
 def test_interval_coverage_runs_with_few_trials() -> None:
     out = _run("bench/interval_coverage.py", "--trials", "3")
     assert "20 samples a side" in out
+
+
+def test_parse_crossover_runs_with_one_round() -> None:
+    out = _run("bench/parse_crossover.py", "--rounds", "1")
+    assert "numpy/per-frame" in out
