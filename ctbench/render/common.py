@@ -129,20 +129,17 @@ def compare_means(run: RunResult) -> list[str]:
     return lines
 
 
-def _change_words(change: float) -> str:
-    """'12.5% faster than' / '3.0% slower than' / 'as fast as' (when the
-    change rounds to 0)."""
-    text = percent(abs(change))
-    if not float(text):
-        return "as fast as"
-    return f"{text}% {'faster' if change < 0 else 'slower'} than"
-
-
 def _end_words(change: float) -> str:
+    """'12.5% faster' / '3.0% slower' / '0%' (when the change rounds to 0)."""
     text = percent(abs(change))
     if not float(text):
         return "0%"
     return f"{text}% {'faster' if change < 0 else 'slower'}"
+
+
+def _change_words(change: float) -> str:
+    words = _end_words(change)
+    return "as fast as" if words == "0%" else f"{words} than"
 
 
 def _interval_words(change: MeanChange) -> str:
