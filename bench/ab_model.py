@@ -1,73 +1,103 @@
 """A/B the model at another revision against the working tree, side by side.
 
-Loads ``ctbench/model.py`` and ``ctbench/packets.py`` from a git revision as a
-second model, builds one model of each over the same backend with the same
-fill, then alternates the two for every operation and keeps each one's
-minimum.  Interleaving in one
-process makes the ratio robust to a noisy machine, where two separate runs
-are not.
+Loads ctbench's whole package as it is at a git revision, under another name
+(``ctbench_at_rev``), with that revision's backends, beside the working
+tree's.  It builds one model of each over the same design with the same fill,
+then alternates the two for every operation and keeps each one's minimum.
+Interleaving in one process makes the ratio robust to a noisy machine, where
+two separate runs are not.
 
     python bench/ab_model.py --rev HEAD~3 --zones 100 --entries 10000
+    python bench/ab_model.py --rev main --zones 300 --conn-limit 3000000 --rounds 20
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
-import importlib.util
+import importlib
+import io
+import re
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
+import tomllib
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 from _repo import ROOT  # the working tree's ctbench first
 
-from ctbench import model as current
-from ctbench.backends import BackendSpec, create_table
-from ctbench.scenarios.zones import build_batches
+from ctbench import backends as current_backends
+from ctbench import model as current_model
+from ctbench.backends import BackendSpec
+from ctbench.scenarios.zones import build_frames
+
+PACKAGE_AT_REV = "ctbench_at_rev"
+_IMPORT = re.compile(r"\b(from|import) ctbench(?=[\s.])")
 
 
-def _load(name: str, source: str, directory: Path) -> ModuleType:
-    path = directory / f"{name}.py"
-    path.write_text(source)
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
+def _git(*args: str) -> bytes:
+    done = subprocess.run(["git", *args], capture_output=True, cwd=ROOT)
+    if done.returncode:
+        message = done.stderr.decode(errors="replace").strip().splitlines()
+        raise SystemExit(
+            f"ab_model: git {' '.join(args)}: {message[-1] if message else 'failed'}"
+        )
+    return done.stdout
 
 
-def load_revision(rev: str) -> ModuleType:
-    """``ctbench/model.py`` at ``rev``, with the ``ctbench/packets.py`` of the
-    same revision (parsing is part of what an execute costs); the backends
-    are the working tree's."""
+class Revision:
+    """ctbench's package at ``rev``, imported as ctbench_at_rev, and its
+    backends by name."""
 
-    def show(path: str) -> str:
-        return subprocess.run(
-            ["git", "show", f"{rev}:{path}"],
-            capture_output=True,
-            text=True,
-            check=True,
-            cwd=ROOT,
-        ).stdout
+    def __init__(self, rev: str) -> None:
+        commit = _git("rev-parse", "--verify", f"{rev}^{{commit}}").decode().strip()
+        directory = Path(tempfile.mkdtemp(prefix="ctbench-ab-"))
+        with tarfile.open(
+            fileobj=io.BytesIO(_git("archive", commit, "ctbench"))
+        ) as tar:
+            tar.extractall(directory, filter="data")
+        package = directory / PACKAGE_AT_REV
+        (directory / "ctbench").rename(package)
+        for source in package.rglob("*.py"):
+            text = source.read_text()
+            source.write_text(_IMPORT.sub(rf"\1 {PACKAGE_AT_REV}", text))
+        sys.path.insert(0, str(directory))
+        self.commit = commit
+        self.model = importlib.import_module(f"{PACKAGE_AT_REV}.model")
+        project = tomllib.loads(_git("show", f"{commit}:pyproject.toml").decode())
+        self._entry_points: dict[str, str] = project["project"]["entry-points"][
+            "ctbench.backends"
+        ]
 
-    directory = Path(tempfile.mkdtemp())
-    _load("packets_at_rev", show("ctbench/packets.py"), directory)
-    model = show("ctbench/model.py").replace(
-        "from ctbench.packets import", "from packets_at_rev import"
-    )
-    return _load("model_at_rev", model, directory)
+    def table(self, spec: BackendSpec) -> Any:
+        target = self._entry_points.get(spec.name)
+        if target is None:
+            raise SystemExit(
+                f"ab_model: {spec.name!r} is not a backend at {self.commit[:12]}"
+            )
+        module, _, name = target.partition(":")
+        module = module.replace("ctbench", PACKAGE_AT_REV, 1)
+        factory = getattr(importlib.import_module(module), name)
+        return factory(**dict(spec.options))
 
 
 def timed(fn: Callable[[], object]) -> float:
     start = time.perf_counter_ns()
     fn()
     return (time.perf_counter_ns() - start) / 1e3
+
+
+PHASES = (
+    "ct execute (commit)",
+    "ct execute (no commit)",
+    "flush full zone",
+    "flush empty zone",
+)
 
 
 def main() -> None:
@@ -81,54 +111,52 @@ def main() -> None:
         type=int,
         default=0,
         help="table limit (0: none); 3000000 with --zones 1000 fills like the "
-        "headline run, refused commits and all (two 3 M tables: about 2.5 GB)",
+        "headline run, refused commits and all",
     )
     parser.add_argument("--backend", action="append", default=None)
     args = parser.parse_args()
-    old = load_revision(args.rev)
-    batches = build_batches(args.entries, 1)
+    old = Revision(args.rev)
+    frames = build_frames(args.entries)
     gc.collect()
     gc.freeze()
     gc.disable()
-    print(f"min of {args.rounds} interleaved rounds, microseconds; new/old ratio")
+    print(
+        f"old = {old.commit[:12]}, new = the working tree; min of {args.rounds} "
+        "interleaved rounds, microseconds; new/old ratio"
+    )
     for backend in args.backend or ["single", "per-zone"]:
+        spec = BackendSpec.parse(backend)
+        current_backends.backend_kwargs(spec)
         models: dict[str, Any] = {}
         fill: dict[str, float] = {}
-        for name, mod in (("old", old), ("new", current)):
-            ct = mod.Conntrack(
-                create_table(BackendSpec(backend)), mod.Limits(args.conn_limit)
-            )
+        tables = (old.table(spec), current_backends.create_table(spec))
+        for name, model_module, table in zip(
+            ("old", "new"), (old.model, current_model), tables, strict=True
+        ):
+            ct = model_module.Conntrack(table, model_module.Limits(args.conn_limit))
             start = time.perf_counter_ns()
             for zone in range(args.zones):
-                ct.execute_batches(batches, zone, True, 0)
+                ct.execute(frames, zone, True, 0)
             fill[name] = (time.perf_counter_ns() - start) / 1e3
             models[name] = ct
         best: dict[tuple[str, str], float] = {}
         for _ in range(args.rounds):
             for name, ct in models.items():
-                ops = {
-                    "flush full zone": lambda ct=ct: ct.flush(1),
-                    "ct execute (commit)": lambda ct=ct: ct.execute_batches(
-                        batches, 1, True, 0
-                    ),
-                    "ct execute (no commit)": lambda ct=ct: ct.execute_batches(
-                        batches, 1, False, 0
-                    ),
-                    "flush empty zone": lambda ct=ct: ct.flush(65535),
+                ops: dict[str, Callable[[], object]] = {
+                    "flush full zone": partial(ct.flush, 1),
+                    "ct execute (commit)": partial(ct.execute, frames, 1, True, 0),
+                    "ct execute (no commit)": partial(ct.execute, frames, 1, False, 0),
+                    "flush empty zone": partial(ct.flush, 65535),
                 }
                 for op, fn in ops.items():
                     t = timed(fn)
                     best[(op, name)] = min(best.get((op, name), t), t)
+        attempts = args.zones * args.entries
         print(
-            f"{backend}: fill old {fill['old'] / 1e3:.0f} ms, "
-            f"new {fill['new'] / 1e3:.0f} ms"
+            f"{backend}: fill ({attempts:,} attempts) old {fill['old'] / 1e3:.0f} ms, "
+            f"new {fill['new'] / 1e3:.0f} ms, ratio {fill['new'] / fill['old']:.2f}"
         )
-        for op in (
-            "ct execute (commit)",
-            "ct execute (no commit)",
-            "flush full zone",
-            "flush empty zone",
-        ):
+        for op in PHASES:
             o, n = best[(op, "old")], best[(op, "new")]
             print(f"  {op:<24} old {o:10.1f}  new {n:10.1f}  ratio {n / o:5.2f}")
         del models

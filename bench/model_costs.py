@@ -37,25 +37,25 @@ def _timed(fn: Callable[[], object]) -> float:
 def measure(
     spec: BackendSpec, zones: int, entries: int, rounds: int, profile: bool
 ) -> None:
-    batches = [[ovstest_frame(*zone_benchmark_ports(i))] for i in range(entries)]
+    frames = [ovstest_frame(*zone_benchmark_ports(i)) for i in range(entries)]
     gc.collect()
     gc.freeze()
     gc.disable()
     ct = Conntrack(create_table(spec), Limits(conn_limit=0))
     start = time.perf_counter()
     for zone in range(zones):
-        ct.execute_batches(batches, zone, True, 0)
+        ct.execute(frames, zone, True, 0)
     fill_s = time.perf_counter() - start
     names = ("flush", "commit", "lookup", "empty")
     samples: dict[str, list[float]] = {k: [] for k in names}
-    run = ct.execute_batches
+    run = ct.execute
     prof = cProfile.Profile() if profile else None
     if prof:
         prof.enable()
     for _ in range(rounds):
         samples["flush"].append(_timed(partial(ct.flush, 1)))
-        samples["commit"].append(_timed(partial(run, batches, 1, True, 0)))
-        samples["lookup"].append(_timed(partial(run, batches, 1, False, 0)))
+        samples["commit"].append(_timed(partial(run, frames, 1, True, 0)))
+        samples["lookup"].append(_timed(partial(run, frames, 1, False, 0)))
         samples["empty"].append(_timed(partial(ct.flush, 65535)))
     if prof:
         prof.disable()

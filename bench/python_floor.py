@@ -1,19 +1,24 @@
 """The least CPython can spend on benchmark-zones' work, measured.
 
-Each line times a stripped-down loop that does only part of what a phase
-must do (parse, build the key, look it up, walk the map, ...) and sets it
-beside ovstest's C mean for the whole phase (the spec's reference table,
-`benchmark-zones 10000 1000 100`).  When a partial loop alone already
-exceeds a goal, that goal is out of reach for any pure-Python model that
-does the same work, however its loop is written.
+Each line times a stripped-down piece of what a phase must do, in the bulk
+design ctbench's model uses (numpy parse, keys as bytes, C-level ``map``
+over the table's own operations), and sets it beside ovstest's minimum for
+the whole phase.  When a piece alone already exceeds a goal, that goal is
+out of reach for any model that does the same work with these tools.
 
-Part 1 uses the 10,000 ovstest frames and one zone's 10,000 connections
-(the per-zone build's phases).  Part 2 builds a single map of 3,000,000
-keys, as the headline run holds, and times walking it (what every flush of
-the single map must do) and missing in it (what every refused commit of
-the fill must do).
+Part 1 uses ovstest's 10,000 frames and one zone's 10,000 connections (the
+per-zone build's phases).  Part 2 builds a single map of 3,000,000 keys, as
+the headline run holds, and times walking it (what every flush of the single
+map must do).  Part 3 times the per-frame floor of ``benchmark 1 1000000
+32``: 32-frame batches, one loop iteration per frame.
+
+The C figures are ovstest's Min rows: from the files given with
+``--ovstest-after`` / ``--ovstest-before`` (ovstest's output for
+``benchmark-zones 10000 ...`` on this machine, the honest comparison), else
+the Intel Xeon reference run in README ("How fast is ctbench's model?").
 
     python bench/python_floor.py
+    python bench/python_floor.py --ovstest-after after.txt --ovstest-before before.txt
 """
 
 from __future__ import annotations
@@ -21,31 +26,44 @@ from __future__ import annotations
 import argparse
 import gc
 import time
-from collections.abc import Callable, Sequence
+from collections import deque
+from collections.abc import Callable
+from itertools import repeat
+from pathlib import Path
 
 import _repo  # noqa: F401  (the working tree's ctbench first)
+import numpy as np
 
-from ctbench.packets import IPV4_UDP_FAST, udp4_keys
-from ctbench.scenarios.zones import build_batches
+from ctbench.backends import MISS
+from ctbench.keys import zone_suffix
+from ctbench.model.bulk import REVERSE_COLUMNS, key_list
+from ctbench.packets import IPPROTO_UDP, ovstest_frame
+from ctbench.parse import UDP4_FAST, udp4_bulk
+from ctbench.scenarios.zones import build_frames
 
-# ../shared/spec/ovstest-conntrack.md, `benchmark-zones 10000 1000 100`,
-# Avg column, microseconds.
-C_PER_ZONE_COMMIT_US = 4874
-C_PER_ZONE_NO_COMMIT_US = 966
-C_PER_ZONE_FLUSH_US = 2212
-C_SINGLE_FLUSH_EMPTY_US = 120627
-# Issue 7: the headline run's budget, 1.5 x (99.7 s + 17.9 s).
-HEADLINE_BUDGET_S = 176
-HEADLINE_ITERATIONS = 1000
-# The default connection limit (lib/conntrack.c) and the fill's attempts.
+PHASES = ("commit", "no commit", "flush full", "flush empty")
+# ovstest's Min row, microseconds, `benchmark-zones 10000 1000 100` on the
+# Intel Xeon VM of 2026-11-26 (README, "How fast is ctbench's model?").
+XEON_PER_ZONE: dict[str, float] = dict(zip(PHASES, (3258, 937, 1351, 1), strict=True))
+XEON_SINGLE: dict[str, float] = dict(
+    zip(PHASES, (6155, 2892, 124049, 119185), strict=True)
+)
+# `benchmark 1 1000000 32` on that VM: about 61 ms.
+XEON_THREADS_MS = 61
 STORED = 3_000_000
-FILL_ATTEMPTS = 10_000_000
-FILL_GOAL_PER_S = 1_000_000
+THREAD_PACKETS = 1_000_000
+THREAD_BATCH = 32
 
 
-class Conn:
-    __slots__ = ("key", "rev_key", "state", "expiration", "exp_list")
-    key: tuple[int, ...]
+def ovstest_min_row(path: Path) -> dict[str, float]:
+    """The Min row of an ovstest benchmark-zones table, by phase."""
+    for line in path.read_text().splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if cells and cells[0] == "Min":
+            return dict(
+                zip(PHASES, (float(c.split()[0]) for c in cells[1:]), strict=True)
+            )
+    raise SystemExit(f"{path}: no Min row of an ovstest benchmark-zones table")
 
 
 def best_of(fn: Callable[[], object], rounds: int = 30) -> float:
@@ -59,174 +77,155 @@ def best_of(fn: Callable[[], object], rounds: int = 30) -> float:
 
 
 def report(label: str, us: float, c_us: float, c_name: str) -> None:
-    print(f"  {label:<34} {us:9.0f} us = {us / c_us:5.2f}x {c_name} ({c_us:.0f} us)")
+    print(f"  {label:<40} {us:9.0f} us = {us / c_us:6.2f}x {c_name} ({c_us:.0f} us)")
 
 
-def add_conns(table: dict[object, Conn], keys: Sequence[object]) -> None:
-    """One connection per key, inserted in order, as a fill does."""
-    new = object.__new__
-    for k in keys:
-        c = new(Conn)
-        c.key = k  # type: ignore[assignment]
-        table[k] = c
-
-
-def per_zone_part() -> None:
-    frames = [b[0] for b in build_batches(10_000, 1)]
-    unpack = IPV4_UDP_FAST.unpack_from
-    keys = udp4_keys(frames, 1)
-    table: dict[object, Conn] = {}
-    add_conns(table, keys)
+def per_zone_part(c: dict[str, float]) -> None:
+    frames = build_frames(10_000)
+    _, rows = udp4_bulk(frames, 1)
+    table = {k: i + 1000 for i, k in enumerate(key_list(rows))}
     get = table.get
 
-    def loop_only() -> None:
-        for _ in frames:
-            pass
+    def parse() -> None:
+        udp4_bulk(frames, 1)
 
-    def struct_parse_key() -> None:
-        for f in frames:
-            _, _, _, _, _, s, d, sp, dp, _, _ = unpack(f)
-            key = (s, d, sp, dp, 0x0800, 1, 17)
-        del key
+    def parse_keys() -> None:
+        key_list(udp4_bulk(frames, 1)[1])
 
-    def numpy_keys() -> None:
-        for _ in udp4_keys(frames, 1):
-            pass
+    def parse_keys_lookup() -> None:
+        deque(map(get, key_list(udp4_bulk(frames, 1)[1]), repeat(MISS)), 0)
 
-    def numpy_keys_get() -> None:
-        for key in udp4_keys(frames, 1):
-            get(key)
+    def parse_keys_two_probes_insert() -> None:
+        fresh: dict[bytes, int] = {}
+        rows = udp4_bulk(frames, 1)[1]
+        keys = key_list(rows)
+        deque(map(fresh.get, keys, repeat(MISS)), 0)
+        deque(map(fresh.get, key_list(rows[:, REVERSE_COLUMNS]), repeat(MISS)), 0)
+        deque(map(fresh.__setitem__, keys, range(len(keys))), 0)
 
-    def insert_only() -> None:
-        fresh: dict[object, Conn] = {}
-        new = object.__new__
-        for k in keys:
-            c = new(Conn)
-            c.key = k  # type: ignore[assignment]
-            fresh[k] = c
-
-    print("Part 1: loops over the 10,000 frames (best of 30), vs ovstest per-zone")
-    no_commit = "the C no-commit phase"
-    for label, fn, c_us, c_name in (
-        ("loop only", loop_only, C_PER_ZONE_NO_COMMIT_US, no_commit),
-        (
-            "struct parse + key, per frame",
-            struct_parse_key,
-            C_PER_ZONE_NO_COMMIT_US,
-            no_commit,
-        ),
-        (
-            "numpy parse + key (udp4_keys)",
-            numpy_keys,
-            C_PER_ZONE_NO_COMMIT_US,
-            no_commit,
-        ),
-        ("udp4_keys + lookup", numpy_keys_get, C_PER_ZONE_NO_COMMIT_US, no_commit),
-        (
-            "create + insert (no parse)",
-            insert_only,
-            C_PER_ZONE_COMMIT_US,
-            "the C commit phase",
-        ),
+    print("Part 1: the 10,000 frames (best of 30), against ovstest per-zone's Min")
+    for label, fn, phase in (
+        ("join + numpy parse and checks", parse, "no commit"),
+        ("... + keys as bytes", parse_keys, "no commit"),
+        ("... + one lookup each", parse_keys_lookup, "no commit"),
+        ("parse, keys, two probes, insert", parse_keys_two_probes_insert, "commit"),
     ):
-        report(label, best_of(fn), c_us, c_name)
+        report(label, best_of(fn), c[phase], f"C {phase}")
     report(
         "delete every key (a zone flush)",
-        flush_floor(keys),
-        C_PER_ZONE_FLUSH_US,
-        "the C flush of a full zone",
+        delete_floor(table),
+        c["flush full"],
+        "C flush full",
     )
 
 
-def flush_floor(keys: Sequence[object], rounds: int = 30) -> float:
-    """Deleting a zone's keys from its map and from one expiration dict, as
-    a flush must (and nothing else): best of ``rounds``, microseconds."""
+def delete_floor(table: dict[bytes, int], rounds: int = 30) -> float:
+    """Deleting a zone's keys from its map one by one, and nothing else."""
     best = float("inf")
-    new = object.__new__
+    keys = list(table)
     for _ in range(rounds):
-        table: dict[object, Conn] = {}
-        expiring: dict[Conn, None] = {}
-        for k in keys:
-            c = new(Conn)
-            table[k] = c
-            expiring[c] = None
-        items = list(table.items())
-        delete, unlist = table.__delitem__, expiring.__delitem__
+        copy = dict(table)
         start = time.perf_counter_ns()
-        for k, c in items:
-            delete(k)
-            unlist(c)
+        deque(map(copy.__delitem__, keys), 0)
         best = min(best, (time.perf_counter_ns() - start) / 1e3)
     return best
 
 
-def single_part(stored: int) -> None:
-    frames = [b[0] for b in build_batches(10_000, 1)]
-    table: dict[object, Conn] = {}
+def single_part(stored: int, c: dict[str, float]) -> None:
+    frames = build_frames(10_000)
+    table: dict[bytes, int] = {}
+    zones = np.empty(max(1, stored // len(frames)) * len(frames), np.uint16)
     for zone in range(max(1, stored // len(frames))):
-        add_conns(table, udp4_keys(frames, zone))
-    get = table.get
+        for key in key_list(udp4_bulk(frames, zone)[1]):
+            zones[len(table)] = zone
+            table[key] = len(table)
 
     def walk() -> None:
-        for _ in table:
-            pass
+        np.fromiter(table.values(), np.int64, len(table))
 
     def walk_filter() -> None:
-        [k for k in table if k[5] == 65535]  # type: ignore[index]
-
-    def miss_forward() -> None:
-        for key in udp4_keys(frames, 65535):
-            get(key)
-
-    def miss_both() -> None:
-        for key in udp4_keys(frames, 65535):
-            if get(key) is None:
-                s, d, sp, dp, dl, z, p = key  # type: ignore[misc]
-                get((d, s, dp, sp, dl, z, p))
+        values = np.fromiter(table.values(), np.int64, len(table))
+        values[zones[values] == 65535]
 
     print(f"Part 2: a single map of {len(table):,} keys (best of 7)")
-    c_name = "the C single flush"
-    walk_us = best_of(walk, 7)
-    report("walk the keys, nothing else", walk_us, C_SINGLE_FLUSH_EMPTY_US, c_name)
-    filter_us = best_of(walk_filter, 7)
+    c_name = "C flush empty"
+    report("walk the values", best_of(walk, 7), c["flush empty"], c_name)
     report(
-        "walk + zone filter (as a flush)", filter_us, C_SINGLE_FLUSH_EMPTY_US, c_name
+        "walk + zone filter (an empty flush)",
+        best_of(walk_filter, 7),
+        c["flush empty"],
+        c_name,
     )
-    scans = 2 * HEADLINE_ITERATIONS
+
+
+def threads_part(c_ms: float, packets: int) -> None:
+    frame = ovstest_frame(1, 2)
+    batch = [frame] * THREAD_BATCH
+    suffix = zone_suffix(0, IPPROTO_UDP)
+    table = {frame[26:38] + suffix: 1000}
+    get = table.get
+    unpack = UDP4_FAST.unpack_from
+    from_bytes = int.from_bytes
+
+    def loop(body: Callable[[bytes], object]) -> Callable[[], None]:
+        def run() -> None:
+            for _ in range(packets // THREAD_BATCH):
+                for f in batch:
+                    body(f)
+
+        return run
+
+    def parse_check_lookup(f: bytes) -> object:
+        unpack(f)
+        from_bytes(f[14:34], "big") % 0xFFFF
+        return get(f[26:38] + suffix, MISS)
+
     print(
-        f"  the headline's {scans:,} single-map flushes: at least "
-        f"{scans * walk_us / 1e6:.0f} s walking, {scans * filter_us / 1e6:.0f} s "
-        f"filtering, of the {HEADLINE_BUDGET_S} s budget for the whole run"
+        f"Part 3: {packets:,} frames in batches of {THREAD_BATCH}, "
+        "one at a time (best of 3)"
     )
-    per_attempt = {
-        "forward": best_of(miss_forward, 7) / len(frames),
-        "forward + reply": best_of(miss_both, 7) / len(frames),
-    }
-    allowed_s = FILL_ATTEMPTS / FILL_GOAL_PER_S
-    print(
-        f"  fill: {FILL_ATTEMPTS:,} attempts; the goal of {FILL_GOAL_PER_S:,}/s "
-        f"allows {allowed_s:.0f} s"
-    )
-    for probes, us in per_attempt.items():
-        fill_s = FILL_ATTEMPTS * us / 1e6
-        print(
-            f"  parse + miss, {probes} probe: {us * 1e3:.0f} ns per attempt, "
-            f"{fill_s:.1f} s for the fill"
-        )
+    c_us = c_ms * 1e3 * packets / THREAD_PACKETS  # ovstest's, scaled
+    for label, body in (
+        ("a call per frame, nothing else", lambda f: None),
+        ("unpack + checksum + key + lookup", parse_check_lookup),
+    ):
+        report(label, best_of(loop(body), 3), c_us, "C benchmark")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--stored",
+        "--stored", type=int, default=STORED, help="keys in part 2's single map"
+    )
+    parser.add_argument(
+        "--ovstest-after", type=Path, help="ovstest's output, per-zone build"
+    )
+    parser.add_argument(
+        "--ovstest-before", type=Path, help="ovstest's output, single-map build"
+    )
+    parser.add_argument(
+        "--ovstest-threads-ms",
+        type=float,
+        default=XEON_THREADS_MS,
+        help="ovstest's `benchmark 1 1000000 32` time on this machine",
+    )
+    parser.add_argument(
+        "--thread-packets",
         type=int,
-        default=STORED,
-        help="keys in part 2's single map (default: the headline's 3,000,000)",
+        default=THREAD_PACKETS,
+        help="part 3's packets (the C time is scaled to them)",
     )
     args = parser.parse_args()
+    after = ovstest_min_row(args.ovstest_after) if args.ovstest_after else XEON_PER_ZONE
+    before = (
+        ovstest_min_row(args.ovstest_before) if args.ovstest_before else XEON_SINGLE
+    )
+    where = "this machine" if args.ovstest_after else "the Xeon reference"
+    print(f"C figures: ovstest's Min rows from {where}")
     gc.disable()
-    per_zone_part()
-    single_part(args.stored)
+    per_zone_part(after)
+    single_part(args.stored, before)
+    threads_part(args.ovstest_threads_ms, args.thread_packets)
     gc.enable()
 
 

@@ -48,7 +48,7 @@ def measure_memory(
     the total at or under ``max_conns`` by using fewer entries per zone."""
     zones = max(1, min(zones, max_conns))  # never more than max_conns in all
     per_zone = max(1, min(entries, max_conns // zones))
-    batches = [[ovstest_frame(*zone_benchmark_ports(i))] for i in range(per_zone)]
+    frames = [ovstest_frame(*zone_benchmark_ports(i)) for i in range(per_zone)]
     was_tracing = tracemalloc.is_tracing()
     gc.collect()
     if not was_tracing:
@@ -59,7 +59,7 @@ def measure_memory(
         options = dict(model.table.options)
         empty = tracemalloc.get_traced_memory()[0]
         for zone in range(zones):
-            model.execute_batches(batches, zone, True, 0)
+            model.execute(frames, zone, True, 0)
         full = tracemalloc.get_traced_memory()[0]
         stored = model.n_conns
     finally:

@@ -3,10 +3,10 @@
 It keeps connections in a list and finds a packet's connection the way OVS's
 ``conn_key_lookup`` compares keys: a packet matches a connection when it equals
 the forward key (original direction) or the reverse key (reply).  No hashing,
-no table, no expiration lists: whatever the real model gets from its table,
-this gets from a linear scan.  The per-protocol state machines are the
-model's own (they are tested on their own in test_model.py); what this checks
-is everything around the table.
+no table, no columns, no expiration lists: whatever the real model gets from
+its table, this gets from a linear scan.  The per-protocol state machines are
+the model's own (``ctbench.model.states``, tested on their own in
+tests/test_model_states.py); what this checks is everything around the table.
 """
 
 from __future__ import annotations
@@ -14,29 +14,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ctbench.model import (
-    _INVALID,
-    _NEW,
-    _TIMEOUTS_MS,
-    _UPDATE_NEW,
-    STATE_NAMES,
-    Connection,
-    Counters,
-    Limits,
-    NatAction,
-    _update_icmp,
-    _update_tcp,
-    _valid_new,
+from ctbench.keys import ConnKey, key_proto, key_zone, reverse_key
+from ctbench.model import STATE_NAMES, Counters, Limits, NatAction
+from ctbench.model.states import (
+    INVALID,
+    NEW,
+    TIMEOUTS_MS,
+    UPDATE_NEW,
+    update,
+    valid_new,
 )
-from ctbench.packets import (
-    IPPROTO_TCP,
-    IPPROTO_UDP,
-    ZONE,
-    ConnKey,
-    CtState,
-    parse_frame,
-    reverse_key,
-)
+from ctbench.parse import parse_frame
 
 
 @dataclass
@@ -71,7 +59,7 @@ class ReferenceConntrack:
                 return conn, True
         return None
 
-    def _nodes(self) -> set[ConnKey]:
+    def nodes(self) -> set[ConnKey]:
         nodes = {c.key for c in self.conns}
         nodes.update(c.rev for c in self.conns if c.nat)
         return nodes
@@ -93,9 +81,8 @@ class ReferenceConntrack:
         parsed = parse_frame(frame, zone)
         if parsed is None:
             self.counters.invalid += 1
-            return int(CtState.INVALID | CtState.TRACKED)
-        key, flags = parsed.key, parsed.tcp_flags
-        proto = key[6]
+            return INVALID
+        key, proto, flags = parsed
         found = self._find(key)
         if found is not None:
             conn, reply = found
@@ -103,50 +90,26 @@ class ReferenceConntrack:
                 if commit:
                     self._remove(conn)
             else:
-                result = self._update(conn, proto, reply, flags, now)
-                if result != _UPDATE_NEW:
+                result, state = update(proto, conn.state, reply, flags)
+                if result != UPDATE_NEW:
+                    if result != INVALID:
+                        conn.state = state
+                        conn.expiration = now + TIMEOUTS_MS[proto][state]
                     return result
                 if commit:
                     self._remove(conn)
                 else:
                     conn.expiration = 0  # force-expired; the sweeper removes it
-        if not _valid_new(proto, key, flags):
+        if not valid_new(proto, key, flags):
             self.counters.invalid += 1
-            return _INVALID
+            return INVALID
         if commit:
             self._create(key, zone, now, nat)
-        return _NEW
-
-    def _update(
-        self, conn: RefConn, proto: int, reply: bool, flags: int, now: int
-    ) -> int:
-        # Borrow the model's state machines through a throw-away Connection.
-        shadow = Connection(conn.key, None, conn.state, conn.expiration, 0)
-        if proto == IPPROTO_UDP:
-            # lib/conntrack-other.c other_conn_update(): a reply makes it BIDIR
-            # (valid); a second packet the same way makes FIRST into MULTIPLE
-            # and answers CT_UPDATE_VALID_NEW (the packet is +new, not +est).
-            result = int(
-                CtState.ESTABLISHED
-                | CtState.TRACKED
-                | (CtState.REPLY_DIR if reply else 0)
-            )
-            if reply:
-                shadow.state = 2
-            elif shadow.state == 0:
-                shadow.state = 1
-                result = _NEW
-            shadow.expiration = now + _TIMEOUTS_MS[proto][shadow.state]
-        elif proto == IPPROTO_TCP:
-            result = _update_tcp(shadow, reply, flags, now)
-        else:
-            result = _update_icmp(shadow, reply, proto, now)
-        conn.state, conn.expiration = shadow.state, shadow.expiration
-        return result
+        return NEW
 
     def _create(self, key: ConnKey, zone: int, now: int, nat: NatAction | None) -> None:
         zone_limit = self.limits.for_zone(zone)
-        in_zone = sum(1 for c in self.conns if c.key[ZONE] == zone)
+        in_zone = sum(1 for c in self.conns if key_zone(c.key) == zone)
         if zone_limit is not None and in_zone >= zone_limit:
             self.counters.refused_zone += 1
             return
@@ -161,10 +124,10 @@ class ReferenceConntrack:
             live_reply = any(
                 not c.nat and c.rev == rev and now < c.expiration for c in self.conns
             )
-            if rev == key or rev in self._nodes() or live_reply:
+            if rev == key or rev in self.nodes() or live_reply:
                 self.counters.refused_nat += 1
                 return
-        expiration = now + _TIMEOUTS_MS[key[6]][0]
+        expiration = now + TIMEOUTS_MS[key_proto(key)][0]
         self.conns.append(RefConn(key, rev, nat is not None, 0, expiration))
         self.counters.created += 1
 
@@ -173,7 +136,7 @@ class ReferenceConntrack:
         self.counters.removed += 1
 
     def flush(self, zone: int | None) -> int:
-        doomed = [c for c in self.conns if zone is None or c.key[ZONE] == zone]
+        doomed = [c for c in self.conns if zone is None or key_zone(c.key) == zone]
         for conn in doomed:
             self._remove(conn)
         return len(doomed)
@@ -188,9 +151,9 @@ class ReferenceConntrack:
         self, zone: int | None, now: int | None
     ) -> list[tuple[ConnKey, ConnKey, int, str, int, bool]]:
         return sorted(
-            (c.key, c.rev, c.key[6], STATE_NAMES[c.key[6]][c.state])
+            (c.key, c.rev, key_proto(c.key), STATE_NAMES[key_proto(c.key)][c.state])
             + (c.expiration, c.nat)
             for c in self.conns
-            if (zone is None or c.key[ZONE] == zone)
+            if (zone is None or key_zone(c.key) == zone)
             and (now is None or now < c.expiration)
         )

@@ -6,26 +6,28 @@ from __future__ import annotations
 
 import gc
 
-from ctbench.backends import BackendSpec, ConnTable, create_table
+from ctbench.backends import MISS, BackendSpec, ConnTable, create_table
 from ctbench.backends.lazy_per_zone import LazyPerZoneTable
 from ctbench.backends.per_zone_sharded import PerZoneShardedTable
 from ctbench.backends.sharded import ShardedTable
-from ctbench.model import Connection, Conntrack, Limits
-from ctbench.packets import ConnKey, ovstest_frame, zone_benchmark_ports
+from ctbench.keys import ConnKey, make_key
+from ctbench.model import Conntrack, Limits
+from ctbench.packets import ovstest_frame, zone_benchmark_ports
 
 
 def key(i: int, zone: int) -> ConnKey:
-    return (1, 2, i, 80, 0x0800, zone, 17)
+    return make_key(1, 2, i, 80, 0x0800, zone, 17)
 
 
-def conn(k: ConnKey) -> Connection:
-    return Connection(k, None, 0, 0, 0)
+def handle(i: int, zone: int) -> int:
+    """A distinct value per node, as the model's handles are."""
+    return zone * 1000 + i
 
 
 def fill(table: ConnTable, zone: int, n: int) -> None:
     _, insert, _ = table.bind(zone)
     for i in range(n):
-        insert(key(i, zone), conn(key(i, zone)))
+        insert(key(i, zone), handle(i, zone))
 
 
 # -- sharded -----------------------------------------------------------------
@@ -40,9 +42,9 @@ def test_sharded_spreads_keys_by_hash_and_scans_all_shards_for_a_zone() -> None:
     for i in range(200):
         k = key(i, 1)
         assert k in table._shards[hash(k) % 4]
-    assert len(table.zone_items(2)) == 100
-    assert table.zone_scan_size(2) == 300  # no zone index: every node visited
-    assert table.zone_scan_size(7) == 300
+    # No zone index: iterating any zone visits every node.
+    assert sorted(table.zone_values(2).tolist()) == sorted(table.values().tolist())
+    assert len(table.zone_values(7)) == 300
 
 
 def test_sharded_binding_is_shared_by_all_zones() -> None:
@@ -56,13 +58,13 @@ def test_sharded_binding_is_shared_by_all_zones() -> None:
 def test_per_zone_sharded_allocates_a_zone_on_first_bind_and_visits_only_it() -> None:
     table = PerZoneShardedTable(shards=4)
     assert table._zones == {}
-    assert table.zone_items(5) == [] and table.zone_scan_size(5) == 0
+    assert len(table.zone_values(5)) == 0
     assert table._zones == {}  # reading a zone allocates nothing
     fill(table, 5, 50)
     fill(table, 6, 10)
     assert sorted(table._zones) == [5, 6]
     assert [len(s) > 0 for s in table._zones[5]] == [True] * 4
-    assert table.zone_scan_size(6) == 10
+    assert sorted(table.zone_values(6).tolist()) == [handle(i, 6) for i in range(10)]
     assert len(table) == 60
 
 
@@ -72,13 +74,13 @@ def test_per_zone_sharded_allocates_a_zone_on_first_bind_and_visits_only_it() ->
 def test_lazy_creates_a_map_only_for_zones_with_connections() -> None:
     table = LazyPerZoneTable()
     lookup, _, _ = table.bind(9)
-    assert lookup(key(1, 9)) is None
+    assert lookup(key(1, 9), MISS) == MISS
     assert table.zones_in_use() == 0  # a lookup-only bind registers nothing
     fill(table, 9, 3)
     fill(table, 10, 2)
     assert table.zones_in_use() == 2
     assert len(table._bound) == 0  # only maps no zone entry holds are in it
-    assert table.zone_scan_size(9) == 3
+    assert len(table.zone_values(9)) == 3
 
 
 def test_lazy_drops_a_zone_when_removals_empty_it() -> None:
@@ -89,7 +91,7 @@ def test_lazy_drops_a_zone_when_removals_empty_it() -> None:
     assert table.zones_in_use() == 1
     remove(key(1, 3))
     assert table.zones_in_use() == 0
-    assert table.zone_items(3) == [] and len(table) == 0
+    assert len(table.zone_values(3)) == 0 and len(table) == 0
 
 
 def test_lazy_bindings_stay_correct_across_the_zone_emptying() -> None:
@@ -101,20 +103,20 @@ def test_lazy_bindings_stay_correct_across_the_zone_emptying() -> None:
     remove_a(key(0, 4))
     assert table.zones_in_use() == 0
     lookup_b, insert_b, _ = table.bind(4)  # while the old binding is alive
-    insert_b(key(1, 4), conn(key(1, 4)))
-    assert lookup_a(key(1, 4)) is not None  # one map, seen by both
-    insert_a(key(2, 4), conn(key(2, 4)))
-    assert lookup_b(key(2, 4)) is not None
+    insert_b(key(1, 4), handle(1, 4))
+    assert lookup_a(key(1, 4), MISS) == handle(1, 4)  # one map, seen by both
+    insert_a(key(2, 4), handle(2, 4))
+    assert lookup_b(key(2, 4), MISS) == handle(2, 4)
     assert table.zones_in_use() == 1
-    assert sorted(k for k, _ in table.zone_items(4)) == [key(1, 4), key(2, 4)]
+    assert sorted(k for k, _ in table.items()) == [key(1, 4), key(2, 4)]
     # Emptied through a stale binding, then filled through it again.
     _, _, remove_c = table.bind(4)
     remove_c(key(1, 4))
     remove_c(key(2, 4))
     assert table.zones_in_use() == 0
-    insert_a(key(3, 4), conn(key(3, 4)))
-    assert [k for k, _ in table.zone_items(4)] == [key(3, 4)]
-    assert lookup_b(key(3, 4)) is not None
+    insert_a(key(3, 4), handle(3, 4))
+    assert [k for k, _ in table.items()] == [key(3, 4)]
+    assert lookup_b(key(3, 4), MISS) == handle(3, 4)
 
 
 def test_lazy_releases_a_dropped_map_once_no_binding_holds_it() -> None:
@@ -130,17 +132,17 @@ def test_lazy_releases_a_dropped_map_once_no_binding_holds_it() -> None:
 
 
 def test_lazy_flush_drops_the_zone_and_keeps_others() -> None:
-    batches = [[ovstest_frame(*zone_benchmark_ports(i))] for i in range(20)]
+    frames = [ovstest_frame(*zone_benchmark_ports(i)) for i in range(20)]
     model = Conntrack(create_table(BackendSpec("lazy-per-zone")), Limits(conn_limit=0))
     for zone in (1, 2, 3):
-        model.execute_batches(batches, zone, True, 0)
+        model.execute(frames, zone, True, 0)
     table = model.table
     assert isinstance(table, LazyPerZoneTable)
     assert table.zones_in_use() == 3
     assert model.flush(2).removed == 20
     assert table.zones_in_use() == 2
     assert model.flush(2).visited == 0
-    model.execute_batches(batches, 2, True, 0)  # the zone comes back
+    model.execute(frames, 2, True, 0)  # the zone comes back
     assert table.zones_in_use() == 3 and len(table) == 60
     model.flush()
     assert table.zones_in_use() == 0 and len(table) == 0

@@ -28,9 +28,10 @@ def _run(*args: str, env: dict[str, str] | None = None) -> str:
 
 
 def test_python_floor_runs_on_a_small_map() -> None:
-    out = _run("bench/python_floor.py", "--stored", "20000")
-    assert "udp4_keys + lookup" in out
+    out = _run("bench/python_floor.py", "--stored", "20000", "--thread-packets", "3200")
+    assert "one lookup each" in out
     assert "single map of 20,000 keys" in out
+    assert "3,200 frames in batches of 32" in out
 
 
 @pytest.mark.skipif(
@@ -91,8 +92,10 @@ def test_bench_scripts_import_the_working_tree_before_any_other_copy(
     stale.mkdir()
     (stale / "__init__.py").write_text('raise ImportError("a stale copy")\n')
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)])}
-    out = _run("bench/python_floor.py", "--stored", "20000", env=env)
-    assert "udp4_keys + lookup" in out
+    out = _run(
+        "bench/python_floor.py", "--stored", "20000", "--thread-packets", "320", env=env
+    )
+    assert "one lookup each" in out
 
 
 def test_interval_coverage_runs_with_few_trials() -> None:
@@ -100,6 +103,6 @@ def test_interval_coverage_runs_with_few_trials() -> None:
     assert "20 samples a side" in out
 
 
-def test_parse_crossover_runs_with_one_round() -> None:
-    out = _run("bench/parse_crossover.py", "--rounds", "1")
-    assert "numpy/per-frame" in out
+def test_execute_crossover_runs_with_one_round() -> None:
+    out = _run("bench/execute_crossover.py", "--rounds", "1")
+    assert "bulk/per-frame" in out

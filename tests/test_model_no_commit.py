@@ -36,7 +36,7 @@ def test_replacing_a_closed_connection_without_commit_force_expires_it(
     assert model.n_conns == len(model.table) == 1
     assert model.dump(now=0) == []  # expired: invisible to lookups and dumps
     assert model.counters.removed == 0
-    assert model.sweep(0) == 1
+    assert model.sweep(0).cleaned == 1
     assert model.n_conns == len(model.table) == 0
     assert sum(model.expiration_list_sizes()) == 0
     assert model.zone_count(0) == 0

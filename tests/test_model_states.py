@@ -7,13 +7,12 @@ from collections import deque
 import pytest
 
 from ctbench.backends import BackendSpec, create_table
-from ctbench.model import Conntrack, Limits
+from ctbench.model import BULK_MIN_FRAMES, Conntrack, Limits
+from ctbench.model.bulk import CHUNK_FRAMES
 from ctbench.packets import (
-    KEY_CHUNK_FRAMES,
     TCP_ACK,
     TCP_FIN,
     TCP_SYN,
-    VECTOR_MIN_FRAMES,
     CtState,
     Endpoints,
     icmp_echo_frame,
@@ -99,7 +98,7 @@ def test_a_long_run_of_frames_tracks_like_one_frame_at_a_time() -> None:
     # Padded to the TCP frame's 54 bytes, as Ethernet padding would.
     frames = [f.ljust(54, b"\0") for f in udp + replies + udp + others * 10]
     frames *= 2
-    assert len(frames) >= VECTOR_MIN_FRAMES
+    assert len(frames) >= BULK_MIN_FRAMES
     assert len({len(f) for f in frames}) == 1
     batched, single = model(), model()
     expected = [s for f in frames for s in single.execute([f], 4, True, 0)]
@@ -109,6 +108,6 @@ def test_a_long_run_of_frames_tracks_like_one_frame_at_a_time() -> None:
 
 
 def test_any_sequence_of_frames_longer_than_a_parse_chunk() -> None:
-    frames = deque(udp_frame(1, 1 + i, A_B) for i in range(KEY_CHUNK_FRAMES + 10))
+    frames = deque(udp_frame(1, 1 + i % 60000, A_B) for i in range(CHUNK_FRAMES + 10))
     out = model().execute(frames, 0, True, 0)
     assert out == [NEW] * len(frames)

@@ -7,8 +7,10 @@ import pytest
 
 from ctbench.backends import BackendSpec, backend_names, create_table
 from ctbench.environment import gil_enabled
+from ctbench.keys import key_fields
 from ctbench.model import Conntrack, Limits
-from ctbench.packets import DST_PORT, SRC_PORT, ovstest_frame, parse_frame
+from ctbench.packets import ovstest_frame
+from ctbench.parse import parse_frame
 from ctbench.results import dumps, loads
 from ctbench.scenarios.common import ConfigError
 from ctbench.scenarios.threads import (
@@ -62,7 +64,8 @@ def test_limits_of_the_ranges_are_accepted() -> None:
 
 def _ports(batch: list[bytes]) -> list[tuple[int, int]]:
     keys = [parse_frame(frame, 0) for frame in batch]
-    return [(k.key[SRC_PORT], k.key[DST_PORT]) for k in keys if k is not None]
+    fields = [key_fields(k.key) for k in keys if k is not None]
+    return [(f.src_port, f.dst_port) for f in fields]
 
 
 def test_batches_follow_ovstest_and_change_conn_gives_each_packet_a_connection() -> (

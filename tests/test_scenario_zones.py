@@ -12,6 +12,7 @@ from ctbench.scenarios.zones import (
     SweepEmulation,
     ZoneConfig,
     build_batches,
+    build_frames,
     run_zones,
 )
 
@@ -161,15 +162,30 @@ def test_results_round_trip() -> None:
 
 
 def test_sweep_emulation_lets_the_frozen_clock_lose_connections() -> None:
+    """The clean thread's cadence: a pass that stops at its bound runs again
+    200 ms later, a finished one after the sweep interval."""
     model = Conntrack(create_table(BackendSpec("single")), Limits(conn_limit=64))
-    batches = build_batches(50, 1)
-    model.execute_batches(batches, 0, True, 0)
-    sweeper = SweepEmulation(every_s=1.0, base_ms=0, conn_limit=64)
+    model.execute(build_frames(50), 0, True, 0)  # one connection per list
+    wall = [0]
+    sweeper = SweepEmulation(
+        every_s=61.0, base_ms=0, conn_limit=64, clock=lambda: wall[0]
+    )
     sweeper.maybe_sweep(model)  # not yet due
     assert model.n_conns == 50
-    # Pretend 61 s of wall time went by: the UDP first timeout is 60 s.
-    sweeper.start_ns -= 61 * 10**9
-    sweeper.last_ns -= 61 * 10**9
+    wall[0] = 61 * 10**9  # past the UDP first timeout, 60 s
     sweeper.maybe_sweep(model)
-    assert model.n_conns == 0
-    assert sweeper.swept == 50
+    # 64 / 64 = 1: the pass stops before the list after it visited 2.
+    assert (sweeper.swept, sweeper.passes, model.n_conns) == (2, 1, 48)
+    wall[0] += 10**8  # 100 ms: not due yet
+    sweeper.maybe_sweep(model)
+    assert sweeper.passes == 1
+    while model.n_conns:
+        wall[0] += 2 * 10**8
+        sweeper.maybe_sweep(model)
+    assert (sweeper.swept, sweeper.passes) == (50, 25)
+    wall[0] += 2 * 10**8  # the empty lists: one pass finishes them all
+    sweeper.maybe_sweep(model)
+    assert sweeper.passes == 26
+    wall[0] += 2 * 10**8  # finished: the next pass waits the full interval
+    sweeper.maybe_sweep(model)
+    assert sweeper.passes == 26

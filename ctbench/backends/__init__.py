@@ -7,6 +7,12 @@ each design's cost structure shows through: iterating one zone of the single
 map is a scan of every entry, exactly as ``conntrack_flush`` was before the
 per-zone patch.
 
+A node maps a key (``bytes``, :mod:`ctbench.keys`) to an ``int``: the
+connection's handle for its forward key node, ``~handle`` (negative) for a
+NAT connection's reverse key node, as OVS's ``conn_key_node.dir`` tells the
+two apart.  The model keeps the connections themselves in columns indexed
+by handle (:mod:`ctbench.model.columns`).
+
 Backends are found through the ``ctbench.backends`` entry-point group.  The
 built-in ones register there too (see pyproject.toml), so a third-party
 package is a first-class citizen: it only has to declare::
@@ -29,17 +35,24 @@ import functools
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
+from itertools import chain
+from typing import Any, ClassVar, Final, Protocol, runtime_checkable
 
-if TYPE_CHECKING:
-    from ctbench.model import Connection
-    from ctbench.packets import ConnKey
+import numpy as np
+import numpy.typing as npt
+
+from ctbench.keys import ConnKey
 
 ENTRY_POINT_GROUP = "ctbench.backends"
 
-Lookup = Callable[["ConnKey"], "Connection | None"]
-Insert = Callable[["ConnKey", "Connection"], None]
-Remove = Callable[["ConnKey"], None]
+# The lookup's default: no node has this value (handles are below 2**62).
+MISS: Final = -(1 << 62)
+
+# lookup(key, default) -> value or default, as dict.get.
+Lookup = Callable[[ConnKey, int], int]
+Insert = Callable[[ConnKey, int], None]
+Remove = Callable[[ConnKey], None]
+Values = npt.NDArray[np.int64]
 # A table's effective options, as recorded with its results.
 Options = dict[str, "str | int"]
 
@@ -53,13 +66,17 @@ class ConnTable(Protocol):
     """What the model needs from a table: cmap's operations, nothing more.
 
     ``bind(zone)`` returns the lookup / insert / remove operations for keys of
-    one zone.  The model takes them once per batch so the per-packet path
-    makes no extra method call; a dict-backed table returns its dict's own
-    bound methods.  The returned callables must stay correct for as long as
-    the caller holds them, whatever else happens to the table meanwhile
-    (other bindings of the same zone, a flush, the zone emptying).  A
-    thread-safe model calls bind() under its lock unless the class sets
-    ``bind_creates = False`` (bind only hands out maps that already exist).
+    one zone.  The model takes them once per execute so the per-packet path
+    makes no extra method call, and a bulk execute calls them through
+    ``map`` so that a dict-backed table, which returns its dict's own bound
+    methods (``get``, ``__setitem__``, ``__delitem__``), is driven at C
+    speed.  ``lookup(key, default)`` returns the node's value or
+    ``default``, as ``dict.get`` does.  The returned callables must stay
+    correct for as long as the caller holds them, whatever else happens to
+    the table meanwhile (other bindings of the same zone, a flush, the zone
+    emptying).  A thread-safe model calls bind() under its lock unless the
+    class sets ``bind_creates = False`` (bind only hands out maps that
+    already exist).
     """
 
     name: ClassVar[str]
@@ -72,21 +89,36 @@ class ConnTable(Protocol):
 
     def bind(self, zone: int) -> tuple[Lookup, Insert, Remove]: ...
 
-    def zone_items(self, zone: int) -> list[tuple[ConnKey, Connection]]:
-        """Every key node of ``zone``, visiting what the design must visit."""
+    def zone_values(self, zone: int) -> Values:
+        """The value of every node that iterating ``zone`` visits, in
+        iteration order: a design without a zone index visits (and returns)
+        every node of the table; the model keeps those of ``zone``."""
         ...
 
-    def items(self) -> Iterable[tuple[ConnKey, Connection]]: ...
-
-    def zone_scan_size(self, zone: int) -> int:
-        """How many nodes iterating ``zone`` visits (derived from sizes)."""
+    def values(self) -> Values:
+        """The value of every node of the table."""
         ...
+
+    def items(self) -> Iterable[tuple[ConnKey, int]]: ...
 
     def __len__(self) -> int: ...
 
     def container_bytes(self) -> int:
         """Bytes held by the table's own containers (not the connections)."""
         ...
+
+
+def values_of(mapping: Mapping[ConnKey, int]) -> Values:
+    """A dict's values as an array: one C-level pass over its nodes."""
+    return np.fromiter(mapping.values(), np.int64, len(mapping))
+
+
+def values_of_all(mappings: Iterable[Mapping[ConnKey, int]]) -> Values:
+    """The values of several dicts, one after the other."""
+    maps = [m for m in mappings if m]
+    total = sum(map(len, maps))
+    values = chain.from_iterable(m.values() for m in maps)
+    return np.fromiter(values, np.int64, total)
 
 
 def spec_label(name: str, options: Mapping[str, object]) -> str:
@@ -148,7 +180,7 @@ def load_backend(name: str) -> type[ConnTable]:
         factory = eps[name].load()
     except Exception as exc:  # a broken plugin must not crash the CLI
         raise BackendError(f"backend {name!r} failed to load: {exc}") from exc
-    for attr in ("bind", "zone_items", "items", "zone_scan_size", "container_bytes"):
+    for attr in ("bind", "zone_values", "values", "items", "container_bytes"):
         if not callable(getattr(factory, attr, None)):
             raise BackendError(f"backend {name!r} has no {attr}() method")
     return factory  # type: ignore[no-any-return]

@@ -5,16 +5,25 @@ from __future__ import annotations
 import sys
 import weakref
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar, Final
 
-from ctbench.backends import Insert, Lookup, Options, Remove
+import numpy as np
 
-if TYPE_CHECKING:
-    from ctbench.model import Connection
-    from ctbench.packets import ConnKey
+from ctbench.backends import (
+    Insert,
+    Lookup,
+    Options,
+    Remove,
+    Values,
+    values_of,
+    values_of_all,
+)
+from ctbench.keys import ConnKey
+
+_NO_VALUES: Final = np.empty(0, np.int64)
 
 
-class ZoneMap(dict["ConnKey", "Connection"]):
+class ZoneMap(dict[ConnKey, int]):
     """A zone's dict, weakly referenceable so a dropped one can be found again
     while some binding still holds it."""
 
@@ -68,8 +77,8 @@ class LazyPerZoneTable:
             if m is None:
                 m = bound[zone] = ZoneMap()
 
-        def insert(key: ConnKey, conn: Connection) -> None:
-            m[key] = conn
+        def insert(key: ConnKey, value: int) -> None:
+            m[key] = value
             if len(m) == 1:
                 live[zone] = m
                 bound.pop(zone, None)  # reachable through _live now
@@ -83,16 +92,15 @@ class LazyPerZoneTable:
 
         return m.get, insert, remove
 
-    def zone_items(self, zone: int) -> list[tuple[ConnKey, Connection]]:
+    def zone_values(self, zone: int) -> Values:
         m = self._live.get(zone)
-        return list(m.items()) if m is not None else []
+        return values_of(m) if m is not None else _NO_VALUES
 
-    def items(self) -> Iterable[tuple[ConnKey, Connection]]:
+    def values(self) -> Values:
+        return values_of_all(self._live.values())
+
+    def items(self) -> Iterable[tuple[ConnKey, int]]:
         return [item for m in self._live.values() for item in m.items()]
-
-    def zone_scan_size(self, zone: int) -> int:
-        m = self._live.get(zone)
-        return len(m) if m is not None else 0
 
     def zones_in_use(self) -> int:
         return len(self._live)

@@ -4,16 +4,24 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar, Final
 
-from ctbench.backends import Insert, Lookup, Options, Remove
+import numpy as np
 
-if TYPE_CHECKING:
-    from ctbench.model import Connection
-    from ctbench.packets import ConnKey
+from ctbench.backends import (
+    Insert,
+    Lookup,
+    Options,
+    Remove,
+    Values,
+    values_of,
+    values_of_all,
+)
+from ctbench.keys import ConnKey
 
 # conntrack zones are 16 bits: `struct cmap conns[UINT16_MAX + 1]` (patch 139b564db).
-N_ZONES = 1 << 16
+N_ZONES: Final = 1 << 16
+_NO_VALUES: Final = np.empty(0, np.int64)
 
 
 class PerZoneTable:
@@ -32,7 +40,7 @@ class PerZoneTable:
     bind_creates: ClassVar[bool] = False
 
     def __init__(self) -> None:
-        self._maps: list[dict[ConnKey, Connection]] = [{} for _ in range(N_ZONES)]
+        self._maps: list[dict[ConnKey, int]] = [{} for _ in range(N_ZONES)]
 
     @property
     def options(self) -> Options:
@@ -42,14 +50,15 @@ class PerZoneTable:
         m = self._maps[zone]
         return m.get, m.__setitem__, m.__delitem__
 
-    def zone_items(self, zone: int) -> list[tuple[ConnKey, Connection]]:
-        return list(self._maps[zone].items())
+    def zone_values(self, zone: int) -> Values:
+        m = self._maps[zone]
+        return values_of(m) if m else _NO_VALUES
 
-    def items(self) -> Iterable[tuple[ConnKey, Connection]]:
+    def values(self) -> Values:
+        return values_of_all(self._maps)
+
+    def items(self) -> Iterable[tuple[ConnKey, int]]:
         return [item for m in self._maps if m for item in m.items()]
-
-    def zone_scan_size(self, zone: int) -> int:
-        return len(self._maps[zone])
 
     def __len__(self) -> int:
         return sum(map(len, self._maps))

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar, Final
 
-from ctbench.backends import Insert, Lookup, Options, Remove
+from ctbench.backends import Insert, Lookup, Options, Remove, Values, values_of_all
 from ctbench.backends.sharded import Shards, check_shards, parse_shards, shard_ops
+from ctbench.keys import ConnKey
 
-if TYPE_CHECKING:
-    from ctbench.model import Connection
-    from ctbench.packets import ConnKey
-
-DEFAULT_SHARDS = 8
+DEFAULT_SHARDS: Final = 8
 
 
 class PerZoneShardedTable:
@@ -53,19 +50,19 @@ class PerZoneShardedTable:
             shards = self._zones[zone] = [{} for _ in range(self._n_shards)]
         return shard_ops(shards)
 
-    def zone_items(self, zone: int) -> list[tuple[ConnKey, Connection]]:
-        return [item for shard in self._zones.get(zone, ()) for item in shard.items()]
+    def zone_values(self, zone: int) -> Values:
+        return values_of_all(self._zones.get(zone, ()))
 
-    def items(self) -> Iterable[tuple[ConnKey, Connection]]:
+    def values(self) -> Values:
+        return values_of_all(s for shards in self._zones.values() for s in shards)
+
+    def items(self) -> Iterable[tuple[ConnKey, int]]:
         return [
             item
             for shards in self._zones.values()
             for shard in shards
             for item in shard.items()
         ]
-
-    def zone_scan_size(self, zone: int) -> int:
-        return sum(map(len, self._zones.get(zone, ())))
 
     def __len__(self) -> int:
         return sum(len(shard) for shards in self._zones.values() for shard in shards)

@@ -2,13 +2,17 @@
 
 Every built-in backend leans on Python's dict.  This one writes the hash table
 out by hand, the way a C programmer would before reaching for OVS's cmap: an
-array of buckets, each a list of (key, connection) pairs; a key lives in
-bucket ``hash(key) % buckets`` and is found by comparing it with each pair of
-its bucket.  The bucket count is fixed, so once the table holds many more
+array of buckets, each a list of (key, value) pairs; a key lives in bucket
+``hash(key) % buckets`` and is found by comparing it with each pair of its
+bucket.  The bucket count is fixed, so once the table holds many more
 connections than buckets every operation slows down with the chain length:
 that is the point of the example (try ``--backend example-chained:buckets=16``
 against the default).  Like the single map, it has no zone index, so
-iterating one zone scans every node.
+iterating one zone visits every node.
+
+A node maps a key (``bytes``) to an ``int`` the model hands in: a
+connection's handle, or its complement for a NAT connection's reverse key.
+The table stores it and gives it back; it never looks inside.
 
 It is deliberately plain.  What a backend has to get right is all here:
 
@@ -18,8 +22,9 @@ It is deliberately plain.  What a backend has to get right is all here:
   one-line message for anything wrong;
 - ``options``: the effective options, defaults included, for results files;
 - ``bind(zone)``: lookup / insert / remove callables for that zone's keys,
-  correct for as long as the caller keeps them;
-- ``zone_items``, ``items``, ``zone_scan_size``, ``__len__`` and
+  correct for as long as the caller keeps them; ``lookup(key, default)``
+  answers like ``dict.get``;
+- ``zone_values``, ``values``, ``items``, ``__len__`` and
   ``container_bytes``.
 """
 
@@ -27,32 +32,30 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
+
+import numpy as np
 
 from ctbench.backends import (
     Insert,
     Lookup,
     Options,
     Remove,
+    Values,
     check_options,
     int_option,
 )
-
-if TYPE_CHECKING:
-    from ctbench.model import Connection
-    from ctbench.packets import ConnKey
 
 __all__ = ["ChainedTable"]
 
 DEFAULT_BUCKETS = 1024
 MAX_BUCKETS = 1 << 20
-ZONE = 5  # the zone's position in a connection key (ctbench.packets.ZONE)
 
-Bucket = list[tuple["ConnKey", "Connection"]]
+Bucket = list[tuple[bytes, int]]
 
 
 class ChainedTable:
-    """Buckets of (key, connection) pairs; a key's bucket is its hash mod N."""
+    """Buckets of (key, value) pairs; a key's bucket is its hash mod N."""
 
     name: ClassVar[str] = "example-chained"
     description: ClassVar[str] = (
@@ -81,21 +84,21 @@ class ChainedTable:
         buckets = self._buckets
         n = len(buckets)
 
-        def lookup(key: ConnKey) -> Connection | None:
-            for k, conn in buckets[hash(key) % n]:
+        def lookup(key: bytes, default: int) -> int:
+            for k, value in buckets[hash(key) % n]:
                 if k == key:
-                    return conn
-            return None
+                    return value
+            return default
 
-        def insert(key: ConnKey, conn: Connection) -> None:
+        def insert(key: bytes, value: int) -> None:
             bucket = buckets[hash(key) % n]
             for i, (k, _) in enumerate(bucket):
                 if k == key:  # a dict would replace the value: so do we
-                    bucket[i] = (key, conn)
+                    bucket[i] = (key, value)
                     return
-            bucket.append((key, conn))
+            bucket.append((key, value))
 
-        def remove(key: ConnKey) -> None:
+        def remove(key: bytes) -> None:
             bucket = buckets[hash(key) % n]
             for i, (k, _) in enumerate(bucket):
                 if k == key:
@@ -108,14 +111,18 @@ class ChainedTable:
 
         return lookup, insert, remove
 
-    def zone_items(self, zone: int) -> list[tuple[ConnKey, Connection]]:
-        return [pair for b in self._buckets for pair in b if pair[0][ZONE] == zone]
+    def zone_values(self, zone: int) -> Values:
+        # No zone index: iterating a zone visits every node, and the model
+        # keeps those of the zone.
+        return self.values()
 
-    def items(self) -> Iterable[tuple[ConnKey, Connection]]:
+    def values(self) -> Values:
+        return np.fromiter(
+            (value for b in self._buckets for _, value in b), np.int64, len(self)
+        )
+
+    def items(self) -> Iterable[tuple[bytes, int]]:
         return [pair for b in self._buckets for pair in b]
-
-    def zone_scan_size(self, zone: int) -> int:
-        return len(self)
 
     def __len__(self) -> int:
         return sum(map(len, self._buckets))

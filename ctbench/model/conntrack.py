@@ -1,0 +1,568 @@
+"""Conntrack semantics over a pluggable table, shaped like OVS's lib/conntrack.c.
+
+The model owns what OVS's ``struct conntrack`` owns: connections with a forward
+and a reverse key, per-protocol state and expiration, the 100 expiration
+lists, the table-wide and per-zone limits, flush, dump and sweep.  The table
+(a backend) only stores key nodes: a key maps to its connection's handle, or
+to ``~handle`` for a NAT connection's reverse key node (OVS's
+``conn_key_node.dir``).  Time is a logical clock in milliseconds passed in by
+the caller; nothing here reads the wall clock.
+
+An execute takes one of two paths, with the same semantics frame by frame
+(``tests/test_model_bulk.py`` runs random batches through both):
+
+- the per-frame path (:meth:`Conntrack._execute_each`), for short executes
+  and NAT: one loop iteration per frame;
+- the bulk path (:mod:`ctbench.model.bulk`), from
+  :data:`BULK_MIN_FRAMES` frames: numpy parses the frames, each frame is
+  looked up through the table's own lookup in one C-level ``map``, and the
+  connections' columns are updated column-wise.
+
+Deliberate simplifications, each visible in behaviour the tests pin:
+
+- TCP follows the coarse states (SYN-sent, SYN-recv, established, FIN-wait,
+  TIME-wait, closed) with OVS's flag checks, not pf's sequence windows.
+- ICMP is echo only; errors ("related" traffic) are invalid.
+- A NAT action only decides the reverse key; frames are never rewritten.
+- An expired connection that a new commit collides with is cleaned at that
+  moment.  OVS leaves it in the cmap until the sweeper comes, which a dict
+  cannot do; the only visible difference is that ``n_conns`` drops by one a
+  little earlier.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Iterable, Sequence
+from itertools import chain
+from operator import itemgetter
+from typing import Final
+
+import numpy as np
+
+from ctbench.backends import MISS, ConnTable, Lookup, Remove
+from ctbench.keys import ConnKey, key_proto, reverse_key, zone_suffix
+from ctbench.model import bulk
+from ctbench.model.columns import FREE, N_EXP_LISTS, Columns, ColumnViews, Handles
+from ctbench.model.records import (
+    ConnEntry,
+    Counters,
+    FlushResult,
+    Limits,
+    NatAction,
+    SweepResult,
+)
+from ctbench.model.states import (
+    EST,
+    INVALID,
+    NEW,
+    STATE_NAMES,
+    TIMEOUTS_MS,
+    UDP_FIRST,
+    UDP_MULTIPLE,
+    UDP_TIMEOUTS_MS,
+    UPDATE_NEW,
+    update,
+    valid_new,
+)
+from ctbench.packets import ETH_TYPE_IP, IPPROTO_UDP
+from ctbench.parse import UDP4_FAST, UDP4_KEY_END, UDP4_KEY_START, explain_frame
+
+# lib/conntrack.c conntrack_clean(): a pass stops once it has visited more
+# than n_conn_limit / 64 connections (checked before each list).
+SWEEP_BATCH_DIVISOR: Final = 64
+# An execute of at least this many frames takes the bulk path (measured:
+# see ctbench.model.bulk.BULK_MIN_FRAMES).
+BULK_MIN_FRAMES: Final = bulk.BULK_MIN_FRAMES
+
+_NOTHING_FLUSHED: Final = FlushResult(0, 0)
+_UDP_TO_MULTIPLE: Final = UDP_TIMEOUTS_MS[UDP_MULTIPLE]
+
+
+class Call:
+    """One execute's context: its zone's operations and its work counts,
+    folded into the model's counters when the call ends."""
+
+    __slots__ = (
+        "zone",
+        "commit",
+        "now",
+        "nat",
+        "get",
+        "put",
+        "remove",
+        "take_lock",
+        "counts",
+        "zone_limit",
+    )
+
+    def __init__(
+        self,
+        ct: Conntrack,
+        zone: int,
+        commit: bool,
+        now: int,
+        nat: NatAction | None,
+        take_lock: bool,
+    ) -> None:
+        self.zone = zone
+        self.commit = commit
+        self.now = now
+        self.nat = nat
+        self.get, self.put, self.remove = ct.table.bind(zone)
+        self.take_lock = take_lock
+        self.counts = Counters()
+        self.zone_limit = ct.limits.for_zone(zone)
+
+
+class Conntrack:
+    """The conntrack model.
+
+    With ``thread_safe=True`` it may be shared between threads.  Lookups and
+    state updates take no lock; creating or removing a connection takes
+    :attr:`lock`, as OVS takes ``ct_lock`` only for that (looking the key up
+    again under it), and so do flush, sweep and a whole bulk execute.
+    Single-threaded scenarios leave it off: no other thread can contend, and
+    an uncontended lock costs about 130 ns in CPython against about 20 ns in
+    C, which would distort the per-connection cost.
+    """
+
+    def __init__(
+        self,
+        table: ConnTable,
+        limits: Limits | None = None,
+        *,
+        thread_safe: bool = False,
+    ) -> None:
+        self.table = table
+        self.thread_safe = thread_safe
+        self.lock = threading.Lock()
+        self.limits = limits or Limits()
+        self.columns = Columns()
+        self._counters = Counters()
+        # Thread-safe executes append their counts here without the lock
+        # (list.append is atomic); reading `counters` folds them in.
+        self._counter_log: list[Counters] = []
+        self.n_conns = 0
+        self._next_list = 0
+        self._next_sweep = 0
+        self._zone_counts: dict[int, int] = {}
+        self._bulk = bulk.BulkExecutor(self)
+
+    # -- execute -------------------------------------------------------------
+
+    def execute(
+        self,
+        batch: Sequence[bytes],
+        zone: int,
+        commit: bool,
+        now: int,
+        nat: NatAction | None = None,
+    ) -> list[int]:
+        """Track one batch; returns each packet's ct_state bits."""
+        if nat is None and len(batch) >= BULK_MIN_FRAMES:
+            frames = batch if isinstance(batch, list | tuple) else list(batch)
+            if self.thread_safe:
+                with self.lock:
+                    return self._bulk.execute(frames, zone, commit, now)
+            return self._bulk.execute(frames, zone, commit, now)
+        return self._execute_each(batch, zone, commit, now, nat)
+
+    def execute_batches(
+        self,
+        batches: Iterable[Sequence[bytes]],
+        zone: int,
+        commit: bool,
+        now: int,
+        nat: NatAction | None = None,
+    ) -> list[int]:
+        """Track several batches in order, as that many ``execute`` calls.
+
+        Batch boundaries change nothing in the model (every frame is tracked
+        in order), so the batches are executed as one: one call keeps the
+        per-call set-up out of the per-packet cost, which is what ovstest's
+        loop of ``conntrack_execute()`` calls costs in C.
+        """
+        return self.execute(list(chain.from_iterable(batches)), zone, commit, now, nat)
+
+    def begin(
+        self, zone: int, commit: bool, now: int, nat: NatAction | None, take_lock: bool
+    ) -> Call:
+        if take_lock and getattr(self.table, "bind_creates", True):
+            # A table may create a zone's maps in bind(): two threads must not
+            # each make their own.
+            with self.lock:
+                return Call(self, zone, commit, now, nat, take_lock)
+        return Call(self, zone, commit, now, nat, take_lock)
+
+    def end(self, call: Call, packets: int) -> None:
+        counts = call.counts
+        counts.packets += packets  # one state per packet, no per-packet count
+        if self.thread_safe:
+            self._counter_log.append(counts)
+        else:
+            self._counters.add(counts)
+
+    def _execute_each(
+        self,
+        frames: Iterable[bytes],
+        zone: int,
+        commit: bool,
+        now: int,
+        nat: NatAction | None,
+    ) -> list[int]:
+        """The per-frame path: every frame in order, one loop iteration each.
+
+        The common frame (ovstest's: IPv4 + UDP without checksum) is parsed
+        inline with ``struct``, and a forward hit on a live UDP connection is
+        updated inline; everything else goes through :meth:`track`.
+        """
+        call = self.begin(zone, commit, now, nat, self.thread_safe)
+        get = call.get
+        track = self.track
+        state = self.columns.state
+        expiration = self.columns.expiration
+        suffix = zone_suffix(zone, IPPROTO_UDP)
+        unpack = UDP4_FAST.unpack_from
+        from_bytes = int.from_bytes
+        udp_timeouts = UDP_TIMEOUTS_MS
+        out: list[int] = []
+        append = out.append
+        try:
+            for frame in frames:
+                flen = len(frame)
+                if flen >= 42:
+                    dl, vihl, total, frag, proto, sport, dport, ulen, ucsum = unpack(
+                        frame
+                    )
+                    # ctbench.parse.udp4_fast_key(), inline.
+                    if (
+                        dl == ETH_TYPE_IP
+                        and vihl == 0x45
+                        and proto == IPPROTO_UDP
+                        and not frag & 0x3FFF
+                        and total <= flen - 14
+                        and not ucsum
+                        and 8 <= ulen <= total - 20
+                        and sport
+                        and dport
+                        and not from_bytes(frame[14:34], "big") % 0xFFFF
+                    ):
+                        key = frame[UDP4_KEY_START:UDP4_KEY_END] + suffix
+                        value = get(key, MISS)
+                        if value >= 0 and now < expiration[value]:
+                            # A forward hit on a live connection: other_conn_update().
+                            if state[value] == UDP_FIRST:
+                                state[value] = UDP_MULTIPLE
+                                expiration[value] = now + _UDP_TO_MULTIPLE
+                                append(NEW)  # CT_UPDATE_VALID_NEW
+                            else:
+                                expiration[value] = now + udp_timeouts[state[value]]
+                                append(EST)
+                            continue
+                        append(track(call, key, IPPROTO_UDP, 0, value))
+                        continue
+                parsed = explain_frame(frame, zone)
+                if isinstance(parsed, str):
+                    call.counts.invalid += 1
+                    append(INVALID)
+                    continue
+                append(track(call, parsed.key, parsed.proto, parsed.tcp_flags, None))
+        finally:
+            self.end(call, len(out))
+        return out
+
+    def track(
+        self, call: Call, key: ConnKey, proto: int, flags: int, value: int | None
+    ) -> int:
+        """One valid frame, in full: look up (``value`` is the forward
+        probe's result when the caller made it), update or create; returns
+        the packet's ct_state."""
+        get = call.get
+        now = call.now
+        cols = self.columns
+        if value is None:
+            value = get(key, MISS)
+        reply = False
+        if value >= 0:
+            handle = value
+        elif value != MISS:
+            handle = ~value  # a NAT connection's reverse key node
+            reply = True
+        else:
+            # Without NAT only the forward node is in the table, so a hit on
+            # the swapped key is this connection's reply.
+            other = get(reverse_key(key), MISS)
+            if other >= 0 and not cols.nat[other]:
+                handle = other
+                reply = True
+            else:
+                handle = -1
+        if handle >= 0:
+            if now >= cols.expiration[handle]:
+                # Expired: lookups skip it, as conn_key_lookup() does.
+                if call.commit:
+                    self._clean_one(call, handle)
+            else:
+                result, state = update(proto, cols.state[handle], reply, flags)
+                if result != UPDATE_NEW:
+                    if result != INVALID:
+                        cols.state[handle] = state
+                        cols.expiration[handle] = now + TIMEOUTS_MS[proto][state]
+                    return result
+                if call.commit:
+                    # A dict holds one node per key, so the old connection
+                    # leaves before its successor comes.
+                    self._clean_one(call, handle)
+                else:
+                    cols.expiration[handle] = 0  # conn_force_expire()
+        # Not found: conn_not_found().
+        if proto != IPPROTO_UDP and not valid_new(proto, key, flags):
+            call.counts.invalid += 1
+            return INVALID
+        if call.commit:
+            if call.take_lock:
+                # OVS takes ct_lock here, only to create: look again under it,
+                # since another thread may have created the connection.
+                with self.lock:
+                    if not self._exists(get, key):
+                        self._create(call, key, proto)
+            else:
+                self._create(call, key, proto)
+        return NEW
+
+    def _create(self, call: Call, key: ConnKey, proto: int) -> None:
+        counts = call.counts
+        zone_limit = call.zone_limit
+        if zone_limit is not None and self._zone_counts.get(call.zone, 0) >= zone_limit:
+            counts.refused_zone += 1
+            return
+        conn_limit = self.limits.conn_limit
+        if conn_limit and self.n_conns >= conn_limit:
+            counts.refused_full += 1
+            return
+        rev_key = None
+        if call.nat is not None:
+            rev_key = call.nat.reverse_key(key)
+            if rev_key == key or self._nat_taken(call.get, rev_key, call.now):
+                counts.refused_nat += 1
+                return
+        cols = self.columns
+        handle = cols.alloc_one()
+        cols.state[handle] = UDP_FIRST  # every protocol's first state is 0
+        cols.expiration[handle] = call.now + TIMEOUTS_MS[proto][0]
+        cols.exp_list[handle] = self._next_list
+        cols.zone[handle] = call.zone
+        cols.proto[handle] = proto
+        cols.keys[handle] = key
+        call.put(key, handle)
+        if rev_key is not None:
+            cols.nat[handle] = 1
+            cols.rev_keys[handle] = rev_key
+            call.put(rev_key, ~handle)
+        else:
+            cols.nat[handle] = 0
+        # conn_expire_push_front(): lists are filled round-robin.
+        self._next_list = (self._next_list + 1) % N_EXP_LISTS
+        self.n_conns += 1
+        if zone_limit is not None:
+            self._zone_counts[call.zone] = self._zone_counts.get(call.zone, 0) + 1
+        counts.created += 1
+
+    def _exists(self, get: Lookup, key: ConnKey) -> bool:
+        """conn_lookup() again, under the lock: forward or reply match."""
+        if get(key, MISS) != MISS:
+            return True
+        other = get(reverse_key(key), MISS)
+        return other >= 0 and not self.columns.nat[other]
+
+    def _nat_taken(self, get: Lookup, rev_key: ConnKey, now: int) -> bool:
+        """May a new NAT connection not use ``rev_key``?
+
+        OVS's nat_get_unique_tuple() refuses a reverse key that conn_lookup()
+        finds: a live connection's forward or reverse key.  A dict also holds
+        one node per key, so a node of an expired connection, which the
+        sweeper has not removed yet, blocks the key too.
+        """
+        if get(rev_key, MISS) != MISS:
+            return True
+        other = get(reverse_key(rev_key), MISS)
+        cols = self.columns
+        return other >= 0 and not cols.nat[other] and now < cols.expiration[other]
+
+    def _clean_one(self, call: Call, handle: int) -> None:
+        """conn_clean() from an execute.  Thread-safe: under the lock, and
+        only if the handle still holds the connection that was found (OVS's
+        ``reclaimed`` flag), however many threads saw it expire."""
+        if not call.take_lock:
+            self._remove_one(handle, call.remove, call.counts)
+            return
+        key = self.columns.keys[handle]
+        with self.lock:
+            cols = self.columns
+            if cols.exp_list[handle] != FREE and cols.keys[handle] is key:
+                self._remove_one(handle, call.remove, call.counts)
+
+    def _remove_one(self, handle: int, remove: Remove, counts: Counters) -> None:
+        cols = self.columns
+        key = cols.keys[handle]
+        assert key is not None
+        remove(key)
+        if cols.nat[handle]:
+            remove(cols.rev_keys.pop(handle))
+        cols.release_one(handle)
+        self.n_conns -= 1
+        counts.removed += 1
+        zone = cols.zone[handle]
+        if self.limits.for_zone(zone) is not None:
+            self._zone_counts[zone] -= 1
+
+    @property
+    def counters(self) -> Counters:
+        """Cumulative work counters (the same object each time)."""
+        if self._counter_log:
+            with self.lock:
+                log = self._counter_log
+                while log:
+                    self._counters.add(log.pop())
+        return self._counters
+
+    # -- removal -------------------------------------------------------------
+
+    def remove_handles(
+        self, handles: Handles, views: ColumnViews, counts: Counters
+    ) -> None:
+        """conn_clean() of many connections: each node removed from its
+        zone's map on its own, in order; then the slots are released.
+        ``counts`` gets the removals."""
+        self.unlink_handles(handles, views, counts)
+        self.columns.release(handles, views)
+
+    def unlink_handles(
+        self, handles: Handles, views: ColumnViews, counts: Counters
+    ) -> None:
+        """Remove the connections' nodes from the table and from the counts,
+        keeping their slots (a caller that reuses a slot at once saves the
+        release and the allocation, which would hand the same slot back)."""
+        if not len(handles):
+            return
+        cols = self.columns
+        zones = views.zone[handles]
+        first = int(zones[0])
+        if (zones == first).all():
+            groups = [(first, handles)]
+        else:
+            groups = [(int(z), handles[zones == z]) for z in np.unique(zones)]
+        for zone, members in groups:
+            remove = self.table.bind(zone)[2]
+            members_list = members.tolist()
+            deque(map(remove, _gather(cols.keys, members_list)), 0)
+            nat = members[views.nat[members] != 0].tolist()
+            if nat:
+                deque(map(remove, map(cols.rev_keys.pop, nat)), 0)
+            if self.limits.for_zone(zone) is not None:
+                self._zone_counts[zone] -= len(members_list)
+        self.n_conns -= len(handles)
+        counts.removed += len(handles)
+
+    def flush(self, zone: int | None = None) -> FlushResult:
+        """conntrack_flush(): every connection of ``zone``, or all of them.
+
+        The table decides what is visited: a zone of the single map is a scan
+        of every node, a zone of the per-zone maps only that zone's nodes.
+        """
+        if self.thread_safe:
+            with self.lock:
+                return self._flush(zone)
+        return self._flush(zone)
+
+    def _flush(self, zone: int | None) -> FlushResult:
+        values = self.table.values() if zone is None else self.table.zone_values(zone)
+        visited = len(values)
+        if not visited:
+            return _NOTHING_FLUSHED
+        views = self.columns.views()
+        # Reverse nodes are skipped: cleaned with their forward node.
+        forward = values[values >= 0]
+        if zone is not None:
+            forward = forward[views.zone[forward] == zone]
+        self.remove_handles(forward, views, self._counters)
+        return FlushResult(visited, len(forward))
+
+    def sweep(self, now: int, max_visited: int | None = None) -> SweepResult:
+        """Remove expired connections, walking the expiration lists.
+
+        With ``max_visited`` it is one pass of OVS's clean thread
+        (conntrack_clean()): from the list where the last pass stopped,
+        before each list it checks whether more than ``max_visited``
+        connections were visited (expired or not), and stops there.  Without,
+        it sweeps every list.
+        """
+        if self.thread_safe:
+            with self.lock:
+                return self._sweep(now, max_visited)
+        return self._sweep(now, max_visited)
+
+    def _sweep(self, now: int, max_visited: int | None) -> SweepResult:
+        views = self.columns.views()
+        used = self.columns.used
+        lists = views.exp_list[:used]
+        live = lists != FREE
+        sizes = np.bincount(lists[live], minlength=N_EXP_LISTS).tolist()
+        start = self._next_sweep if max_visited is not None else 0
+        visited = 0
+        stop = start
+        while stop < N_EXP_LISTS:
+            if max_visited is not None and visited > max_visited:
+                break
+            visited += sizes[stop]
+            stop += 1
+        swept = live & (lists >= start) & (lists < stop)
+        expired = np.flatnonzero(swept & (views.expiration[:used] <= now))
+        self.remove_handles(expired, views, self._counters)
+        if max_visited is not None:
+            self._next_sweep = stop if stop < N_EXP_LISTS else 0
+        return SweepResult(visited, len(expired))
+
+    # -- inspection ----------------------------------------------------------
+
+    def dump(self, zone: int | None = None, now: int | None = None) -> list[ConnEntry]:
+        """conntrack_dump(): forward nodes only; expired ones are skipped
+        when ``now`` is given, as OVS's dump does."""
+        cols = self.columns
+        entries = []
+        for key, value in self.table.items():
+            if value < 0 or (zone is not None and cols.zone[value] != zone):
+                continue
+            expiration = cols.expiration[value]
+            if now is not None and now >= expiration:
+                continue
+            proto = key_proto(key)
+            nat = bool(cols.nat[value])
+            entries.append(
+                ConnEntry(
+                    key=key,
+                    rev_key=cols.rev_keys[value] if nat else reverse_key(key),
+                    proto=proto,
+                    state=STATE_NAMES[proto][cols.state[value]],
+                    expiration=expiration,
+                    nat=nat,
+                )
+            )
+        return entries
+
+    def zone_count(self, zone: int) -> int:
+        """Connections counted against ``zone``'s limit (0 when unlimited)."""
+        return self._zone_counts.get(zone, 0)
+
+    def expiration_list_sizes(self) -> list[int]:
+        lists = self.columns.views().exp_list[: self.columns.used]
+        return np.bincount(lists[lists != FREE], minlength=N_EXP_LISTS).tolist()  # type: ignore[no-any-return]
+
+
+def _gather(items: list[ConnKey | None], indices: list[int]) -> list[ConnKey]:
+    """``[items[i] for i in indices]`` at C speed."""
+    if len(indices) == 1:
+        return [items[indices[0]]]  # type: ignore[list-item]
+    return list(itemgetter(*indices)(items))
