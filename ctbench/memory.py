@@ -19,10 +19,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ctbench.backends import BackendSpec, Options, backend_kwargs, create_table
-from ctbench.model import Conntrack, Limits
+from ctbench.model import BULK_MIN_FRAMES, Conntrack, Limits
 from ctbench.packets import ovstest_frame, zone_benchmark_ports
 
 DEFAULT_SAMPLE_CONNS = 50_000
+# With fewer entries per zone than an execute needs for the bulk path, the
+# fill goes frame by frame, about 4x dearer under tracemalloc (50,000
+# connections: 1.1 s against 0.25-0.45 s in bulk, `ctbench backends --memory
+# --entries 100 --zones 1000`); a sample this size keeps it near 0.2 s.
+PER_FRAME_SAMPLE_CONNS = 10_000
 # The fill `ctbench backends --memory` measures unless told otherwise.
 DEFAULT_ENTRIES = 1000
 DEFAULT_ZONES = 100
@@ -44,10 +49,19 @@ def measure_memory(
     zones: int,
     max_conns: int = DEFAULT_SAMPLE_CONNS,
 ) -> MemoryFigures:
-    """Fill ``zones`` zones with up to ``entries`` ovstest packets each, keeping
-    the total at or under ``max_conns`` by using fewer entries per zone."""
-    zones = max(1, min(zones, max_conns))  # never more than max_conns in all
-    per_zone = max(1, min(entries, max_conns // zones))
+    """Fill up to ``zones`` zones with ``entries`` ovstest packets each,
+    keeping the total at or under ``max_conns`` by filling fewer zones.
+
+    Fewer zones rather than fewer entries per zone: the zones keep the run's
+    density (what a zone's own map costs is spread over as many connections
+    as in the run), and a zone's packets are one execute, which takes the
+    bulk path as the run's does (tracemalloc makes the per-frame path's
+    allocations several times dearer).
+    """
+    per_zone = max(1, min(entries, max_conns))
+    if per_zone < BULK_MIN_FRAMES:
+        max_conns = min(max_conns, PER_FRAME_SAMPLE_CONNS)
+    zones = max(1, min(zones, max_conns // per_zone))
     frames = [ovstest_frame(*zone_benchmark_ports(i)) for i in range(per_zone)]
     was_tracing = tracemalloc.is_tracing()
     gc.collect()

@@ -168,18 +168,23 @@ class BulkExecutor:
         fast = np.zeros(n, np.bool_)
         rows = np.empty((0, KEY_BYTES), np.uint8)
         if length >= UDP4_MIN_LEN:
-            lengths = np.fromiter(map(len, frames), np.int64, n)
-            same = lengths == length
-            if same.all():
+            # A list of lengths and count() cost half of a numpy array of them.
+            lengths = list(map(len, frames))
+            if lengths.count(length) == n:
                 fast, rows = udp4_bulk(frames, call.zone)
-            elif same.sum() >= self.min_frames:
-                where = np.flatnonzero(same)
-                fast[where], rows_same = udp4_bulk(_pick(frames, where), call.zone)
-                rows = np.empty((n, KEY_BYTES), np.uint8)
-                rows[where] = rows_same
+            else:
+                same = np.array(lengths) == length
+                if same.sum() >= self.min_frames:
+                    where = np.flatnonzero(same)
+                    fast[where], rows_same = udp4_bulk(_pick(frames, where), call.zone)
+                    rows = np.empty((n, KEY_BYTES), np.uint8)
+                    rows[where] = rows_same
         # Runs of fast frames between the others, which go one at a time.
-        edges = np.flatnonzero(np.diff(fast.astype(np.int8), prepend=0, append=0))
-        starts, ends = edges[::2].tolist(), edges[1::2].tolist()
+        if fast.all():
+            starts, ends = [0], [n]
+        else:
+            edges = np.flatnonzero(np.diff(fast.astype(np.int8), prepend=0, append=0))
+            starts, ends = edges[::2].tolist(), edges[1::2].tolist()
         done = 0
         for run_start, run_end in zip(starts, ends, strict=True):
             self._each(call, frames, done, run_start, out)
@@ -255,17 +260,16 @@ class BulkExecutor:
         caller then goes frame by frame)."""
         ct = self.ct
         m = len(keys)
-        get = call.get
         now = call.now
         views = ct.columns.views()
-        values = np.fromiter(map(get, keys, repeat(MISS)), np.int64, m)
+        values = self._lookup(call, keys)
         missed = values == MISS
         reply = (values < 0) & ~missed  # a NAT connection's reverse node
         handles = np.where(values >= 0, values, ~values)
         if missed.any():
             where = np.flatnonzero(missed)
             reverse = key_list(rows[where][:, REVERSE_COLUMNS])
-            found = np.fromiter(map(get, reverse, repeat(MISS)), np.int64, len(where))
+            found = self._lookup(call, reverse)
             # Only a forward node of a connection without NAT answers the
             # reply direction (a NAT connection's reply is its reverse node).
             answers = found >= 0
@@ -305,6 +309,31 @@ class BulkExecutor:
         if call.commit:
             self._commit(call, keys, handles, live, expired, views)
         return m
+
+    @staticmethod
+    def _lookup(call: Call, keys: list[bytes]) -> Int64s:
+        """Each key's value, MISS where absent, through the table's lookup.
+
+        When the lookup is a dict's own ``get``, ``itemgetter(*keys)`` on
+        that dict does the same lookups with less call overhead per key (it
+        measured 0.6x ``map(get, keys, repeat(MISS))``); it stops at the first
+        absent key, and then ``map`` does them all.
+        """
+        get = call.get
+        table = getattr(get, "__self__", None)
+        if (
+            isinstance(table, dict)
+            and getattr(get, "__name__", "") == "get"
+            and type(table).__getitem__ is dict.__getitem__
+            and len(keys) > 1
+        ):
+            try:
+                found = itemgetter(*keys)(table)
+            except KeyError:
+                pass
+            else:
+                return np.fromiter(found, np.int64, len(keys))
+        return np.fromiter(map(get, keys, repeat(MISS)), np.int64, len(keys))
 
     def _first_conflict(
         self,
