@@ -34,8 +34,9 @@ from pathlib import Path
 import _repo  # noqa: F401  (the working tree's ctbench first)
 import numpy as np
 
-from ctbench.backends import MISS
+from ctbench.backends import MISS, BackendSpec, create_table
 from ctbench.keys import zone_suffix
+from ctbench.model import Conntrack, Limits
 from ctbench.model.bulk import REVERSE_COLUMNS, key_list
 from ctbench.packets import IPPROTO_UDP, ovstest_frame
 from ctbench.parse import UDP4_FAST, udp4_bulk
@@ -117,6 +118,34 @@ def per_zone_part(c: dict[str, float]) -> None:
         c["flush full"],
         "C flush full",
     )
+    noop_us, flush_us = cold_floor(frames)
+    report("a no-op call, right after an execute", noop_us, c["flush empty"], "C")
+    report("ctbench's empty flush, there", flush_us, c["flush empty"], "C")
+
+
+def cold_floor(frames: list[bytes], rounds: int = 30) -> tuple[float, float]:
+    """The least a call costs right after a 10,000-frame execute has pushed
+    the interpreter's and the table's data out of the caches, as the empty
+    zone's flush follows the no-commit phase: a no-op, and per-zone's
+    flush of the empty zone."""
+    model = Conntrack(create_table(BackendSpec("per-zone")), Limits(0))
+    model.execute(frames, 1, True, 0)
+    clock = time.perf_counter_ns
+
+    def noop() -> None:
+        pass
+
+    def flush_empty() -> None:
+        model.flush(65535)
+
+    best = {"noop": float("inf"), "flush": float("inf")}
+    for _ in range(rounds):
+        for name, fn in (("noop", noop), ("flush", flush_empty)):
+            model.execute(frames, 1, False, 0)
+            start = clock()
+            fn()
+            best[name] = min(best[name], (clock() - start) / 1e3)
+    return best["noop"], best["flush"]
 
 
 def delete_floor(table: dict[bytes, int], rounds: int = 30) -> float:
@@ -155,6 +184,17 @@ def single_part(stored: int, c: dict[str, float]) -> None:
         best_of(walk_filter, 7),
         c["flush empty"],
         c_name,
+    )
+
+    def refused_attempts() -> None:
+        rows = udp4_bulk(frames, 65534)[1]
+        deque(map(table.get, key_list(rows), repeat(MISS)), 0)
+        deque(map(table.get, key_list(rows[:, REVERSE_COLUMNS]), repeat(MISS)), 0)
+
+    ns = best_of(refused_attempts, 7) * 1e3 / len(frames)
+    print(
+        f"  a refused fill attempt (parse, key, two missing probes): {ns:.0f} ns,"
+        f" at most {1e3 / ns:.2f} M attempts/s"
     )
 
 

@@ -194,6 +194,7 @@ class ContractMachine(RuleBasedStateMachine):
         if not hasattr(self, "model"):
             return
         assert self.model.n_conns == self.ref.n_conns
+        assert self.model.n_nat == sum(1 for c in self.ref.conns if c.nat)
         assert vars(self.model.counters) == vars(self.ref.counters)
         assert sum(self.model.expiration_list_sizes()) == self.ref.n_conns
 

@@ -114,6 +114,7 @@ def _state(model: Conntrack) -> tuple[object, ...]:
         dict(cols.rev_keys),
         vars(model.counters),
         model.n_conns,
+        model.n_nat,
         {z: model.zone_count(z) for z in ZONES},
         model.expiration_list_sizes(),
         model._next_list,
