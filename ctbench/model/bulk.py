@@ -463,10 +463,10 @@ class BulkExecutor:
         zone_limit = call.zone_limit
         bound = n0 + self._room(call, n0, zone0)
         if bound <= n0 and not cleaned.any():
-            refused = len(cleaned)  # full, and nothing frees a slot
+            everyone = len(cleaned)  # full, and nothing frees a slot
             if zone_limit is not None and zone0 >= zone_limit:
-                return np.zeros(refused, np.bool_), refused, 0
-            return np.zeros(refused, np.bool_), 0, refused
+                return np.zeros(everyone, np.bool_), everyone, 0
+            return np.zeros(everyone, np.bool_), 0, everyone
         steps = np.where(cleaned, 0, 1).astype(np.int64)
         running = n0 + np.cumsum(steps)
         if running[-1] <= bound:
