@@ -54,7 +54,6 @@ from ctbench.model.records import (
     SweepResult,
 )
 from ctbench.model.states import (
-    EST,
     INVALID,
     NEW,
     STATE_NAMES,
@@ -66,8 +65,8 @@ from ctbench.model.states import (
     update,
     valid_new,
 )
-from ctbench.packets import ETH_TYPE_IP, IPPROTO_UDP
-from ctbench.parse import UDP4_FAST, UDP4_KEY_END, UDP4_KEY_START, explain_frame
+from ctbench.packets import IPPROTO_UDP
+from ctbench.parse import UDP4_FAST, explain_frame
 
 # lib/conntrack.c conntrack_clean(): a pass stops once it has visited more
 # than n_conn_limit / 64 connections (checked before each list).
@@ -228,8 +227,14 @@ class Conntrack:
         unpack = UDP4_FAST.unpack_from
         from_bytes = int.from_bytes
         udp_timeouts = UDP_TIMEOUTS_MS
+        miss = MISS
         out: list[int] = []
         append = out.append
+        # The loop uses literals, not the named constants, so that CPython
+        # loads them without a global lookup: 0x0800 is ETH_TYPE_IP, 17
+        # IPPROTO_UDP, 26:38 the key's bytes (UDP4_KEY_START:UDP4_KEY_END),
+        # state 0 UDP_FIRST and 1 UDP_MULTIPLE, ct_state 0x21 NEW and 0x22
+        # EST (tests/test_model_bulk.py holds this path to the general one).
         try:
             for frame in frames:
                 flen = len(frame)
@@ -239,9 +244,9 @@ class Conntrack:
                     )
                     # ctbench.parse.udp4_fast_key(), inline.
                     if (
-                        dl == ETH_TYPE_IP
+                        dl == 0x0800
                         and vihl == 0x45
-                        and proto == IPPROTO_UDP
+                        and proto == 17
                         and not frag & 0x3FFF
                         and total <= flen - 14
                         and not ucsum
@@ -250,19 +255,21 @@ class Conntrack:
                         and dport
                         and not from_bytes(frame[14:34], "big") % 0xFFFF
                     ):
-                        key = frame[UDP4_KEY_START:UDP4_KEY_END] + suffix
-                        value = get(key, MISS)
+                        key = frame[26:38] + suffix
+                        value = get(key, miss)
                         if value >= 0 and now < expiration[value]:
-                            # A forward hit on a live connection: other_conn_update().
-                            if state[value] == UDP_FIRST:
-                                state[value] = UDP_MULTIPLE
-                                expiration[value] = now + _UDP_TO_MULTIPLE
-                                append(NEW)  # CT_UPDATE_VALID_NEW
+                            # A forward hit on a live connection:
+                            # other_conn_update().
+                            udp_state = state[value]
+                            if udp_state:
+                                expiration[value] = now + udp_timeouts[udp_state]
+                                append(0x22)
                             else:
-                                expiration[value] = now + udp_timeouts[state[value]]
-                                append(EST)
+                                state[value] = 1
+                                expiration[value] = now + _UDP_TO_MULTIPLE
+                                append(0x21)  # CT_UPDATE_VALID_NEW
                             continue
-                        append(track(call, key, IPPROTO_UDP, 0, value))
+                        append(track(call, key, 17, 0, value))
                         continue
                 parsed = explain_frame(frame, zone)
                 if isinstance(parsed, str):
