@@ -427,7 +427,7 @@ class BulkExecutor:
         views.zone[new_handles] = call.zone
         views.proto[new_handles] = IPPROTO_UDP
         views.nat[new_handles] = 0
-        deque(map(cols.keys.__setitem__, handle_list, new_keys), 0)
+        cols.keys[new_handles] = np.fromiter(new_keys, object, k)
         # Each node inserted on its own, in frame order.
         deque(map(call.put, new_keys, handle_list), 0)
         ct._next_list = (ct._next_list + k) % N_EXP_LISTS

@@ -36,7 +36,6 @@ import threading
 from collections import deque
 from collections.abc import Iterable, Sequence
 from itertools import chain
-from operator import itemgetter
 from typing import Final
 
 import numpy as np
@@ -466,14 +465,13 @@ class Conntrack:
             groups = [(int(z), handles[zones == z]) for z in np.unique(zones)]
         for zone, members in groups:
             remove = self.table.bind(zone)[2]
-            members_list = members.tolist()
-            deque(map(remove, _gather(cols.keys, members_list)), 0)
+            deque(map(remove, cols.keys[members].tolist()), 0)
             if self.n_nat:
                 nat = members[views.nat[members] != 0].tolist()
                 deque(map(remove, map(cols.rev_keys.pop, nat)), 0)
                 self.n_nat -= len(nat)
             if self.limits.for_zone(zone) is not None:
-                self._zone_counts[zone] -= len(members_list)
+                self._zone_counts[zone] -= len(members)
         self.n_conns -= len(handles)
         counts.removed += len(handles)
 
@@ -579,10 +577,3 @@ class Conntrack:
     def expiration_list_sizes(self) -> list[int]:
         lists = self.columns.views().exp_list[: self.columns.used]
         return np.bincount(lists[lists != FREE], minlength=N_EXP_LISTS).tolist()  # type: ignore[no-any-return]
-
-
-def _gather(items: list[ConnKey | None], indices: list[int]) -> list[ConnKey]:
-    """``[items[i] for i in indices]`` at C speed."""
-    if len(indices) == 1:
-        return [items[indices[0]]]  # type: ignore[list-item]
-    return list(itemgetter(*indices)(items))
