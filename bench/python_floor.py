@@ -186,8 +186,12 @@ def single_part(stored: int, c: dict[str, float]) -> None:
         c_name,
     )
 
+    zone_of_round = iter(range(60_000, 65_000))
+
     def refused_attempts() -> None:
-        rows = udp4_bulk(frames, 65534)[1]
+        # A zone of its own each round: fresh keys probe slots no earlier
+        # round warmed, as each zone of a fill does.
+        rows = udp4_bulk(frames, next(zone_of_round))[1]
         deque(map(table.get, key_list(rows), repeat(MISS)), 0)
         deque(map(table.get, key_list(rows[:, REVERSE_COLUMNS]), repeat(MISS)), 0)
 
