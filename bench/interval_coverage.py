@@ -15,7 +15,8 @@ import argparse
 import _repo  # noqa: F401  (the working tree's ctbench first)
 import numpy as np
 
-from ctbench.compare import DEFAULT_RESAMPLES, _bootstrap_means
+from ctbench.compare import DEFAULT_RESAMPLES
+from ctbench.stats import bootstrap
 
 
 def false_difference_rate(n: int, dist: str, trials: int, seed: int) -> float:
@@ -27,9 +28,9 @@ def false_difference_rate(n: int, dist: str, trials: int, seed: int) -> float:
         else:
             a, b = rng.lognormal(3, 0.5, n), rng.lognormal(3, 0.5, n)
         boot = np.random.default_rng([seed, n, trial])
-        ratios = _bootstrap_means(b, DEFAULT_RESAMPLES, boot) / _bootstrap_means(
-            a, DEFAULT_RESAMPLES, boot
-        )
+        means_b = bootstrap(b, DEFAULT_RESAMPLES, boot, ("mean",))["mean"]
+        means_a = bootstrap(a, DEFAULT_RESAMPLES, boot, ("mean",))["mean"]
+        ratios = means_b / means_a
         low, high = np.percentile(ratios - 1, [2.5, 97.5])
         misses += bool(low > 0 or high < 0)
     return misses / trials

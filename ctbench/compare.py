@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import math
 import re
-import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from statistics import NormalDist
@@ -43,10 +42,16 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
+from ctbench.errors import CtbenchError
 from ctbench.results import BackendResult, RunResult
-from ctbench.stats import PERCENTILE_METHOD
+from ctbench.stats import (
+    BOOTSTRAP_STATS,
+    PERCENTILE_METHOD,
+    bootstrap,
+    seeded_rng,
+)
 
-STATS: Final = ("mean", "median", "p95")
+STATS: Final = BOOTSTRAP_STATS
 VERDICTS: Final = ("faster", "slower", "unchanged", "inconclusive")
 DEFAULT_STAT: Final = "median"
 DEFAULT_THRESHOLD: Final = 0.10
@@ -56,9 +61,6 @@ DEFAULT_RESAMPLES: Final = 2_000
 DEFAULT_SEED: Final = 0
 # A 95% interval: the 2.5th and 97.5th percentiles of the bootstrap ratios.
 CONFIDENCE: Final = 0.95
-# Resampled values held at once (float64): bounds memory to about 32 MiB per
-# side whatever the sample count; the resamples are processed in blocks.
-MAX_BLOCK_VALUES: Final = 4_000_000
 # Above this many samples a side is bootstrapped from a seeded subsample of
 # this size (without replacement): 2,000 sorts of 4 M samples would take many
 # minutes, and a subsample's interval is wider, so verdicts stay conservative.
@@ -88,7 +90,7 @@ IGNORED_PARAMS: Final = ("backends",)
 FILL_COUNTERS: Final = ("requested", "stored", "refused")
 
 
-class CompareError(ValueError):
+class CompareError(CtbenchError, ValueError):
     """Two runs that cannot be compared, or a bad comparison setting."""
 
 
@@ -240,41 +242,6 @@ _REDUCERS: Final[dict[str, Reducer]] = {
 }
 
 
-def _sorted_percentile(
-    ordered: npt.NDArray[np.float64], q: float
-) -> npt.NDArray[np.float64]:
-    """Percentile q (0-100) of each row of an already sorted array, by the
-    linear interpolation numpy's method="linear" uses (Hyndman-Fan 7): one
-    sort then serves both the median and p95, several times faster than two
-    np.percentile calls over the resamples."""
-    n = ordered.shape[-1]
-    position = (n - 1) * q / 100
-    below = int(math.floor(position))
-    above = min(below + 1, n - 1)
-    fraction = position - below
-    low, high = ordered[..., below], ordered[..., above]
-    return low + (high - low) * fraction  # type: ignore[no-any-return]
-
-
-def _bootstrap(
-    samples: npt.NDArray[np.float64], resamples: int, rng: np.random.Generator
-) -> dict[str, npt.NDArray[np.float64]]:
-    """Each statistic over ``resamples`` resamples with replacement, drawn in
-    blocks so memory stays bounded; one index draw serves all three."""
-    n = len(samples)
-    block = max(1, MAX_BLOCK_VALUES // n)
-    out: dict[str, list[npt.NDArray[np.float64]]] = {s: [] for s in STATS}
-    done = 0
-    while done < resamples:
-        size = min(block, resamples - done)
-        drawn = np.sort(samples[rng.integers(0, n, size=(size, n))], axis=-1)
-        out["mean"].append(drawn.mean(axis=-1))
-        out["median"].append(_sorted_percentile(drawn, 50))
-        out["p95"].append(_sorted_percentile(drawn, 95))
-        done += size
-    return {stat: np.concatenate(parts) for stat, parts in out.items()}
-
-
 # Fewer samples a side than this and mean_change() gives no interval: with no
 # true difference, the percentile-bootstrap 95% interval lies wholly on one
 # side of zero 34% of the time at 2 samples a side, 12% at 5, 8% at 10, 7% at
@@ -305,18 +272,6 @@ class MeanChange:
     @property
     def has_interval(self) -> bool:
         return math.isfinite(self.low) and math.isfinite(self.high)
-
-
-def _bootstrap_means(
-    samples: npt.NDArray[np.float64], resamples: int, rng: np.random.Generator
-) -> npt.NDArray[np.float64]:
-    n = len(samples)
-    block = max(1, MAX_BLOCK_VALUES // n)
-    means = []
-    for done in range(0, resamples, block):
-        size = min(block, resamples - done)
-        means.append(samples[rng.integers(0, n, size=(size, n))].mean(axis=-1))
-    return np.concatenate(means)
 
 
 def _normal_log_ratio_interval(
@@ -364,9 +319,9 @@ def mean_change(
             return MeanChange(change, nan, nan, "a mean of 0")
         low, high = _normal_log_ratio_interval(a, b)
         return MeanChange(change, low * 100, high * 100, "normal approx.")
-    rng = np.random.default_rng([seed, zlib.crc32(key.encode())])
-    boot_a = _bootstrap_means(a, resamples, rng)
-    boot_b = _bootstrap_means(b, resamples, rng)
+    rng = seeded_rng(seed, key)
+    boot_a = bootstrap(a, resamples, rng, ("mean",))["mean"]
+    boot_b = bootstrap(b, resamples, rng, ("mean",))["mean"]
     with np.errstate(divide="ignore", invalid="ignore"):
         ratios = boot_b / boot_a - 1
     if not np.all(np.isfinite(ratios)):
@@ -384,12 +339,6 @@ def _subsample(
     return rng.choice(samples, MAX_BOOTSTRAP_SAMPLES, replace=False)
 
 
-def _rng(seed: int, backend: str, phase: str) -> np.random.Generator:
-    """A generator per row, so adding a backend leaves the others' intervals
-    unchanged."""
-    return np.random.default_rng([seed, zlib.crc32(f"{backend}/{phase}".encode())])
-
-
 def _ratios(
     base: Sequence[float],
     cand: Sequence[float],
@@ -398,8 +347,8 @@ def _ratios(
 ) -> dict[str, Ratio]:
     a = np.asarray(base, dtype=np.float64)
     b = np.asarray(cand, dtype=np.float64)
-    boot_a = _bootstrap(_subsample(a, rng), settings.resamples, rng)
-    boot_b = _bootstrap(_subsample(b, rng), settings.resamples, rng)
+    boot_a = bootstrap(_subsample(a, rng), settings.resamples, rng)
+    boot_b = bootstrap(_subsample(b, rng), settings.resamples, rng)
     tail = (1 - CONFIDENCE) / 2 * 100
     ratios = {}
     for stat in STATS:
@@ -525,7 +474,8 @@ def compare(
             if not sa or not sb:
                 notes.append(f"{phase} on {label}: no samples in one file, skipped")
                 continue
-            ratios = _ratios(sa, sb, settings, _rng(settings.seed, label, phase))
+            rng = seeded_rng(settings.seed, f"{label}/{phase}")
+            ratios = _ratios(sa, sb, settings, rng)
             chosen = ratios[settings.stat]
             rows.append(
                 Row(
@@ -560,14 +510,23 @@ def compare(
 
 
 __all__ = [
+    "BOOTSTRAP_NOTE",
+    "CONFIDENCE",
+    "DEFAULT_RESAMPLES",
+    "DEFAULT_SEED",
+    "DEFAULT_STAT",
+    "STATS",
+    "VERDICTS",
     "CompareError",
     "Comparison",
     "CounterDiff",
+    "MeanChange",
     "Ratio",
     "Row",
     "Settings",
     "compare",
     "differences",
+    "mean_change",
     "parse_threshold",
     "verdict",
 ]

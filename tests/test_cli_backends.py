@@ -3,67 +3,51 @@
 from __future__ import annotations
 
 import pytest
-from click.testing import CliRunner
+from cli_helpers import run_cli
 
 from ctbench.backends import BackendSpec
-from ctbench.cli import cli, main
 from ctbench.memory import measure_backends
 from ctbench.render.memory_table import format_memory_table
 
 BUILTINS = ("single", "per-zone", "sharded", "per-zone-sharded", "lazy-per-zone")
 
 
-def run_main(
-    capsys: pytest.CaptureFixture[str], *args: str
-) -> tuple[int | str | None, str, str]:
-    """main() as the console script runs it: exit status, stdout, stderr."""
-    with pytest.raises(SystemExit) as info:
-        main(list(args))
-    out, err = capsys.readouterr()
-    return info.value.code, out, err
-
-
 def test_backends_lists_every_builtin_with_its_description() -> None:
-    result = CliRunner().invoke(cli, ["backends"])
-    assert result.exit_code == 0
-    names = [line.split()[0] for line in result.output.splitlines()]
+    result = run_cli("backends")
+    assert result.code == 0
+    names = [line.split()[0] for line in result.out.splitlines()]
     assert set(BUILTINS) <= set(names)
-    assert "option shards, default 64" in result.output
+    assert "option shards, default 64" in result.out
 
 
 def test_memory_table_has_a_row_per_chosen_backend_with_its_options() -> None:
-    result = CliRunner().invoke(
-        cli,
-        [
-            "backends",
-            "--memory",
-            "--entries",
-            "20",
-            "--zones",
-            "3",
-            "--backend",
-            "sharded:shards=4",
-            "--backend",
-            "lazy-per-zone",
-        ],
+    result = run_cli(
+        "backends",
+        "--memory",
+        "--entries",
+        "20",
+        "--zones",
+        "3",
+        "--backend",
+        "sharded:shards=4",
+        "--backend",
+        "lazy-per-zone",
     )
-    assert result.exit_code == 0, result.output
-    lines = result.output.splitlines()
+    assert result.code == 0, result.out
+    lines = result.out.splitlines()
     assert lines[0].split()[:2] == ["backend", "options"]
     rows = [line.split() for line in lines[2:4]]
     assert rows[0][:2] == ["sharded", "shards=4"]
     assert rows[1][:2] == ["lazy-per-zone", "-"]
     assert rows[0][-3] == "60"  # sample conns: 20 entries x 3 zones
     assert "at 60 conns" in lines[0]
-    assert "tracemalloc" in result.output
+    assert "tracemalloc" in result.out
 
 
 def test_memory_of_every_backend_by_default() -> None:
-    result = CliRunner().invoke(
-        cli, ["backends", "--memory", "--entries", "5", "--zones", "2"]
-    )
-    assert result.exit_code == 0, result.output
-    first_words = {line.split()[0] for line in result.output.splitlines() if line}
+    result = run_cli("backends", "--memory", "--entries", "5", "--zones", "2")
+    assert result.code == 0, result.out
+    first_words = {line.split()[0] for line in result.out.splitlines() if line}
     assert set(BUILTINS) <= first_words
 
 
@@ -89,11 +73,10 @@ def test_per_zone_pays_for_65536_maps_up_front_and_lazy_does_not() -> None:
     ],
 )
 def test_bad_spec_is_one_line_and_status_2(
-    capsys: pytest.CaptureFixture[str],
     args: list[str],
     message: str,
 ) -> None:
-    status, out, err = run_main(capsys, "backends", "--memory", *args)
+    status, out, err = run_cli("backends", "--memory", *args)
     assert status == 2
     assert out == ""  # nothing measured before the bad spec was refused
     assert err.startswith("ctbench: error: ") and message in err
@@ -101,11 +84,11 @@ def test_bad_spec_is_one_line_and_status_2(
 
 
 def test_memory_options_without_memory_are_a_usage_error() -> None:
-    result = CliRunner().invoke(cli, ["backends", "--backend", "sharded"])
-    assert result.exit_code == 2
-    assert "go with --memory" in result.output
+    result = run_cli("backends", "--backend", "sharded")
+    assert result.code == 2
+    assert "go with --memory" in result.err
 
 
 def test_bad_fill_size_is_a_usage_error() -> None:
-    result = CliRunner().invoke(cli, ["backends", "--memory", "--zones", "0"])
-    assert result.exit_code == 2
+    result = run_cli("backends", "--memory", "--zones", "0")
+    assert result.code == 2

@@ -6,11 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from cli_helpers import CliResult, run_cli
 from run_factory import make_run
 
 from ctbench import results
-from ctbench.cli import cli, main
 from ctbench.results import RunResult
 
 
@@ -20,17 +19,12 @@ def _save(tmp_path: Path, name: str, run: RunResult) -> str:
     return str(path)
 
 
-def _invoke(*args: str) -> Result:
-    return CliRunner().invoke(cli, list(args))
+def _invoke(*args: str) -> CliResult:
+    return run_cli(*args)
 
 
 def _main_status(*args: str) -> int:
-    """The exit status through main(), as the installed ctbench script gives it."""
-    try:
-        main(list(args))
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    return 0
+    return run_cli(*args).code
 
 
 @pytest.fixture
@@ -44,19 +38,19 @@ def base(tmp_path: Path) -> str:
 @pytest.mark.parametrize("fmt", ["patch", "table", "markdown", "csv", "json"])
 def test_report_renders_one_file_in_every_format(base: str, fmt: str) -> None:
     result = _invoke("report", base, "--format", fmt)
-    assert result.exit_code == 0, result.output
-    assert "per-zone" in result.stdout
+    assert result.code == 0, result.err
+    assert "per-zone" in result.out
     if fmt == "json":
-        assert results.loads(result.stdout) == results.load(Path(base))
+        assert results.loads(result.out) == results.load(Path(base))
 
 
 def test_report_shows_several_files_side_by_side(tmp_path: Path, base: str) -> None:
     other = _save(tmp_path, "branch.json", make_run(scale=1.3))
     result = _invoke("report", base, other, "--format", "table")
-    assert result.exit_code == 0, result.output
+    assert result.code == 0, result.err
     for label in ("base.json:single", "branch.json:single", "branch.json:per-zone"):
-        assert label in result.stdout
-    assert result.stderr == ""
+        assert label in result.out
+    assert result.err == ""
 
 
 def test_report_labels_clashing_names_by_path(tmp_path: Path) -> None:
@@ -65,30 +59,30 @@ def test_report_labels_clashing_names_by_path(tmp_path: Path) -> None:
     first = _save(tmp_path, "a/run.json", make_run())
     second = _save(tmp_path, "b/run.json", make_run())
     result = _invoke("report", first, second, "--format", "csv")
-    assert f"{first}:single" in result.stdout and f"{second}:single" in result.stdout
+    assert f"{first}:single" in result.out and f"{second}:single" in result.out
 
 
 def test_report_json_with_several_files_is_a_list(tmp_path: Path, base: str) -> None:
     other = _save(tmp_path, "other.json", make_run(scale=2))
     result = _invoke("report", base, other, "--format", "json")
-    assert result.exit_code == 0
-    documents = json.loads(result.stdout)
-    assert [d["schema"] for d in documents] == [1, 1]
-    assert results.from_json_dict(documents[1]) == results.load(Path(other))
+    assert result.code == 0
+    documents = json.loads(result.out)
+    assert [d["schema"] for d in documents] == [results.SCHEMA_VERSION] * 2
+    assert results.run_from_json(documents[1]) == results.load(Path(other))
 
 
 def test_report_warns_about_different_parameters(tmp_path: Path, base: str) -> None:
     other = _save(tmp_path, "other.json", make_run(params={"entries": 5}))
     result = _invoke("report", base, other, "--format", "table")
-    assert result.exit_code == 0
-    assert "warning: different parameters: entries is 1000" in result.stderr
+    assert result.code == 0
+    assert "warning: different parameters: entries is 1000" in result.err
 
 
 def test_report_refuses_different_commands(tmp_path: Path, base: str) -> None:
     other = _save(tmp_path, "threads.json", make_run(command="benchmark"))
     result = _invoke("report", base, other)
-    assert result.exit_code == 2
-    assert "different commands" in result.stderr
+    assert result.code == 2
+    assert "different commands" in result.err
     assert _main_status("report", base, other) == 2
 
 
@@ -101,37 +95,37 @@ def test_report_needs_a_file() -> None:
 
 def test_compare_file_with_itself(base: str) -> None:
     result = _invoke("compare", base, base)
-    assert result.exit_code == 0
-    assert "OK: no regression (4 unchanged); exit status 0" in result.stdout
-    assert "Work counters: identical." in result.stdout
-    assert "percentile bootstrap (Efron & Tibshirani 1993" in result.stdout
+    assert result.code == 0
+    assert "OK: no regression (4 unchanged); exit status 0" in result.out
+    assert "Work counters: identical." in result.out
+    assert "percentile bootstrap (Efron & Tibshirani 1993" in result.out
     assert _main_status("compare", base, base) == 0
 
 
 def test_compare_regression_exits_1(tmp_path: Path, base: str) -> None:
     slower = _save(tmp_path, "slower.json", make_run(scale=1.3))
     result = _invoke("compare", base, slower)
-    assert result.exit_code == 1
-    assert result.stdout.count("  slower\n") == 4
-    assert "FAIL: regression (4 slower)" in result.stdout
+    assert result.code == 1
+    assert result.out.count("  slower\n") == 4
+    assert "FAIL: regression (4 slower)" in result.out
     assert _main_status("compare", base, slower) == 1
 
 
 def test_compare_faster_exits_0(tmp_path: Path, base: str) -> None:
     faster = _save(tmp_path, "faster.json", make_run(scale=0.7))
     result = _invoke("compare", base, faster)
-    assert result.exit_code == 0
-    assert "(4 faster)" in result.stdout
+    assert result.code == 0
+    assert "(4 faster)" in result.out
 
 
 def test_compare_inconclusive_exits_3_only_when_strict(
     tmp_path: Path, base: str
 ) -> None:
     edge = _save(tmp_path, "edge.json", make_run(scale=1.1))
-    assert _invoke("compare", base, edge).exit_code == 0
+    assert _invoke("compare", base, edge).code == 0
     strict = _invoke("compare", base, edge, "--strict")
-    assert strict.exit_code == 3
-    assert "INCONCLUSIVE (--strict) (4 inconclusive)" in strict.stdout
+    assert strict.code == 3
+    assert "INCONCLUSIVE (--strict) (4 inconclusive)" in strict.out
     assert _main_status("compare", base, edge, "--strict") == 3
 
 
@@ -139,23 +133,23 @@ def test_compare_inconclusive_exits_3_only_when_strict(
 def test_compare_threshold_spellings(tmp_path: Path, base: str, threshold: str) -> None:
     slower = _save(tmp_path, "slower.json", make_run(scale=1.3))
     result = _invoke("compare", base, slower, "--threshold", threshold)
-    assert result.exit_code == 0
-    assert "threshold 40.0%" in result.stdout
+    assert result.code == 0
+    assert "threshold 40.0%" in result.out
 
 
 @pytest.mark.parametrize("threshold", ["40", "abc", "-1%", "0%"])
 def test_compare_bad_threshold_exits_2(base: str, threshold: str) -> None:
     result = _invoke("compare", base, base, "--threshold", threshold)
-    assert result.exit_code == 2
-    assert "--threshold" in result.stderr
+    assert result.code == 2
+    assert "--threshold" in result.err
     assert _main_status("compare", base, base, "--threshold", threshold) == 2
 
 
 def test_compare_stat_and_seed_options(tmp_path: Path, base: str) -> None:
     other = _save(tmp_path, "other.json", make_run(seed=1))
-    out = _invoke("compare", base, other, "--stat", "p95", "--seed", "5").stdout
+    out = _invoke("compare", base, other, "--stat", "p95", "--seed", "5").out
     assert "p95* ratio" in out and "seed 5" in out
-    again = _invoke("compare", base, other, "--stat", "p95", "--seed", "5").stdout
+    again = _invoke("compare", base, other, "--stat", "p95", "--seed", "5").out
     assert out == again
 
 
@@ -170,22 +164,22 @@ def other_counters(tmp_path: Path) -> str:
 
 def test_counter_mismatch_is_reported(base: str, other_counters: str) -> None:
     result = _invoke("compare", base, other_counters)
-    assert result.exit_code == 0
-    assert "Work counters differ:" in result.stdout
-    assert "single ct execute (commit) created: 200,000 -> 150,000" in result.stdout
+    assert result.code == 0
+    assert "Work counters differ:" in result.out
+    assert "single ct execute (commit) created: 200,000 -> 150,000" in result.out
 
 
 def test_counter_mismatch_fails_when_they_must_match(
     base: str, other_counters: str
 ) -> None:
     result = _invoke("compare", base, other_counters, "--counters-must-match")
-    assert result.exit_code == 1
-    assert "work counters differ (--counters-must-match)" in result.stdout
+    assert result.code == 1
+    assert "work counters differ (--counters-must-match)" in result.out
     assert _main_status("compare", base, other_counters, "--counters-must-match") == 1
 
 
 def test_matching_counters_pass_when_they_must_match(base: str) -> None:
-    assert _invoke("compare", base, base, "--counters-must-match").exit_code == 0
+    assert _invoke("compare", base, base, "--counters-must-match").code == 0
 
 
 # -- compare: warnings and refusals -------------------------------------------
@@ -202,7 +196,7 @@ def test_compare_warns_about_environment_and_parameters(
             params={"zones": 40, "backends": ["per-zone", "single"]},
         ),
     )
-    out = _invoke("compare", base, other).stdout
+    out = _invoke("compare", base, other).out
     assert "WARNING: different environment: cpu_model is 'Test CPU @ 3.0GHz'" in out
     assert "WARNING: different environment: python_version" in out
     assert "WARNING: different parameters: zones is 20" in out
@@ -212,17 +206,17 @@ def test_compare_warns_about_environment_and_parameters(
 def test_compare_refuses_different_commands(tmp_path: Path, base: str) -> None:
     other = _save(tmp_path, "threads.json", make_run(command="benchmark"))
     result = _invoke("compare", base, other)
-    assert result.exit_code == 2
-    assert result.stdout == ""
-    assert result.stderr.count("\n") == 1
-    assert "cannot compare results of different commands" in result.stderr
+    assert result.code == 2
+    assert result.out == ""
+    assert result.err.count("\n") == 1
+    assert "cannot compare results of different commands" in result.err
     assert _main_status("compare", base, other) == 2
 
 
 MALFORMED = {
     "not-json.json": "this is not json\n",
     "not-ctbench.json": '{"benchmarks": [], "version": "1.0"}',
-    "future.json": json.dumps({**results.to_json_dict(make_run(n=3)), "schema": 99}),
+    "future.json": json.dumps({**results.run_to_json(make_run(n=3)), "schema": 99}),
     "truncated.json": results.dumps(make_run(n=3))[:-40],
 }
 
@@ -236,21 +230,19 @@ def test_compare_refuses_malformed_files(
     bad.write_text(MALFORMED[name], encoding="utf-8")
     args = [base, str(bad)] if side == "candidate" else [str(bad), base]
     result = _invoke("compare", *args)
-    assert result.exit_code == 2
-    assert result.stdout == ""
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1 and lines[0].startswith(f"Error: {bad}: ")
+    assert result.code == 2
+    assert result.out == ""
+    lines = result.err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"ctbench: error: {bad}: ")
     assert _main_status("compare", *args) == 2
 
 
 @pytest.mark.parametrize("name", list(MALFORMED))
-def test_report_refuses_malformed_files(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str
-) -> None:
+def test_report_refuses_malformed_files(tmp_path: Path, name: str) -> None:
     bad = tmp_path / name
     bad.write_text(MALFORMED[name], encoding="utf-8")
-    assert _main_status("report", str(bad)) == 2
-    err = capsys.readouterr().err
+    code, _, err = run_cli("report", str(bad))
+    assert code == 2
     assert err.startswith(f"ctbench: error: {bad}: ") and err.count("\n") == 1
 
 
@@ -263,7 +255,7 @@ def test_compare_missing_file_exits_2(tmp_path: Path, base: str) -> None:
 
 def test_compare_markdown_for_a_job_summary(tmp_path: Path, base: str) -> None:
     slower = _save(tmp_path, "slower.json", make_run(scale=1.3))
-    out = _invoke("compare", base, slower, "--format", "markdown").stdout
+    out = _invoke("compare", base, slower, "--format", "markdown").out
     assert out.startswith("### ctbench compare (benchmark-zones)")
     assert "**FAIL: regression (4 slower); exit status 1**" in out
     assert "| phase " in out and "|---" in out
@@ -272,8 +264,8 @@ def test_compare_markdown_for_a_job_summary(tmp_path: Path, base: str) -> None:
 def test_compare_json_for_machines(tmp_path: Path, base: str) -> None:
     slower = _save(tmp_path, "slower.json", make_run(scale=1.3))
     result = _invoke("compare", base, slower, "--format", "json")
-    assert result.exit_code == 1
-    doc = json.loads(result.stdout)
+    assert result.code == 1
+    doc = json.loads(result.out)
     assert doc["comparison_schema"] == 1
     assert doc["exit_status"] == 1
     assert doc["verdicts"] == {

@@ -1,17 +1,13 @@
 import json
 import os
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from cli_helpers import run_main
-from click.testing import CliRunner
+from cli_helpers import run_cli, run_process
 
-from ctbench.cli import cli
+from ctbench.cli.progress_display import ProgressDisplay
 from ctbench.environment import gil_enabled
-from ctbench.progress_display import ProgressDisplay
 from ctbench.results import load
 
 SMALL = ["benchmark", "2", "64", "8", "1", "-q"]
@@ -34,9 +30,9 @@ SMALL = ["benchmark", "2", "64", "8", "1", "-q"]
     ],
 )
 def test_bad_arguments_give_one_line_and_status_2(
-    args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+    args: list[str], message: str
 ) -> None:
-    code, out, err = run_main(["benchmark", *args], capsys)
+    code, out, err = run_cli("benchmark", *args)
     assert code == 2
     assert out == ""
     assert len(err.strip().splitlines()) == 1
@@ -46,12 +42,7 @@ def test_bad_arguments_give_one_line_and_status_2(
 
 
 def test_bad_argument_exit_status_from_a_real_process() -> None:
-    proc = subprocess.run(
-        [sys.executable, "-m", "ctbench", "benchmark", "1", "1000", "64"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    proc = run_process("benchmark", "1", "1000", "64")
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [
         "ctbench: error: BATCH_SIZE: batch_size must be between 1 and "
@@ -60,9 +51,9 @@ def test_bad_argument_exit_status_from_a_real_process() -> None:
 
 
 def test_report_has_ovstest_line_table_throughput_and_parallelism() -> None:
-    result = CliRunner().invoke(cli, SMALL)
-    assert result.exit_code == 0, result.output
-    out = result.output
+    result = run_cli(*SMALL)
+    assert result.code == 0, result.out
+    out = result.out
     assert "ctbench benchmark 2 64 8 1  [single, per-zone]" in out
     for backend in ("single", "per-zone"):
         assert f"{backend}: conntrack:  " in out
@@ -79,9 +70,9 @@ def test_report_has_ovstest_line_table_throughput_and_parallelism() -> None:
 
 @pytest.mark.parametrize("fmt", ["table", "markdown", "csv", "json"])
 def test_formats(fmt: str) -> None:
-    result = CliRunner().invoke(cli, [*SMALL, "--format", fmt, "-b", "per-zone"])
-    assert result.exit_code == 0, result.output
-    out = result.output
+    result = run_cli(*SMALL, "--format", fmt, "-b", "per-zone")
+    assert result.code == 0, result.out
+    out = result.out
     if fmt == "json":
         data = json.loads(out)
         assert data["command"] == "benchmark"
@@ -98,8 +89,8 @@ def test_formats(fmt: str) -> None:
 
 def test_results_file(tmp_path: Path) -> None:
     out_file = tmp_path / "run.json"
-    result = CliRunner().invoke(cli, [*SMALL, "-b", "single", "-o", str(out_file)])
-    assert result.exit_code == 0, result.output
+    result = run_cli(*SMALL, "-b", "single", "-o", str(out_file))
+    assert result.code == 0, result.out
     run = load(out_file)
     assert run.complete and run.command == "benchmark"
     assert run.params == {
@@ -127,10 +118,8 @@ def test_results_file(tmp_path: Path) -> None:
     assert single.extra["thread_packets"] == [64, 64]
 
 
-def test_help_says_ovstest_change_conn_no_longer_works(
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    code, out, _ = run_main(["benchmark", "--help"], capsys)
+def test_help_says_ovstest_change_conn_no_longer_works() -> None:
+    code, out, _ = run_cli("benchmark", "--help")
     assert code == 0
     text = " ".join(out.split())
     assert "ovstest's own flag no longer does this" in text
@@ -138,7 +127,7 @@ def test_help_says_ovstest_change_conn_no_longer_works(
 
 
 def test_ctrl_c_prints_partial_results_writes_incomplete_file_and_exits_130(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The main thread reports progress while the threads run; press Ctrl-C
     # (a real SIGINT) once some packets were sent.
@@ -151,7 +140,7 @@ def test_ctrl_c_prints_partial_results_writes_incomplete_file_and_exits_130(
     monkeypatch.setattr(ProgressDisplay, "__call__", press_ctrl_c)
     out_file = tmp_path / "partial.json"
     args = ["benchmark", "2", "100000000", "32", "-q", "-o", str(out_file)]
-    code, out, err = run_main(args, capsys)
+    code, out, err = run_cli(*args)
     assert code == 130
     assert "single: conntrack:  " in out
     assert "incomplete run" in out

@@ -4,9 +4,10 @@ import signal
 from pathlib import Path
 
 import pytest
-from cli_helpers import run_main
+from cli_helpers import run_cli
 
-from ctbench.progress_display import ProgressDisplay
+from ctbench import results
+from ctbench.cli.progress_display import ProgressDisplay
 from ctbench.results import load
 
 SMALL = ["benchmark-zones", "50", "3", "2", "-q", "--memory-sample", "0"]
@@ -30,10 +31,8 @@ SMALL = ["benchmark-zones", "50", "3", "2", "-q", "--memory-sample", "0"]
         ["no-such-command"],
     ],
 )
-def test_bad_arguments_give_one_line_and_status_2(
-    args: list[str], capsys: pytest.CaptureFixture[str]
-) -> None:
-    code, out, err = run_main(args, capsys)
+def test_bad_arguments_give_one_line_and_status_2(args: list[str]) -> None:
+    code, out, err = run_cli(*args)
     assert code == 2
     assert out == ""
     assert len(err.strip().splitlines()) == 1
@@ -41,19 +40,15 @@ def test_bad_arguments_give_one_line_and_status_2(
     assert "Traceback" not in err
 
 
-def test_memory_check_refuses_what_cannot_fit(
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    code, _, err = run_main(["benchmark-zones", "4000000000", "65534", "1"], capsys)
+def test_memory_check_refuses_what_cannot_fit() -> None:
+    code, _, err = run_cli("benchmark-zones", "4000000000", "65534", "1")
     assert code == 2
     assert "--force" in err and "available" in err
 
 
-def test_small_run_prints_the_patch_layout_and_writes_results(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_small_run_prints_the_patch_layout_and_writes_results(tmp_path: Path) -> None:
     out_file = tmp_path / "run.json"
-    code, out, err = run_main([*SMALL, "--output", str(out_file)], capsys)
+    code, out, err = run_cli(*SMALL, "--output", str(out_file))
     assert code == 0
     assert "| flush empty zone" in out
     assert "Comparing the averages" in out
@@ -64,11 +59,11 @@ def test_small_run_prints_the_patch_layout_and_writes_results(
 
 
 @pytest.mark.parametrize("fmt", ["table", "markdown", "csv", "json"])
-def test_formats(fmt: str, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run_main([*SMALL, "--format", fmt, "-b", "per-zone"], capsys)
+def test_formats(fmt: str) -> None:
+    code, out, _ = run_cli(*SMALL, "--format", fmt, "-b", "per-zone")
     assert code == 0
     if fmt == "json":
-        assert json.loads(out)["schema"] == 1
+        assert json.loads(out)["schema"] == results.SCHEMA_VERSION
     elif fmt == "csv":
         assert out.splitlines()[0].startswith("phase,backend,min,max")
     else:
@@ -76,7 +71,7 @@ def test_formats(fmt: str, capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_ctrl_c_prints_partial_tables_writes_incomplete_file_and_exits_130(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     real_call = ProgressDisplay.__call__
 
@@ -90,7 +85,7 @@ def test_ctrl_c_prints_partial_tables_writes_incomplete_file_and_exits_130(
     monkeypatch.setattr(ProgressDisplay, "__call__", press_ctrl_c)
     out_file = tmp_path / "partial.json"
     args = ["benchmark-zones", "50", "3", "50", "-q", "--memory-sample", "0"]
-    code, out, err = run_main([*args, "-o", str(out_file)], capsys)
+    code, out, err = run_cli(*args, "-o", str(out_file))
     assert code == 130
     assert "incomplete run" in out
     assert "interrupted" in err
@@ -101,23 +96,21 @@ def test_ctrl_c_prints_partial_tables_writes_incomplete_file_and_exits_130(
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
-def test_help_says_how_ctbench_differs(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run_main(["benchmark-zones", "--help"], capsys)
+def test_help_says_how_ctbench_differs() -> None:
+    code, out, _ = run_cli("benchmark-zones", "--help")
     assert code == 0
     assert "true mean" in out and "--ovs-stats" in out and "Example" in out
 
 
-def test_backends_lists_the_builtins(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run_main(["backends"], capsys)
+def test_backends_lists_the_builtins() -> None:
+    code, out, _ = run_cli("backends")
     assert code == 0
     names = [line.split()[0] for line in out.splitlines()]
     assert {"single", "per-zone"} <= set(names)
 
 
-def test_negative_numbers_reach_the_range_check(
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    code, _, err = run_main(["benchmark-zones", "-1", "5", "3"], capsys)
+def test_negative_numbers_reach_the_range_check() -> None:
+    code, _, err = run_cli("benchmark-zones", "-1", "5", "3")
     assert code == 2
     assert "ENTRIES must be between 1 and 2^32-1 (got -1)" in err
 
@@ -130,17 +123,15 @@ def test_negative_numbers_reach_the_range_check(
         (".", "is a directory"),
     ],
 )
-def test_unusable_output_is_refused_before_the_run(
-    path: str, why: str, capsys: pytest.CaptureFixture[str]
-) -> None:
-    code, out, err = run_main([*SMALL, "-o", path], capsys)
+def test_unusable_output_is_refused_before_the_run(path: str, why: str) -> None:
+    code, out, err = run_cli(*SMALL, "-o", path)
     assert code == 2
     assert out == ""  # nothing ran
     assert why in err and len(err.strip().splitlines()) == 1
 
 
-def test_sweep_every_must_be_finite(capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = run_main([*SMALL, "--sweep-every", "inf"], capsys)
+def test_sweep_every_must_be_finite() -> None:
+    code, _, err = run_cli(*SMALL, "--sweep-every", "inf")
     assert code == 2 and "--sweep-every" in err
 
 

@@ -10,6 +10,7 @@ import pytest
 from run_factory import make_run
 
 from ctbench import compare as comparing
+from ctbench import stats
 from ctbench.compare import (
     CompareError,
     Settings,
@@ -203,7 +204,7 @@ def test_blocks_bound_memory_without_changing_the_answer(
 ) -> None:
     base, cand = make_run(), make_run(seed=1)
     whole = compare(base, cand)
-    monkeypatch.setattr(comparing, "MAX_BLOCK_VALUES", 1000)
+    monkeypatch.setattr(stats, "MAX_BLOCK_VALUES", 1000)
     blocked = compare(base, cand)
     for a, b in zip(whole.rows, blocked.rows, strict=True):
         assert a.verdict == b.verdict
@@ -305,14 +306,6 @@ def test_phase_without_samples_is_skipped_with_a_note() -> None:
 def test_repeated_backend_labels_are_numbered() -> None:
     run = make_run(backends=["single", "single"])
     assert {r.backend for r in compare(run, run).rows} == {"single", "single#2"}
-
-
-@pytest.mark.parametrize("n", [1, 2, 5, 50, 201])
-def test_sorted_percentile_matches_numpy(n: int) -> None:
-    rows = np.sort(np.random.default_rng(n).lognormal(3, 1, (7, n)), axis=-1)
-    for q in (50, 95):
-        expected = np.percentile(rows, q, axis=-1, method="linear")
-        assert np.allclose(comparing._sorted_percentile(rows, q), expected)
 
 
 def test_mean_change_point_and_interval() -> None:

@@ -1,6 +1,7 @@
 """The frames ctbench builds: ovstest's, and well-formed UDP, TCP and ICMP."""
 
 import pytest
+from checksums import pseudo_header_of, word_sum
 
 from ctbench.packets import (
     OVSTEST_FRAME_LEN,
@@ -32,28 +33,6 @@ def test_zone_benchmark_ports_replace_zero_with_65535(
     assert zone_benchmark_ports(i) == expected
 
 
-def _word_sum(data: bytes) -> int:
-    """RFC 1071 the long way, independent of ctbench's helpers: add the
-    16-bit words, folding the carries back in."""
-    if len(data) % 2:
-        data += b"\0"
-    total = 0
-    for i in range(0, len(data), 2):
-        total += (data[i] << 8) | data[i + 1]
-        total = (total & 0xFFFF) + (total >> 16)
-    return total
-
-
-def _pseudo(frame: bytes) -> bytes:
-    """The pseudo-header of an IPv4 or IPv6 frame without options, built by
-    hand from RFC 768 / RFC 8200 8.1."""
-    if frame[12:14] == b"\x08\x00":
-        length = int.from_bytes(frame[16:18], "big") - 20
-        return frame[26:34] + b"\0" + frame[23:24] + length.to_bytes(2, "big")
-    length = int.from_bytes(frame[18:20], "big")
-    return frame[22:54] + length.to_bytes(4, "big") + b"\0\0\0" + frame[20:21]
-
-
 @pytest.mark.parametrize(
     ("frame", "l4_at", "pseudo"),
     [
@@ -69,9 +48,9 @@ def test_builders_checksums_verify_independently(
     frame: bytes, l4_at: int, pseudo: bool
 ) -> None:
     l4 = frame[l4_at:]
-    assert _word_sum((_pseudo(frame) if pseudo else b"") + l4) == 0xFFFF
+    assert word_sum((pseudo_header_of(frame) if pseudo else b"") + l4) == 0xFFFF
     if l4_at == 34:
-        assert _word_sum(frame[14:34]) == 0xFFFF  # the IPv4 header
+        assert word_sum(frame[14:34]) == 0xFFFF  # the IPv4 header
 
 
 def test_a_computed_zero_udp_checksum_is_sent_as_all_ones() -> None:

@@ -4,6 +4,7 @@ import ipaddress
 from collections.abc import Sequence
 
 import pytest
+from checksums import pseudo_header_of, word_sum
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -336,26 +337,9 @@ def test_icmp_over_ipv6_is_not_icmpv6() -> None:
     assert parse_frame(_with(frame, 20, IPPROTO_ICMP), 0) is None
 
 
-def _word_sum(data: bytes) -> int:
-    """RFC 1071 the long way, independent of ctbench's helpers."""
-    if len(data) % 2:
-        data += b"\0"
-    total = 0
-    for i in range(0, len(data), 2):
-        total += (data[i] << 8) | data[i + 1]
-        total = (total & 0xFFFF) + (total >> 16)
-    return total
-
-
-def _pseudo(frame: bytes) -> bytes:
-    """The IPv4 pseudo-header of a frame without options (RFC 768)."""
-    length = int.from_bytes(frame[16:18], "big") - 20
-    return frame[26:34] + b"\0" + frame[23:24] + length.to_bytes(2, "big")
-
-
 def test_a_valid_nonzero_udp_checksum_over_ipv4_is_accepted_off_the_fast_path() -> None:
     udp = OVSTEST_PAYLOAD[34:40]
-    csum = 0xFFFF - _word_sum(_pseudo(OVSTEST_PAYLOAD) + udp + b"\0\0")
+    csum = 0xFFFF - word_sum(pseudo_header_of(OVSTEST_PAYLOAD) + udp + b"\0\0")
     frame = OVSTEST_PAYLOAD[:40] + csum.to_bytes(2, "big")
     parsed = parse_frame(frame, 4)
     assert parsed is not None

@@ -12,7 +12,7 @@ import pytest
 from run_factory import golden_environment, mask_bootstrap_digits
 
 from ctbench.render import FORMATS, render
-from ctbench.render.common import compare_means
+from ctbench.report.build import build_report
 from ctbench.results import (
     BackendResult,
     Fill,
@@ -20,7 +20,7 @@ from ctbench.results import (
     PhaseResult,
     RunResult,
 )
-from ctbench.scenarios.zones import PHASES
+from ctbench.scenarios.zones import PHASE_ORDER
 
 GOLDEN = Path(__file__).parent / "golden"
 # Means in microseconds per phase, roughly the shape of the reference table.
@@ -35,7 +35,7 @@ def hand_built_run(ovs_stats: bool = False, refused: int = 7_000_000) -> RunResu
     results = []
     for backend, means in SHAPES.items():
         phases = {}
-        for name, mean in zip(PHASES, means, strict=True):
+        for name, mean in zip(PHASE_ORDER, means, strict=True):
             samples = rng.normal(mean, mean * 0.05, 20).round(3).tolist()
             phases[name] = PhaseResult(samples, {"visited": 10, "removed": 10})
         results.append(
@@ -97,18 +97,20 @@ def test_patch_layout_groups_phases_with_one_row_per_backend() -> None:
 
 
 def test_comparing_the_averages() -> None:
-    lines = compare_means(hand_built_run())
+    lines = list(build_report(hand_built_run()).comparisons)
     assert lines[-1].startswith("flush empty zone: per-zone is 99.9")
     assert "faster than single (95% CI 99.9" in lines[-1]
     assert lines[-1].endswith("% faster, bootstrap)")
-    assert compare_means(hand_built_run()) == lines  # seeded: reproducible
+    again = list(build_report(hand_built_run()).comparisons)
+    assert again == lines  # seeded: reproducible
 
 
 def _commit_line(base: list[float], other: list[float]) -> str:
     run = hand_built_run()
     run.results[0].phases["ct_execute_commit"].samples_us[:] = base
     run.results[1].phases["ct_execute_commit"].samples_us[:] = other
-    return next(x for x in compare_means(run) if x.startswith("ct execute (commit)"))
+    lines = build_report(run).comparisons
+    return next(x for x in lines if x.startswith("ct execute (commit)"))
 
 
 SPREAD = [100.0, 140.0, 90.0, 130.0, 110.0, 95.0, 125.0, 105.0] * 3

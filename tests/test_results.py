@@ -19,7 +19,7 @@ from ctbench.stats import summarize
 
 
 def _document() -> dict[str, Any]:
-    return results.to_json_dict(make_run(n=20))
+    return results.run_to_json(make_run(n=20))
 
 
 def _text(doc: Any) -> str:
@@ -39,7 +39,8 @@ def test_round_trip_through_a_file(tmp_path: Path) -> None:
 def test_file_records_schema_tool_and_exact_statistics() -> None:
     run = make_run(n=50)
     doc = json.loads(results.dumps(run))
-    assert doc["schema"] == results.SCHEMA_VERSION == 1
+    assert doc["schema"] == results.SCHEMA_VERSION == 2
+    assert doc["kind"] == "run" and doc["stopped_by"] is None
     assert doc["tool"] == {"name": "ctbench", "version": "0.1.0"}
     phase = doc["results"][0]["phases"]["ct_execute_commit"]
     samples = run.results[0].phases["ct_execute_commit"].samples_us
@@ -76,7 +77,7 @@ def test_saved_file_gets_the_usual_mode(tmp_path: Path) -> None:
 
 
 def _future() -> dict[str, Any]:
-    return {**_document(), "schema": 2}
+    return {**_document(), "schema": results.SCHEMA_VERSION + 1}
 
 
 def _drop(key: str) -> dict[str, Any]:
@@ -106,7 +107,7 @@ MALFORMED: dict[str, tuple[str, str]] = {
         "not a ctbench results file",
     ),
     "no schema": (_text(_drop("schema")), "not a ctbench results file"),
-    "future schema": (_text(_future()), "schema 2 is newer"),
+    "future schema": (_text(_future()), "schema 3 is newer"),
     "schema 0": (_text({**_document(), "schema": 0}), "unknown schema 0"),
     "schema string": (_text({**_document(), "schema": "1"}), "must be an integer"),
     "schema bool": (_text({**_document(), "schema": True}), "must be an integer"),
@@ -201,7 +202,7 @@ def test_merge_labels_each_backend_by_file() -> None:
     merged = results.merge_runs(
         [("a.json", make_run(n=5)), ("b.json", make_run(n=5, complete=False))]
     )
-    labels = [r.extra["display_label"] for r in merged.results]
+    labels = [r.label for r in merged.results]
     assert labels == [
         "a.json:single",
         "a.json:per-zone",

@@ -6,9 +6,9 @@ from ctbench.backends import BackendSpec, create_table
 from ctbench.model import Conntrack, Limits
 from ctbench.packets import zone_benchmark_ports
 from ctbench.results import dumps, loads
-from ctbench.scenarios.common import ConfigError
+from ctbench.scenarios.frame import ConfigError
 from ctbench.scenarios.zones import (
-    PHASES,
+    PHASE_ORDER,
     SweepEmulation,
     ZoneConfig,
     build_batches,
@@ -70,8 +70,8 @@ def test_phase_order_and_zones_through_the_counters() -> None:
     single, per_zone = run.results
     for result in run.results:
         p = result.phases
-        assert set(p) == set(PHASES)
-        assert all(len(p[name].samples_us) == 4 for name in PHASES)
+        assert set(p) == set(PHASE_ORDER)
+        assert all(len(p[name].samples_us) == 4 for name in PHASE_ORDER)
         assert result.fill.requested == result.fill.stored == 300
         # Each round first flushes zone 1 full (so it was refilled by the
         # previous commit), then commit re-creates every entry (so the flush
@@ -108,7 +108,7 @@ def test_connection_limit_clips_and_is_reported() -> None:
 def test_warmup_rounds_are_not_counted() -> None:
     run = run_zones(small(iterations=3, warmup=2, backends=(BackendSpec("single"),)))
     phases = run.results[0].phases
-    assert all(len(phases[name].samples_us) == 3 for name in PHASES)
+    assert all(len(phases[name].samples_us) == 3 for name in PHASE_ORDER)
     assert run.params["warmup"] == 2
 
 
@@ -129,19 +129,23 @@ def test_gc_is_frozen_during_the_run_and_restored() -> None:
     assert run.params["gc"] == "enabled"
 
 
-def test_interrupt_keeps_the_samples_gathered_so_far() -> None:
-    calls = {"n": 0}
+def test_interrupt_keeps_the_whole_rounds_gathered_so_far() -> None:
+    stop = {"now": False}
 
-    def interrupted() -> bool:
-        calls["n"] += 1
-        return calls["n"] > 3 + 2 * 2  # fill (3 zones), then two rounds
+    def progress(backend: str, stage: str, done: int, total: int) -> None:
+        if stage == "iterations" and done == 2:
+            stop["now"] = True  # the third round is cut after its first phase
 
-    run = run_zones(small(iterations=10), interrupted=interrupted)
+    run = run_zones(small(iterations=10), progress, lambda: stop["now"])
     assert not run.complete
     assert len(run.results) == 1  # the second backend never started
-    phases = run.results[0].phases
-    assert len(phases["flush_full_zone"].samples_us) >= 2
-    assert len(phases["flush_full_zone"].samples_us) < 10
+    result = run.results[0]
+    assert result.status == "interrupted"
+    assert {len(p.samples_us) for p in result.phases.values()} == {2}
+    assert result.extra["rounds"] == 2
+    assert {p.counters["lookups"] for n, p in result.phases.items() if "exec" in n} == {
+        2 * 100
+    }
 
 
 def test_memory_figures_are_measured() -> None:

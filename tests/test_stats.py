@@ -3,7 +3,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ctbench.stats import PSquare, ovs_ewma, summarize
+from ctbench.stats import PSquare, ovs_ewma, sorted_percentile, summarize
 
 samples = st.lists(
     st.floats(min_value=0, max_value=1e7, allow_nan=False), min_size=1, max_size=300
@@ -55,7 +55,8 @@ def test_ewma_hand_computed() -> None:
 
 
 def test_ewma_remembers_the_first_sample() -> None:
-    # the spec's flaw: after N samples the first still weighs 0.99^(N-1)
+    # lib/stopwatch.c seeds the EWMA with the first sample: after N samples
+    # it still weighs 0.99^(N-1)
     values = [1000.0] + [0.0] * 100
     assert ovs_ewma(values) == pytest.approx(1000 * 0.99**100)
 
@@ -94,3 +95,11 @@ def test_p_square_estimates_the_95th_percentile_of_a_large_sample() -> None:
     values = rng.uniform(0, 1000, 20_000)
     estimate = PSquare.of(list(values)).value
     assert estimate == pytest.approx(np.percentile(values, 95), rel=0.02)
+
+
+@pytest.mark.parametrize("n", [1, 2, 5, 50, 201])
+def test_sorted_percentile_matches_numpy(n: int) -> None:
+    rows = np.sort(np.random.default_rng(n).lognormal(3, 1, (7, n)), axis=-1)
+    for q in (50, 95):
+        expected = np.percentile(rows, q, axis=-1, method="linear")
+        assert np.allclose(sorted_percentile(rows, q), expected)

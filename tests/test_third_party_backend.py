@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from cli_helpers import run_process
 from test_backend_contract import check_contract
 
 from ctbench.backends import BackendSpec, backend_names, create_table, registry
@@ -83,14 +84,8 @@ def test_fresh_ctbench_lists_the_installed_plugin(site_dir: Path) -> None:
     env["PYTHONPATH"] = os.pathsep.join(
         p for p in (str(site_dir), env.get("PYTHONPATH")) if p
     )
-    result = subprocess.run(
-        [sys.executable, "-m", "ctbench", "backends"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
+    result = run_process("backends", env=env)
+    assert result.returncode == 0, result.stderr
     listed = {line.split()[0]: line for line in result.stdout.splitlines()}
     assert NAME in listed
     assert "hand-written chained hash table" in listed[NAME]

@@ -41,6 +41,7 @@ from typing import Any, ClassVar, Final, Protocol, runtime_checkable
 import numpy as np
 import numpy.typing as npt
 
+from ctbench.errors import CtbenchError
 from ctbench.keys import ConnKey
 
 ENTRY_POINT_GROUP = "ctbench.backends"
@@ -57,7 +58,7 @@ Values = npt.NDArray[np.int64]
 Options = dict[str, "str | int"]
 
 
-class BackendError(ValueError):
+class BackendError(CtbenchError, ValueError):
     """A backend name, option or plugin that cannot be used."""
 
 

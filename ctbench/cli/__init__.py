@@ -1,8 +1,8 @@
 """The command line: parse, validate, call the core, render.  Nothing else.
 
 Each command lives in its own module and registers on the ``cli`` group here.
-Every domain error becomes one line on stderr and exit status 2, in one
-place: :func:`main`.
+Every domain error (:class:`ctbench.errors.CtbenchError`) becomes one line on
+stderr and exit status 2, in one place: :func:`main`.
 """
 
 from __future__ import annotations
@@ -14,11 +14,8 @@ from typing import NoReturn
 import click
 
 from ctbench import __version__
-from ctbench.backends import BackendError
 from ctbench.cli.common import EXIT_INTERRUPTED, EXIT_USAGE
-from ctbench.compare import CompareError
-from ctbench.results import ResultsError
-from ctbench.scenarios.common import ConfigError
+from ctbench.errors import CtbenchError
 
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as a shell reports it
 
@@ -71,7 +68,7 @@ def main(argv: list[str] | None = None) -> None:
         fail("interrupted", EXIT_INTERRUPTED)
     except click.ClickException as exc:
         fail(exc.format_message().replace("\n", " "), exc.exit_code)
-    except (BackendError, CompareError, ConfigError, ResultsError) as exc:
+    except CtbenchError as exc:
         fail(str(exc))
     except KeyboardInterrupt:
         fail("interrupted", EXIT_INTERRUPTED)

@@ -1,10 +1,12 @@
-"""What the commands share: errors, output options, emitting a run."""
+"""What the commands share: output options, checks, running and emitting."""
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -13,25 +15,20 @@ from rich.console import Console
 
 from ctbench import results
 from ctbench.backends import BackendSpec, backend_kwargs
+from ctbench.cli.progress_display import Interrupt, ProgressDisplay
 from ctbench.environment import available_memory
-from ctbench.progress_display import Interrupt, ProgressDisplay
-from ctbench.render import FORMATS, render
-from ctbench.render.common import fmt_bytes
-from ctbench.render.patch import render_rich
+from ctbench.errors import CtbenchError, OutputError
+from ctbench.model import DEFAULT_CONN_LIMIT
+from ctbench.render import FORMATS, lay_out
+from ctbench.report.build import build_report
+from ctbench.report.numbers import fmt_bytes
 from ctbench.results import RunResult
-from ctbench.scenarios.common import Progress
-from ctbench.scenarios.zones import DEFAULT_BACKENDS
+from ctbench.scenarios.frame import DEFAULT_BACKENDS, Progress
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, the shell's convention
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-class CtbenchError(click.ClickException):
-    """A domain error: one line on stderr, exit status 2."""
-
-    exit_code = EXIT_USAGE
 
 
 def parse_backends(values: tuple[str, ...]) -> tuple[BackendSpec, ...]:
@@ -43,6 +40,88 @@ def parse_backends(values: tuple[str, ...]) -> tuple[BackendSpec, ...]:
     return specs
 
 
+@dataclass(frozen=True)
+class RunOptions:
+    """The options every benchmark command takes, parsed once."""
+
+    backends: tuple[BackendSpec, ...]
+    conn_limit: int
+    gc_enabled: bool
+    force: bool
+    fmt: str
+    output: Path | None
+    quiet: bool
+
+    def common(self) -> dict[str, Any]:
+        """The scenario frame's fields (ctbench.scenarios.frame.CommonConfig)."""
+        return {
+            "backends": self.backends,
+            "conn_limit": self.conn_limit,
+            "gc_enabled": self.gc_enabled,
+        }
+
+
+def run_options(func: Callable[..., None]) -> Callable[..., None]:
+    """The options every benchmark command shares, handed to it as one
+    ``opts: RunOptions`` argument."""
+
+    @functools.wraps(func)
+    def command(**kwargs: Any) -> None:
+        opts = RunOptions(
+            backends=parse_backends(kwargs.pop("backend_specs")),
+            conn_limit=kwargs.pop("conn_limit"),
+            gc_enabled=kwargs.pop("gc_enabled"),
+            force=kwargs.pop("force"),
+            fmt=kwargs.pop("fmt"),
+            output=kwargs.pop("output"),
+            quiet=kwargs.pop("quiet"),
+        )
+        func(opts=opts, **kwargs)
+
+    options = (
+        click.option(
+            "--backend",
+            "-b",
+            "backend_specs",
+            multiple=True,
+            metavar="NAME[:KEY=VALUE,...]",
+            help="Backend to run; repeat for several (one after the other). "
+            "Default: single and per-zone.",
+        ),
+        click.option(
+            "--conn-limit",
+            type=int,
+            default=DEFAULT_CONN_LIMIT,
+            show_default=True,
+            help="Table-wide connection limit, as OVS's default; 0 means no limit.",
+        ),
+        click.option(
+            "--gc",
+            "gc_enabled",
+            is_flag=True,
+            help="Leave Python's cyclic GC on during timed phases (default: frozen).",
+        ),
+        click.option(
+            "--force", is_flag=True, help="Run even if memory looks too small."
+        ),
+        output_options,
+    )
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def format_option(default: str = "patch") -> Callable[[F], F]:
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice([name for name in FORMATS if name != "rich"]),
+        default=default,
+        show_default=True,
+        help="Output format.",
+    )
+
+
 def output_options(func: F) -> F:
     """--format, --output and --quiet, shared by the benchmark commands."""
     func = click.option(
@@ -52,17 +131,9 @@ def output_options(func: F) -> F:
         "--output",
         "-o",
         type=click.Path(dir_okay=False, writable=True, path_type=Path),
-        help="Also write the results file (JSON, schema 1) here, atomically.",
+        help="Also write the results file (JSON) here, atomically.",
     )(func)
-    func = click.option(
-        "--format",
-        "fmt",
-        type=click.Choice(list(FORMATS)),
-        default="patch",
-        show_default=True,
-        help="Screen output format.",
-    )(func)
-    return func
+    return format_option()(func)
 
 
 def check_output(output: Path | None) -> None:
@@ -71,14 +142,14 @@ def check_output(output: Path | None) -> None:
         return
     path = Path(output)
     if not str(output) or path.is_dir():
-        raise CtbenchError(f"--output {str(output)!r} is not a file name")
+        raise OutputError(f"--output {str(output)!r} is not a file name")
     if path.exists() and not path.is_file():
-        raise CtbenchError(f"--output {output}: not a regular file")
+        raise OutputError(f"--output {output}: not a regular file")
     parent = path.parent
     if not parent.is_dir():
-        raise CtbenchError(f"--output {output}: directory {parent} does not exist")
+        raise OutputError(f"--output {output}: directory {parent} does not exist")
     if not os.access(parent, os.W_OK | os.X_OK):
-        raise CtbenchError(f"--output {output}: directory {parent} is not writable")
+        raise OutputError(f"--output {output}: directory {parent} is not writable")
 
 
 def box_width(text: str) -> int:
@@ -90,28 +161,32 @@ def box_width(text: str) -> int:
 def emit(run: RunResult, fmt: str, output: Path | None) -> None:
     """Print the report (rich on a wide enough terminal for the patch
     layout), then write the results file, so a failed write still leaves the
-    numbers on screen."""
+    numbers on screen.  The report is built once, whatever is printed."""
+    report = build_report(run)
     stdout = Console()
-    text = render(run, fmt)
+    text = lay_out(report, fmt)
     # rich would cut numbers short on a terminal narrower than the table: the
     # plain layout's box is as wide as the rich one, so measure that.
     if fmt == "patch" and stdout.is_terminal and box_width(text) <= stdout.width:
-        stdout.print(render_rich(run))
-    else:
-        click.echo(text, nl=False)
+        text = lay_out(report, "rich", stdout.width)
+    click.echo(text, nl=False)
     if output is not None:
         try:
             results.save(run, output)
         except OSError as exc:
-            raise CtbenchError(f"cannot write {output}: {exc.strerror}") from None
+            raise OutputError(f"cannot write {output}: {exc.strerror}") from None
         click.echo(f"results written to {output}", err=True)
+
+
+class ResourceError(CtbenchError):
+    """A run that would not fit the machine."""
 
 
 def check_memory(needed: int, conns: int, force: bool) -> None:
     available = available_memory()
     if force or available is None or needed <= available:
         return
-    raise CtbenchError(
+    raise ResourceError(
         f"this run needs about {fmt_bytes(needed)} ({conns:,} connections and "
         f"the run's packets and samples) but only {fmt_bytes(available)} is "
         "available; use smaller arguments, or --force"
@@ -122,20 +197,16 @@ def run_benchmark(
     scenario: Callable[[Progress, Callable[[], bool]], RunResult],
     needed_bytes: int,
     conns: int,
-    *,
-    fmt: str,
-    output: Path | None,
-    quiet: bool,
-    force: bool,
+    opts: RunOptions,
 ) -> None:
     """What every benchmark command does once its config is valid: check the
     memory, run with the progress display and the Ctrl-C flag, report."""
-    check_output(output)
-    check_memory(needed_bytes, conns, force)
+    check_output(opts.output)
+    check_memory(needed_bytes, conns, opts.force)
     interrupt = Interrupt()
-    with interrupt.installed(), ProgressDisplay(quiet) as progress:
+    with interrupt.installed(), ProgressDisplay(opts.quiet) as progress:
         run = scenario(progress, interrupt)
-    finish(run, fmt, output)
+    finish(run, opts.fmt, opts.output)
 
 
 def finish(run: RunResult, fmt: str, output: Path | None) -> None:

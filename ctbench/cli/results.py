@@ -8,41 +8,17 @@ import click
 
 from ctbench import compare as comparing
 from ctbench import results
-from ctbench.cli.common import CtbenchError, emit
-from ctbench.compare import CompareError, Settings
-from ctbench.render import FORMATS
+from ctbench.cli.common import emit, format_option
+from ctbench.compare import Settings
 from ctbench.render import comparison as render_comparison
 from ctbench.render.json_format import render_many
-from ctbench.results import ResultsError, RunResult
-
-
-def _load(path: Path) -> RunResult:
-    try:
-        return results.load(path)
-    except ResultsError as exc:
-        raise CtbenchError(str(exc)) from None
-
-
-def _labels(paths: tuple[Path, ...]) -> list[str]:
-    """File names, or the paths as given when two files share a name."""
-    names = [p.name for p in paths]
-    if len(set(names)) == len(names):
-        return names
-    return [str(p) for p in paths]
 
 
 @click.command()
 @click.argument(
     "files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path)
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(list(FORMATS)),
-    default="patch",
-    show_default=True,
-    help="Output format.",
-)
+@format_option()
 def report(files: tuple[Path, ...], fmt: str) -> None:
     """Re-render saved results FILE... in any format.
 
@@ -58,34 +34,25 @@ def report(files: tuple[Path, ...], fmt: str) -> None:
       ctbench report run.json --format markdown
       ctbench report main.json branch.json --format table
     """
-    runs = [_load(path) for path in files]
+    runs = [results.load(path) for path in files]
     if len(runs) == 1:
         emit(runs[0], fmt, None)
         return
-    labels = _labels(files)
-    for label, run in zip(labels[1:], runs[1:], strict=True):
-        if run.command != runs[0].command:
-            raise CtbenchError(
-                "cannot show results of different commands side by side: "
-                f"{labels[0]} is {runs[0].command!r}, {label} is {run.command!r}"
-            )
+    labels = results.file_labels(files)
+    merged = results.merge_runs(list(zip(labels, runs, strict=True)))
     for label, run in zip(labels[1:], runs[1:], strict=True):
         for warning in comparing.differences(runs[0], run, (labels[0], label)):
             click.echo(f"ctbench: warning: {warning}", err=True)
     if fmt == "json":
         click.echo(render_many(runs), nl=False)
         return
-    try:
-        merged = results.merge_runs(list(zip(labels, runs, strict=True)))
-    except ResultsError as exc:
-        raise CtbenchError(str(exc)) from None
     emit(merged, fmt, None)
 
 
 def _threshold(ctx: click.Context, param: click.Parameter, value: str) -> float:
     try:
         return comparing.parse_threshold(value)
-    except CompareError as exc:
+    except comparing.CompareError as exc:
         raise click.BadParameter(str(exc), ctx, param) from None
 
 
@@ -180,11 +147,8 @@ def compare(
         strict=strict,
         counters_must_match=counters_must_match,
     )
-    base_run, cand_run = _load(baseline), _load(candidate)
+    base_run, cand_run = results.load(baseline), results.load(candidate)
     names = (str(baseline), str(candidate))
-    try:
-        result = comparing.compare(base_run, cand_run, settings, names)
-    except CompareError as exc:
-        raise CtbenchError(str(exc)) from None
+    result = comparing.compare(base_run, cand_run, settings, names)
     click.echo(render_comparison.render(result, fmt), nl=False)
     ctx.exit(result.exit_status())

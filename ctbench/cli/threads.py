@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from functools import partial
-from pathlib import Path
 
 import click
 
-from ctbench.cli.common import output_options, parse_backends, run_benchmark
+from ctbench.cli.common import RunOptions, run_benchmark, run_options
 from ctbench.scenarios.threads import ThreadsConfig, run_threads
 
 
@@ -18,44 +17,15 @@ from ctbench.scenarios.threads import ThreadsConfig, run_threads
 @click.argument("n_pkts", type=int)
 @click.argument("batch_size", type=int)
 @click.argument("change_conn", type=int, default=0)
-@click.option(
-    "--backend",
-    "-b",
-    "backend_specs",
-    multiple=True,
-    metavar="NAME[:KEY=VALUE,...]",
-    help="Backend to run; repeat for several (run one after the other). "
-    "Default: single and per-zone.",
-)
-@click.option(
-    "--conn-limit",
-    type=int,
-    default=3_000_000,
-    show_default=True,
-    help="Table-wide connection limit, as OVS's default; 0 means no limit.",
-)
-@click.option(
-    "--gc",
-    "gc_enabled",
-    is_flag=True,
-    help="Leave Python's cyclic GC on during the timed phase (default: frozen).",
-)
 @click.option("--seed", type=int, default=0, show_default=True, help="Recorded seed.")
-@click.option("--force", is_flag=True, help="Run even if memory looks too small.")
-@output_options
+@run_options
 def benchmark(
     n_threads: int,
     n_pkts: int,
     batch_size: int,
     change_conn: int,
-    backend_specs: tuple[str, ...],
-    conn_limit: int,
-    gc_enabled: bool,
     seed: int,
-    force: bool,
-    fmt: str,
-    output: Path | None,
-    quiet: bool,
+    opts: RunOptions,
 ) -> None:
     """ovstest's threaded benchmark: N_THREADS threads share one conntrack;
     each builds a batch of BATCH_SIZE (1-32) packets from port 1 + thread
@@ -86,17 +56,12 @@ def benchmark(
         n_pkts=n_pkts,
         batch_size=batch_size,
         change_conn=change_conn,
-        backends=parse_backends(backend_specs),
-        conn_limit=conn_limit,
-        gc_enabled=gc_enabled,
         seed=seed,
+        **opts.common(),
     )
     run_benchmark(
         partial(run_threads, config),
         config.estimated_bytes(),
         config.expected_conns,
-        fmt=fmt,
-        output=output,
-        quiet=quiet,
-        force=force,
+        opts,
     )

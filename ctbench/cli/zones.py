@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from functools import partial
-from pathlib import Path
 
 import click
 
-from ctbench.cli.common import output_options, parse_backends, run_benchmark
+from ctbench.cli.common import RunOptions, run_benchmark, run_options
 from ctbench.scenarios.zones import ZoneConfig, run_zones
 
 
@@ -18,14 +17,6 @@ from ctbench.scenarios.zones import ZoneConfig, run_zones
 @click.argument("zones", type=int)
 @click.argument("iterations", type=int)
 @click.option(
-    "--backend",
-    "-b",
-    "backend_specs",
-    multiple=True,
-    metavar="NAME[:KEY=VALUE,...]",
-    help="Backend to run; repeat for several. Default: single and per-zone.",
-)
-@click.option(
     "--batch-size",
     type=int,
     default=1,
@@ -33,23 +24,10 @@ from ctbench.scenarios.zones import ZoneConfig, run_zones
     help="Packets per execute call (ovstest uses 1; at most 32).",
 )
 @click.option(
-    "--conn-limit",
-    type=int,
-    default=3_000_000,
-    show_default=True,
-    help="Table-wide connection limit, as OVS's default; 0 means no limit.",
-)
-@click.option(
     "--sweep-every",
     type=float,
     metavar="SECONDS",
     help="Emulate OVS's cleaner on the wall clock every SECONDS (off by default).",
-)
-@click.option(
-    "--gc",
-    "gc_enabled",
-    is_flag=True,
-    help="Leave Python's cyclic GC on during timed phases (default: frozen).",
 )
 @click.option(
     "--warmup", type=int, default=0, show_default=True, help="Uncounted rounds first."
@@ -67,25 +45,18 @@ from ctbench.scenarios.zones import ZoneConfig, run_zones
     show_default=True,
     help="Connections in the tracemalloc memory sample (0 skips it).",
 )
-@click.option("--force", is_flag=True, help="Run even if memory looks too small.")
-@output_options
+@run_options
 def benchmark_zones(
     entries: int,
     zones: int,
     iterations: int,
-    backend_specs: tuple[str, ...],
     batch_size: int,
-    conn_limit: int,
     sweep_every: float | None,
-    gc_enabled: bool,
     warmup: int,
     ovs_stats: bool,
     seed: int,
     memory_sample: int,
-    force: bool,
-    fmt: str,
-    output: Path | None,
-    quiet: bool,
+    opts: RunOptions,
 ) -> None:
     """ovstest's zone benchmark: fill ZONES zones with ENTRIES connections each,
     then ITERATIONS rounds of: flush zone 1, commit ENTRIES packets into it,
@@ -106,22 +77,17 @@ def benchmark_zones(
         entries=entries,
         zones=zones,
         iterations=iterations,
-        backends=parse_backends(backend_specs),
         batch_size=batch_size,
-        conn_limit=conn_limit,
         warmup=warmup,
-        gc_enabled=gc_enabled,
         sweep_every=sweep_every,
         ovs_stats=ovs_stats,
         seed=seed,
         memory_sample=memory_sample,
+        **opts.common(),
     )
     run_benchmark(
         partial(run_zones, config),
         config.estimated_bytes(),
         config.expected_stored,
-        fmt=fmt,
-        output=output,
-        quiet=quiet,
-        force=force,
+        opts,
     )

@@ -5,15 +5,20 @@ from __future__ import annotations
 import csv
 import io
 
-from ctbench.render.common import rows
-from ctbench.render.table import cells, headers
-from ctbench.results import RunResult
+from ctbench.render.format import Format
+from ctbench.render.table import headers
+from ctbench.report.model import Report
 
 
-def render(run: RunResult) -> str:
+def render(report: Report, width: int = 80) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(headers(run))
-    for row in rows(run):
-        writer.writerow(cells(run, row, fmt=False))
+    writer.writerow(headers(report))
+    for group in report.groups:
+        for row in group.rows:
+            values = [row.values.get(c.key) for c in report.columns]
+            writer.writerow([group.label, row.label, *values])
     return out.getvalue()
+
+
+FORMAT = Format("csv", render, "a row per phase and backend, full precision")

@@ -4,38 +4,26 @@ from __future__ import annotations
 
 from tabulate import tabulate
 
-from ctbench.render.common import (
-    COMPARE_MEANS_HEADING,
-    compare_means,
-    conntrack_lines,
-    method_note,
-    rows,
-    summary_lines,
-    title,
-    warnings,
-)
-from ctbench.render.table import cells, headers
-from ctbench.results import RunResult
+from ctbench.render.format import Format
+from ctbench.render.table import headers, rows
+from ctbench.report.model import COMPARISONS_HEADING, Report
 
 
-def render(run: RunResult) -> str:
+def render(report: Report, width: int = 80) -> str:
     body = tabulate(
-        [cells(run, r) for r in rows(run)],
-        headers=headers(run),
-        tablefmt="github",
-        disable_numparse=True,
+        rows(report), headers=headers(report), tablefmt="github", disable_numparse=True
     )
-    lines = [f"### {title(run)}", ""]
-    ovstest = conntrack_lines(run)
-    if ovstest:
-        lines += ["```", *ovstest, "```", ""]
-    lines += [method_note(run), "", body, ""]
-    comparisons = compare_means(run)
-    if comparisons:
-        lines += [COMPARE_MEANS_HEADING, ""]
-        lines += [f"- {c}" for c in comparisons] + [""]
-    lines += [f"- {s}" for s in summary_lines(run)]
-    extra = warnings(run)
-    if extra:
-        lines += [""] + [f"> {w}" for w in extra]
+    lines = [f"### {report.title}", ""]
+    if report.lead:
+        lines += ["```", *report.lead, "```", ""]
+    lines += [report.method, "", body, ""]
+    if report.comparisons:
+        lines += [COMPARISONS_HEADING, ""]
+        lines += [f"- {c}" for c in report.comparisons] + [""]
+    lines += [f"- {s}" for s in report.summary]
+    if report.warnings:
+        lines += [""] + [f"> {w}" for w in report.warnings]
     return "\n".join(lines) + "\n"
+
+
+FORMAT = Format("markdown", render, "GitHub Markdown, for a PR or a CI job summary")

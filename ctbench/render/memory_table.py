@@ -9,7 +9,7 @@ from tabulate import tabulate
 
 from ctbench.memory import BackendMemory
 from ctbench.model import N_EXP_LISTS
-from ctbench.render.common import fmt_bytes
+from ctbench.report.numbers import fmt_bytes
 
 
 def format_memory_table(rows: Sequence[BackendMemory]) -> str:

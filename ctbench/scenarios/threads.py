@@ -8,8 +8,8 @@ Per backend, on a fresh model shared by every thread
    ovstest's frame: source port ``1 + thread index``, destination port 2;
    with CHANGE_CONN each packet of the batch gets destination port
    ``2 + packet index``, so it is a connection of its own (what ovstest's
-   documentation promises and its code no longer does, see the spec's known
-   flaws);
+   documentation promises and its code no longer does, see README,
+   "Where ctbench differs from ovstest");
 2. the threads and the main thread meet at a barrier; the timed phase starts;
 3. each thread executes its batch with commit in zone 0 until it has sent
    N_PKTS packets, as ovstest's ``for (i = 0; i < n_pkts; i += batch_size)``
@@ -45,25 +45,29 @@ from array import array
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import repeat
-from typing import Final
+from typing import Any, ClassVar, Final
 
 import numpy as np
 
 from ctbench import environment
-from ctbench.backends import BackendSpec, create_table
-from ctbench.model import DEFAULT_CONN_LIMIT, Conntrack, Counters, Limits
+from ctbench.model import Conntrack, Counters
 from ctbench.packets import ovstest_frame
+from ctbench.report.build import STATS_NOTE
+from ctbench.report.model import Column
+from ctbench.report.numbers import fmt_rate, fmt_us
+from ctbench.report.sections import CommandSections, ExtraColumn, extra_value
 from ctbench.results import BackendResult, PhaseResult, RunResult
-from ctbench.scenarios.common import (
+from ctbench.scenarios.frame import (
+    MAX_BATCH_SIZE,
+    CommonConfig,
     ConfigError,
     Progress,
-    gc_paused,
+    Turn,
+    execute_counts,
     never,
-    new_run,
     no_progress,
-    run_backends,
+    run_workload,
 )
-from ctbench.scenarios.zones import DEFAULT_BACKENDS, MAX_BATCH_SIZE
 
 COMMAND: Final = "benchmark"
 PHASE: Final = "ct_execute_batch"
@@ -93,14 +97,11 @@ ESTIMATE_FIXED_BYTES: Final = 64 * 2**20
 
 
 @dataclass(frozen=True)
-class ThreadsConfig:
+class ThreadsConfig(CommonConfig):
     n_threads: int
     n_pkts: int
     batch_size: int
     change_conn: int = 0
-    backends: tuple[BackendSpec, ...] = DEFAULT_BACKENDS
-    conn_limit: int = DEFAULT_CONN_LIMIT
-    gc_enabled: bool = False
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -123,10 +124,7 @@ class ThreadsConfig:
             )
         if self.change_conn not in (0, 1):
             raise ConfigError(f"CHANGE_CONN must be 0 or 1 (got {self.change_conn})")
-        if self.conn_limit < 0:
-            raise ConfigError(f"--conn-limit must be 0 or more (got {self.conn_limit})")
-        if not self.backends:
-            raise ConfigError("at least one backend is needed")
+        super().__post_init__()
 
     @property
     def batches_per_thread(self) -> int:
@@ -150,15 +148,17 @@ class ThreadsConfig:
         )
 
     def params(self) -> dict[str, object]:
+        common = self.common_params()
         return {
             "n_threads": self.n_threads,
             "n_pkts": self.n_pkts,
             "batch_size": self.batch_size,
             "change_conn": self.change_conn,
-            "conn_limit": self.conn_limit,
+            "conn_limit": common["conn_limit"],
             "seed": self.seed,
-            "gc": "enabled" if self.gc_enabled else "frozen",
-            "backends": [spec.label for spec in self.backends],
+            "gc": common["gc"],
+            "backends": common["backends"],
+            "parallel": parallel_threads(),
         }
 
 
@@ -243,38 +243,43 @@ class _Worker:
         self.elapsed_ns = clock() - start
 
 
-def _run_backend(
-    config: ThreadsConfig,
-    spec: BackendSpec,
-    result: BackendResult,
-    progress: Progress,
-    interrupted: Callable[[], bool],
-) -> bool:
-    """One backend: threads, barriers, the timed phase.  Fills ``result``
-    with whatever was gathered, also when interrupted.  Returns whether it
-    was interrupted."""
-    label = spec.label
-    table = create_table(spec)
-    result.options = {**dict(spec.options), **dict(getattr(table, "options", {}))}
-    model = Conntrack(table, Limits(conn_limit=config.conn_limit), thread_safe=True)
-    # The main thread is the barriers' last party, as in ovstest: it times
-    # the run from the first barrier to the second.
-    barrier = threading.Barrier(config.n_threads + 1)
-    abort = threading.Event()  # a worker failed or a second Ctrl-C came
-    workers = [
-        _Worker(tid, config, model, barrier, abort, interrupted)
-        for tid in range(config.n_threads)
-    ]
-    threads = [
-        threading.Thread(target=w.run, name=f"ctbench-{label}-{w.tid}", daemon=True)
-        for w in workers
-    ]
-    total = config.n_threads * config.packets_per_thread
-    clock = time.perf_counter_ns
-    before = model.counters.snapshot()
-    start: int | None = None
-    end = 0
-    with gc_paused(config.gc_enabled):
+class ThreadsWorkload:
+    command: ClassVar[str] = COMMAND
+    thread_safe: ClassVar[bool] = True
+
+    def __init__(self, config: ThreadsConfig) -> None:
+        self._config = config
+
+    @property
+    def config(self) -> ThreadsConfig:
+        return self._config
+
+    def params(self) -> dict[str, Any]:
+        return self._config.params()
+
+    def run(self, turn: Turn) -> bool:
+        """Threads, barriers, the timed phase.  Fills the result with
+        whatever was gathered, also when interrupted."""
+        config, model, result = self._config, turn.model, turn.result
+        # The main thread is the barriers' last party, as in ovstest: it
+        # times the run from the first barrier to the second.
+        barrier = threading.Barrier(config.n_threads + 1)
+        abort = threading.Event()  # a worker failed or a second Ctrl-C came
+        workers = [
+            _Worker(tid, config, model, barrier, abort, turn.interrupted)
+            for tid in range(config.n_threads)
+        ]
+        threads = [
+            threading.Thread(
+                target=w.run, name=f"ctbench-{result.label}-{w.tid}", daemon=True
+            )
+            for w in workers
+        ]
+        total = config.n_threads * config.packets_per_thread
+        clock = time.perf_counter_ns
+        before = model.counters.snapshot()
+        start: int | None = None
+        end = 0
         try:
             for thread in threads:
                 thread.start()
@@ -287,14 +292,14 @@ def _run_backend(
             raise ConfigError(
                 f"cannot start {config.n_threads} threads: {exc}"
             ) from None
-        progress(label, STAGE, 0, total)
+        turn.progress(STAGE, 0, total)
         try:
             barrier.wait()
             start = clock()
             for worker in workers:
                 while not worker.finished.wait(PROGRESS_INTERVAL_S):
                     done = sum(w.batches_done for w in workers) * config.batch_size
-                    progress(label, STAGE, done, total)
+                    turn.progress(STAGE, done, total)
             barrier.wait()
             end = clock()
         except threading.BrokenBarrierError:
@@ -309,12 +314,12 @@ def _run_backend(
                 thread.join()
             wall_ns = end - start if start is not None else 0
             _fill_result(config, result, model, before, workers, wall_ns)
-    for worker in workers:
-        if worker.error is not None:
-            raise worker.error
-    done = sum(w.batches_done for w in workers) * config.batch_size
-    progress(label, STAGE, done, total)
-    return any(w.batches_done < w.n_batches for w in workers)
+        for worker in workers:
+            if worker.error is not None:
+                raise worker.error
+        done = sum(w.batches_done for w in workers) * config.batch_size
+        turn.progress(STAGE, done, total)
+        return any(w.batches_done < w.n_batches for w in workers)
 
 
 def _fill_result(
@@ -328,17 +333,10 @@ def _fill_result(
     samples_ns = np.concatenate(
         [np.frombuffer(w.samples_ns, dtype=np.int64) for w in workers]
     )
-    diff = model.counters.minus(before)
     result.phases = {
         PHASE: PhaseResult(
             samples_us=(samples_ns / 1e3).tolist(),
-            counters={
-                "lookups": diff["packets"],
-                "created": diff["created"],
-                "removed": diff["removed"],
-                "refused": diff["refused_full"] + diff["refused_zone"],
-                "invalid": diff["invalid"],
-            },
+            counters=execute_counts(model.counters.minus(before)),
         )
     }
     thread_packets = [w.batches_done * config.batch_size for w in workers]
@@ -363,9 +361,119 @@ def run_threads(
     interrupted: Callable[[], bool] = never,
 ) -> RunResult:
     """Run every backend in turn, one model (and its threads) at a time."""
-    run = new_run(COMMAND, {**config.params(), "parallel": parallel_threads()})
+    return run_workload(ThreadsWorkload(config), progress, interrupted)
 
-    def run_one(spec: BackendSpec, result: BackendResult) -> bool:
-        return _run_backend(config, spec, result, progress, interrupted)
 
-    return run_backends(run, config.backends, run_one, interrupted)
+# -- the report's sections ----------------------------------------------------
+
+# ovstest prints only the total time, so there is no ovstest estimator to set
+# beside these statistics.
+METHOD_NOTE: Final = (
+    "Per-batch execute latency in microseconds. "
+    + STATS_NOTE
+    + " Throughput in packets per second over the barrier-to-barrier time. "
+    "ovstest prints only that time."
+)
+# Beyond this many threads the per-thread packet counts are summarised.
+MAX_LISTED_THREADS: Final = 8
+
+
+def _method(run: RunResult) -> str:
+    return METHOD_NOTE
+
+
+def _conntrack_lines(run: RunResult) -> list[str]:
+    """ovstest's output line, ``conntrack:  %5lld ms``, once per backend."""
+    lines = []
+    for result in run.results:
+        wall_ms = result.extra.get("wall_ms")
+        if isinstance(wall_ms, int | float):
+            lines.append(f"{result.label}: conntrack:  {round(wall_ms):5d} ms")
+    return lines
+
+
+def threads_note(run: RunResult) -> str:
+    """Whether the threads ran in parallel, said plainly."""
+    n = int(run.params.get("n_threads", 1) or 1)
+    gil = bool(run.environment.get("gil_enabled", True))
+    parallel = bool(run.params.get("parallel", not gil))
+    cpus = run.environment.get("cpu_count", "?")
+    if n == 1:
+        return (
+            f"Threads: 1 thread, so nothing ran in parallel ({cpus} CPUs, "
+            f"GIL {'enabled' if gil else 'disabled'})."
+        )
+    if not parallel:
+        return (
+            f"Threads: {n} threads ran concurrently but not in parallel: CPython's "
+            "GIL lets one thread execute Python at a time, so together they used "
+            f"at most one of the {cpus} CPUs. A batch's latency includes the time "
+            "it waited for the GIL and the model's lock."
+        )
+    return (
+        f"Threads: {n} threads could run Python in parallel (GIL disabled, {cpus} "
+        "CPUs): lookups take no lock, and creating or removing a connection takes "
+        "the model's lock, as OVS takes ct_lock. A batch's latency includes the "
+        "time it waited for that lock."
+    )
+
+
+def _thread_counts(counts: list[int]) -> str:
+    if len(counts) <= MAX_LISTED_THREADS:
+        return " / ".join(f"{c:,}" for c in counts)
+    return f"{min(counts):,} to {max(counts):,}"
+
+
+def _summary(run: RunResult) -> list[str]:
+    lines = []
+    for result in run.results:
+        extra = result.extra
+        packets = extra.get("packets")
+        wall_ms = extra.get("wall_ms")
+        if not isinstance(packets, int) or not isinstance(wall_ms, int | float):
+            continue
+        pps, per_thread = (
+            extra_value("pps")(result),
+            extra_value("pps_per_thread")(result),
+        )
+        counts = [int(c) for c in extra.get("thread_packets", [])]
+        conns = int(extra.get("connections", 0))
+        lines.append(
+            f"{result.label}: {packets:,} packets in {fmt_us(wall_ms * 1e3)}: "
+            f"{fmt_rate(pps)} packets/s, {fmt_rate(per_thread)} per thread "
+            f"(packets per thread: {_thread_counts(counts)}); "
+            f"{conns:,} connection{'' if conns == 1 else 's'} in the table"
+        )
+    return lines + [threads_note(run)]
+
+
+def _warnings(run: RunResult) -> list[str]:
+    raw_limit = run.params.get("conn_limit")
+    limit = f"{raw_limit:,}" if isinstance(raw_limit, int) else "unknown"
+    out = []
+    for result in run.results:
+        phase = result.phases.get(PHASE)
+        refused = phase.counters.get("refused", 0) if phase else 0
+        if refused:
+            out.append(
+                f"WARNING: the connection limit ({limit}) refused {refused:,} "
+                f"commits on {result.label}; use --conn-limit 0 for no limit"
+            )
+    return out
+
+
+SECTIONS: Final = CommandSections(
+    phases={PHASE: "ct execute (batch)"},
+    title_params=("n_threads", "n_pkts", "batch_size", "change_conn"),
+    method=_method,
+    lead=_conntrack_lines,
+    extra_columns=(
+        ExtraColumn(Column("pps", "pkts/s", "rate"), extra_value("pps")),
+        ExtraColumn(
+            Column("pps_per_thread", "pkts/s/thread", "rate"),
+            extra_value("pps_per_thread"),
+        ),
+    ),
+    summary=_summary,
+    warnings=_warnings,
+)

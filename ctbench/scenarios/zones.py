@@ -6,60 +6,52 @@ Per backend, on a fresh model:
 1. build ENTRIES packets: ovstest's frame with source port ``i >> 16`` and
    destination port ``i & 0xffff`` (0 becomes 65535);
 2. fill zones 0..ZONES-1, committing every packet in each;
-3. ITERATIONS rounds of four separately timed phases, in ovstest's order:
-   flush zone 1, commit the packets into zone 1, execute them again without
-   commit, flush zone 65535 (which holds nothing).
+3. ITERATIONS rounds of four separately timed phases, in ovstest's order
+   (:data:`PHASES`): flush zone 1, commit the packets into zone 1, execute
+   them again without commit, flush zone 65535 (which holds nothing).
 
 Every execute passes the same logical ``now``, as ovstest passes the time
 taken at start.  Unlike ovstest, no cleaner runs unless ``sweep_every`` asks
-for one (see ``SweepEmulation``).
+for one (see ``SweepEmulation``).  A round's samples are kept only once the
+round is whole, so an interrupted run has the same number of samples in
+every phase.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Final
+from dataclasses import dataclass
+from functools import partial
+from typing import Any, ClassVar, Final
 
-from ctbench.backends import BackendSpec, create_table
 from ctbench.memory import DEFAULT_SAMPLE_CONNS, measure_memory
-from ctbench.model import (
-    DEFAULT_CONN_LIMIT,
-    SWEEP_BATCH_DIVISOR,
-    Conntrack,
-    Counters,
-    Limits,
-)
+from ctbench.model import SWEEP_BATCH_DIVISOR, Conntrack, FlushResult
 from ctbench.packets import ovstest_frame, zone_benchmark_ports
-from ctbench.results import BackendResult, Memory, PhaseResult, RunResult
-from ctbench.scenarios.common import (
+from ctbench.report.build import STATS_NOTE
+from ctbench.report.numbers import fmt_bytes, fmt_us
+from ctbench.report.sections import CommandSections
+from ctbench.results import Memory, PhaseResult, RunResult
+from ctbench.scenarios.frame import (
+    MAX_BATCH_SIZE,
+    CommonConfig,
     ConfigError,
     Progress,
-    gc_paused,
+    Turn,
+    add_counts,
+    execute_counts,
     never,
-    new_run,
     no_progress,
-    run_backends,
+    run_workload,
 )
 
 COMMAND: Final = "benchmark-zones"
-# Phases in the order the report shows them (the patch's table order).
-PHASES: Final = (
-    "ct_execute_commit",
-    "ct_execute_no_commit",
-    "flush_full_zone",
-    "flush_empty_zone",
-)
-PHASE_LABELS: Final = {
-    "ct_execute_commit": "ct execute (commit)",
-    "ct_execute_no_commit": "ct execute (no commit)",
-    "flush_full_zone": "flush full zone",
-    "flush_empty_zone": "flush empty zone",
-}
 # test-conntrack.c: the zone refilled and flushed each round, and the empty one.
 FULL_ZONE: Final = 1
 EMPTY_ZONE: Final = 0xFFFF
+# Every execute passes this frozen logical time, as ovstest passes the time
+# taken at start.
+NOW: Final = 0
 # test-conntrack.c bounds: n_conns in [1, 2^32), n_zones in [1, 2^16 - 1).
 MAX_ENTRIES: Final = 2**32 - 1
 MAX_ZONES: Final = 2**16 - 2
@@ -69,30 +61,24 @@ MAX_MEMORY_SAMPLE: Final = 1_000_000
 # A sweep period beyond a year is a typo, not an emulation (and inf or nan
 # cannot become nanoseconds).
 MAX_SWEEP_S: Final = 365 * 24 * 3600
-# NETDEV_MAX_BURST (lib/netdev.h): the datapath's largest batch.
-MAX_BATCH_SIZE: Final = 32
-DEFAULT_BACKENDS: Final = (BackendSpec("single"), BackendSpec("per-zone"))
-# Upper bound for the memory check: ctbench.memory measured 367-373 bytes per
-# connection for single and per-zone on CPython 3.11 (`ctbench backends
-# --memory`); 450 leaves headroom for dict growth steps.
-ESTIMATE_BYTES_PER_CONN: Final = 450
-# One ovstest frame (42-byte bytes object, 75 bytes) in a one-item list (64)
-# plus its slot in the list of batches (8).
+# Upper bound for the memory check: RSS from outside measured 142 (per-zone)
+# and 195 (single) bytes per stored connection with 3 M stored (README, "How
+# fast is ctbench's model?"); 250 leaves headroom for growth steps.
+ESTIMATE_BYTES_PER_CONN: Final = 250
+# One ovstest frame (42-byte bytes object, 75 bytes) and its list slot (8),
+# plus its key (48) and slots while a chunk of the execute is in flight.
 ESTIMATE_BYTES_PER_PACKET: Final = 150
 # 65,536 empty dicts of the per-zone design, measured at about 4.8 MB.
 ESTIMATE_FIXED_BYTES: Final = 8 * 2**20
 
 
 @dataclass(frozen=True)
-class ZoneConfig:
+class ZoneConfig(CommonConfig):
     entries: int
     zones: int
     iterations: int
-    backends: tuple[BackendSpec, ...] = DEFAULT_BACKENDS
     batch_size: int = 1
-    conn_limit: int = DEFAULT_CONN_LIMIT
     warmup: int = 0
-    gc_enabled: bool = False
     sweep_every: float | None = None
     ovs_stats: bool = False
     seed: int = 0
@@ -112,8 +98,7 @@ class ZoneConfig:
                 f"--batch-size must be between 1 and {MAX_BATCH_SIZE} "
                 f"(NETDEV_MAX_BURST) (got {self.batch_size})"
             )
-        if self.conn_limit < 0:
-            raise ConfigError(f"--conn-limit must be 0 or more (got {self.conn_limit})")
+        super().__post_init__()
         if self.warmup < 0:
             raise ConfigError(f"--warmup must be 0 or more (got {self.warmup})")
         if self.sweep_every is not None and not 0 < self.sweep_every <= MAX_SWEEP_S:
@@ -121,8 +106,6 @@ class ZoneConfig:
                 f"--sweep-every must be a number of seconds above 0 and at most "
                 f"{MAX_SWEEP_S:,} (got {self.sweep_every})"
             )
-        if not self.backends:
-            raise ConfigError("at least one backend is needed")
         if not 0 <= self.memory_sample <= MAX_MEMORY_SAMPLE:
             raise ConfigError(
                 f"--memory-sample must be from 0 to {MAX_MEMORY_SAMPLE:,} "
@@ -148,18 +131,19 @@ class ZoneConfig:
         )
 
     def params(self) -> dict[str, object]:
+        common = self.common_params()
         return {
             "entries": self.entries,
             "zones": self.zones,
             "iterations": self.iterations,
             "batch_size": self.batch_size,
-            "conn_limit": self.conn_limit,
+            "conn_limit": common["conn_limit"],
             "seed": self.seed,
             "warmup": self.warmup,
-            "gc": "enabled" if self.gc_enabled else "frozen",
+            "gc": common["gc"],
             "sweep_every": self.sweep_every,
             "ovs_stats": self.ovs_stats,
-            "backends": [spec.label for spec in self.backends],
+            "backends": common["backends"],
         }
 
 
@@ -222,159 +206,176 @@ class SweepEmulation:
         self.due_ns = now_ns + int(wait_s * 1e9)
 
 
-@dataclass
-class _Phases:
-    phases: dict[str, PhaseResult] = field(
-        default_factory=lambda: {name: PhaseResult() for name in PHASES}
-    )
-
-    def add_counts(self, name: str, counts: dict[str, int]) -> None:
-        counters = self.phases[name].counters
-        for key, value in counts.items():
-            counters[key] = counters.get(key, 0) + value
+def _flush_counts(value: object, diff: dict[str, int]) -> dict[str, int]:
+    assert isinstance(value, FlushResult)
+    return {"visited": value.visited, "removed": value.removed}
 
 
-def _run_backend(
-    config: ZoneConfig,
-    spec: BackendSpec,
-    result: BackendResult,
-    frames: list[bytes],
-    progress: Progress,
-    interrupted: Callable[[], bool],
-) -> bool:
-    """One backend, start to end, filling ``result`` as it goes so that an
-    interrupt leaves the samples gathered so far.  Returns whether it was
-    interrupted."""
-    label = spec.label
-    clock = time.perf_counter_ns
-    now = 0  # the logical clock; every execute passes this frozen value
-    if config.memory_sample:
-        progress(label, "memory", 0, 1)
-        figures = measure_memory(
-            spec, config.entries, config.zones, config.memory_sample
-        )
-        result.memory = Memory(
-            bytes_per_conn=figures.bytes_per_conn,
-            fixed_bytes=figures.fixed_bytes,
-            sample_conns=figures.sample_conns,
-        )
-        progress(label, "memory", 1, 1)
-    if interrupted():
-        return True
-    table = create_table(spec)
-    result.options = {**dict(spec.options), **dict(getattr(table, "options", {}))}
-    model = Conntrack(table, Limits(conn_limit=config.conn_limit))
-    sweeper = (
-        SweepEmulation(config.sweep_every, now, config.conn_limit)
-        if config.sweep_every
-        else None
-    )
-    state = _Phases()
-    result.phases = state.phases
-    stopped = False
-    start_wall = clock()
-    with gc_paused(config.gc_enabled):
-        # Fill: every zone, every packet, with commit.
-        fill_start = clock()
-        for zone in range(config.zones):
-            model.execute(frames, zone, True, now)
-            progress(label, "fill", zone + 1, config.zones)
-            if interrupted():
-                stopped = True
-                break
-        result.fill.insert_us = (clock() - fill_start) / 1e3
-        result.fill.requested = config.requested
-        result.fill.stored = model.n_conns
-        result.fill.refused = model.counters.refused_full + model.counters.refused_zone
-        rounds = config.warmup + config.iterations
-        commit_phase = state.phases["ct_execute_commit"].samples_us
-        lookup_phase = state.phases["ct_execute_no_commit"].samples_us
-        full_phase = state.phases["flush_full_zone"].samples_us
-        empty_phase = state.phases["flush_empty_zone"].samples_us
-        execute = model.execute
-        flush = model.flush
-        timed_ns = 0  # inside the four timed sections, every round
-        done = 0
-        rounds_start = clock()
-        for i in range(0 if stopped else rounds):
-            counted = i >= config.warmup
-            # 1. flush full zone
-            t0 = clock()
-            full = flush(FULL_ZONE)
-            t1 = clock()
-            timed_ns += t1 - t0
-            if counted:
-                full_phase.append((t1 - t0) / 1e3)
-                state.add_counts(
-                    "flush_full_zone",
-                    {"visited": full.visited, "removed": full.removed},
-                )
-            if sweeper:
-                sweeper.maybe_sweep(model)
-            # 2. ct execute (commit)
-            before = model.counters.snapshot()
-            t0 = clock()
-            execute(frames, FULL_ZONE, True, now)
-            t1 = clock()
-            timed_ns += t1 - t0
-            if counted:
-                commit_phase.append((t1 - t0) / 1e3)
-                state.add_counts("ct_execute_commit", _exec_counts(model, before))
-            if interrupted():
-                stopped = True
-                break
-            if sweeper:
-                sweeper.maybe_sweep(model)
-            # 3. ct execute (no commit)
-            before = model.counters.snapshot()
-            t0 = clock()
-            execute(frames, FULL_ZONE, False, now)
-            t1 = clock()
-            timed_ns += t1 - t0
-            if counted:
-                lookup_phase.append((t1 - t0) / 1e3)
-                state.add_counts("ct_execute_no_commit", _exec_counts(model, before))
-            if sweeper:
-                sweeper.maybe_sweep(model)
-            # 4. flush empty zone
-            t0 = clock()
-            empty = flush(EMPTY_ZONE)
-            t1 = clock()
-            timed_ns += t1 - t0
-            if counted:
-                empty_phase.append((t1 - t0) / 1e3)
-                state.add_counts(
-                    "flush_empty_zone",
-                    {"visited": empty.visited, "removed": empty.removed},
-                )
-            done = i + 1
-            progress(label, "iterations", done, rounds)
-            if interrupted():
-                stopped = True
-                break
-            if sweeper:
-                sweeper.maybe_sweep(model)
-        untimed_ns = clock() - rounds_start - timed_ns
-    result.extra = {
-        "wall_s": (clock() - start_wall) / 1e9,
-        "stored_at_end": model.n_conns,
-        "swept": sweeper.swept if sweeper else 0,
+def _execute_counts(value: object, diff: dict[str, int]) -> dict[str, int]:
+    return execute_counts(diff)
+
+
+@dataclass(frozen=True)
+class TimedPhase:
+    """One of a round's timed sections: the call it times, bound once per
+    backend to a C-level partial so that timing adds no Python frame, and
+    the counters it records."""
+
+    name: str
+    label: str
+    bind: Callable[[Conntrack, list[bytes]], Callable[[], object]]
+    counts: Callable[[object, dict[str, int]], dict[str, int]]
+
+
+# A round, in ovstest's order; the report shows them in PHASE_ORDER.
+PHASES: Final = (
+    TimedPhase(
+        "flush_full_zone",
+        "flush full zone",
+        lambda m, f: partial(m.flush, FULL_ZONE),
+        _flush_counts,
+    ),
+    TimedPhase(
+        "ct_execute_commit",
+        "ct execute (commit)",
+        lambda m, f: partial(m.execute, f, FULL_ZONE, True, NOW),
+        _execute_counts,
+    ),
+    TimedPhase(
+        "ct_execute_no_commit",
+        "ct execute (no commit)",
+        lambda m, f: partial(m.execute, f, FULL_ZONE, False, NOW),
+        _execute_counts,
+    ),
+    TimedPhase(
+        "flush_empty_zone",
+        "flush empty zone",
+        lambda m, f: partial(m.flush, EMPTY_ZONE),
+        _flush_counts,
+    ),
+)
+# The patch's table order: the executes, then the flushes.
+PHASE_ORDER: Final = (
+    "ct_execute_commit",
+    "ct_execute_no_commit",
+    "flush_full_zone",
+    "flush_empty_zone",
+)
+
+
+class ZoneWorkload:
+    command: ClassVar[str] = COMMAND
+    thread_safe: ClassVar[bool] = False
+
+    def __init__(self, config: ZoneConfig) -> None:
+        self._config = config
+        start = time.perf_counter_ns()
+        # Batch boundaries change nothing in the model (every frame is
+        # tracked in order), so each phase executes the frames as one call,
+        # as Conntrack.execute_batches() would; flattened here, untimed.
+        batches = build_batches(config.entries, config.batch_size)
+        self.frames = [frame for batch in batches for frame in batch]
+        self.generate_us = (time.perf_counter_ns() - start) / 1e3
+
+    @property
+    def config(self) -> ZoneConfig:
+        return self._config
+
+    def params(self) -> dict[str, Any]:
+        return self._config.params()
+
+    def run(self, turn: Turn) -> bool:
+        config = self._config
+        result = turn.result
+        if config.memory_sample:
+            turn.progress("memory", 0, 1)
+            figures = measure_memory(
+                turn.spec, config.entries, config.zones, config.memory_sample
+            )
+            result.memory = Memory(
+                figures.bytes_per_conn, figures.fixed_bytes, figures.sample_conns
+            )
+            turn.progress("memory", 1, 1)
+        if turn.interrupted():
+            return True
+        start = time.perf_counter_ns()
+        stopped = self._fill(turn)
+        done, untimed_ns = (0, 0) if stopped else self._rounds(turn)
+        stopped = stopped or done < config.warmup + config.iterations
+        result.extra["wall_s"] = (time.perf_counter_ns() - start) / 1e9
+        result.extra["stored_at_end"] = turn.model.n_conns
         # What the harness spends between the timed sections (counter
         # snapshots, sample storage, progress, sweeps): outside the samples.
-        "harness_untimed_us_per_round": untimed_ns / 1e3 / done if done else 0.0,
-    }
-    return stopped
+        result.extra["harness_untimed_us_per_round"] = (
+            untimed_ns / 1e3 / done if done else 0.0
+        )
+        return stopped
 
+    def _fill(self, turn: Turn) -> bool:
+        """Every zone, every packet, with commit.  Returns whether it was
+        interrupted; the counts say what was attempted either way."""
+        config, model, fill = self._config, turn.model, turn.result.fill
+        fill.generate_us = self.generate_us
+        fill.requested = config.requested
+        start = time.perf_counter_ns()
+        zones_done = 0
+        try:
+            for zone in range(config.zones):
+                if turn.interrupted():
+                    break
+                model.execute(self.frames, zone, True, NOW)
+                zones_done += 1
+                turn.progress("fill", zones_done, config.zones)
+        finally:
+            fill.insert_us = (time.perf_counter_ns() - start) / 1e3
+            fill.attempted = zones_done * config.entries
+            fill.stored = model.n_conns
+            counters = model.counters
+            fill.refused = counters.refused_full + counters.refused_zone
+        return zones_done < config.zones
 
-def _exec_counts(model: Conntrack, before: Counters) -> dict[str, int]:
-    diff = model.counters.minus(before)
-    return {
-        "lookups": diff["packets"],
-        "created": diff["created"],
-        "removed": diff["removed"],
-        "refused": diff["refused_full"] + diff["refused_zone"],
-        "invalid": diff["invalid"],
-    }
+    def _rounds(self, turn: Turn) -> tuple[int, int]:
+        """The timed rounds; a round's samples are kept once it is whole.
+        Returns the rounds kept and the untimed harness time."""
+        config, model = self._config, turn.model
+        phases = {p.name: PhaseResult() for p in PHASES}
+        turn.result.phases = {name: phases[name] for name in PHASE_ORDER}
+        sweeper = (
+            SweepEmulation(config.sweep_every, NOW, config.conn_limit)
+            if config.sweep_every
+            else None
+        )
+        bound = [(p, p.bind(model, self.frames)) for p in PHASES]
+        clock = time.perf_counter_ns
+        rounds = config.warmup + config.iterations
+        timed_ns = done = 0
+        rounds_start = clock()
+        for i in range(rounds):
+            taken: list[tuple[str, float, dict[str, int]]] = []
+            for phase, call in bound:
+                before = model.counters.snapshot()
+                t0 = clock()
+                value = call()
+                t1 = clock()
+                timed_ns += t1 - t0
+                counts = phase.counts(value, model.counters.minus(before))
+                taken.append((phase.name, (t1 - t0) / 1e3, counts))
+                if sweeper:
+                    sweeper.maybe_sweep(model)
+                if turn.interrupted():
+                    break  # this round is cut: none of it is kept
+            else:
+                if i >= config.warmup:
+                    for name, sample, counts in taken:
+                        phases[name].samples_us.append(sample)
+                        add_counts(phases[name].counters, counts)
+                done = i + 1
+                turn.progress("iterations", done, rounds)
+                continue
+            break
+        turn.result.extra["swept"] = sweeper.swept if sweeper else 0
+        turn.result.extra["rounds"] = max(0, done - config.warmup)
+        return done, clock() - rounds_start - timed_ns
 
 
 def run_zones(
@@ -383,18 +384,84 @@ def run_zones(
     interrupted: Callable[[], bool] = never,
 ) -> RunResult:
     """Run every backend in turn; one table is alive at a time."""
-    run = new_run(COMMAND, config.params())
-    start = time.perf_counter_ns()
-    # Batch boundaries change nothing in the model (every frame is tracked in
-    # order), so the phases execute the frames as one call, as
-    # Conntrack.execute_batches() would; flattening happens here, untimed.
-    frames = [
-        f for batch in build_batches(config.entries, config.batch_size) for f in batch
+    return run_workload(ZoneWorkload(config), progress, interrupted)
+
+
+# -- the report's sections ----------------------------------------------------
+
+METHOD_NOTE: Final = (
+    "Times in microseconds. "
+    + STATS_NOTE
+    + " ovstest's Avg is an EWMA (weight 0.01) and its 95%ile a P-square "
+    "estimate: --ovs-stats adds them."
+)
+
+
+def _method(run: RunResult) -> str:
+    return METHOD_NOTE
+
+
+def _summary(run: RunResult) -> list[str]:
+    """The fill, memory and run time of each backend."""
+    lines = []
+    for result in run.results:
+        fill, name = result.fill, result.label
+        if fill.requested:
+            lines.append(_fill_line(name, fill))
+        if result.memory.sample_conns:
+            lines.append(
+                f"{name}: memory {result.memory.bytes_per_conn:.0f} bytes per "
+                f"connection, {fmt_bytes(result.memory.fixed_bytes)} fixed "
+                f"(tracemalloc, {result.memory.sample_conns:,}-connection sample)"
+            )
+        wall = result.extra.get("wall_s")
+        if isinstance(wall, int | float):
+            untimed = result.extra.get("harness_untimed_us_per_round")
+            harness = (
+                f" (harness between timed sections: {untimed:.0f} us per round)"
+                if isinstance(untimed, int | float) and untimed
+                else ""
+            )
+            lines.append(f"{name}: total run time {wall:.2f} s{harness}")
+    return lines
+
+
+def _fill_line(name: str, fill: Any) -> str:
+    attempted = fill.requested if fill.attempted is None else fill.attempted
+    repeats = attempted - fill.stored - fill.refused
+    line = (
+        f"{name}: packet generation {fmt_us(fill.generate_us)}, initial insert "
+        f"{fmt_us(fill.insert_us)}; stored {fill.stored:,} of "
+        f"{fill.requested:,} requested, {fill.refused:,} refused"
+    )
+    if repeats > 0:
+        line += (
+            f", {repeats:,} repeated an earlier packet's connection (ovstest's port "
+            "mapping turns port 0 into 65535, so i = 0 and i = 65535 share ports)"
+        )
+    if attempted < fill.requested:
+        line += f", {fill.requested - attempted:,} never attempted (interrupted)"
+    return line
+
+
+def _warnings(run: RunResult) -> list[str]:
+    raw_limit = run.params.get("conn_limit")
+    limit = f"{raw_limit:,}" if isinstance(raw_limit, int) else "unknown"
+    return [
+        f"WARNING: the connection limit ({limit}) clipped the workload on "
+        f"{result.label}: {result.fill.refused:,} of {result.fill.requested:,} "
+        "commits were refused; use --conn-limit 0 for no limit"
+        for result in run.results
+        if result.fill.refused
     ]
-    generate_us = (time.perf_counter_ns() - start) / 1e3
 
-    def run_one(spec: BackendSpec, result: BackendResult) -> bool:
-        result.fill.generate_us = generate_us
-        return _run_backend(config, spec, result, frames, progress, interrupted)
 
-    return run_backends(run, config.backends, run_one, interrupted)
+SECTIONS: Final = CommandSections(
+    phases={
+        name: next(p.label for p in PHASES if p.name == name) for name in PHASE_ORDER
+    },
+    title_params=("entries", "zones", "iterations"),
+    method=_method,
+    summary=_summary,
+    warnings=_warnings,
+)

@@ -1,0 +1,198 @@
+"""Build a report once from a run: statistics, intervals, sentences."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from ctbench.compare import MeanChange, mean_change
+from ctbench.report.model import Column, Group, Report, Row, Value
+from ctbench.report.numbers import percent
+from ctbench.report.sections import CommandSections
+from ctbench.results import FAILED, RunResult
+from ctbench.stats import PERCENTILE_METHOD_NOTE
+
+# The exact statistics every row has, in the table formats' order.
+STAT_COLUMNS: Final = (
+    Column("min", "Min"),
+    Column("max", "Max"),
+    Column("mean", "Avg"),
+    Column("median", "Median"),
+    Column("p95", "95%ile"),
+    Column("p99", "99%ile"),
+    Column("stdev", "Stdev"),
+    Column("count", "Count", "count"),
+)
+# ovstest's estimators (--ovs-stats, or an imported ovstest table).
+OVS_COLUMNS: Final = (Column("ovs_ewma", "OVS Avg"), Column("ovs_p95", "OVS 95%ile"))
+# The grouped layouts show these, as the patch's table: Min, Max, 95%ile, Avg.
+GROUPED_KEYS: Final = ("min", "max", "p95", "mean")
+GROUPED_OVS_KEYS: Final = ("ovs_p95", "ovs_ewma")
+# A phase whose median is within this factor of one clock read is flagged:
+# the clock, not the code, dominates it.
+TIMER_FLAG_FACTOR: Final = 100
+# Shared by every method note: what Avg and 95%ile are.
+STATS_NOTE: Final = "Avg = arithmetic mean; 95%ile = " + PERCENTILE_METHOD_NOTE + "."
+
+
+def sections_for(command: str) -> CommandSections:
+    from ctbench.commands import sections
+
+    return sections(command)
+
+
+def build_report(run: RunResult) -> Report:
+    """The report of ``run``: every figure a format shows, computed once."""
+    sections = sections_for(run.command)
+    phases = _phase_order(run, sections)
+    ovs = run.ovs_stats or any(
+        p.summary is not None for r in run.results for p in r.phases.values()
+    )
+    extras = sections.extra_columns
+    columns = (
+        STAT_COLUMNS + (OVS_COLUMNS if ovs else ()) + tuple(e.column for e in extras)
+    )
+    by_key = {c.key: c for c in columns}
+    grouped_keys = GROUPED_KEYS + (GROUPED_OVS_KEYS if ovs else ())
+    grouped = tuple(by_key[k] for k in grouped_keys) + tuple(e.column for e in extras)
+    groups = []
+    for phase in phases:
+        rows = []
+        for result in run.results:
+            p = result.phases.get(phase)
+            stats = p.stats(run.ovs_stats) if p else None
+            if stats is None:
+                continue
+            values: dict[str, Value] = {c.key: None for c in columns}
+            values.update(stats.as_dict())
+            values.update({e.column.key: e.value(result) for e in extras})
+            rows.append(Row(result.label, values))
+        if rows:
+            groups.append(Group(phase, sections.phase_label(phase), tuple(rows)))
+    return Report(
+        title=_title(run, sections),
+        lead=tuple(sections.lead(run)),
+        method=sections.method(run),
+        columns=columns,
+        grouped=grouped,
+        groups=tuple(groups),
+        comparisons=tuple(_compare_means(run, phases, sections)),
+        summary=tuple(sections.summary(run) + _failures(run)),
+        warnings=tuple(sections.warnings(run) + _run_warnings(run, groups)),
+        run=run,
+    )
+
+
+def _phase_order(run: RunResult, sections: CommandSections) -> list[str]:
+    """The command's phases in its order, then any other, as they appear."""
+    seen: list[str] = []
+    for result in run.results:
+        seen += [name for name in result.phases if name not in seen]
+    order = list(sections.phases)
+    return sorted(seen, key=lambda n: order.index(n) if n in order else len(order))
+
+
+def _title(run: RunResult, sections: CommandSections) -> str:
+    args = " ".join(str(run.params.get(k)) for k in sections.title_params)
+    backends = ", ".join(r.label for r in run.results)
+    return f"ctbench {run.command} {args}  [{backends}]"
+
+
+def _failures(run: RunResult) -> list[str]:
+    return [f"{r.label}: FAILED: {r.error}" for r in run.results if r.status == FAILED]
+
+
+def _run_warnings(run: RunResult, groups: list[Group]) -> list[str]:
+    out = []
+    if not run.complete:
+        what = f"stopped by {run.stopped_by}" if run.stopped_by else "interrupted"
+        if run.failed and not run.stopped_by:
+            what = "a backend failed"
+        out.append(
+            f"WARNING: incomplete run ({what}): statistics cover the samples "
+            "gathered so far"
+        )
+    out += [f"NOTE: {flag}" for flag in _timer_flags(run, groups)]
+    return out
+
+
+def _timer_flags(run: RunResult, groups: list[Group]) -> list[str]:
+    overhead_ns = float(run.harness.get("timer_overhead_ns", 0) or 0)
+    if not overhead_ns:
+        return []
+    limit_us = overhead_ns * TIMER_FLAG_FACTOR / 1e3
+    flags = []
+    for group in groups:
+        for row in group.rows:
+            median = row.values.get("median")
+            if isinstance(median, int | float) and median < limit_us:
+                flags.append(
+                    f"{group.label} on {row.label}: median {median:.2f} us is within "
+                    f"{TIMER_FLAG_FACTOR}x of one clock read ({overhead_ns:.0f} ns); "
+                    "treat it as an upper bound"
+                )
+    return flags
+
+
+def _compare_means(
+    run: RunResult, phases: list[str], sections: CommandSections
+) -> list[str]:
+    """'flush empty zone: per-zone is 99.9% faster than single (95% CI ...)'
+    lines, each backend against the first one, on arithmetic means.
+
+    The interval (:func:`ctbench.compare.mean_change`) covers the sampling
+    noise within the run, so that a difference of a few percent is not read
+    as real when the samples do not support it.  It cannot cover a drift of
+    the machine between backends, which run one after the other.
+    """
+    ran = [r for r in run.results if r.status != FAILED]
+    if len(ran) < 2:
+        return []
+    base, others = ran[0], ran[1:]
+    lines = []
+    for phase in phases:
+        bp = base.phases.get(phase)
+        if bp is None:
+            continue
+        for other in others:
+            op = other.phases.get(phase)
+            if op is None:
+                continue
+            key = f"{base.label}/{other.label}/{phase}"
+            change = mean_change(bp.samples_us, op.samples_us, key)
+            if change is None:
+                continue
+            lines.append(
+                f"{sections.phase_label(phase)}: {other.label} is "
+                f"{_change_words(change.change)} {base.label} "
+                f"({_interval_words(change)})"
+            )
+    return lines
+
+
+def _end_words(change: float) -> str:
+    """'12.5% faster' / '3.0% slower' / '0%' (when the change rounds to 0)."""
+    text = percent(abs(change))
+    if not float(text):
+        return "0%"
+    return f"{text}% {'faster' if change < 0 else 'slower'}"
+
+
+def _change_words(change: float) -> str:
+    words = _end_words(change)
+    return "as fast as" if words == "0%" else f"{words} than"
+
+
+def _interval_words(change: MeanChange) -> str:
+    if not change.has_interval:
+        return f"no interval: {change.method}"
+    low, high = percent(abs(change.low)), percent(abs(change.high))
+    # Decided on the printed digits, so that an end shown as 0.0 never
+    # appears in an interval called one-sided.
+    if float(low) and float(high) and (change.low < 0) == (change.high < 0):
+        near, far = sorted((low, high), key=float)
+        word = "faster" if change.high < 0 else "slower"
+        return f"95% CI {near}-{far}% {word}, {change.method}"
+    return (
+        f"95% CI {_end_words(change.low)} to {_end_words(change.high)}, "
+        f"{change.method}: no clear difference"
+    )

@@ -1,0 +1,103 @@
+"""A comparison's report, built once: what every comparison format lays out."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from ctbench.compare import BOOTSTRAP_NOTE, STATS, Comparison, Ratio, Row
+from ctbench.report.build import sections_for
+from ctbench.report.numbers import num
+
+
+@dataclass(frozen=True)
+class ComparisonReport:
+    title: str
+    outcome: str  # what the exit status means and why, one line
+    method: tuple[str, ...]
+    headers: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]  # cells, as printed
+    counters: tuple[str, ...]  # the first line says whether they differ
+    notes: tuple[str, ...]
+    warnings: tuple[str, ...]
+    comparison: Comparison  # what it was built from: --format json writes it
+
+
+def _ratio(r: Ratio) -> str:
+    if math.isnan(r.ratio):
+        return "n/a (baseline 0)"
+    if math.isnan(r.low):
+        return f"{r.ratio:.3f} (no interval)"
+    return f"{r.ratio:.3f} [{r.low:.3f}, {r.high:.3f}]"
+
+
+def _cells(c: Comparison, row: Row, phase_label: str) -> tuple[str, ...]:
+    chosen = row.ratios[c.settings.stat]
+    return (
+        phase_label,
+        row.backend,
+        f"{row.baseline_count}/{row.candidate_count}",
+        num(chosen.baseline),
+        num(chosen.candidate),
+        *(_ratio(row.ratios[s]) for s in STATS),
+        row.verdict,
+    )
+
+
+def _method(c: Comparison) -> tuple[str, ...]:
+    s = c.settings
+    return (
+        "Ratios are candidate / baseline (below 1 is faster); times in "
+        f"microseconds. {BOOTSTRAP_NOTE}, {s.resamples:,} resamples, seed {s.seed}.",
+        f"Verdict on the {s.stat} (*) with threshold {s.threshold:.1%}: slower "
+        f"when the whole interval is above {s.upper:.3f}, faster when below "
+        f"{s.lower:.3f} (1/(1+threshold)), unchanged when inside "
+        f"[{s.lower:.3f}, {s.upper:.3f}], inconclusive when it straddles an edge.",
+    )
+
+
+def _counters(c: Comparison, phase_label: dict[str, str]) -> tuple[str, ...]:
+    if not c.counter_diffs:
+        return ("Work counters: identical.",)
+    head = "Work counters differ"
+    if c.settings.counters_must_match:
+        head += " (--counters-must-match: this fails the comparison)"
+    lines = [head + ":"]
+    for d in c.counter_diffs:
+        base = "-" if d.baseline is None else f"{d.baseline:,}"
+        cand = "-" if d.candidate is None else f"{d.candidate:,}"
+        label = phase_label.get(d.phase, d.phase)
+        lines.append(f"{d.backend} {label} {d.counter}: {base} -> {cand}")
+    return tuple(lines)
+
+
+def build_comparison_report(c: Comparison) -> ComparisonReport:
+    sections = sections_for(c.command)
+    labels = {
+        phase: sections.phase_label(phase)
+        for phase in {r.phase for r in c.rows} | {d.phase for d in c.counter_diffs}
+    }
+    labels["fill"] = "fill"
+    stat = c.settings.stat
+    headers: tuple[str, ...] = (
+        "phase",
+        "backend",
+        "n (base/cand)",
+        f"base {stat}",
+        f"cand {stat}",
+        *(f"{s}{'*' if s == stat else ''} ratio [95% CI]" for s in STATS),
+    )
+    return ComparisonReport(
+        title=(
+            f"ctbench compare ({c.command}): {c.baseline_name} (baseline) -> "
+            f"{c.candidate_name} (candidate)"
+        ),
+        outcome=c.outcome(),
+        method=_method(c),
+        headers=(*headers, "verdict"),
+        rows=tuple(_cells(c, r, labels[r.phase]) for r in c.rows),
+        counters=_counters(c, labels),
+        notes=tuple(c.notes),
+        warnings=tuple(c.warnings),
+        comparison=c,
+    )

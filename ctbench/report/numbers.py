@@ -1,0 +1,49 @@
+"""How numbers read in every report: one place, so formats agree."""
+
+from __future__ import annotations
+
+
+def num(value: float | None) -> str:
+    """Like the patch's tables: whole microseconds from 100 up, else 2 decimals."""
+    if value is None:
+        return "-"
+    return f"{value:.0f}" if abs(value) >= 100 else f"{value:.2f}"
+
+
+def fmt_count(value: float | None) -> str:
+    return "-" if value is None else f"{int(value):,}"
+
+
+def fmt_rate(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.0f}"
+
+
+def fmt_bytes(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if abs(n) < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} GiB"
+
+
+def fmt_us(us: float) -> str:
+    if us >= 1e6:
+        return f"{us / 1e6:.2f} s"
+    if us >= 1e3:
+        return f"{us / 1e3:.1f} ms"
+    return f"{us:.0f} us"
+
+
+def percent(value: float) -> str:
+    """One decimal, or as many as it takes (up to 4) not to round a change
+    below 100% up to "100.0"."""
+    for digits in range(1, 5):
+        text = f"{value:.{digits}f}"
+        if value >= 100 or float(text) < 100:
+            return text
+    return text
+
+
+def plural(n: int, word: str) -> str:
+    """'1 zone', '3 zones', '1,000 zones'."""
+    return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s"

@@ -1,0 +1,59 @@
+"""Run results: the in-memory model, its JSON file, merging runs.
+
+``load()`` is the single gate for every results file read from disk.
+"""
+
+from ctbench.results.files import (
+    dumps,
+    load,
+    loads,
+    parse_json,
+    read_text,
+    save,
+    write_atomic,
+)
+from ctbench.results.merge import file_labels, merge_runs
+from ctbench.results.model import (
+    COMPLETE,
+    FAILED,
+    INTERRUPTED,
+    BackendResult,
+    Fill,
+    Memory,
+    PhaseResult,
+    RunResult,
+    distinct_labels,
+)
+from ctbench.results.schema import (
+    SCHEMA_VERSION,
+    ResultsError,
+    check_header,
+    run_from_json,
+    run_to_json,
+)
+
+__all__ = [
+    "COMPLETE",
+    "FAILED",
+    "INTERRUPTED",
+    "SCHEMA_VERSION",
+    "BackendResult",
+    "Fill",
+    "Memory",
+    "PhaseResult",
+    "ResultsError",
+    "RunResult",
+    "check_header",
+    "distinct_labels",
+    "dumps",
+    "file_labels",
+    "load",
+    "loads",
+    "merge_runs",
+    "parse_json",
+    "read_text",
+    "run_from_json",
+    "run_to_json",
+    "save",
+    "write_atomic",
+]

@@ -1,0 +1,384 @@
+"""The results file: a run as JSON, and back, checked field by field.
+
+Schema history:
+
+- 1: first version.  A file holds one run of one command, every backend's
+  raw samples in microseconds, their statistics, work counters, fill and
+  memory figures, the run's parameters and environment.
+- 2: adds, for the defects, ovstest and sweep issues of December 2026:
+  ``kind`` (``"run"``; other kinds of document, such as a sweep, share the
+  version); ``stopped_by`` (the signal that stopped an incomplete run);
+  ``source`` (where the figures come from, e.g. an imported ovstest
+  output); per backend ``label`` (its name in reports and comparisons,
+  numbered when a run holds a spec twice), ``status`` (complete,
+  interrupted, failed) and ``error`` (a failure in one line); per phase
+  ``summary_only`` (no raw samples: ``stats`` holds ovstest's Min, Max,
+  P-square 95%ile and EWMA Avg, the only figures there are); ``fill.attempted``.
+  ``extra.display_label``, a rendering detail, is gone.
+
+:func:`run_from_json` reads both versions: a schema-1 file gets labels and
+statuses derived as schema 2 would record them.  Anything that is not a
+complete, well-formed ctbench document raises ResultsError with a one-line
+reason; newer schemas are refused, not guessed at.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from typing import Any, Final
+
+from ctbench.errors import CtbenchError
+from ctbench.results.model import (
+    COMPLETE,
+    INTERRUPTED,
+    STATUSES,
+    BackendResult,
+    Fill,
+    Memory,
+    PhaseResult,
+    RunResult,
+    distinct_labels,
+)
+from ctbench.stats import Summary
+
+SCHEMA_VERSION: Final = 2
+TOOL_NAME: Final = "ctbench"
+RUN_KIND: Final = "run"
+# A sample in microseconds: finite, not negative, and at most 1e12 (11.6
+# days): anything larger is a corrupt file, not a measurement, and would
+# overflow the statistics.
+MAX_SAMPLE_US: Final = 1e12
+
+
+class ResultsError(CtbenchError, ValueError):
+    """A results file that cannot be read or trusted."""
+
+
+def run_to_json(run: RunResult) -> dict[str, Any]:
+    ovs = run.ovs_stats
+    doc: dict[str, Any] = {
+        "schema": SCHEMA_VERSION,
+        "kind": RUN_KIND,
+        "tool": {"name": TOOL_NAME, "version": run.tool_version},
+        "command": run.command,
+        "params": run.params,
+        "environment": run.environment,
+        "started": run.started,
+        "finished": run.finished,
+        "complete": run.complete,
+        "stopped_by": run.stopped_by,
+        "harness": run.harness,
+    }
+    if run.source:
+        doc["source"] = run.source
+    doc["results"] = [_result_to_json(r, ovs) for r in run.results]
+    return doc
+
+
+def _result_to_json(r: BackendResult, ovs: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "backend": r.backend,
+        "label": r.label,
+        "options": r.options,
+        "status": r.status,
+    }
+    if r.error is not None:
+        out["error"] = r.error
+    out["fill"] = vars(r.fill)
+    out["memory"] = vars(r.memory)
+    out["phases"] = {name: _phase_to_json(p, ovs) for name, p in r.phases.items()}
+    if r.extra:
+        out["extra"] = r.extra
+    return out
+
+
+def _phase_to_json(p: PhaseResult, ovs: bool) -> dict[str, Any]:
+    stats = p.stats(ovs)
+    out: dict[str, Any] = {
+        "samples_us": p.samples_us,
+        "stats": stats.as_dict() if stats else {},
+        "counters": p.counters,
+    }
+    if p.summary is not None:
+        out["summary_only"] = True
+    return out
+
+
+# -- reading ------------------------------------------------------------------
+
+
+def _require(cond: bool, where: str, what: str) -> None:
+    if not cond:
+        raise ResultsError(f"{where}: {what}")
+
+
+def _obj(value: Any, where: str, name: str) -> Mapping[str, Any]:
+    _require(isinstance(value, dict), where, f"'{name}' must be an object")
+    return value  # type: ignore[no-any-return]
+
+
+def _number(value: Any) -> bool:
+    """A finite JSON number (Python's json reads NaN and Infinity; we do not)."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an integer beyond any float, e.g. 10**400
+        return False
+
+
+def _integer(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _sample(value: Any) -> bool:
+    return _number(value) and 0 <= value <= MAX_SAMPLE_US
+
+
+def _text(value: Any) -> bool:
+    return isinstance(value, str)
+
+
+# Field types of the fill and memory objects, checked on load so a bad file
+# fails here with a reason instead of later inside a renderer.
+_FILL_FIELDS: Final[dict[str, Callable[[Any], bool]]] = {
+    "requested": _integer,
+    "stored": _integer,
+    "refused": _integer,
+    "generate_us": _number,
+    "insert_us": _number,
+    "attempted": lambda v: v is None or _integer(v),
+}
+_MEMORY_FIELDS: Final[dict[str, Callable[[Any], bool]]] = {
+    "bytes_per_conn": _number,
+    "fixed_bytes": _integer,
+    "sample_conns": _integer,
+    "method": _text,
+}
+# Parameters the reports format as numbers; checked when present.
+_NUMERIC_PARAMS: Final = (
+    "entries",
+    "zones",
+    "iterations",
+    "batch_size",
+    "conn_limit",
+    "seed",
+    "warmup",
+    "n_threads",
+    "n_pkts",
+)
+# Free-form objects whose known keys the reports format as numbers: checked
+# when present, other keys are kept as they are.
+_KNOWN_EXTRA: Final[dict[str, Callable[[Any], bool]]] = {
+    **{
+        key: _number
+        for key in (
+            "wall_s",
+            "wall_ms",
+            "packets",
+            "pps",
+            "pps_per_thread",
+            "connections",
+            "stored_at_end",
+            "swept",
+            "harness_untimed_us_per_round",
+            "rounds",
+        )
+    },
+    "thread_packets": lambda v: isinstance(v, list) and all(map(_integer, v)),
+}
+_KNOWN_HARNESS: Final[dict[str, Callable[[Any], bool]]] = {
+    "timer_overhead_ns": _number,
+    "timer_resolution_ns": _number,
+    "timer": _text,
+}
+# The statistics a summary-only phase holds (ovstest's table row).
+_SUMMARY_FIELDS: Final[dict[str, Callable[[Any], bool]]] = {
+    "min": _number,
+    "max": _number,
+    "ovs_p95": _number,
+    "ovs_ewma": _number,
+    "count": _integer,
+}
+
+
+def _known(
+    raw: Mapping[str, Any],
+    checks: Mapping[str, Callable[[Any], bool]],
+    where: str,
+    name: str,
+) -> dict[str, Any]:
+    for key, check in checks.items():
+        if key in raw:
+            _require(check(raw[key]), where, f"'{name}.{key}' has the wrong type")
+    return dict(raw)
+
+
+def _fields(
+    raw: Mapping[str, Any],
+    checks: Mapping[str, Callable[[Any], bool]],
+    where: str,
+    name: str,
+) -> dict[str, Any]:
+    for key, value in raw.items():
+        if key not in checks:
+            raise ResultsError(f"{where}: unexpected field '{name}.{key}'")
+        _require(checks[key](value), where, f"'{name}.{key}' has the wrong type")
+    return dict(raw)
+
+
+def check_header(data: Any, where: str) -> int:
+    """The schema version of a ctbench document, after the checks every
+    kind of document shares."""
+    _require(
+        isinstance(data, dict), where, "not a ctbench results file (not an object)"
+    )
+    tool = data.get("tool")
+    _require(
+        isinstance(tool, dict) and tool.get("name") == TOOL_NAME and "schema" in data,
+        where,
+        "not a ctbench results file",
+    )
+    schema = data["schema"]
+    _require(_integer(schema), where, "'schema' must be an integer")
+    _require(
+        schema <= SCHEMA_VERSION,
+        where,
+        f"schema {schema} is newer than this ctbench understands "
+        f"({SCHEMA_VERSION}); upgrade ctbench",
+    )
+    _require(schema >= 1, where, f"unknown schema {schema}")
+    return int(schema)
+
+
+def run_from_json(
+    data: Any, where: str = "results", commands: tuple[str, ...] = ()
+) -> RunResult:
+    """A run from its JSON document; ``commands`` are the command names a
+    run may have (every name when empty)."""
+    schema = check_header(data, where)
+    kind = data.get("kind", RUN_KIND) if schema >= 2 else RUN_KIND
+    _require(kind == RUN_KIND, where, f"a {kind!r} document, not a run's results")
+    command = data.get("command")
+    _require(
+        isinstance(command, str) and (not commands or command in commands),
+        where,
+        f"unknown command {command!r}",
+    )
+    for key in ("params", "environment"):
+        _obj(data.get(key), where, key)
+    for key in _NUMERIC_PARAMS:
+        value = data["params"].get(key)
+        _require(
+            value is None or _number(value), where, f"'params.{key}' must be a number"
+        )
+    _require(
+        isinstance(data.get("complete"), bool), where, "'complete' must be a boolean"
+    )
+    raw_results = data.get("results")
+    _require(isinstance(raw_results, list), where, "'results' must be a list")
+    _require(bool(raw_results), where, "'results' is empty: no backend ran")
+    stopped_by = data.get("stopped_by")
+    _require(
+        stopped_by is None or isinstance(stopped_by, str),
+        where,
+        "'stopped_by' must be a string or null",
+    )
+    results = [
+        _result_from_json(raw, f"{where}: results[{i}]", schema)
+        for i, raw in enumerate(raw_results)
+    ]
+    if schema == 1:
+        _derive_schema_2(results, data["complete"])
+    return RunResult(
+        command=command,
+        params=dict(data["params"]),
+        environment=dict(data["environment"]),
+        started=str(data.get("started", "")),
+        finished=str(data.get("finished", "")),
+        complete=data["complete"],
+        harness=_known(
+            _obj(data.get("harness", {}), where, "harness"),
+            _KNOWN_HARNESS,
+            where,
+            "harness",
+        ),
+        results=results,
+        tool_version=str(data["tool"].get("version", "")),
+        stopped_by=stopped_by,
+        source=dict(_obj(data.get("source", {}), where, "source")),
+    )
+
+
+def _derive_schema_2(results: list[BackendResult], complete: bool) -> None:
+    """What schema 2 records and schema 1 did not: distinct labels, and the
+    status of each backend (the last one of an incomplete run was cut)."""
+    labels = distinct_labels([r.spec_label for r in results])
+    for result, label in zip(results, labels, strict=True):
+        result.label = label
+    if not complete:
+        results[-1].status = INTERRUPTED
+
+
+def _result_from_json(raw: Any, at: str, schema: int) -> BackendResult:
+    raw = _obj(raw, at, "result")
+    backend = raw.get("backend")
+    if not isinstance(backend, str) or not backend:
+        raise ResultsError(f"{at}: 'backend' missing")
+    fill = _fields(_obj(raw.get("fill", {}), at, "fill"), _FILL_FIELDS, at, "fill")
+    memory = _fields(
+        _obj(raw.get("memory", {}), at, "memory"), _MEMORY_FIELDS, at, "memory"
+    )
+    raw_phases = _obj(raw.get("phases"), at, "phases")
+    phases = {
+        name: _phase_from_json(praw, f"{at}.phases.{name}")
+        for name, praw in raw_phases.items()
+    }
+    extra = _known(_obj(raw.get("extra", {}), at, "extra"), _KNOWN_EXTRA, at, "extra")
+    extra.pop("display_label", None)  # schema 1 could hold it
+    result = BackendResult(
+        backend=backend,
+        options=dict(_obj(raw.get("options", {}), at, "options")),
+        fill=Fill(**fill),
+        memory=Memory(**memory),
+        phases=phases,
+        extra=extra,
+    )
+    if schema >= 2:
+        label, status, error = raw.get("label"), raw.get("status"), raw.get("error")
+        _require(isinstance(label, str) and bool(label), at, "'label' missing")
+        _require(status in STATUSES, at, f"unknown status {status!r}")
+        _require(error is None or _text(error), at, "'error' must be a string")
+        result.label, result.status, result.error = label, status, error
+    else:
+        result.status = COMPLETE
+    return result
+
+
+def _phase_from_json(praw: Any, at: str) -> PhaseResult:
+    praw = _obj(praw, at, "phase")
+    samples = praw.get("samples_us")
+    if not isinstance(samples, list) or not all(map(_sample, samples)):
+        raise ResultsError(
+            f"{at}: 'samples_us' must be a list of numbers from 0 to "
+            f"{MAX_SAMPLE_US:.0e} microseconds"
+        )
+    counters = _obj(praw.get("counters", {}), at, "counters")
+    _require(all(map(_integer, counters.values())), at, "counters must be integers")
+    summary = None
+    if praw.get("summary_only"):
+        _require(not samples, at, "a summary-only phase has no samples")
+        stats = _fields(
+            _obj(praw.get("stats"), at, "stats"), _SUMMARY_FIELDS, at, "stats"
+        )
+        for key in ("min", "max", "ovs_p95", "ovs_ewma"):
+            _require(key in stats, at, f"'stats.{key}' missing")
+        summary = Summary.from_ovstest(
+            stats["min"],
+            stats["max"],
+            stats["ovs_p95"],
+            stats["ovs_ewma"],
+            stats.get("count"),
+        )
+    return PhaseResult([float(s) for s in samples], dict(counters), summary)

@@ -1,0 +1,226 @@
+"""The frame every scenario runs in; a scenario is then only its workload.
+
+The frame owns what ``benchmark-zones``, ``benchmark`` and the commands to
+come share: the configuration fields every one has and their checks, the
+default backends, opening a model for a backend, the counters a phase
+records, labels for backends that repeat, and running the backends one
+after the other, one table alive at a time, with a backend's failure
+recorded and the next one run.
+"""
+
+from __future__ import annotations
+
+import gc
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, ClassVar, Final, Protocol
+
+from ctbench import __version__, environment
+from ctbench.backends import BackendSpec, create_table
+from ctbench.errors import CtbenchError
+from ctbench.model import DEFAULT_CONN_LIMIT, Conntrack, Limits
+from ctbench.results import (
+    COMPLETE,
+    FAILED,
+    INTERRUPTED,
+    BackendResult,
+    RunResult,
+    distinct_labels,
+)
+
+# progress(backend label, stage, done, total): called between timed sections.
+Progress = Callable[[str, str, int, int], None]
+DEFAULT_BACKENDS: Final = (BackendSpec("single"), BackendSpec("per-zone"))
+# NETDEV_MAX_BURST (lib/netdev.h): the datapath's largest batch.
+MAX_BATCH_SIZE: Final = 32
+
+
+class ConfigError(CtbenchError, ValueError):
+    """An argument outside what ovstest (or ctbench) accepts."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class CommonConfig:
+    """What every scenario is configured with."""
+
+    backends: tuple[BackendSpec, ...] = DEFAULT_BACKENDS
+    conn_limit: int = DEFAULT_CONN_LIMIT
+    gc_enabled: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.backends:
+            raise ConfigError("at least one backend is needed")
+        if self.conn_limit < 0:
+            raise ConfigError(f"--conn-limit must be 0 or more (got {self.conn_limit})")
+
+    def common_params(self) -> dict[str, Any]:
+        return {
+            "conn_limit": self.conn_limit,
+            "gc": "enabled" if self.gc_enabled else "frozen",
+            "backends": [spec.label for spec in self.backends],
+        }
+
+
+@contextmanager
+def gc_frozen(frozen: bool = True) -> Iterator[None]:
+    """Keep the cyclic collector out of the timed phases when ``frozen``:
+    collect once, freeze what exists, disable it; restore on the way out.
+    Connections hold no cycles, so nothing is lost, and a collection can no
+    longer land inside a sample at random."""
+    if not frozen:
+        yield
+        return
+    was_enabled = gc.isenabled()
+    gc.collect()
+    gc.freeze()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+        if was_enabled:
+            gc.enable()
+
+
+def no_progress(backend: str, stage: str, done: int, total: int) -> None:
+    pass
+
+
+def never() -> bool:
+    return False
+
+
+def execute_counts(diff: dict[str, int]) -> dict[str, int]:
+    """An execute phase's counters from the model's counter difference."""
+    return {
+        "lookups": diff["packets"],
+        "created": diff["created"],
+        "removed": diff["removed"],
+        "refused": diff["refused_full"] + diff["refused_zone"],
+        "invalid": diff["invalid"],
+    }
+
+
+def add_counts(into: dict[str, int], counts: dict[str, int]) -> None:
+    for key, value in counts.items():
+        into[key] = into.get(key, 0) + value
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception as one line: its type, its message, and where it was
+    raised (the innermost frame), so a plugin's bug can be found."""
+    message = " ".join(str(exc).split()) or "(no message)"
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f" at {frames[-1].filename}:{frames[-1].lineno}" if frames else ""
+    return f"{type(exc).__name__}: {message}{where}"
+
+
+@dataclass
+class Turn:
+    """One backend's turn: what the frame hands the workload."""
+
+    spec: BackendSpec
+    result: BackendResult
+    model: Conntrack
+    progress: Callable[[str, int, int], None]  # (stage, done, total)
+    interrupted: Callable[[], bool]
+
+
+class Workload(Protocol):
+    """A scenario's own part: its command, parameters, and what it does
+    with each backend's model."""
+
+    command: ClassVar[str]
+    thread_safe: ClassVar[bool]
+
+    @property
+    def config(self) -> CommonConfig: ...
+
+    def params(self) -> dict[str, Any]: ...
+
+    def run(self, turn: Turn) -> bool:
+        """Fill ``turn.result`` as it goes, so that whatever stops it keeps
+        what was gathered; return True when it stopped early."""
+        ...
+
+
+def new_run(command: str, params: dict[str, Any]) -> RunResult:
+    return RunResult(
+        command=command,
+        params=params,
+        environment=environment.describe(),
+        started=environment.now_iso(),
+        harness=environment.timer_overhead_ns(),
+        tool_version=__version__,
+    )
+
+
+def run_workload(
+    workload: Workload,
+    progress: Progress = no_progress,
+    interrupted: Callable[[], bool] = never,
+) -> RunResult:
+    """Run the workload on each backend in turn, one table alive at a time.
+
+    An interrupt (the flag, or a KeyboardInterrupt) stops the run and keeps
+    what was gathered.  Any other exception a backend raises (a MemoryError,
+    a plugin's bug) marks that backend failed with the error in one line,
+    and the next backend runs.
+    """
+    config = workload.config
+    run = new_run(workload.command, workload.params())
+    labels = distinct_labels([spec.label for spec in config.backends])
+    stopped = False
+    for spec, label in zip(config.backends, labels, strict=True):
+        if interrupted():
+            stopped = True
+            break
+        result = BackendResult(
+            backend=spec.name, options=dict(spec.options), label=label
+        )
+        run.results.append(result)
+        try:
+            stopped = _run_one(workload, spec, result, progress, interrupted)
+        except KeyboardInterrupt:
+            stopped = True
+            result.status = INTERRUPTED
+        except Exception as exc:  # recorded, then the next backend runs
+            result.status = FAILED
+            result.error = one_line(exc)
+        gc.collect()  # release this table before the next one is built
+        if stopped:
+            break
+    run.complete = not stopped and all(r.status == COMPLETE for r in run.results)
+    run.finished = environment.now_iso()
+    return run
+
+
+def _run_one(
+    workload: Workload,
+    spec: BackendSpec,
+    result: BackendResult,
+    progress: Progress,
+    interrupted: Callable[[], bool],
+) -> bool:
+    table = create_table(spec)
+    result.options = {**dict(spec.options), **dict(getattr(table, "options", {}))}
+    config = workload.config
+    model = Conntrack(
+        table, Limits(conn_limit=config.conn_limit), thread_safe=workload.thread_safe
+    )
+    label = result.label
+
+    def report(stage: str, done: int, total: int) -> None:
+        progress(label, stage, done, total)
+
+    turn = Turn(spec, result, model, report, interrupted)
+    with gc_frozen(not config.gc_enabled):
+        try:
+            stopped = workload.run(turn)
+        except KeyboardInterrupt:
+            result.status = INTERRUPTED
+            return True
+    result.status = INTERRUPTED if stopped else COMPLETE
+    return stopped
