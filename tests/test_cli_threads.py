@@ -140,6 +140,7 @@ def test_ctrl_c_prints_partial_results_writes_incomplete_file_and_exits_130(
     monkeypatch.setattr(ProgressDisplay, "__call__", press_ctrl_c)
     out_file = tmp_path / "partial.json"
     args = ["benchmark", "2", "100000000", "32", "-q", "-o", str(out_file)]
+    handler_before = signal.getsignal(signal.SIGINT)
     code, out, err = run_cli(*args)
     assert code == 130
     assert "single: conntrack:  " in out
@@ -151,4 +152,4 @@ def test_ctrl_c_prints_partial_results_writes_incomplete_file_and_exits_130(
     packets = single.extra["packets"]
     assert 0 < packets < 2 * 100_000_000
     assert len(single.phases["ct_execute_batch"].samples_us) == packets // 32
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert signal.getsignal(signal.SIGINT) is handler_before  # restored

@@ -85,6 +85,7 @@ def test_ctrl_c_prints_partial_tables_writes_incomplete_file_and_exits_130(
     monkeypatch.setattr(ProgressDisplay, "__call__", press_ctrl_c)
     out_file = tmp_path / "partial.json"
     args = ["benchmark-zones", "50", "3", "50", "-q", "--memory-sample", "0"]
+    handler_before = signal.getsignal(signal.SIGINT)
     code, out, err = run_cli(*args, "-o", str(out_file))
     assert code == 130
     assert "incomplete run" in out
@@ -93,7 +94,7 @@ def test_ctrl_c_prints_partial_tables_writes_incomplete_file_and_exits_130(
     assert not run.complete
     assert len(run.results) == 1
     assert len(run.results[0].phases["flush_empty_zone"].samples_us) == 2
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert signal.getsignal(signal.SIGINT) is handler_before  # restored
 
 
 def test_help_says_how_ctbench_differs() -> None:
