@@ -1,6 +1,9 @@
 import json
 import os
 import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -9,8 +12,10 @@ from cli_helpers import run_cli
 from ctbench import results
 from ctbench.cli.progress_display import ProgressDisplay
 from ctbench.results import load
+from ctbench.scenarios.frame import Turn
 
 SMALL = ["benchmark-zones", "50", "3", "2", "-q", "--memory-sample", "0"]
+LONGER = ["benchmark-zones", "50", "3", "10", "-q", "--memory-sample", "0"]
 
 
 @pytest.mark.parametrize(
@@ -165,3 +170,106 @@ def test_box_width_ignores_the_prose_lines() -> None:
     width = box_width(text)
     assert width < longest  # the method note is longer than the table
     assert width == max(len(x) for x in text.splitlines() if x.lstrip()[:1] == "+")
+
+
+# -- failures and signals keep what was gathered ------------------------------
+
+
+def test_a_failing_backend_keeps_the_others_results_and_exits_4(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ctbench.scenarios.zones import ZoneWorkload
+
+    real_run = ZoneWorkload.run
+
+    def run_or_fail(self: ZoneWorkload, turn: Turn) -> bool:
+        if turn.result.label == "per-zone":
+            raise MemoryError("no room for 65,536 maps")
+        return real_run(self, turn)
+
+    monkeypatch.setattr(ZoneWorkload, "run", run_or_fail)
+    out_file = tmp_path / "run.json"
+    code, out, err = run_cli(*SMALL, "-o", out_file)
+    assert code == 4
+    assert "failed; the others' results were kept" in err
+    assert "|                 single |" in out  # the finished backend is shown
+    assert "per-zone: FAILED: MemoryError: no room for 65,536 maps" in out
+    run = load(out_file)
+    assert not run.complete
+    single, per_zone = run.results
+    assert single.status == "complete" and len(
+        single.phases["flush_full_zone"].samples_us
+    )
+    assert per_zone.status == "failed"
+    assert per_zone.error is not None and per_zone.error.startswith(
+        "MemoryError: no room"
+    )
+
+
+def _signal_at_round(
+    monkeypatch: pytest.MonkeyPatch, *signals: signal.Signals, at: int = 2
+) -> None:
+    """Send ``signals`` to this process when a backend has finished ``at``
+    rounds, all at once (a second one within the same moment)."""
+    real_call = ProgressDisplay.__call__
+
+    def send(
+        self: ProgressDisplay, backend: str, stage: str, done: int, total: int
+    ) -> None:
+        real_call(self, backend, stage, done, total)
+        if stage == "iterations" and done == at:
+            for s in signals:
+                os.kill(os.getpid(), s)
+
+    monkeypatch.setattr(ProgressDisplay, "__call__", send)
+
+
+def test_sigterm_is_treated_like_ctrl_c_and_exits_143(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _signal_at_round(monkeypatch, signal.SIGTERM)
+    out_file = tmp_path / "partial.json"
+    handlers_before = signal.getsignal(signal.SIGTERM)
+    code, out, err = run_cli(*LONGER, "-o", out_file)
+    assert code == 143
+    assert "interrupted by SIGTERM" in err
+    assert "incomplete run (stopped by SIGTERM)" in out
+    run = load(out_file)
+    assert run.stopped_by == "SIGTERM" and not run.complete
+    assert signal.getsignal(signal.SIGTERM) is handlers_before
+
+
+def test_a_second_ctrl_c_still_leaves_whole_rounds_and_a_complete_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _signal_at_round(monkeypatch, signal.SIGINT, signal.SIGINT, at=3)
+    out_file = tmp_path / "partial.json"
+    code, out, err = run_cli(*LONGER, "-o", out_file)
+    assert code == 130
+    run = load(out_file)
+    result = run.results[0]
+    assert result.status == "interrupted"
+    assert {len(p.samples_us) for p in result.phases.values()} == {3}
+    assert result.extra["rounds"] == 3
+    assert {"wall_s", "stored_at_end", "swept", "harness_untimed_us_per_round"} <= set(
+        result.extra
+    )
+    assert run.finished
+
+
+def test_sigterm_from_outside_a_real_process(tmp_path: Path) -> None:
+    out_file = tmp_path / "run.json"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ctbench", "benchmark-zones", "2000", "5", "1000000"]
+        + ["-q", "--memory-sample", "0", "--force", "-o", str(out_file)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(3)  # well into the rounds
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, err
+    assert "ct execute (commit)" in out
+    run = load(out_file)
+    assert run.stopped_by == "SIGTERM" and run.results[0].extra["rounds"] > 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import signal
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from ctbench.results import RunResult
 from ctbench.scenarios.frame import DEFAULT_BACKENDS, Progress
 
 EXIT_USAGE = 2
+EXIT_BACKEND_FAILED = 4  # a backend failed; the others' results were kept
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, the shell's convention
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -204,13 +206,31 @@ def run_benchmark(
     check_output(opts.output)
     check_memory(needed_bytes, conns, opts.force)
     interrupt = Interrupt()
-    with interrupt.installed(), ProgressDisplay(opts.quiet) as progress:
-        run = scenario(progress, interrupt)
-    finish(run, opts.fmt, opts.output)
+    with interrupt.installed():
+        with ProgressDisplay(opts.quiet) as progress:
+            run = scenario(progress, interrupt)
+        if interrupt.signal is not None:
+            run.stopped_by = interrupt.signal.name
+        finish(run, opts.fmt, opts.output)
+        if interrupt.signal is not None:  # it came while the report was out
+            sys.exit(128 + interrupt.signal)
 
 
 def finish(run: RunResult, fmt: str, output: Path | None) -> None:
+    """Report the run, then exit with what happened to it: 128 + the signal
+    that stopped it, or 4 when a backend failed and the others were kept."""
     emit(run, fmt, output)
+    if run.stopped_by is not None:
+        signum = getattr(signal, run.stopped_by, signal.SIGINT)
+        click.echo(f"interrupted by {run.stopped_by}: partial results shown", err=True)
+        sys.exit(128 + signum)
+    if run.failed:
+        names = ", ".join(r.label for r in run.failed)
+        click.echo(
+            f"ctbench: error: backend {names} failed; the others' results were kept",
+            err=True,
+        )
+        sys.exit(EXIT_BACKEND_FAILED)
     if not run.complete:
         click.echo("interrupted: partial results shown", err=True)
         sys.exit(EXIT_INTERRUPTED)

@@ -1,4 +1,4 @@
-"""The rich progress display on stderr, and the Ctrl-C flag.  CLI side only:
+"""The rich progress display on stderr, and the stop flag.  CLI side only:
 the scenarios report through a callback and poll the flag between phases."""
 
 from __future__ import annotations
@@ -8,6 +8,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
+from typing import Final
 
 from rich.console import Console
 from rich.progress import (
@@ -20,28 +21,38 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+# The signals that stop a run and keep what it gathered: Ctrl-C, and what
+# `timeout`, `kill` and a CI runner's cancellation send.
+STOP_SIGNALS: Final = (signal.SIGINT, signal.SIGTERM)
+
 
 class Interrupt:
-    """Set by the first Ctrl-C; a second one raises KeyboardInterrupt."""
+    """Set by the first SIGINT or SIGTERM, which it remembers; a second one
+    raises KeyboardInterrupt, which the scenarios also stop on."""
 
     def __init__(self) -> None:
-        self.requested = False
+        self.signal: signal.Signals | None = None
+
+    @property
+    def requested(self) -> bool:
+        return self.signal is not None
 
     def __call__(self) -> bool:
-        return self.requested
+        return self.signal is not None
 
     def _handler(self, signum: int, frame: FrameType | None) -> None:
-        if self.requested:
+        if self.signal is not None:
             raise KeyboardInterrupt
-        self.requested = True
+        self.signal = signal.Signals(signum)
 
     @contextmanager
     def installed(self) -> Iterator[Interrupt]:
-        previous = signal.signal(signal.SIGINT, self._handler)
+        previous = {s: signal.signal(s, self._handler) for s in STOP_SIGNALS}
         try:
             yield self
         finally:
-            signal.signal(signal.SIGINT, previous)
+            for s, handler in previous.items():
+                signal.signal(s, handler)
 
 
 class ProgressDisplay:

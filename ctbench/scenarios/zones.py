@@ -299,17 +299,24 @@ class ZoneWorkload:
         if turn.interrupted():
             return True
         start = time.perf_counter_ns()
-        stopped = self._fill(turn)
-        done, untimed_ns = (0, 0) if stopped else self._rounds(turn)
-        stopped = stopped or done < config.warmup + config.iterations
-        result.extra["wall_s"] = (time.perf_counter_ns() - start) / 1e9
-        result.extra["stored_at_end"] = turn.model.n_conns
-        # What the harness spends between the timed sections (counter
-        # snapshots, sample storage, progress, sweeps): outside the samples.
-        result.extra["harness_untimed_us_per_round"] = (
-            untimed_ns / 1e3 / done if done else 0.0
-        )
-        return stopped
+        timing = _Timing()
+        try:
+            if not self._fill(turn):
+                self._rounds(turn, timing)
+        finally:
+            # Written however the run ends (a second Ctrl-C raises anywhere),
+            # so that a partial file is as complete as a whole one.
+            result.extra["wall_s"] = (time.perf_counter_ns() - start) / 1e9
+            result.extra["stored_at_end"] = turn.model.n_conns
+            result.extra["swept"] = timing.swept
+            result.extra["rounds"] = timing.kept
+            # What the harness spends between the timed sections (counter
+            # snapshots, sample storage, progress, sweeps): outside the samples.
+            done = timing.done
+            result.extra["harness_untimed_us_per_round"] = (
+                timing.untimed_ns / 1e3 / done if done else 0.0
+            )
+        return timing.done < config.warmup + config.iterations
 
     def _fill(self, turn: Turn) -> bool:
         """Every zone, every packet, with commit.  Returns whether it was
@@ -334,12 +341,15 @@ class ZoneWorkload:
             fill.refused = counters.refused_full + counters.refused_zone
         return zones_done < config.zones
 
-    def _rounds(self, turn: Turn) -> tuple[int, int]:
-        """The timed rounds; a round's samples are kept once it is whole.
-        Returns the rounds kept and the untimed harness time."""
+    def _rounds(self, turn: Turn, timing: _Timing) -> None:
+        """The timed rounds.  A round is kept once it is whole: its samples
+        and counters go into the result only then, and whatever stops the
+        loop (the flag, or a KeyboardInterrupt anywhere) leaves the result
+        with the same whole rounds in every phase."""
         config, model = self._config, turn.model
-        phases = {p.name: PhaseResult() for p in PHASES}
-        turn.result.phases = {name: phases[name] for name in PHASE_ORDER}
+        kept: dict[str, list[tuple[float, dict[str, int]]]] = {
+            p.name: [] for p in PHASES
+        }
         sweeper = (
             SweepEmulation(config.sweep_every, NOW, config.conn_limit)
             if config.sweep_every
@@ -348,34 +358,49 @@ class ZoneWorkload:
         bound = [(p, p.bind(model, self.frames)) for p in PHASES]
         clock = time.perf_counter_ns
         rounds = config.warmup + config.iterations
-        timed_ns = done = 0
+        timed_ns = 0
         rounds_start = clock()
-        for i in range(rounds):
-            taken: list[tuple[str, float, dict[str, int]]] = []
-            for phase, call in bound:
-                before = model.counters.snapshot()
-                t0 = clock()
-                value = call()
-                t1 = clock()
-                timed_ns += t1 - t0
-                counts = phase.counts(value, model.counters.minus(before))
-                taken.append((phase.name, (t1 - t0) / 1e3, counts))
-                if sweeper:
-                    sweeper.maybe_sweep(model)
-                if turn.interrupted():
-                    break  # this round is cut: none of it is kept
-            else:
+        try:
+            for i in range(rounds):
+                taken: list[tuple[str, float, dict[str, int]]] = []
+                for phase, call in bound:
+                    before = model.counters.snapshot()
+                    t0 = clock()
+                    value = call()
+                    t1 = clock()
+                    timed_ns += t1 - t0
+                    counts = phase.counts(value, model.counters.minus(before))
+                    taken.append((phase.name, (t1 - t0) / 1e3, counts))
+                    if sweeper:
+                        sweeper.maybe_sweep(model)
+                    if turn.interrupted():
+                        return  # this round is cut: none of it is kept
                 if i >= config.warmup:
                     for name, sample, counts in taken:
-                        phases[name].samples_us.append(sample)
-                        add_counts(phases[name].counters, counts)
-                done = i + 1
-                turn.progress("iterations", done, rounds)
-                continue
-            break
-        turn.result.extra["swept"] = sweeper.swept if sweeper else 0
-        turn.result.extra["rounds"] = max(0, done - config.warmup)
-        return done, clock() - rounds_start - timed_ns
+                        kept[name].append((sample, counts))
+                timing.done = i + 1
+                turn.progress("iterations", timing.done, rounds)
+        finally:
+            whole = min(map(len, kept.values()))
+            phases = {name: PhaseResult() for name in PHASE_ORDER}
+            for name, taken_rounds in kept.items():
+                for sample, counts in taken_rounds[:whole]:
+                    phases[name].samples_us.append(sample)
+                    add_counts(phases[name].counters, counts)
+            turn.result.phases = phases
+            timing.kept = whole
+            timing.swept = sweeper.swept if sweeper else 0
+            timing.untimed_ns = clock() - rounds_start - timed_ns
+
+
+@dataclass
+class _Timing:
+    """How far the rounds got, for the result's extra figures."""
+
+    done: int = 0  # rounds run whole, warm-up included
+    kept: int = 0  # rounds whose samples were kept
+    swept: int = 0
+    untimed_ns: int = 0
 
 
 def run_zones(
