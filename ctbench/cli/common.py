@@ -19,6 +19,7 @@ from ctbench.backends import BackendSpec, backend_kwargs
 from ctbench.cli.progress_display import Interrupt, ProgressDisplay
 from ctbench.environment import available_memory
 from ctbench.errors import CtbenchError, OutputError
+from ctbench.estimate import QUIET_BELOW_S, REFUSE_ABOVE_S, Estimate
 from ctbench.model import DEFAULT_CONN_LIMIT
 from ctbench.render import FORMATS, lay_out
 from ctbench.report.build import build_report
@@ -195,16 +196,32 @@ def check_memory(needed: int, conns: int, force: bool) -> None:
     )
 
 
+def check_time(estimate: Estimate, force: bool) -> None:
+    """Refuse a run estimated over an hour (unless --force); say how long
+    one over a minute will take before it starts."""
+    if estimate.seconds > REFUSE_ABOVE_S and not force:
+        raise ResourceError(
+            f"this run would take {estimate.words} (estimated from the "
+            "work and a calibration of each backend on this machine); use "
+            "smaller arguments, or --force"
+        )
+    if estimate.seconds > QUIET_BELOW_S:
+        click.echo(f"ctbench: this run should take {estimate.words}", err=True)
+
+
 def run_benchmark(
     scenario: Callable[[Progress, Callable[[], bool]], RunResult],
     needed_bytes: int,
     conns: int,
+    estimate: Callable[[], Estimate],
     opts: RunOptions,
 ) -> None:
     """What every benchmark command does once its config is valid: check the
-    memory, run with the progress display and the Ctrl-C flag, report."""
+    memory and the time it will take, run with the progress display and the
+    stop flag, report."""
     check_output(opts.output)
     check_memory(needed_bytes, conns, opts.force)
+    check_time(estimate(), opts.force)
     interrupt = Interrupt()
     with interrupt.installed():
         with ProgressDisplay(opts.quiet) as progress:

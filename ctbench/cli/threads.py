@@ -7,6 +7,7 @@ from functools import partial
 import click
 
 from ctbench.cli.common import RunOptions, run_benchmark, run_options
+from ctbench.estimate import estimate_threads
 from ctbench.scenarios.threads import ThreadsConfig, run_threads
 
 
@@ -63,5 +64,12 @@ def benchmark(
         partial(run_threads, config),
         config.estimated_bytes(),
         config.expected_conns,
+        partial(
+            estimate_threads,
+            config.backends,
+            config.n_threads,
+            config.batches_per_thread,
+            config.batch_size,
+        ),
         opts,
     )

@@ -7,6 +7,7 @@ from functools import partial
 import click
 
 from ctbench.cli.common import RunOptions, run_benchmark, run_options
+from ctbench.estimate import estimate_zones
 from ctbench.scenarios.zones import ZoneConfig, run_zones
 
 
@@ -89,5 +90,13 @@ def benchmark_zones(
         partial(run_zones, config),
         config.estimated_bytes(),
         config.expected_stored,
+        partial(
+            estimate_zones,
+            config.backends,
+            config.entries,
+            config.zones,
+            config.warmup + config.iterations,
+            config.conn_limit,
+        ),
         opts,
     )
