@@ -43,7 +43,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ctbench.errors import CtbenchError
-from ctbench.results import BackendResult, RunResult
+from ctbench.results import BackendResult, RunResult, distinct_labels
 from ctbench.stats import (
     BOOTSTRAP_STATS,
     PERCENTILE_METHOD,
@@ -339,6 +339,19 @@ def _subsample(
     return rng.choice(samples, MAX_BOOTSTRAP_SAMPLES, replace=False)
 
 
+def _point_ratios(base: Sequence[float], cand: Sequence[float]) -> dict[str, Ratio]:
+    """The ratios without an interval: too few samples to trust one."""
+    a = np.asarray(base, dtype=np.float64)
+    b = np.asarray(cand, dtype=np.float64)
+    ratios = {}
+    for stat in STATS:
+        point_a = float(_REDUCERS[stat](a))
+        point_b = float(_REDUCERS[stat](b))
+        ratio = point_b / point_a if point_a > 0 else math.nan
+        ratios[stat] = Ratio(stat, point_a, point_b, ratio, math.nan, math.nan)
+    return ratios
+
+
 def _ratios(
     base: Sequence[float],
     cand: Sequence[float],
@@ -382,15 +395,11 @@ def verdict(low: float, high: float, settings: Settings) -> str:
 
 
 def _by_label(run: RunResult) -> dict[str, BackendResult]:
-    """Backends by label; a label that repeats gets '#2', '#3', ..."""
-    out: dict[str, BackendResult] = {}
-    for result in run.results:
-        label, n = result.label, 1
-        while label in out:
-            n += 1
-            label = f"{result.label}#{n}"
-        out[label] = result
-    return out
+    """Backends by label, as the run recorded them: a spec the run holds
+    twice is ``single#1`` and ``single#2`` there (ctbench.results); labels
+    that still repeat (a run built by hand) are numbered the same way."""
+    labels = distinct_labels([result.label for result in run.results])
+    return dict(zip(labels, run.results, strict=True))
 
 
 def _show(value: object) -> str:
@@ -466,6 +475,7 @@ def compare(
         )
     base_by, cand_by = _by_label(baseline), _by_label(candidate)
     rows, diffs, notes = [], [], []
+    too_few = 0
     for label in [lb for lb in base_by if lb in cand_by]:
         base, cand = base_by[label], cand_by[label]
         diffs += _counter_diffs(label, base, cand)
@@ -474,8 +484,12 @@ def compare(
             if not sa or not sb:
                 notes.append(f"{phase} on {label}: no samples in one file, skipped")
                 continue
-            rng = seeded_rng(settings.seed, f"{label}/{phase}")
-            ratios = _ratios(sa, sb, settings, rng)
+            if min(len(sa), len(sb)) < MIN_INTERVAL_SAMPLES:
+                too_few += 1
+                ratios = _point_ratios(sa, sb)
+            else:
+                rng = seeded_rng(settings.seed, f"{label}/{phase}")
+                ratios = _ratios(sa, sb, settings, rng)
             chosen = ratios[settings.stat]
             rows.append(
                 Row(
@@ -490,6 +504,13 @@ def compare(
         for phase in base.phases.keys() ^ cand.phases.keys():
             where = a_name if phase in base.phases else b_name
             notes.append(f"{phase} on {label}: only in {where}, not compared")
+    if too_few:
+        notes.append(
+            f"{too_few} row(s) have fewer than {MIN_INTERVAL_SAMPLES} samples a "
+            "side: no interval and no verdict (inconclusive); at 2-5 samples a "
+            "bootstrap interval claims a difference that is not there 10-28% of "
+            "the time (bench/interval_coverage.py)"
+        )
     for label in base_by.keys() ^ cand_by.keys():
         where = a_name if label in base_by else b_name
         notes.append(f"backend {label}: only in {where}, not compared")

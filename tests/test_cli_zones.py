@@ -273,3 +273,17 @@ def test_sigterm_from_outside_a_real_process(tmp_path: Path) -> None:
     assert "ct execute (commit)" in out
     run = load(out_file)
     assert run.stopped_by == "SIGTERM" and run.results[0].extra["rounds"] > 0
+
+
+def test_a_backend_given_twice_runs_twice_labelled_apart(tmp_path: Path) -> None:
+    out_file = tmp_path / "aa.json"
+    code, out, _ = run_cli(*SMALL, "-b", "single", "-b", "single", "-o", out_file)
+    assert code == 0
+    assert "|               single#1 |" in out and "|               single#2 |" in out
+    assert "single#2 is " in out and " than single#1 (" in out
+    assert [r.label for r in load(out_file).results] == ["single#1", "single#2"]
+    code, out, _ = run_cli("compare", out_file, out_file)
+    assert code == 0 and "single#1" in out and "single#2" in out
+    code, out, _ = run_cli("report", out_file, out_file, "--format", "csv")
+    labels = {line.split(",")[1] for line in out.splitlines()[1:]}
+    assert labels == {f"{out_file}#{i}:single#{j}" for i in (1, 2) for j in (1, 2)}

@@ -220,9 +220,19 @@ def test_zero_baseline_is_inconclusive_not_an_error() -> None:
     assert math.isnan(row.ratios["median"].ratio)
 
 
-def test_single_samples_compare() -> None:
-    base, cand = make_run(n=1), make_run(n=1, scale=2)
-    assert {r.verdict for r in compare(base, cand).rows} == {"slower"}
+def test_too_few_samples_give_no_verdict_with_the_reason() -> None:
+    # Three rounds of identical code once gave exit 1, "3 slower"; below 20
+    # samples a side no interval is trusted (bench/interval_coverage.py).
+    base, cand = make_run(n=3), make_run(n=3, seed=1, scale=1.5)
+    result = compare(base, cand)
+    assert {r.verdict for r in result.rows} == {"inconclusive"}
+    assert all(math.isnan(r.ratios["median"].low) for r in result.rows)
+    assert result.rows[0].ratios["median"].ratio == pytest.approx(1.5, rel=0.2)
+    assert any("fewer than 20 samples a side" in n for n in result.notes)
+    assert result.exit_status() == 0
+    assert compare(base, cand, Settings(strict=True)).exit_status() == 3
+    enough = compare(make_run(n=20), make_run(n=20, seed=1, scale=1.5))
+    assert {r.verdict for r in enough.rows} == {"slower"}
 
 
 # -- counters -----------------------------------------------------------------
@@ -305,7 +315,7 @@ def test_phase_without_samples_is_skipped_with_a_note() -> None:
 
 def test_repeated_backend_labels_are_numbered() -> None:
     run = make_run(backends=["single", "single"])
-    assert {r.backend for r in compare(run, run).rows} == {"single", "single#2"}
+    assert {r.backend for r in compare(run, run).rows} == {"single#1", "single#2"}
 
 
 def test_mean_change_point_and_interval() -> None:

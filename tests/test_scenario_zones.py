@@ -5,6 +5,7 @@ import pytest
 from ctbench.backends import BackendSpec, create_table
 from ctbench.model import Conntrack, Limits
 from ctbench.packets import zone_benchmark_ports
+from ctbench.render import render
 from ctbench.results import dumps, loads
 from ctbench.scenarios.frame import ConfigError
 from ctbench.scenarios.zones import (
@@ -193,3 +194,26 @@ def test_sweep_emulation_lets_the_frozen_clock_lose_connections() -> None:
     wall[0] += 2 * 10**8  # finished: the next pass waits the full interval
     sweeper.maybe_sweep(model)
     assert sweeper.passes == 26
+
+
+def test_an_interrupted_fill_counts_what_it_attempted() -> None:
+    # Ctrl-C during the fill once printed "stored 160,000 of 2,000,000
+    # requested, 0 refused, 1,840,000 repeated an earlier packet's connection".
+    stop = {"now": False}
+
+    def progress(backend: str, stage: str, done: int, total: int) -> None:
+        if stage == "fill" and done == 2:
+            stop["now"] = True
+
+    run = run_zones(small(zones=5, iterations=3), progress, lambda: stop["now"])
+    fill = run.results[0].fill
+    assert (fill.requested, fill.attempted, fill.stored, fill.refused) == (
+        500,
+        200,
+        200,
+        0,
+    )
+    text = render(run, "patch")
+    assert "stored 200 of 500 requested, 0 refused, 300 never attempted" in text
+    assert "repeated" not in text
+    assert run.results[0].phases == {}

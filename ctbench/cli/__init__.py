@@ -40,6 +40,7 @@ def _register() -> None:
     cli.add_command(threads.benchmark)
     cli.add_command(results.report)
     cli.add_command(results.compare)
+    cli.add_command(results.merge)
 
 
 _register()

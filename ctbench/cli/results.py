@@ -8,7 +8,7 @@ import click
 
 from ctbench import compare as comparing
 from ctbench import results
-from ctbench.cli.common import emit, format_option
+from ctbench.cli.common import check_output, emit, format_option
 from ctbench.compare import Settings
 from ctbench.render import comparison as render_comparison
 from ctbench.render.json_format import render_many
@@ -152,3 +152,33 @@ def compare(
     result = comparing.compare(base_run, cand_run, settings, names)
     click.echo(render_comparison.render(result, fmt), nl=False)
     ctx.exit(result.exit_status())
+
+
+@click.command("merge")
+@click.argument(
+    "files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path)
+)
+@click.option(
+    "--output",
+    "-o",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to write the pooled results file.",
+)
+def merge(files: tuple[Path, ...], output: Path) -> None:
+    """Pool several runs of one scenario into one results file.
+
+    Each backend's samples are concatenated in the order given and its
+    counters summed; the runs must share the command, the parameters (but
+    for ITERATIONS) and the backends.  Alternate two builds' runs (A B A B)
+    and pool each side: machine drift then falls on both alike.
+
+    \b
+    Examples:
+      ctbench merge base-1.json base-2.json base-3.json -o base.json
+    """
+    check_output(output)
+    runs = [results.load(path) for path in files]
+    pooled = results.pool_runs(list(zip(map(str, files), runs, strict=True)))
+    results.save(pooled, output)
+    click.echo(f"pooled {len(runs)} runs into {output}", err=True)

@@ -12,7 +12,7 @@ from ctbench.results.files import (
     save,
     write_atomic,
 )
-from ctbench.results.merge import file_labels, merge_runs
+from ctbench.results.merge import file_labels, merge_runs, pool_runs
 from ctbench.results.model import (
     COMPLETE,
     FAILED,
@@ -50,6 +50,7 @@ __all__ = [
     "load",
     "loads",
     "merge_runs",
+    "pool_runs",
     "parse_json",
     "read_text",
     "run_from_json",
