@@ -16,11 +16,11 @@ SMALL = ["benchmark", "2", "64", "8", "1", "-q"]
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["0", "10", "32"], "n_threads must be at least one"),
+        (["0", "10", "32"], "N_THREADS must be at least 1 (got 0)"),
         (["65536", "10", "32"], "N_THREADS"),
         (["1", "0", "32"], "N_PKTS"),
-        (["1", "10", "0"], "batch_size must be between 1 and NETDEV_MAX_BURST(32)"),
-        (["1", "10", "33"], "batch_size must be between 1 and NETDEV_MAX_BURST(32)"),
+        (["1", "10", "0"], "BATCH_SIZE must be between 1 and 32 (NETDEV_MAX_BURST)"),
+        (["1", "10", "33"], "BATCH_SIZE must be between 1 and 32 (NETDEV_MAX_BURST)"),
         (["1", "10", "32", "2"], "CHANGE_CONN must be 0 or 1"),
         (["x", "10", "32"], "N_THREADS"),
         (["1", "10"], "BATCH_SIZE"),
@@ -45,8 +45,8 @@ def test_bad_argument_exit_status_from_a_real_process() -> None:
     proc = run_process("benchmark", "1", "1000", "64")
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [
-        "ctbench: error: BATCH_SIZE: batch_size must be between 1 and "
-        "NETDEV_MAX_BURST(32) (got 64)"
+        "ctbench: error: BATCH_SIZE must be between 1 and 32 (NETDEV_MAX_BURST) "
+        "(got 64)"
     ]
 
 

@@ -287,3 +287,40 @@ def test_a_backend_given_twice_runs_twice_labelled_apart(tmp_path: Path) -> None
     code, out, _ = run_cli("report", out_file, out_file, "--format", "csv")
     labels = {line.split(",")[1] for line in out.splitlines()[1:]}
     assert labels == {f"{out_file}#{i}:single#{j}" for i in (1, 2) for j in (1, 2)}
+
+
+# -- the command line as a newcomer meets it ----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--bogus", "10", "1", "1"], "No such option '--bogus'"),
+        (["10", "1", "1", "--batchsize", "4"], "No such option '--batchsize'"),
+        (["10", "-1", "1"], "ZONES must be between 1 and 65534 (got -1)"),
+        (["10", "1", "1", "--warmup", "-2"], "--warmup must be 0 or more (got -2)"),
+    ],
+)
+def test_misspelled_options_and_negative_numbers_are_told_apart(
+    args: list[str], message: str
+) -> None:
+    code, out, err = run_cli("benchmark-zones", *args)
+    assert code == 2 and out == ""
+    assert message in err and err.count("\n") == 1
+
+
+def test_format_patch_is_ascii_on_a_terminal_and_rich_is_the_default_there(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from rich.console import Console
+
+    monkeypatch.setattr(Console, "is_terminal", property(lambda self: True))
+    _, patch, _ = run_cli(*SMALL, "--format", "patch")
+    assert "+------------------------+" in patch and "┃" not in patch
+    _, default, _ = run_cli(*SMALL)
+    assert "┃" in default and "+------------------------+" not in default
+    _, rich, _ = run_cli(*SMALL, "--format", "rich")
+    assert "┃" in rich
+    monkeypatch.setattr(Console, "is_terminal", property(lambda self: False))
+    _, piped, _ = run_cli(*SMALL)
+    assert "+------------------------+" in piped

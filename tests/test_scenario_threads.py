@@ -39,11 +39,11 @@ def small(**kwargs: object) -> ThreadsConfig:
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"n_threads": 0}, "n_threads must be at least one"),
+        ({"n_threads": 0}, r"N_THREADS must be at least 1 \(got 0\)"),
         ({"n_threads": 65536}, "N_THREADS"),
         ({"n_pkts": 0}, "N_PKTS"),
-        ({"batch_size": 0}, r"between 1 and NETDEV_MAX_BURST\(32\)"),
-        ({"batch_size": 33}, r"between 1 and NETDEV_MAX_BURST\(32\)"),
+        ({"batch_size": 0}, r"between 1 and 32 \(NETDEV_MAX_BURST\)"),
+        ({"batch_size": 33}, r"between 1 and 32 \(NETDEV_MAX_BURST\)"),
         ({"change_conn": 2}, "CHANGE_CONN"),
         ({"change_conn": -1}, "CHANGE_CONN"),
         ({"conn_limit": -1}, "--conn-limit"),

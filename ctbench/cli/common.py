@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import signal
 import sys
 from collections.abc import Callable
@@ -34,6 +35,46 @@ EXIT_INTERRUPTED = 130  # 128 + SIGINT, the shell's convention
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+# A negative number on the command line ("-1", "-2.5"): an argument that
+# click would otherwise take for an option.
+_NUMBER = re.compile(r"-(\d+\.?\d*|\.\d+)")
+
+
+class NumbersAsArguments(click.Command):
+    """A command whose arguments may be negative numbers, so that ``-1``
+    reaches the range check as a number, while a misspelled option is still
+    "No such option".  Negative numbers go after "--", behind the options
+    and their values; nothing else moves."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, self._numbers_last(args))
+
+    def _numbers_last(self, args: list[str]) -> list[str]:
+        takes_value = {
+            name
+            for param in self.params
+            if isinstance(param, click.Option) and not param.is_flag and not param.count
+            for name in param.opts
+        }
+        options: list[str] = []
+        arguments: list[str] = []
+        rest = list(args)
+        while rest:
+            token = rest.pop(0)
+            if token == "--":
+                arguments += rest
+                break
+            if _NUMBER.fullmatch(token) or not token.startswith("-"):
+                arguments.append(token)
+            elif token in takes_value and rest:
+                options += [token, rest.pop(0)]
+            else:
+                options.append(token)
+        if not any(a.startswith("-") for a in arguments):
+            return args
+        return [*options, "--", *arguments]
+
+
 def parse_backends(values: tuple[str, ...]) -> tuple[BackendSpec, ...]:
     if not values:
         return DEFAULT_BACKENDS
@@ -51,7 +92,7 @@ class RunOptions:
     conn_limit: int
     gc_enabled: bool
     force: bool
-    fmt: str
+    fmt: str | None
     output: Path | None
     quiet: bool
 
@@ -114,14 +155,14 @@ def run_options(func: Callable[..., None]) -> Callable[..., None]:
     return command
 
 
-def format_option(default: str = "patch") -> Callable[[F], F]:
+def format_option() -> Callable[[F], F]:
     return click.option(
         "--format",
         "fmt",
-        type=click.Choice([name for name in FORMATS if name != "rich"]),
-        default=default,
-        show_default=True,
-        help="Output format.",
+        type=click.Choice(list(FORMATS)),
+        default=None,
+        help="Output format [default: rich on a terminal, else patch, the "
+        "ASCII table to paste].",
     )
 
 
@@ -161,18 +202,22 @@ def box_width(text: str) -> int:
     return max(map(len, box), default=0)
 
 
-def emit(run: RunResult, fmt: str, output: Path | None) -> None:
-    """Print the report (rich on a wide enough terminal for the patch
-    layout), then write the results file, so a failed write still leaves the
-    numbers on screen.  The report is built once, whatever is printed."""
+def emit(run: RunResult, fmt: str | None, output: Path | None) -> None:
+    """Print the report, then write the results file, so a failed write
+    still leaves the numbers on screen.  The report is built once.
+
+    Without --format the screen gets the rich view on a terminal wide enough
+    for it, else the patch's ASCII layout; --format patch is always ASCII.
+    """
     report = build_report(run)
     stdout = Console()
-    text = lay_out(report, fmt)
-    # rich would cut numbers short on a terminal narrower than the table: the
-    # plain layout's box is as wide as the rich one, so measure that.
-    if fmt == "patch" and stdout.is_terminal and box_width(text) <= stdout.width:
-        text = lay_out(report, "rich", stdout.width)
-    click.echo(text, nl=False)
+    if fmt is None:
+        fmt = "patch"
+        # rich would cut numbers short on a terminal narrower than the table:
+        # the plain layout's box is as wide as the rich one, so measure that.
+        if stdout.is_terminal and box_width(lay_out(report, fmt)) <= stdout.width:
+            fmt = "rich"
+    click.echo(lay_out(report, fmt, stdout.width), nl=False)
     if output is not None:
         try:
             results.save(run, output)
@@ -233,7 +278,7 @@ def run_benchmark(
             sys.exit(128 + interrupt.signal)
 
 
-def finish(run: RunResult, fmt: str, output: Path | None) -> None:
+def finish(run: RunResult, fmt: str | None, output: Path | None) -> None:
     """Report the run, then exit with what happened to it: 128 + the signal
     that stopped it, or 4 when a backend failed and the others were kept."""
     emit(run, fmt, output)

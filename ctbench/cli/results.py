@@ -19,7 +19,7 @@ from ctbench.render.json_format import render_many
     "files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path)
 )
 @format_option()
-def report(files: tuple[Path, ...], fmt: str) -> None:
+def report(files: tuple[Path, ...], fmt: str | None) -> None:
     """Re-render saved results FILE... in any format.
 
     With several files the backends are shown side by side, each labelled

@@ -6,14 +6,17 @@ from functools import partial
 
 import click
 
-from ctbench.cli.common import RunOptions, run_benchmark, run_options
+from ctbench.cli.common import (
+    NumbersAsArguments,
+    RunOptions,
+    run_benchmark,
+    run_options,
+)
 from ctbench.estimate import estimate_threads
 from ctbench.scenarios.threads import ThreadsConfig, run_threads
 
 
-# ignore_unknown_options lets "-1" reach the range check as a number instead
-# of being called an unknown option.
-@click.command("benchmark", context_settings={"ignore_unknown_options": True})
+@click.command("benchmark", cls=NumbersAsArguments)
 @click.argument("n_threads", type=int)
 @click.argument("n_pkts", type=int)
 @click.argument("batch_size", type=int)

@@ -6,14 +6,17 @@ from functools import partial
 
 import click
 
-from ctbench.cli.common import RunOptions, run_benchmark, run_options
+from ctbench.cli.common import (
+    NumbersAsArguments,
+    RunOptions,
+    run_benchmark,
+    run_options,
+)
 from ctbench.estimate import estimate_zones
 from ctbench.scenarios.zones import ZoneConfig, run_zones
 
 
-# ignore_unknown_options lets "-1" reach the range check as a number instead
-# of being called an unknown option.
-@click.command("benchmark-zones", context_settings={"ignore_unknown_options": True})
+@click.command("benchmark-zones", cls=NumbersAsArguments)
 @click.argument("entries", type=int)
 @click.argument("zones", type=int)
 @click.argument("iterations", type=int)

@@ -105,11 +105,9 @@ class ThreadsConfig(CommonConfig):
     seed: int = 0
 
     def __post_init__(self) -> None:
-        # ovstest's checks first, with its wording.
+        # ovstest's checks first, in its order.
         if self.n_threads < 1:
-            raise ConfigError(
-                f"N_THREADS: n_threads must be at least one (got {self.n_threads})"
-            )
+            raise ConfigError(f"N_THREADS must be at least 1 (got {self.n_threads})")
         if self.n_threads > MAX_THREADS:
             raise ConfigError(
                 f"N_THREADS must be at most {MAX_THREADS}, so that source port "
@@ -119,8 +117,8 @@ class ThreadsConfig(CommonConfig):
             raise ConfigError(f"N_PKTS must be at least 1 (got {self.n_pkts})")
         if not 1 <= self.batch_size <= MAX_BATCH_SIZE:
             raise ConfigError(
-                f"BATCH_SIZE: batch_size must be between 1 and "
-                f"NETDEV_MAX_BURST({MAX_BATCH_SIZE}) (got {self.batch_size})"
+                f"BATCH_SIZE must be between 1 and {MAX_BATCH_SIZE} "
+                f"(NETDEV_MAX_BURST) (got {self.batch_size})"
             )
         if self.change_conn not in (0, 1):
             raise ConfigError(f"CHANGE_CONN must be 0 or 1 (got {self.change_conn})")
