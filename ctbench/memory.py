@@ -63,6 +63,7 @@ def measure_memory(
         max_conns = min(max_conns, PER_FRAME_SAMPLE_CONNS)
     zones = max(1, min(zones, max_conns // per_zone))
     frames = [ovstest_frame(*zone_benchmark_ports(i)) for i in range(per_zone)]
+    _warm_up(spec, frames)
     was_tracing = tracemalloc.is_tracing()
     gc.collect()
     if not was_tracing:
@@ -88,6 +89,20 @@ def measure_memory(
         zones=zones,
         options=options,
     )
+
+
+def _warm_up(spec: BackendSpec, frames: list[bytes]) -> None:
+    """Do once, untraced, what the measurement does, so that what happens
+    only the first time (importing the backend's module, numpy's and the
+    interpreter's caches, interned names) is not counted as the table's: the
+    figures then do not depend on which backends were measured before."""
+    model = Conntrack(create_table(spec), Limits(conn_limit=0))
+    model.execute(frames[:BULK_MIN_FRAMES] * 2, 0, True, 0)
+    model.execute(frames[:2], 1, True, 0)
+    model.flush(0)
+    model.flush(1)
+    del model
+    gc.collect()
 
 
 @dataclass(frozen=True)

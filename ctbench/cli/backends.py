@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import click
 
-from ctbench.backends import BackendSpec, backend_names, describe
+from ctbench.backends import (
+    BackendError,
+    BackendSpec,
+    backend_kwargs,
+    backend_names,
+    describe,
+)
 from ctbench.memory import DEFAULT_ENTRIES, DEFAULT_ZONES, measure_backends
 from ctbench.render.memory_table import format_memory_table
+from ctbench.scenarios.zones import MAX_ENTRIES, MAX_ZONES
 
 
 @click.command()
@@ -17,15 +24,17 @@ from ctbench.render.memory_table import format_memory_table
 )
 @click.option(
     "--entries",
-    type=click.IntRange(min=1),
+    type=click.IntRange(1, MAX_ENTRIES),
     default=None,
-    help=f"With --memory: connections per zone [default: {DEFAULT_ENTRIES}].",
+    help="With --memory: connections per zone, as benchmark-zones' ENTRIES "
+    f"[default: {DEFAULT_ENTRIES}].",
 )
 @click.option(
     "--zones",
-    type=click.IntRange(1, 65536),
+    type=click.IntRange(1, MAX_ZONES),
     default=None,
-    help=f"With --memory: zones in the fill [default: {DEFAULT_ZONES}].",
+    help="With --memory: zones in the fill, as benchmark-zones' ZONES "
+    f"[default: {DEFAULT_ZONES}].",
 )
 @click.option(
     "--backend",
@@ -49,9 +58,7 @@ def backends(
       ctbench backends --memory --backend sharded:shards=64 --backend per-zone
     """
     if memory:
-        chosen = [BackendSpec.parse(s) for s in specs] or [
-            BackendSpec(n) for n in backend_names()
-        ]
+        chosen = [BackendSpec.parse(s) for s in specs] or _available()
         rows = measure_backends(
             chosen,
             DEFAULT_ENTRIES if entries is None else entries,
@@ -65,3 +72,18 @@ def backends(
     width = max(map(len, names), default=0)
     for name in names:
         click.echo(f"{name:<{width}}  {describe(name)}")
+
+
+def _available() -> list[BackendSpec]:
+    """Every registered backend that loads; a broken plugin is skipped with
+    a one-line note, as the plain listing shows it unavailable."""
+    specs = []
+    for name in backend_names():
+        spec = BackendSpec(name)
+        try:
+            backend_kwargs(spec)
+        except BackendError as exc:
+            click.echo(f"ctbench: note: skipped: {exc}", err=True)
+            continue
+        specs.append(spec)
+    return specs

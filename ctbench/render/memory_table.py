@@ -9,7 +9,7 @@ from tabulate import tabulate
 
 from ctbench.memory import BackendMemory
 from ctbench.model import N_EXP_LISTS
-from ctbench.report.numbers import fmt_bytes
+from ctbench.report.numbers import fmt_bytes, plural
 
 
 def format_memory_table(rows: Sequence[BackendMemory]) -> str:
@@ -27,6 +27,7 @@ def format_memory_table(rows: Sequence[BackendMemory]) -> str:
                 fmt_bytes(r.figures.fixed_bytes),
                 f"{r.figures.bytes_per_conn:,.1f}",
                 f"{r.figures.sample_conns:,}",
+                plural(r.figures.zones, "zone"),
                 fmt_bytes(r.projected_bytes),
             )
             for r in rows
@@ -35,22 +36,23 @@ def format_memory_table(rows: Sequence[BackendMemory]) -> str:
             "backend",
             "options",
             "empty table (B)",
-            "",
+            "empty table",
             "per conn (B)",
             "sample conns",
+            "sample zones",
             f"at {fill:,} conns",
         ),
-        colalign=("left", "left", "right", "right", "right", "right", "right"),
+        colalign=("left", "left") + ("right",) * 6,
         disable_numparse=True,
     )
     r = rows[0]
     note = (
-        f"Measured with tracemalloc over the model: empty table = a new model "
-        f"(the table's containers plus the {N_EXP_LISTS} expiration lists); per "
-        f"conn = growth / connections over a sample of up to "
-        f"{r.figures.sample_conns:,} ovstest connections in {r.zones:,} zones "
-        f"(Connection, key, table node, expiration entry, and any map a zone "
-        f"needs); 'at N conns' = empty + per conn x {r.entries:,} entries x "
-        f"{r.zones:,} zones."
+        "Measured with tracemalloc over the model: empty table = a new model "
+        f"(the table's containers and the model's {N_EXP_LISTS} expiration "
+        "lists, as empty columns); per conn = growth / connections over a "
+        f"sample of up to {r.figures.sample_conns:,} ovstest connections, "
+        f"{r.entries:,} per zone as in the run (the key, the table's node, the "
+        "connection's column slots, and any map a zone needs); 'at N conns' = "
+        f"empty + per conn x {r.entries:,} entries x {plural(r.zones, 'zone')}."
     )
     return f"{table}\n\n{textwrap.fill(note, 88)}"
