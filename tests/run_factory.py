@@ -27,7 +27,6 @@ PARAMS: dict[str, Any] = {
     "iterations": 200,
     "batch_size": 1,
     "conn_limit": 3_000_000,
-    "seed": 0,
     "warmup": 0,
     "gc": "frozen",
     "sweep_every": None,

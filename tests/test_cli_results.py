@@ -279,3 +279,19 @@ def test_compare_json_for_machines(tmp_path: Path, base: str) -> None:
     median = doc["rows"][0]["ratios"]["median"]
     assert median["ratio"] == pytest.approx(1.3)
     assert median["low"] < 1.3 < median["high"]
+
+
+def test_report_refuses_a_file_without_backends_and_absurd_samples(
+    tmp_path: Path,
+) -> None:
+    doc = results.run_to_json(make_run(n=3))
+    for name, change in (
+        ("empty.json", {"results": []}),
+        ("huge.json", None),
+    ):
+        if change is None:
+            doc["results"][0]["phases"]["ct_execute_commit"]["samples_us"] = [1.7e308]
+        bad = tmp_path / name
+        bad.write_text(json.dumps({**doc, **(change or {})}))
+        code, out, err = run_cli("report", bad)
+        assert code == 2 and out == "" and err.count("\n") == 1

@@ -99,7 +99,6 @@ def test_results_file(tmp_path: Path) -> None:
         "batch_size": 8,
         "change_conn": 1,
         "conn_limit": 3_000_000,
-        "seed": 0,
         "gc": "frozen",
         "backends": ["single"],
         "parallel": not gil_enabled(),

@@ -57,7 +57,6 @@ def hand_built_run(ovs_stats: bool = False, refused: int = 7_000_000) -> RunResu
             "iterations": 20,
             "batch_size": 1,
             "conn_limit": 3_000_000,
-            "seed": 0,
             "warmup": 0,
             "gc": "frozen",
             "sweep_every": None,

@@ -62,7 +62,6 @@ def hand_built_run(gil: bool = True, n_threads: int = 4) -> RunResult:
             "batch_size": 32,
             "change_conn": 1,
             "conn_limit": 3_000_000,
-            "seed": 0,
             "gc": "frozen",
             "backends": ["single", "per-zone"],
             "parallel": not gil,

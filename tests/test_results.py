@@ -128,6 +128,26 @@ MALFORMED: dict[str, tuple[str, str]] = {
         ).replace("[1.0]", "[NaN]"),
         "'samples_us' must be a list of numbers",
     ),
+    "huge sample": (
+        _text(_set_result(("phases", "ct_execute_commit", "samples_us"), [1.7e308])),
+        "list of numbers from 0 to 1e+12 microseconds",
+    ),
+    "negative sample": (
+        _text(_set_result(("phases", "ct_execute_commit", "samples_us"), [-1.0])),
+        "list of numbers from 0 to 1e+12 microseconds",
+    ),
+    "empty results": (
+        _text({**_document(), "results": []}),
+        "'results' is empty: no backend ran",
+    ),
+    "unknown status": (
+        _text(_set_result(("status",), "lost")),
+        "unknown status 'lost'",
+    ),
+    "summary-only phase with samples": (
+        _text(_set_result(("phases", "ct_execute_commit", "summary_only"), True)),
+        "a summary-only phase has no samples",
+    ),
     "string sample": (
         _text(_set_result(("phases", "ct_execute_commit", "samples_us"), ["1"])),
         "'samples_us' must be a list of numbers",

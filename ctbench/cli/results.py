@@ -82,10 +82,10 @@ def _threshold(ctx: click.Context, param: click.Parameter, value: str) -> float:
 )
 @click.option(
     "--resamples",
-    type=click.IntRange(min=1),
+    type=click.IntRange(1, comparing.MAX_RESAMPLES),
     default=comparing.DEFAULT_RESAMPLES,
     show_default=True,
-    help="Bootstrap resamples per side.",
+    help=f"Bootstrap resamples per side (at most {comparing.MAX_RESAMPLES:,}).",
 )
 @click.option(
     "--strict",

@@ -21,14 +21,12 @@ from ctbench.scenarios.threads import ThreadsConfig, run_threads
 @click.argument("n_pkts", type=int)
 @click.argument("batch_size", type=int)
 @click.argument("change_conn", type=int, default=0)
-@click.option("--seed", type=int, default=0, show_default=True, help="Recorded seed.")
 @run_options
 def benchmark(
     n_threads: int,
     n_pkts: int,
     batch_size: int,
     change_conn: int,
-    seed: int,
     opts: RunOptions,
 ) -> None:
     """ovstest's threaded benchmark: N_THREADS threads share one conntrack;
@@ -60,7 +58,6 @@ def benchmark(
         n_pkts=n_pkts,
         batch_size=batch_size,
         change_conn=change_conn,
-        seed=seed,
         **opts.common(),
     )
     run_benchmark(

@@ -41,7 +41,6 @@ from ctbench.scenarios.zones import ZoneConfig, run_zones
     is_flag=True,
     help="Add ovstest's estimators: EWMA Avg (0.01) and P-square 95%ile.",
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Recorded seed.")
 @click.option(
     "--memory-sample",
     type=int,
@@ -58,7 +57,6 @@ def benchmark_zones(
     sweep_every: float | None,
     warmup: int,
     ovs_stats: bool,
-    seed: int,
     memory_sample: int,
     opts: RunOptions,
 ) -> None:
@@ -85,7 +83,6 @@ def benchmark_zones(
         warmup=warmup,
         sweep_every=sweep_every,
         ovs_stats=ovs_stats,
-        seed=seed,
         memory_sample=memory_sample,
         **opts.common(),
     )

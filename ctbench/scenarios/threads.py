@@ -102,7 +102,6 @@ class ThreadsConfig(CommonConfig):
     n_pkts: int
     batch_size: int
     change_conn: int = 0
-    seed: int = 0
 
     def __post_init__(self) -> None:
         # ovstest's checks first, in its order.
@@ -153,7 +152,6 @@ class ThreadsConfig(CommonConfig):
             "batch_size": self.batch_size,
             "change_conn": self.change_conn,
             "conn_limit": common["conn_limit"],
-            "seed": self.seed,
             "gc": common["gc"],
             "backends": common["backends"],
             "parallel": parallel_threads(),

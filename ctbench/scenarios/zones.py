@@ -81,7 +81,6 @@ class ZoneConfig(CommonConfig):
     warmup: int = 0
     sweep_every: float | None = None
     ovs_stats: bool = False
-    seed: int = 0
     memory_sample: int = DEFAULT_SAMPLE_CONNS
 
     def __post_init__(self) -> None:
@@ -138,7 +137,6 @@ class ZoneConfig(CommonConfig):
             "iterations": self.iterations,
             "batch_size": self.batch_size,
             "conn_limit": common["conn_limit"],
-            "seed": self.seed,
             "warmup": self.warmup,
             "gc": common["gc"],
             "sweep_every": self.sweep_every,
