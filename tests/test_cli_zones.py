@@ -125,7 +125,7 @@ def test_negative_numbers_reach_the_range_check() -> None:
     ("path", "why"),
     [
         ("/nonexistent-dir/x.json", "does not exist"),
-        ("", "not a file name"),
+        ("", "'' is not a file name"),
         (".", "is a directory"),
     ],
 )

@@ -73,6 +73,38 @@ def test_saved_file_gets_the_usual_mode(tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir()] == ["run.json"]  # no temp file left
 
 
+def test_replacing_a_file_keeps_its_mode(tmp_path: Path) -> None:
+    path = tmp_path / "run.json"
+    path.write_text("old")
+    path.chmod(0o600)
+    results.save(make_run(n=5), path)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert results.load(path) == make_run(n=5)
+
+
+def test_a_symlink_is_written_through_to_its_target(tmp_path: Path) -> None:
+    (tmp_path / "store").mkdir()
+    target = tmp_path / "store" / "run.json"
+    target.write_text("old")
+    target.chmod(0o640)
+    link = tmp_path / "latest.json"
+    link.symlink_to(target)
+    results.save(make_run(n=5), link)
+    assert link.is_symlink() and os.readlink(link) == str(target)
+    assert results.load(target) == make_run(n=5)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o640
+    # The temporary file went beside the target, and is gone.
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["latest.json", "store"]
+    assert [p.name for p in target.parent.iterdir()] == ["run.json"]
+
+
+def test_a_dangling_symlink_creates_its_target(tmp_path: Path) -> None:
+    link = tmp_path / "latest.json"
+    link.symlink_to(tmp_path / "run.json")
+    results.save(make_run(n=5), link)
+    assert link.is_symlink() and results.load(tmp_path / "run.json") == make_run(n=5)
+
+
 # -- the load gate ------------------------------------------------------------
 
 

@@ -166,6 +166,24 @@ def format_option() -> Callable[[F], F]:
     )
 
 
+class OutputFile(click.Path):
+    """A results file to write: a non-empty name that is not a directory.
+
+    click.Path alone turns '' into Path('.'), which then reads as a
+    directory the user never named.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(dir_okay=False, path_type=Path)
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> Any:
+        if isinstance(value, str) and not value:
+            self.fail("'' is not a file name", param, ctx)
+        return super().convert(value, param, ctx)
+
+
 def output_options(func: F) -> F:
     """--format, --output and --quiet, shared by the benchmark commands."""
     func = click.option(
@@ -174,8 +192,9 @@ def output_options(func: F) -> F:
     func = click.option(
         "--output",
         "-o",
-        type=click.Path(dir_okay=False, writable=True, path_type=Path),
-        help="Also write the results file (JSON) here, atomically.",
+        type=OutputFile(),
+        help="Also write the results file (JSON) here, atomically; a symlink "
+        "is followed and an existing file keeps its mode.",
     )(func)
     return format_option()(func)
 
@@ -184,9 +203,9 @@ def check_output(output: Path | None) -> None:
     """Refuse an unusable --output before any work, not after a long run."""
     if output is None:
         return
-    path = Path(output)
-    if not str(output) or path.is_dir():
-        raise OutputError(f"--output {str(output)!r} is not a file name")
+    # Check what will be written: a symlink's target, beside which the
+    # temporary file goes.
+    path = Path(os.path.realpath(output))
     if path.exists() and not path.is_file():
         raise OutputError(f"--output {output}: not a regular file")
     parent = path.parent

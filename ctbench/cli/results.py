@@ -8,7 +8,7 @@ import click
 
 from ctbench import compare as comparing
 from ctbench import results
-from ctbench.cli.common import check_output, emit, format_option
+from ctbench.cli.common import OutputFile, check_output, emit, format_option
 from ctbench.compare import Settings
 from ctbench.render import comparison as render_comparison
 from ctbench.render.json_format import render_many
@@ -162,8 +162,9 @@ def compare(
     "--output",
     "-o",
     required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Where to write the pooled results file.",
+    type=OutputFile(),
+    help="Where to write the pooled results file (atomically; a symlink is "
+    "followed and an existing file keeps its mode).",
 )
 def merge(files: tuple[Path, ...], output: Path) -> None:
     """Pool several runs of one scenario into one results file.

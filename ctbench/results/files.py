@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import stat
 import tempfile
 from pathlib import Path
 
@@ -19,21 +20,30 @@ def dumps(run: RunResult) -> str:
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Write through a temporary file in the same directory, then rename, so a
-    reader never sees a half-written file."""
-    path = Path(path)
-    if path.exists() and not path.is_file():
+    """Write through a temporary file beside the target, then rename, so a
+    reader never sees a half-written file.
+
+    A symlink is followed: its target is replaced (atomically, in the
+    target's directory) and the link stays a link. Replacing an existing
+    file keeps its permission bits; a new file gets the mode open() would.
+    """
+    target = Path(os.path.realpath(path))
+    try:
+        mode = stat.S_IMODE(target.stat().st_mode)
+    except FileNotFoundError:
+        mode = 0o666 & ~_umask()
+    if target.exists() and not target.is_file():
         # A rename would replace a device node or a directory entry.
         raise IsADirectoryError(errno.EISDIR, "not a regular file", str(path))
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or ".")
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
     try:
-        # mkstemp creates the file 0600; give it the mode open() would.
-        os.fchmod(fd, 0o666 & ~_umask())
+        # mkstemp creates the file 0600.
+        os.fchmod(fd, mode)
         with os.fdopen(fd, "w", encoding="utf-8") as out:
             out.write(text)
             out.flush()
             os.fsync(out.fileno())
-        os.replace(tmp, path)
+        os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
