@@ -27,7 +27,7 @@ import tomllib
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from _repo import ROOT  # the working tree's ctbench first
 
@@ -40,13 +40,17 @@ PACKAGE_AT_REV = "ctbench_at_rev"
 _IMPORT = re.compile(r"\b(from|import) ctbench(?=[\s.])")
 
 
+def _refuse(message: str) -> NoReturn:
+    """A one-line error and exit status 2, as ctbench gives for bad input."""
+    print(f"ab_model: {message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
 def _git(*args: str) -> bytes:
     done = subprocess.run(["git", *args], capture_output=True, cwd=ROOT)
     if done.returncode:
         message = done.stderr.decode(errors="replace").strip().splitlines()
-        raise SystemExit(
-            f"ab_model: git {' '.join(args)}: {message[-1] if message else 'failed'}"
-        )
+        _refuse(f"git {' '.join(args)}: {message[-1] if message else 'failed'}")
     return done.stdout
 
 
@@ -77,9 +81,7 @@ class Revision:
     def table(self, spec: BackendSpec) -> Any:
         target = self._entry_points.get(spec.name)
         if target is None:
-            raise SystemExit(
-                f"ab_model: {spec.name!r} is not a backend at {self.commit[:12]}"
-            )
+            _refuse(f"{spec.name!r} is not a backend at {self.commit[:12]}")
         module, _, name = target.partition(":")
         module = module.replace("ctbench", PACKAGE_AT_REV, 1)
         factory = getattr(importlib.import_module(module), name)

@@ -57,6 +57,24 @@ def test_ab_model_runs_against_the_checked_out_revision() -> None:
     assert "ct execute (no commit)" in out
 
 
+@pytest.mark.skipif(
+    shutil.which("git") is None or not (ROOT / ".git").exists(),
+    reason="needs the git history",
+)
+def test_ab_model_refuses_an_unknown_revision_in_one_line() -> None:
+    done = subprocess.run(
+        [sys.executable, "bench/ab_model.py", "--rev", "nosuchrev"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
+    assert done.returncode == 2
+    assert done.stderr.startswith("ab_model: git rev-parse")
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in done.stderr
+
+
 def test_model_costs_runs_on_a_small_table() -> None:
     out = _run(
         "bench/model_costs.py",

@@ -196,11 +196,16 @@ def test_compare_warns_about_environment_and_parameters(
             params={"zones": 40, "backends": ["per-zone", "single"]},
         ),
     )
-    out = _invoke("compare", base, other).out
-    assert "WARNING: different environment: cpu_model is 'Test CPU @ 3.0GHz'" in out
-    assert "WARNING: different environment: python_version" in out
-    assert "WARNING: different parameters: zones is 20" in out
-    assert "backends" not in out.split("Work counters")[1]
+    result = _invoke("compare", base, other)
+    # On stderr, as report's warnings are: stdout stays the comparison alone.
+    err = result.err
+    assert "warning: different environment: cpu_model is 'Test CPU @ 3.0GHz'" in err
+    assert "warning: different environment: python_version" in err
+    assert "warning: different parameters: zones is 20" in err
+    assert "backends" not in err
+    assert "different" not in result.out.split("Work counters")[1]
+    doc = json.loads(_invoke("compare", base, other, "--format", "json").out)
+    assert any("zones is 20" in w for w in doc["warnings"])
 
 
 def test_compare_refuses_different_commands(tmp_path: Path, base: str) -> None:

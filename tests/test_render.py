@@ -95,6 +95,18 @@ def test_patch_layout_groups_phases_with_one_row_per_backend() -> None:
     assert "NOTE: flush empty zone on per-zone" in text  # 2.5 us < 100 x 70 ns
 
 
+@pytest.mark.parametrize("ovs", [False, True])
+def test_each_layout_names_the_columns_it_has(ovs: bool) -> None:
+    report = build_report(hand_built_run(ovs_stats=ovs))
+    obvious = {"min", "max"}  # need no definition
+    for column in report.columns:
+        assert column.key in obvious or column.key in report.table_method
+    for column in report.grouped:
+        assert column.key in obvious or column.label in report.method
+    assert "Avg" not in report.table_method.split(" ovstest")[0]
+    assert "p99" not in report.method
+
+
 def test_comparing_the_averages() -> None:
     lines = list(build_report(hand_built_run()).comparisons)
     assert lines[-1].startswith("flush empty zone: per-zone is 99.9")

@@ -150,6 +150,9 @@ def compare(
     base_run, cand_run = results.load(baseline), results.load(candidate)
     names = (str(baseline), str(candidate))
     result = comparing.compare(base_run, cand_run, settings, names)
+    # Warnings go to stderr, as report's do; the JSON document keeps them too.
+    for warning in result.warnings:
+        click.echo(f"ctbench: warning: {warning}", err=True)
     click.echo(render_comparison.render(result, fmt), nl=False)
     ctx.exit(result.exit_status())
 

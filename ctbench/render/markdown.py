@@ -16,7 +16,7 @@ def render(report: Report, width: int = 80) -> str:
     lines = [f"### {report.title}", ""]
     if report.lead:
         lines += ["```", *report.lead, "```", ""]
-    lines += [report.method, "", body, ""]
+    lines += [report.table_method, "", body, ""]
     if report.comparisons:
         lines += [COMPARISONS_HEADING, ""]
         lines += [f"- {c}" for c in report.comparisons] + [""]

@@ -33,7 +33,7 @@ def render(report: Report, width: int = 80) -> str:
         disable_numparse=True,
         colalign=("left", "left") + ("right",) * (len(heads) - 2),
     )
-    lines = [report.title, *report.lead, report.method, "", body, ""]
+    lines = [report.title, *report.lead, report.table_method, "", body, ""]
     lines += report.summary
     if report.warnings:
         lines += ["", *report.warnings]

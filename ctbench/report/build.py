@@ -30,8 +30,24 @@ GROUPED_OVS_KEYS: Final = ("ovs_p95", "ovs_ewma")
 # A phase whose median is within this factor of one clock read is flagged:
 # the clock, not the code, dominates it.
 TIMER_FLAG_FACTOR: Final = 100
-# Shared by every method note: what Avg and 95%ile are.
-STATS_NOTE: Final = "Avg = arithmetic mean; 95%ile = " + PERCENTILE_METHOD_NOTE + "."
+# What a method note's {stats} and {ovs} say: the grouped layouts show the
+# patch's Avg and 95%ile, the table layouts every statistic by its key.
+GROUPED_STATS_NOTE: Final = (
+    "Avg = arithmetic mean; 95%ile = " + PERCENTILE_METHOD_NOTE + "."
+)
+TABLE_STATS_NOTE: Final = (
+    "mean = arithmetic mean; median, p95, p99 = "
+    + PERCENTILE_METHOD_NOTE
+    + "; stdev = sample standard deviation (n - 1); count = samples."
+)
+
+
+def method_note(template: str, table: bool) -> str:
+    """A command's method note for one layout: ``{stats}`` and ``{ovs}``
+    become what that layout's columns are called."""
+    stats = TABLE_STATS_NOTE if table else GROUPED_STATS_NOTE
+    ovs = " and ".join(c.key if table else c.label for c in OVS_COLUMNS)
+    return template.replace("{stats}", stats).replace("{ovs}", ovs)
 
 
 def sections_for(command: str) -> CommandSections:
@@ -71,7 +87,8 @@ def build_report(run: RunResult) -> Report:
     return Report(
         title=_title(run, sections),
         lead=tuple(sections.lead(run)),
-        method=sections.method(run),
+        method=method_note(sections.method(run), table=False),
+        table_method=method_note(sections.method(run), table=True),
         columns=columns,
         grouped=grouped,
         groups=tuple(groups),

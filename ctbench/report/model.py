@@ -48,7 +48,8 @@ class Group:
 class Report:
     title: str
     lead: tuple[str, ...]  # ovstest's own output lines, printed first
-    method: str  # how the figures were made
+    method: str  # how the figures were made, in the grouped layouts' terms
+    table_method: str  # the same, naming the table layouts' columns
     columns: tuple[Column, ...]  # every column, in the table formats' order
     grouped: tuple[Column, ...]  # the grouped layouts' columns, in order
     groups: tuple[Group, ...]

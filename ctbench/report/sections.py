@@ -38,6 +38,8 @@ class CommandSections:
     phases: Mapping[str, str]
     # The parameters the title shows, in order: "ctbench NAME P1 P2 ...".
     title_params: tuple[str, ...]
+    # The method note; "{stats}" in it becomes what the layout's statistics
+    # columns are and "{ovs}" the names of ovstest's estimator columns.
     method: Callable[[RunResult], str]
     lead: Lines = no_lines
     extra_columns: tuple[ExtraColumn, ...] = ()

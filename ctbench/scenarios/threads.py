@@ -52,7 +52,6 @@ import numpy as np
 from ctbench import environment
 from ctbench.model import Conntrack, Counters
 from ctbench.packets import ovstest_frame
-from ctbench.report.build import STATS_NOTE
 from ctbench.report.model import Column
 from ctbench.report.numbers import fmt_rate, fmt_us
 from ctbench.report.sections import CommandSections, ExtraColumn, extra_value
@@ -365,10 +364,9 @@ def run_threads(
 # ovstest prints only the total time, so there is no ovstest estimator to set
 # beside these statistics.
 METHOD_NOTE: Final = (
-    "Per-batch execute latency in microseconds. "
-    + STATS_NOTE
-    + " Throughput in packets per second over the barrier-to-barrier time. "
-    "ovstest prints only that time."
+    "Per-batch execute latency in microseconds. {stats} Throughput in "
+    "packets per second over the barrier-to-barrier time. ovstest prints "
+    "only that time."
 )
 # Beyond this many threads the per-thread packet counts are summarised.
 MAX_LISTED_THREADS: Final = 8

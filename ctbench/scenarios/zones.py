@@ -28,7 +28,6 @@ from typing import Any, ClassVar, Final
 from ctbench.memory import DEFAULT_SAMPLE_CONNS, measure_memory
 from ctbench.model import SWEEP_BATCH_DIVISOR, Conntrack, FlushResult
 from ctbench.packets import ovstest_frame, zone_benchmark_ports
-from ctbench.report.build import STATS_NOTE
 from ctbench.report.numbers import fmt_bytes, fmt_us
 from ctbench.report.sections import CommandSections
 from ctbench.results import Memory, PhaseResult, RunResult
@@ -422,10 +421,8 @@ def run_zones(
 # -- the report's sections ----------------------------------------------------
 
 METHOD_NOTE: Final = (
-    "Times in microseconds. "
-    + STATS_NOTE
-    + " ovstest's Avg is an EWMA (weight 0.01) and its 95%ile a P-square "
-    "estimate: --ovs-stats adds them."
+    "Times in microseconds. {stats} ovstest's Avg is an EWMA (weight 0.01) "
+    "and its 95%ile a P-square estimate: --ovs-stats adds them as {ovs}."
 )
 
 

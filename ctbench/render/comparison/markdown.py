@@ -11,9 +11,6 @@ from ctbench.report.comparison import ComparisonReport
 def render(r: ComparisonReport) -> str:
     body = tabulate(r.rows, headers=r.headers, tablefmt="github", disable_numparse=True)
     lines = [f"### {r.title}", "", f"**{r.outcome}**", ""]
-    lines += [f"> **Warning:** {w}" for w in r.warnings]
-    if r.warnings:
-        lines.append("")
     lines += [body, "", *r.method, "", r.counters[0]]
     if r.counters[1:]:
         lines += [""] + [f"- {line}" for line in r.counters[1:]]

@@ -20,7 +20,6 @@ def render(r: ComparisonReport) -> str:
     lines = [r.title, *r.method, "", body, "", r.counters[0]]
     lines += [f"  {line}" for line in r.counters[1:]]
     lines += [f"NOTE: {n}" for n in r.notes]
-    lines += [f"WARNING: {w}" for w in r.warnings]
     lines += ["", r.outcome]
     return "\n".join(lines) + "\n"
 
