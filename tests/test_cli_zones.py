@@ -1,9 +1,11 @@
+import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -204,6 +206,42 @@ def test_a_failing_backend_keeps_the_others_results_and_exits_4(
     assert per_zone.error is not None and per_zone.error.startswith(
         "MemoryError: no room"
     )
+
+
+def test_a_lone_failing_backend_claims_no_others(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from ctbench.scenarios.zones import ZoneWorkload
+
+    def fail(self: ZoneWorkload, turn: Turn) -> bool:
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(ZoneWorkload, "run", fail)
+    code, _, err = run_cli(*SMALL, "-b", "single")
+    assert code == 4
+    assert err.strip().splitlines()[-1] == "ctbench: error: backend single failed"
+
+
+def test_stopped_before_any_backend_ran_writes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ctbench.cli.progress_display import Interrupt
+
+    real_installed = Interrupt.installed
+
+    @contextlib.contextmanager
+    def installed_and_hit(self: Interrupt) -> Iterator[Interrupt]:
+        with real_installed(self) as interrupt:
+            interrupt.signal = signal.SIGINT  # as if Ctrl-C came at once
+            yield interrupt
+
+    monkeypatch.setattr(Interrupt, "installed", installed_and_hit)
+    out_file = tmp_path / "run.json"
+    code, out, err = run_cli(*SMALL, "-o", out_file)
+    assert code == 130
+    assert out == "" and not out_file.exists()
+    assert "stopped by SIGINT before any backend ran" in err
+    assert len(err.strip().splitlines()) == 1
 
 
 def _signal_at_round(

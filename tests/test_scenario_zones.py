@@ -7,6 +7,7 @@ from ctbench.model import Conntrack, Limits
 from ctbench.packets import zone_benchmark_ports
 from ctbench.render import render
 from ctbench.results import dumps, loads
+from ctbench.scenarios import zones
 from ctbench.scenarios.frame import ConfigError
 from ctbench.scenarios.zones import (
     PHASE_ORDER,
@@ -202,7 +203,7 @@ def test_an_interrupted_fill_counts_what_it_attempted() -> None:
     stop = {"now": False}
 
     def progress(backend: str, stage: str, done: int, total: int) -> None:
-        if stage == "fill" and done == 2:
+        if stage == "fill" and done == 200:  # frames: two zones of 100
             stop["now"] = True
 
     run = run_zones(small(zones=5, iterations=3), progress, lambda: stop["now"])
@@ -217,3 +218,44 @@ def test_an_interrupted_fill_counts_what_it_attempted() -> None:
     assert "stored 200 of 500 requested, 0 refused, 300 never attempted" in text
     assert "repeated" not in text
     assert run.results[0].phases == {}
+
+
+def test_the_fill_stops_within_a_zone(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A zone of 30 M frames once ignored Ctrl-C for 40 s: it was one call.
+    monkeypatch.setattr(zones, "FILL_CHUNK_FRAMES", 30)
+    seen: list[int] = []
+
+    def progress(backend: str, stage: str, done: int, total: int) -> None:
+        if stage == "fill":
+            seen.append(done)
+
+    run = run_zones(small(zones=1, iterations=3), progress, lambda: len(seen) >= 2)
+    fill = run.results[0].fill
+    assert seen == [30, 60]
+    assert (fill.requested, fill.attempted, fill.stored) == (100, 60, 60)
+    assert "40 never attempted" in render(run, "patch")
+
+
+def test_chunked_and_whole_fills_store_the_same(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    whole = run_zones(small(zones=3, iterations=2))
+    monkeypatch.setattr(zones, "FILL_CHUNK_FRAMES", 7)
+    chunked = run_zones(small(zones=3, iterations=2))
+    for a, b in zip(whole.results, chunked.results, strict=True):
+        untimed = {"insert_us": 0, "generate_us": 0}
+        assert vars(a.fill) | untimed == vars(b.fill) | untimed
+        assert {n: p.counters for n, p in a.phases.items()} == {
+            n: p.counters for n, p in b.phases.items()
+        }
+
+
+def test_a_run_stopped_during_the_memory_sample_requested_its_fill() -> None:
+    asked = iter([False, True])  # before the backend starts, then after
+    run = run_zones(
+        small(zones=2, iterations=3, memory_sample=1000, backends=BOTH[:1]),
+        lambda backend, stage, done, total: None,
+        lambda: next(asked, True),
+    )
+    fill = run.results[0].fill
+    assert (fill.requested, fill.attempted, fill.stored) == (200, 0, 0)

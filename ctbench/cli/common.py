@@ -300,6 +300,16 @@ def run_benchmark(
 def finish(run: RunResult, fmt: str | None, output: Path | None) -> None:
     """Report the run, then exit with what happened to it: 128 + the signal
     that stopped it, or 4 when a backend failed and the others were kept."""
+    if not run.results:
+        # Stopped before the first backend started: no table, and no file,
+        # since a results file without a backend is refused on loading.
+        signum = getattr(signal, run.stopped_by or "SIGINT", signal.SIGINT)
+        click.echo(
+            f"ctbench: stopped by {run.stopped_by or 'an interrupt'} before any "
+            "backend ran: nothing to report, no results file written",
+            err=True,
+        )
+        sys.exit(128 + signum)
     emit(run, fmt, output)
     if run.stopped_by is not None:
         signum = getattr(signal, run.stopped_by, signal.SIGINT)
@@ -307,8 +317,10 @@ def finish(run: RunResult, fmt: str | None, output: Path | None) -> None:
         sys.exit(128 + signum)
     if run.failed:
         names = ", ".join(r.label for r in run.failed)
+        kept = len(run.results) - len(run.failed)
+        tail = "; the others' results were kept" if kept else ""
         click.echo(
-            f"ctbench: error: backend {names} failed; the others' results were kept",
+            f"ctbench: error: backend {names} failed{tail}",
             err=True,
         )
         sys.exit(EXIT_BACKEND_FAILED)
