@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
-from cli_helpers import CliResult, run_cli
+from cli_helpers import ROOT, CliResult, run_cli
 from run_factory import make_run
 
 from ctbench import results
@@ -249,6 +252,63 @@ def test_report_refuses_malformed_files(tmp_path: Path, name: str) -> None:
     code, _, err = run_cli("report", str(bad))
     assert code == 2
     assert err.startswith(f"ctbench: error: {bad}: ") and err.count("\n") == 1
+
+
+# A child that reads /dev/zero without the regular-file check runs out of
+# this much address space in a second, instead of taking the machine's memory.
+CHILD_MEMORY = 2**30
+
+
+def _run_limited(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """``ctbench ARGS`` in a process with CHILD_MEMORY of address space and
+    a time limit: a regression fails the test instead of hanging it."""
+    code = (
+        "import resource, runpy, sys; "
+        f"resource.setrlimit(resource.RLIMIT_AS, ({CHILD_MEMORY}, {CHILD_MEMORY})); "
+        f"sys.argv = ['ctbench', *{list(args)!r}]; "
+        "runpy.run_module('ctbench', run_name='__main__')"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=timeout,
+    )
+
+
+@pytest.mark.skipif(
+    not Path("/dev/zero").exists() or sys.platform != "linux",
+    reason="needs /dev/zero and RLIMIT_AS",
+)
+@pytest.mark.parametrize("command", ["report", "compare"])
+def test_a_device_is_refused_unread(base: str, command: str) -> None:
+    args = ["/dev/zero"] if command == "report" else ["/dev/zero", base]
+    done = _run_limited(command, *args)
+    assert done.returncode == 2, done.stderr[-500:]
+    assert done.stdout == ""
+    assert done.stderr == (
+        "ctbench: error: /dev/zero: cannot read: not a regular file "
+        "(a character device)\n"
+    )
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+@pytest.mark.parametrize("command", ["report", "compare"])
+def test_a_fifo_is_refused_without_blocking(
+    tmp_path: Path, base: str, command: str
+) -> None:
+    fifo = tmp_path / "ff"
+    os.mkfifo(fifo)
+    args = [str(fifo)] if command == "report" else [base, str(fifo)]
+    try:
+        done = _run_limited(command, *args, timeout=30)
+    except subprocess.TimeoutExpired:  # blocked in open(), then killed
+        pytest.fail(f"ctbench {command} blocked on a FIFO")
+    assert done.returncode == 2, done.stderr[-500:]
+    assert done.stderr == (
+        f"ctbench: error: {fifo}: cannot read: not a regular file (a FIFO)\n"
+    )
 
 
 def test_compare_missing_file_exits_2(tmp_path: Path, base: str) -> None:

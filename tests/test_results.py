@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -245,6 +246,54 @@ def test_unreadable_paths_are_refused(tmp_path: Path, kind: str) -> None:
         path.mkdir()
     with pytest.raises(ResultsError, match="cannot read"):
         results.load(path)
+
+
+def _unblock_fifo_later(path: Path, done: threading.Event) -> threading.Thread:
+    """A thread that, unless ``done`` is set within 5 s, opens the FIFO for
+    writing and closes it: a reader blocked in open() then reads an empty
+    file, so a regression fails the test instead of hanging it."""
+
+    def unblock() -> None:
+        if done.wait(5):
+            return
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
+        except OSError:  # no reader: nothing to unblock
+            pass
+
+    thread = threading.Thread(target=unblock, daemon=True)
+    thread.start()
+    return thread
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+@pytest.mark.parametrize("through_symlink", [False, True])
+def test_a_fifo_is_refused_without_blocking(
+    tmp_path: Path, through_symlink: bool
+) -> None:
+    fifo = tmp_path / "ff"
+    os.mkfifo(fifo)
+    path = fifo
+    if through_symlink:
+        path = tmp_path / "link.json"
+        path.symlink_to(fifo)
+    done = threading.Event()
+    thread = _unblock_fifo_later(fifo, done)
+    try:
+        with pytest.raises(ResultsError) as info:
+            results.load(path)
+    finally:
+        done.set()
+        thread.join()
+    assert str(info.value) == f"{path}: cannot read: not a regular file (a FIFO)"
+
+
+def test_a_symlink_to_a_results_file_loads(tmp_path: Path) -> None:
+    target = tmp_path / "run.json"
+    results.save(make_run(n=5), target)
+    link = tmp_path / "latest.json"
+    link.symlink_to(target)
+    assert results.load(link) == make_run(n=5)
 
 
 # -- merging for side-by-side reports ----------------------------------------

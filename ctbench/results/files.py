@@ -74,10 +74,31 @@ def parse_json(text: str, where: str) -> object:
         raise ResultsError(f"{where}: not valid JSON (nested too deeply)") from None
 
 
+# What a path that is not a regular file is, for the refusal.
+_FILE_KINDS: dict[int, str] = {
+    stat.S_IFDIR: "a directory",
+    stat.S_IFIFO: "a FIFO",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+    stat.S_IFSOCK: "a socket",
+}
+
+
 def read_text(path: Path) -> str:
-    """A file's UTF-8 text, or a one-line ResultsError."""
+    """A regular file's UTF-8 text (a symlink is followed), or a one-line
+    ResultsError.
+
+    Anything else is refused before it is read: /dev/zero would be read
+    until memory runs out, and opening a FIFO blocks until a writer comes.
+    The path is checked with stat() before it is opened, then the open file
+    with fstat(), opened non-blocking, in case it was replaced in between.
+    """
     try:
-        raw = Path(path).read_bytes()
+        _regular(path, os.stat(path).st_mode)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        with os.fdopen(fd, "rb") as file:
+            _regular(path, os.fstat(file.fileno()).st_mode)
+            raw = file.read()
     except OSError as exc:
         raise ResultsError(f"{path}: cannot read: {exc.strerror or exc}") from None
     try:
@@ -86,6 +107,12 @@ def read_text(path: Path) -> str:
         raise ResultsError(
             f"{path}: not valid JSON (not UTF-8 text), not a ctbench results file"
         ) from None
+
+
+def _regular(path: Path, mode: int) -> None:
+    if not stat.S_ISREG(mode):
+        kind = _FILE_KINDS.get(stat.S_IFMT(mode), "an unknown kind")
+        raise ResultsError(f"{path}: cannot read: not a regular file ({kind})")
 
 
 def loads(text: str, where: str = "results") -> RunResult:
