@@ -15,7 +15,10 @@ from hypothesis import strategies as st
 from run_factory import make_run
 
 from ctbench import results
-from ctbench.results import PhaseResult, ResultsError, RunResult
+from ctbench.backends import BackendSpec
+from ctbench.model import Conntrack
+from ctbench.results import Fill, Memory, PhaseResult, ResultsError, RunResult
+from ctbench.scenarios import zones
 from ctbench.stats import summarize
 
 
@@ -128,6 +131,24 @@ def _set_result(path: tuple[str, ...], value: Any) -> dict[str, Any]:
     return doc
 
 
+def _param(key: str, value: Any) -> str:
+    doc = _document()
+    doc["params"][key] = value
+    return _text(doc)
+
+
+def _fill(**values: Any) -> str:
+    doc = _document()
+    doc["results"][0]["fill"].update(values)
+    return _text(doc)
+
+
+def _without_result_key(key: str) -> str:
+    doc = _document()
+    del doc["results"][0][key]
+    return _text(doc)
+
+
 MALFORMED: dict[str, tuple[str, str]] = {
     # name: (file text, expected words in the message)
     "empty": ("", "empty file"),
@@ -153,7 +174,84 @@ MALFORMED: dict[str, tuple[str, str]] = {
     "params not object": (_text({**_document(), "params": []}), "'params'"),
     "param mistyped": (
         _text({**_document(), "params": {"entries": "many"}}),
-        "'params.entries' must be a number",
+        "'params.entries' must be an integer, 1 or more",
+    ),
+    "param zero entries": (_param("entries", 0), "'params.entries' must be an"),
+    "param zero zones": (_param("zones", 0), "'params.zones' must be an integer"),
+    "param fractional iterations": (
+        _param("iterations", 2.5),
+        "'params.iterations' must be an integer, 1 or more",
+    ),
+    "param bool iterations": (
+        _param("iterations", True),
+        "'params.iterations' must be an integer, 1 or more",
+    ),
+    "param null iterations": (
+        _param("iterations", None),
+        "'params.iterations' must be an integer, 1 or more",
+    ),
+    "param zero batch size": (
+        _param("batch_size", 0),
+        "'params.batch_size' must be an integer, 1 or more",
+    ),
+    "param zero threads": (
+        _param("n_threads", 0),
+        "'params.n_threads' must be an integer, 1 or more",
+    ),
+    "param negative packets": (
+        _param("n_pkts", -5),
+        "'params.n_pkts' must be an integer, 1 or more",
+    ),
+    "param negative conn limit": (
+        _param("conn_limit", -1),
+        "'params.conn_limit' must be an integer, 0 or more",
+    ),
+    "param negative warmup": (
+        _param("warmup", -1),
+        "'params.warmup' must be an integer, 0 or more",
+    ),
+    "param change_conn 2": (_param("change_conn", 2), "'params.change_conn' must be 0"),
+    "param change_conn bool": (
+        _param("change_conn", True),
+        "'params.change_conn' must be 0 or 1",
+    ),
+    "param zero sweep": (
+        _param("sweep_every", 0),
+        "'params.sweep_every' must be a number of seconds above 0, or null",
+    ),
+    "param ovs_stats string": (
+        _param("ovs_stats", "yes"),
+        "'params.ovs_stats' must be a boolean",
+    ),
+    "param ovs_stats int": (_param("ovs_stats", 1), "'params.ovs_stats' must be a"),
+    "param parallel string": (
+        _param("parallel", "no"),
+        "'params.parallel' must be a boolean",
+    ),
+    "param backends string": (
+        _param("backends", "single"),
+        "'params.backends' must be a list of strings",
+    ),
+    "param backends numbers": (
+        _param("backends", ["single", 2]),
+        "'params.backends' must be a list of strings",
+    ),
+    "param gc number": (_param("gc", 0), "'params.gc' must be a string"),
+    "started not a time": (
+        _text({**_document(), "started": "yesterday"}),
+        "'started' must be an ISO 8601 timestamp (got 'yesterday')",
+    ),
+    "started null": (
+        _text({**_document(), "started": None}),
+        "'started' must be an ISO 8601 timestamp",
+    ),
+    "finished number": (
+        _text({**_document(), "finished": 1767225610}),
+        "'finished' must be an ISO 8601 timestamp",
+    ),
+    "finished bad date": (
+        _text({**_document(), "finished": "2026-02-30T00:00:00"}),
+        "'finished' must be an ISO 8601 timestamp",
     ),
     "nan sample": (
         _text(
@@ -193,6 +291,10 @@ MALFORMED: dict[str, tuple[str, str]] = {
         _text(_set_result(("phases", "ct_execute_commit", "counters"), {"x": True})),
         "counters must be integers",
     ),
+    "negative counter": (
+        _text(_set_result(("phases", "ct_execute_commit", "counters"), {"x": -1})),
+        "counters must be integers, 0 or more",
+    ),
     "fill mistyped": (
         _text(_set_result(("fill", "stored"), "lots")),
         "'fill.stored' has the wrong type",
@@ -201,11 +303,66 @@ MALFORMED: dict[str, tuple[str, str]] = {
         _text(_set_result(("fill", "colour"), 1)),
         "unexpected field 'fill.colour'",
     ),
+    "fill negative requested": (
+        _fill(requested=-1, stored=0),
+        "'fill.requested' must be 0 or more (got -1)",
+    ),
+    "fill negative stored": (
+        _fill(stored=-1),
+        "'fill.stored' must be 0 or more (got -1)",
+    ),
+    "fill negative refused": (
+        _fill(refused=-3),
+        "'fill.refused' must be 0 or more (got -3)",
+    ),
+    "fill negative attempted": (
+        _fill(attempted=-1),
+        "'fill.attempted' must be 0 or more (got -1)",
+    ),
+    "fill negative insert time": (
+        _fill(insert_us=-2.5),
+        "'fill.insert_us' must be 0 or more (got -2.5)",
+    ),
+    "fill stored beyond requested": (
+        _fill(requested=10, stored=11, refused=0),
+        "'fill.stored' + 'fill.refused' (11 + 0) exceed 'fill.requested' (10)",
+    ),
+    "fill stored and refused beyond requested": (
+        _fill(requested=20_000, stored=15_000, refused=5_001),
+        "(15,000 + 5,001) exceed 'fill.requested' (20,000)",
+    ),
+    "fill attempted beyond requested": (
+        _fill(requested=10, stored=5, attempted=11),
+        "'fill.attempted' (11) exceeds 'fill.requested' (10)",
+    ),
+    "memory negative bytes": (
+        _text(_set_result(("memory", "bytes_per_conn"), -370.5)),
+        "'memory.bytes_per_conn' must be 0 or more (got -370.5)",
+    ),
+    "memory negative fixed bytes": (
+        _text(_set_result(("memory", "fixed_bytes"), -1)),
+        "'memory.fixed_bytes' must be 0 or more (got -1)",
+    ),
+    "memory negative sample": (
+        _text(_set_result(("memory", "sample_conns"), -1000)),
+        "'memory.sample_conns' must be 0 or more (got -1000)",
+    ),
     "memory mistyped": (
         _text(_set_result(("memory", "method"), 3)),
         "'memory.method' has the wrong type",
     ),
     "no backend": (_text(_set_result(("backend",), "")), "'backend' missing"),
+    "backend number": (
+        _text(_set_result(("backend",), 7)),
+        "'backend' has the wrong type",
+    ),
+    "no label": (_without_result_key("label"), "'label' missing"),
+    "empty label": (_text(_set_result(("label",), "")), "'label' missing"),
+    "label number": (_text(_set_result(("label",), 3)), "'label' has the wrong type"),
+    "label list": (
+        _text(_set_result(("label",), ["single"])),
+        "'label' has the wrong type",
+    ),
     "deep nesting": ("[" * 100_000 + "]" * 100_000, "not valid JSON"),
 }
 
@@ -221,6 +378,102 @@ def test_malformed_files_are_refused_in_one_line(tmp_path: Path, name: str) -> N
     assert words in message
     assert message.startswith(str(path))
     assert "\n" not in message
+
+
+ROOT = Path(__file__).resolve().parents[1]
+# Every results file kept in the repository (a comparison document is not
+# one): each must keep loading.
+FIXTURES = sorted(
+    str(path.relative_to(ROOT))
+    for path in [*ROOT.glob("tests/**/*.json"), *ROOT.glob("results/*.json")]
+    if '"comparison_schema"' not in path.read_text(encoding="utf-8")
+)
+
+
+@pytest.mark.parametrize("name", FIXTURES)
+def test_every_results_file_in_the_repository_loads(name: str) -> None:
+    run = results.load(ROOT / name)
+    assert run.results and run.started
+
+
+def test_the_fixtures_are_found() -> None:
+    assert "tests/golden/zones.json" in FIXTURES
+    assert "results/baseline-zones-small.json" in FIXTURES
+
+
+def test_benchmark_parameters_load() -> None:
+    params = {
+        "n_threads": 4,
+        "n_pkts": 1000,
+        "batch_size": 32,
+        "change_conn": 1,
+        "conn_limit": 0,
+        "gc": "enabled",
+        "backends": ["single"],
+        "parallel": False,
+    }
+    run = make_run(n=5, command="benchmark", backends=("single",))
+    run.params = params
+    run.results[0].fill = Fill()  # benchmark has no fill phase
+    run.results[0].memory = Memory()
+    assert results.loads(results.dumps(run)) == run
+
+
+def test_a_run_without_timestamps_round_trips() -> None:
+    # A RunResult holds "" until its run sets the time; so does its file.
+    run = make_run(n=5)
+    run.finished = ""
+    assert results.loads(results.dumps(run)) == run
+    doc = results.run_to_json(run)
+    del doc["started"], doc["finished"]
+    loaded = results.run_from_json(doc)
+    assert (loaded.started, loaded.finished) == ("", "")
+
+
+@pytest.mark.parametrize("stop_at", ["memory", "fill", "inside a fill chunk"])
+def test_interrupted_runs_load(monkeypatch: pytest.MonkeyPatch, stop_at: str) -> None:
+    """Whatever point a run stops at, its file loads: the fill's checks hold
+    for runs cut short.  Cut inside a chunk of the fill, the table holds
+    connections the fill did not count as attempted, so stored + refused
+    may exceed attempted; they never exceed requested."""
+    calls = {"execute": 0}
+    execute = Conntrack.execute
+
+    def cut_inside_the_second_chunk(
+        self: Conntrack, batch: Any, *args: Any, **kwargs: Any
+    ) -> Any:
+        calls["execute"] += 1
+        if calls["execute"] == 2:
+            execute(self, batch[:70], *args, **kwargs)
+            raise KeyboardInterrupt
+        return execute(self, batch, *args, **kwargs)
+
+    monkeypatch.setattr(zones, "FILL_CHUNK_FRAMES", 100)
+    if stop_at == "inside a fill chunk":
+        monkeypatch.setattr(Conntrack, "execute", cut_inside_the_second_chunk)
+    seen: list[str] = []
+
+    def progress(backend: str, stage: str, done: int, total: int) -> None:
+        seen.append(stage)
+
+    def interrupted() -> bool:
+        return stop_at in seen
+
+    config = zones.ZoneConfig(
+        entries=100,
+        zones=4,
+        iterations=3,
+        conn_limit=250,
+        backends=(BackendSpec("single"),),
+        memory_sample=50 if stop_at == "memory" else 0,
+    )
+    run = zones.run_zones(config, progress, interrupted)
+    assert not run.complete
+    fill = run.results[0].fill
+    if stop_at == "inside a fill chunk":
+        assert (fill.requested, fill.attempted, fill.stored) == (400, 100, 170)
+        assert fill.stored + fill.refused > 100  # attempted
+    assert results.loads(results.dumps(run)) == run
 
 
 @pytest.mark.parametrize("fraction", [0.01, 0.25, 0.5, 0.9, 0.999])

@@ -26,7 +26,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from typing import Any, Final
+from datetime import datetime
+from typing import Any, Final, NamedTuple
 
 from ctbench.errors import CtbenchError
 from ctbench.results.model import (
@@ -140,6 +141,25 @@ def _text(value: Any) -> bool:
     return isinstance(value, str)
 
 
+def _count(value: Any) -> bool:
+    """An integer, 0 or more."""
+    return _integer(value) and value >= 0
+
+
+def _positive(value: Any) -> bool:
+    """An integer, 1 or more."""
+    return _integer(value) and value >= 1
+
+
+class _Rule(NamedTuple):
+    """A field's check, and what the field must be, for the refusal."""
+
+    ok: Callable[[Any], bool]
+    what: str
+
+
+_NOT_NEGATIVE: Final = _Rule(lambda v: v >= 0, "0 or more")
+
 # Field types of the fill and memory objects, checked on load so a bad file
 # fails here with a reason instead of later inside a renderer.
 _FILL_FIELDS: Final[dict[str, Callable[[Any], bool]]] = {
@@ -156,18 +176,40 @@ _MEMORY_FIELDS: Final[dict[str, Callable[[Any], bool]]] = {
     "sample_conns": _integer,
     "method": _text,
 }
-# Parameters the reports format as numbers; checked when present.
-_NUMERIC_PARAMS: Final = (
-    "entries",
-    "zones",
-    "iterations",
-    "batch_size",
-    "conn_limit",
-    "seed",
-    "warmup",
-    "n_threads",
-    "n_pkts",
-)
+# Their values, once the type is right (null is left to the type check):
+# counts, durations and sizes are never negative.
+_FILL_RANGES: Final = {key: _NOT_NEGATIVE for key in _FILL_FIELDS}
+_MEMORY_RANGES: Final = {
+    key: _NOT_NEGATIVE for key in ("bytes_per_conn", "fixed_bytes", "sample_conns")
+}
+# The parameters ctbench's commands record, as their options allow them;
+# checked when present (older files, and files ctbench did not write, may
+# lack some).  ``seed`` is only in older files.
+_POSITIVE: Final = _Rule(_positive, "an integer, 1 or more")
+_COUNT: Final = _Rule(_count, "an integer, 0 or more")
+_BOOLEAN: Final = _Rule(lambda v: isinstance(v, bool), "a boolean")
+_PARAMS: Final[dict[str, _Rule]] = {
+    "entries": _POSITIVE,
+    "zones": _POSITIVE,
+    "iterations": _POSITIVE,
+    "batch_size": _POSITIVE,
+    "n_threads": _POSITIVE,
+    "n_pkts": _POSITIVE,
+    "conn_limit": _COUNT,
+    "warmup": _COUNT,
+    "change_conn": _Rule(lambda v: _integer(v) and v in (0, 1), "0 or 1"),
+    "seed": _Rule(_number, "a number"),
+    "sweep_every": _Rule(
+        lambda v: v is None or (_number(v) and v > 0),
+        "a number of seconds above 0, or null",
+    ),
+    "ovs_stats": _BOOLEAN,
+    "parallel": _BOOLEAN,
+    "gc": _Rule(_text, "a string"),
+    "backends": _Rule(
+        lambda v: isinstance(v, list) and all(map(_text, v)), "a list of strings"
+    ),
+}
 # Free-form objects whose known keys the reports format as numbers: checked
 # when present, other keys are kept as they are.
 _KNOWN_EXTRA: Final[dict[str, Callable[[Any], bool]]] = {
@@ -220,12 +262,36 @@ def _fields(
     checks: Mapping[str, Callable[[Any], bool]],
     where: str,
     name: str,
+    ranges: Mapping[str, _Rule] | None = None,
 ) -> dict[str, Any]:
     for key, value in raw.items():
         if key not in checks:
             raise ResultsError(f"{where}: unexpected field '{name}.{key}'")
         _require(checks[key](value), where, f"'{name}.{key}' has the wrong type")
+        rule = (ranges or {}).get(key)
+        if rule is not None and value is not None:
+            _require(
+                rule.ok(value),
+                where,
+                f"'{name}.{key}' must be {rule.what} (got {value!r})",
+            )
     return dict(raw)
+
+
+def _timestamp(data: Mapping[str, Any], key: str, where: str) -> str:
+    """``started`` or ``finished``: an ISO 8601 timestamp, or "" when the
+    run did not record it (absent, or the empty string a RunResult holds
+    until it is set)."""
+    value = data.get(key, "")
+    _require(_text(value), where, f"'{key}' must be an ISO 8601 timestamp")
+    if value:
+        try:
+            datetime.fromisoformat(value)
+        except ValueError:
+            raise ResultsError(
+                f"{where}: '{key}' must be an ISO 8601 timestamp (got {value[:40]!r})"
+            ) from None
+    return str(value)
 
 
 def check_header(data: Any, where: str) -> int:
@@ -268,11 +334,15 @@ def run_from_json(
     )
     for key in ("params", "environment"):
         _obj(data.get(key), where, key)
-    for key in _NUMERIC_PARAMS:
-        value = data["params"].get(key)
-        _require(
-            value is None or _number(value), where, f"'params.{key}' must be a number"
-        )
+    for key, rule in _PARAMS.items():
+        if key in data["params"]:
+            _require(
+                rule.ok(data["params"][key]),
+                where,
+                f"'params.{key}' must be {rule.what}",
+            )
+    started = _timestamp(data, "started", where)
+    finished = _timestamp(data, "finished", where)
     _require(
         isinstance(data.get("complete"), bool), where, "'complete' must be a boolean"
     )
@@ -295,8 +365,8 @@ def run_from_json(
         command=command,
         params=dict(data["params"]),
         environment=dict(data["environment"]),
-        started=str(data.get("started", "")),
-        finished=str(data.get("finished", "")),
+        started=started,
+        finished=finished,
         complete=data["complete"],
         harness=_known(
             _obj(data.get("harness", {}), where, "harness"),
@@ -323,12 +393,17 @@ def _derive_schema_2(results: list[BackendResult], complete: bool) -> None:
 
 def _result_from_json(raw: Any, at: str, schema: int) -> BackendResult:
     raw = _obj(raw, at, "result")
-    backend = raw.get("backend")
-    if not isinstance(backend, str) or not backend:
-        raise ResultsError(f"{at}: 'backend' missing")
-    fill = _fields(_obj(raw.get("fill", {}), at, "fill"), _FILL_FIELDS, at, "fill")
+    backend = _name(raw, "backend", at)
+    fill = _fields(
+        _obj(raw.get("fill", {}), at, "fill"), _FILL_FIELDS, at, "fill", _FILL_RANGES
+    )
+    _check_fill(Fill(**fill), at)
     memory = _fields(
-        _obj(raw.get("memory", {}), at, "memory"), _MEMORY_FIELDS, at, "memory"
+        _obj(raw.get("memory", {}), at, "memory"),
+        _MEMORY_FIELDS,
+        at,
+        "memory",
+        _MEMORY_RANGES,
     )
     raw_phases = _obj(raw.get("phases"), at, "phases")
     phases = {
@@ -346,14 +421,40 @@ def _result_from_json(raw: Any, at: str, schema: int) -> BackendResult:
         extra=extra,
     )
     if schema >= 2:
-        label, status, error = raw.get("label"), raw.get("status"), raw.get("error")
-        _require(isinstance(label, str) and bool(label), at, "'label' missing")
+        label = _name(raw, "label", at)
+        status, error = raw.get("status"), raw.get("error")
         _require(status in STATUSES, at, f"unknown status {status!r}")
         _require(error is None or _text(error), at, "'error' must be a string")
         result.label, result.status, result.error = label, status, error
     else:
         result.status = COMPLETE
     return result
+
+
+def _name(raw: Mapping[str, Any], key: str, at: str) -> str:
+    """``backend`` or ``label``: a string that is not empty."""
+    value = raw.get(key)
+    _require(value is None or _text(value), at, f"'{key}' has the wrong type")
+    _require(bool(value), at, f"'{key}' missing")
+    return str(value)
+
+
+def _check_fill(fill: Fill, at: str) -> None:
+    """What a fill's counts must satisfy together.  Each commit the fill
+    executes stores a connection, is refused, or finds one already stored
+    (a repeat), so stored + refused never exceeds the commits requested.
+    The commits attempted do not bound them: a fill interrupted inside a
+    chunk of commits has stored some of a chunk it did not count."""
+    if fill.stored + fill.refused > fill.requested:
+        raise ResultsError(
+            f"{at}: 'fill.stored' + 'fill.refused' ({fill.stored:,} + "
+            f"{fill.refused:,}) exceed 'fill.requested' ({fill.requested:,})"
+        )
+    if fill.attempted is not None and fill.attempted > fill.requested:
+        raise ResultsError(
+            f"{at}: 'fill.attempted' ({fill.attempted:,}) exceeds "
+            f"'fill.requested' ({fill.requested:,})"
+        )
 
 
 def _phase_from_json(praw: Any, at: str) -> PhaseResult:
@@ -365,7 +466,9 @@ def _phase_from_json(praw: Any, at: str) -> PhaseResult:
             f"{MAX_SAMPLE_US:.0e} microseconds"
         )
     counters = _obj(praw.get("counters", {}), at, "counters")
-    _require(all(map(_integer, counters.values())), at, "counters must be integers")
+    _require(
+        all(map(_count, counters.values())), at, "counters must be integers, 0 or more"
+    )
     summary = None
     if praw.get("summary_only"):
         _require(not samples, at, "a summary-only phase has no samples")
