@@ -315,6 +315,31 @@ def test_compare_missing_file_exits_2(tmp_path: Path, base: str) -> None:
     assert _main_status("compare", base, str(tmp_path / "absent.json")) == 2
 
 
+# -- merge ----------------------------------------------------------------------
+
+
+def _rounds_run(rounds: int, wall_s: float, seed: int) -> RunResult:
+    run = make_run(n=rounds, seed=seed, params={"iterations": rounds})
+    for result in run.results:
+        result.extra = {"wall_s": wall_s, "rounds": rounds, "swept": 0}
+    return run
+
+
+def test_merge_pools_the_rounds_and_the_run_time(tmp_path: Path) -> None:
+    z = _save(tmp_path, "z.json", _rounds_run(20, 2.0, 0))
+    z5 = _save(tmp_path, "z5.json", _rounds_run(5, 0.5, 1))
+    out = tmp_path / "m.json"
+    result = _invoke("merge", z, z5, "-o", str(out))
+    assert result.code == 0, result.err
+    assert result.err == f"pooled 2 runs into {out}\n"
+    pooled = results.load(out)
+    assert pooled.params["iterations"] == 25
+    for backend in pooled.results:
+        assert backend.extra == {"wall_s": 2.5, "rounds": 25, "swept": 0}
+    report = _invoke("report", str(out), "--format", "patch").out
+    assert "single: total run time 2.50 s" in report
+
+
 # -- compare: formats ---------------------------------------------------------
 
 

@@ -574,3 +574,142 @@ def test_merge_refuses_different_commands() -> None:
     ]
     with pytest.raises(ResultsError, match="different commands"):
         results.merge_runs(runs)
+
+
+# -- pooling runs of one scenario ---------------------------------------------
+
+
+def _with_extra(run: RunResult, extra: dict[str, Any], **params: Any) -> RunResult:
+    run.params.update(params)
+    for result in run.results:
+        result.extra = dict(extra)
+    return run
+
+
+def test_pooling_sums_the_totals_of_every_run() -> None:
+    # ctbench merge z.json z5.json (20 and 5 rounds) once said 20 rounds.
+    long = _with_extra(
+        make_run(n=20),
+        {
+            "wall_s": 2.0,
+            "rounds": 20,
+            "swept": 3,
+            "stored_at_end": 20_000,
+            "harness_untimed_us_per_round": 10.0,
+        },
+        iterations=20,
+    )
+    short = _with_extra(
+        make_run(n=5, seed=1),
+        {
+            "wall_s": 0.5,
+            "rounds": 5,
+            "swept": 1,
+            "stored_at_end": 20_000,
+            "harness_untimed_us_per_round": 20.0,
+        },
+        iterations=5,
+    )
+    pooled = results.pool_runs([("z.json", long), ("z5.json", short)])
+    assert pooled.params["iterations"] == 25
+    for result in pooled.results:
+        assert result.extra == {
+            "wall_s": 2.5,
+            "rounds": 25,
+            "swept": 4,
+            "stored_at_end": 20_000,
+            # (10 us x 20 rounds + 20 us x 5 rounds) / 25 rounds
+            "harness_untimed_us_per_round": pytest.approx(12.0),
+        }
+        assert len(result.phases["ct_execute_commit"].samples_us) == 25
+    assert results.loads(results.dumps(pooled)) == pooled
+
+
+def test_pooling_weighs_the_harness_time_by_every_round_run() -> None:
+    # The figure is per round run, warm-up included.
+    runs = [
+        _with_extra(
+            make_run(n=rounds),
+            {"rounds": rounds, "harness_untimed_us_per_round": untimed},
+            iterations=rounds,
+            warmup=5,
+        )
+        for rounds, untimed in ((20, 10.0), (5, 20.0))
+    ]
+    pooled = results.pool_runs([("a.json", runs[0]), ("b.json", runs[1])])
+    figure = pooled.results[0].extra["harness_untimed_us_per_round"]
+    assert figure == pytest.approx((10.0 * 25 + 20.0 * 10) / 35)
+
+
+def test_pooling_drops_per_run_figures_that_differ() -> None:
+    first = _with_extra(
+        make_run(n=5), {"stored_at_end": 20_000, "note": "x", "only_here": 1}
+    )
+    second = _with_extra(make_run(n=5), {"stored_at_end": 19_000, "note": "x"})
+    pooled = results.pool_runs([("a.json", first), ("b.json", second)])
+    assert pooled.results[0].extra == {"note": "x"}
+
+
+def test_pooling_drops_a_total_a_run_lacks() -> None:
+    first = _with_extra(make_run(n=5), {"wall_s": 1.0, "rounds": 5, "swept": 0})
+    second = _with_extra(make_run(n=5), {"wall_s": 1.0, "swept": 0})
+    pooled = results.pool_runs([("a.json", first), ("b.json", second)])
+    # Neither run's 5 rounds alone would describe the pooled samples.
+    assert pooled.results[0].extra == {"wall_s": 2.0, "swept": 0}
+
+
+def test_pooling_benchmark_runs_sums_packets_and_computes_rates_again() -> None:
+    def threads_run(
+        wall_ms: float, per_thread: list[int], thread_ms: list[float]
+    ) -> RunResult:
+        packets = sum(per_thread)
+        pps = packets / (wall_ms / 1e3)
+        return _with_extra(
+            make_run(n=5, command="benchmark", backends=("single",)),
+            {
+                "wall_ms": wall_ms,
+                "packets": packets,
+                "pps": pps,
+                "pps_per_thread": pps / 2,
+                "thread_packets": per_thread,
+                "thread_batches": [p // 32 for p in per_thread],
+                "thread_ms": thread_ms,
+                "connections": 2,
+            },
+            n_threads=2,
+        )
+
+    pooled = results.pool_runs(
+        [
+            ("a.json", threads_run(100.0, [512, 512], [90.0, 95.0])),
+            ("b.json", threads_run(300.0, [640, 384], [280.0, 290.0])),
+        ]
+    )
+    assert pooled.results[0].extra == {
+        "wall_ms": 400.0,
+        "packets": 2048,
+        "pps": pytest.approx(5120.0),
+        "pps_per_thread": pytest.approx(2560.0),
+        "thread_packets": [1152, 896],
+        "thread_batches": [36, 28],
+        "thread_ms": [370.0, 385.0],
+        "connections": 2,
+    }
+
+
+def test_pooled_real_runs_count_the_rounds_they_hold() -> None:
+    def run(iterations: int) -> RunResult:
+        config = zones.ZoneConfig(
+            entries=50,
+            zones=2,
+            iterations=iterations,
+            backends=(BackendSpec("single"),),
+            memory_sample=0,
+        )
+        return zones.run_zones(config)
+
+    pooled = results.pool_runs([("a.json", run(4)), ("b.json", run(2))])
+    result = pooled.results[0]
+    assert pooled.params["iterations"] == result.extra["rounds"] == 6
+    for phase in result.phases.values():
+        assert len(phase.samples_us) == 6

@@ -174,8 +174,10 @@ def merge(files: tuple[Path, ...], output: Path) -> None:
 
     Each backend's samples are concatenated in the order given and its
     counters summed; the runs must share the command, the parameters (but
-    for ITERATIONS) and the backends.  Alternate two builds' runs (A B A B)
-    and pool each side: machine drift then falls on both alike.
+    for ITERATIONS) and the backends.  Totals (ITERATIONS, rounds, run
+    time, packets) are summed and rates computed again; a figure of one run
+    that differs between runs is dropped.  Alternate two builds' runs
+    (A B A B) and pool each side: machine drift then falls on both alike.
 
     \b
     Examples:

@@ -5,8 +5,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import Any, Final, TypeGuard
 
-from ctbench.results.model import INTERRUPTED, PhaseResult, RunResult, distinct_labels
+from ctbench.results.model import (
+    INTERRUPTED,
+    BackendResult,
+    PhaseResult,
+    RunResult,
+    distinct_labels,
+)
 from ctbench.results.schema import ResultsError
 
 
@@ -49,6 +56,15 @@ def merge_runs(runs: Sequence[tuple[str, RunResult]]) -> RunResult:
 # each ran, and the seed it recorded.
 POOLED_PARAMS = ("iterations", "seed")
 
+# How a result's ``extra`` figures pool (see pool_runs).  Totals over a run:
+SUMMED_EXTRA: Final = ("rounds", "swept", "wall_s", "wall_ms", "packets")
+# Totals per thread, summed thread by thread:
+SUMMED_PER_THREAD: Final = ("thread_packets", "thread_batches", "thread_ms")
+# Averages per round, weighted by the rounds each run ran:
+PER_ROUND_EXTRA: Final = ("harness_untimed_us_per_round",)
+# Rates, computed again from the pooled totals:
+RATES: Final = ("pps", "pps_per_thread")
+
 
 def pool_runs(runs: Sequence[tuple[str, RunResult]]) -> RunResult:
     """Several runs of one scenario as one run: each backend's samples
@@ -56,7 +72,26 @@ def pool_runs(runs: Sequence[tuple[str, RunResult]]) -> RunResult:
     gives the environment, the fill and the memory figures.  Runs made
     alternately (A B A B) on one machine pool into two runs whose drift
     cancels out.  Raises ResultsError for runs of different commands,
-    parameters or backends."""
+    parameters or backends.
+
+    ``params.iterations`` becomes the sum of the runs'.  A result's
+    ``extra`` figures pool so that they describe the pooled samples:
+
+    - totals are summed: rounds, swept, wall_s (benchmark-zones); wall_ms,
+      packets (benchmark); per thread, thread_packets, thread_batches and
+      thread_ms are summed thread by thread;
+    - rates are computed again from the sums: pps (packets over wall_ms),
+      pps_per_thread (pps / N_THREADS);
+    - harness_untimed_us_per_round, an average per round, becomes the
+      average over every round run, warm-up included (rounds + warmup per
+      run), as one long run would have recorded it;
+    - anything else, such as the table's state at the end (stored_at_end,
+      connections), is per run: kept when every run recorded the same
+      value, dropped otherwise.
+
+    A figure that cannot be pooled (a run lacks it, or holds it in another
+    shape) is dropped rather than left at one run's value.
+    """
     if not runs:
         raise ResultsError("no results to pool")
     first_name, first = runs[0]
@@ -112,7 +147,67 @@ def pool_runs(runs: Sequence[tuple[str, RunResult]]) -> RunResult:
                 result,
                 phases=phases,
                 status=result.status if len(statuses) == 1 else INTERRUPTED,
-                extra=dict(result.extra),
+                extra=_pool_extra(
+                    [run.results[i] for _, run in runs],
+                    [run.params for _, run in runs],
+                ),
             )
         )
     return pooled
+
+
+def _pool_extra(
+    results: Sequence[BackendResult], params: Sequence[dict[str, Any]]
+) -> dict[str, Any]:
+    """One backend's ``extra`` figures over the runs (see pool_runs)."""
+    extras = [r.extra for r in results]
+    keys = list(dict.fromkeys(key for extra in extras for key in extra))
+    pooled: dict[str, Any] = {}
+    for key in keys:
+        values: list[Any] = [extra.get(key) for extra in extras]
+        if key in SUMMED_EXTRA:
+            if all(map(_number, values)):
+                pooled[key] = sum(values)
+        elif key in SUMMED_PER_THREAD:
+            if all(_numbers(v) and len(v) == len(values[0]) for v in values):
+                pooled[key] = [sum(column) for column in zip(*values, strict=True)]
+        elif key in PER_ROUND_EXTRA:
+            ran = [_rounds_run(e, p) for e, p in zip(extras, params, strict=True)]
+            weights = [w for w in ran if w is not None]
+            if all(map(_number, values)) and len(weights) == len(ran):
+                total = sum(weights)
+                pooled[key] = (
+                    sum(v * w for v, w in zip(values, weights, strict=True)) / total
+                    if total
+                    else 0.0
+                )
+        elif key in RATES:
+            continue  # computed again below, from the pooled totals
+        elif all(key in extra and extra[key] == values[0] for extra in extras):
+            pooled[key] = values[0]
+    packets, wall_ms = pooled.get("packets"), pooled.get("wall_ms")
+    if _number(packets) and _number(wall_ms):
+        pps = packets / (wall_ms / 1e3) if wall_ms > 0 else 0.0
+        n_threads: object = params[0].get("n_threads")
+        if "pps" in keys:
+            pooled["pps"] = pps
+        if "pps_per_thread" in keys and _number(n_threads) and n_threads > 0:
+            pooled["pps_per_thread"] = pps / n_threads
+    return pooled
+
+
+def _rounds_run(extra: dict[str, Any], params: dict[str, Any]) -> float | None:
+    """The rounds a run ran whole, warm-up included; None when unknown."""
+    rounds: object = extra.get("rounds")
+    warmup: object = params.get("warmup", 0)
+    if not (_number(rounds) and _number(warmup)):
+        return None
+    return rounds + warmup
+
+
+def _number(value: object) -> TypeGuard[int | float]:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _numbers(value: Any) -> bool:
+    return isinstance(value, list) and all(map(_number, value))
