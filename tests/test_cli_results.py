@@ -340,6 +340,43 @@ def test_merge_pools_the_rounds_and_the_run_time(tmp_path: Path) -> None:
     assert "single: total run time 2.50 s" in report
 
 
+@pytest.mark.parametrize("how", ["same path", "symlink", "hard link", "./path"])
+def test_merge_warns_when_a_file_is_given_twice(tmp_path: Path, how: str) -> None:
+    z = _save(tmp_path, "z.json", _rounds_run(20, 2.0, 0))
+    other = _save(tmp_path, "other.json", _rounds_run(20, 2.0, 1))
+    again = z
+    if how == "symlink":
+        again = str(tmp_path / "latest.json")
+        Path(again).symlink_to("z.json")
+    elif how == "hard link":
+        again = str(tmp_path / "copy.json")
+        os.link(z, again)
+    elif how == "./path":
+        again = f"{tmp_path}/./z.json"  # the same path, spelled otherwise
+    out = tmp_path / "m.json"
+    result = _invoke("merge", z, other, again, "-o", str(out))
+    assert result.code == 0, result.err
+    said = (
+        f"{z} is given twice"
+        if how in ("same path", "./path")  # click's Path drops the "."
+        else f"{again} is the same file as {z}"
+    )
+    assert result.err == (
+        f"ctbench: warning: {said}: its samples are pooled twice, as two runs\n"
+        f"pooled 3 runs into {out}\n"
+    )
+    # Still done, as asked.
+    assert results.load(out).params["iterations"] == 60
+
+
+def test_merge_of_distinct_files_warns_of_nothing(tmp_path: Path) -> None:
+    a = _save(tmp_path, "a.json", _rounds_run(20, 2.0, 0))
+    b = _save(tmp_path, "b.json", _rounds_run(20, 2.0, 0))  # same content
+    result = _invoke("merge", a, b, "-o", str(tmp_path / "m.json"))
+    assert result.code == 0
+    assert "warning" not in result.err
+
+
 # -- compare: formats ---------------------------------------------------------
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
@@ -178,6 +179,7 @@ def merge(files: tuple[Path, ...], output: Path) -> None:
     time, packets) are summed and rates computed again; a figure of one run
     that differs between runs is dropped.  Alternate two builds' runs
     (A B A B) and pool each side: machine drift then falls on both alike.
+    A file given twice (or through a link) is pooled twice, with a warning.
 
     \b
     Examples:
@@ -186,5 +188,30 @@ def merge(files: tuple[Path, ...], output: Path) -> None:
     check_output(output)
     runs = [results.load(path) for path in files]
     pooled = results.pool_runs(list(zip(map(str, files), runs, strict=True)))
+    for warning in _repeated_files(files):
+        click.echo(f"ctbench: warning: {warning}", err=True)
     results.save(pooled, output)
     click.echo(f"pooled {len(runs)} runs into {output}", err=True)
+
+
+def _repeated_files(files: tuple[Path, ...]) -> list[str]:
+    """A warning per file given again: the same path, or another path to the
+    same file (a symlink, a hard link).  Its samples would count twice."""
+    warnings = []
+    seen: dict[tuple[int, int], Path] = {}
+    for path in files:
+        try:
+            info = os.stat(path)
+        except OSError:  # gone since it was loaded: nothing to compare
+            continue
+        first = seen.get((info.st_dev, info.st_ino))
+        if first is None:
+            seen[info.st_dev, info.st_ino] = path
+            continue
+        again = (
+            f"{path} is given twice"
+            if str(first) == str(path)
+            else f"{path} is the same file as {first}"
+        )
+        warnings.append(f"{again}: its samples are pooled twice, as two runs")
+    return warnings
