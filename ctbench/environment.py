@@ -9,7 +9,7 @@ import statistics
 import sys
 import time
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
 
 from ctbench import __version__
 
@@ -70,6 +70,96 @@ def available_memory(
     return max(0, min(known)) if known else None
 
 
+# Memory mappings a thread takes at the least: its stack and its guard page
+# (glibc's allocate_stack); 1,000 threads took 2.2 each here, malloc's
+# arenas making up the rest.  Halving the headroom errs on the side of
+# letting a run try.
+MAPPINGS_PER_THREAD: Final = 2
+
+
+def thread_headroom(
+    proc: str = "/proc", cgroup_root: str = "/sys/fs/cgroup"
+) -> tuple[int, str] | None:
+    """How many more threads this process could start at the very most, and
+    which limit says so; None where no limit is known.
+
+    The tightest of the kernel's ``threads-max`` less the threads that exist
+    (``/proc/loadavg``), ``vm.max_map_count`` less this process's mappings
+    over MAPPINGS_PER_THREAD, and every cgroup level's ``pids.max`` less
+    its ``pids.current``.  A run past it cannot start its threads.
+    """
+    found: list[tuple[int, str]] = []
+    threads_max = _read_int(os.path.join(proc, "sys", "kernel", "threads-max"))
+    existing = _loadavg_entities(proc)
+    if threads_max is not None and existing is not None:
+        found.append((threads_max - existing, f"kernel.threads-max ({threads_max:,})"))
+    map_count = _read_int(os.path.join(proc, "sys", "vm", "max_map_count"))
+    mapped = _count_lines(os.path.join(proc, "self", "maps"))
+    if map_count is not None and mapped is not None:
+        found.append(
+            (
+                (map_count - mapped) // MAPPINGS_PER_THREAD,
+                f"vm.max_map_count ({map_count:,} mappings, "
+                f"{MAPPINGS_PER_THREAD} a thread)",
+            )
+        )
+    for directory, _ in _cgroup_dirs(proc, cgroup_root, "pids"):
+        limit = _read_int(os.path.join(directory, "pids.max"))
+        current = _read_int(os.path.join(directory, "pids.current"))
+        if limit is not None and current is not None:
+            found.append((limit - current, f"the cgroup's pids.max ({limit:,})"))
+    return min(found, key=lambda f: f[0], default=None)
+
+
+def _loadavg_entities(proc: str) -> int | None:
+    """The threads that exist now: /proc/loadavg's "running/total" field."""
+    try:
+        with open(os.path.join(proc, "loadavg"), encoding="utf-8") as f:
+            return int(f.read().split()[3].split("/")[1])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _count_lines(path: str) -> int | None:
+    try:
+        with open(path, encoding="utf-8") as f:
+            return sum(1 for _ in f)
+    except OSError:
+        return None
+
+
+def _cgroup_dirs(proc: str, root: str, controller: str) -> list[tuple[str, bool]]:
+    """Every level of every cgroup the process sits in that has
+    ``controller``, each with whether it is cgroup v2: a limit anywhere up
+    the hierarchy applies, and inside a container the process's own path
+    may not exist under the mount."""
+    try:
+        with open(os.path.join(proc, "self", "cgroup"), encoding="utf-8") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return []
+    directories = []
+    for line in lines:
+        parts = line.split(":", 2)
+        if len(parts) != 3:
+            continue
+        _, controllers, path = parts
+        if controllers == "":
+            base = root
+            if not os.path.exists(os.path.join(root, "cgroup.controllers")):
+                base = os.path.join(root, "unified")
+        elif controller in controllers.split(","):
+            base = os.path.join(root, controller)
+        else:
+            continue
+        levels = [p for p in path.split("/") if p]
+        directories += [
+            (os.path.join(base, *levels[:depth]), controllers == "")
+            for depth in range(len(levels), -1, -1)
+        ]
+    return directories
+
+
 def _mem_available(proc: str) -> int | None:
     try:
         with open(os.path.join(proc, "meminfo"), encoding="utf-8") as info:
@@ -91,42 +181,23 @@ def _read_int(path: str) -> int | None:
 
 
 def _cgroup_headrooms(proc: str, root: str) -> list[int]:
-    try:
-        with open(os.path.join(proc, "self", "cgroup"), encoding="utf-8") as f:
-            lines = f.read().splitlines()
-    except OSError:
-        return []
     headrooms = []
-    for line in lines:
-        parts = line.split(":", 2)
-        if len(parts) != 3:
-            continue
-        _, controllers, path = parts
-        if controllers == "":
-            base, limit_file, usage_file = root, "memory.max", "memory.current"
+    for directory, v2 in _cgroup_dirs(proc, root, "memory"):
+        if v2:
+            limit_file, usage_file = "memory.max", "memory.current"
             cache_key = "inactive_file"
-            if not os.path.exists(os.path.join(root, "cgroup.controllers")):
-                base = os.path.join(root, "unified")
-        elif "memory" in controllers.split(","):
-            base = os.path.join(root, "memory")
+        else:
             limit_file, usage_file = "memory.limit_in_bytes", "memory.usage_in_bytes"
             cache_key = "total_inactive_file"
-        else:
+        limit = _read_int(os.path.join(directory, limit_file))
+        usage = _read_int(os.path.join(directory, usage_file))
+        if limit is None or usage is None or limit >= _CGROUP_V1_UNLIMITED:
             continue
-        # A limit anywhere up the hierarchy applies; inside a container the
-        # process's path may not exist under the mount, so try every level.
-        parts_path = [p for p in path.split("/") if p]
-        for depth in range(len(parts_path), -1, -1):
-            directory = os.path.join(base, *parts_path[:depth])
-            limit = _read_int(os.path.join(directory, limit_file))
-            usage = _read_int(os.path.join(directory, usage_file))
-            if limit is None or usage is None or limit >= _CGROUP_V1_UNLIMITED:
-                continue
-            # Usage counts page cache the kernel reclaims before it kills
-            # anything; like docker stats and the kubelet's working set, leave
-            # out the inactive file cache.
-            cache = _stat_value(os.path.join(directory, "memory.stat"), cache_key)
-            headrooms.append(limit - max(0, usage - cache))
+        # Usage counts page cache the kernel reclaims before it kills
+        # anything; like docker stats and the kubelet's working set, leave
+        # out the inactive file cache.
+        cache = _stat_value(os.path.join(directory, "memory.stat"), cache_key)
+        headrooms.append(limit - max(0, usage - cache))
     return headrooms
 
 

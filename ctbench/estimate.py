@@ -39,6 +39,11 @@ BOUND_VISIT_S: Final = 200e-9
 BOUND_BATCH_FRAME_S: Final = 10e-6
 # Every backend's memory sample, set-up and report: a second at most.
 FIXED_S: Final = 1.0
+# Starting one of benchmark's threads (it builds its batch, then waits at
+# the barrier): `ctbench benchmark 16000 1 1 -b single` took 28.2 s and
+# `benchmark 1 1 1` 0.44 s on the 2-vCPU AMD VM, 1.7 ms a thread; 4,000
+# threads took 1.1 ms each.
+THREAD_START_S: Final = 1.7e-3
 # Frames per calibration execute and zones it fills: enough for the bulk
 # path and stable timings, small enough to stay near 0.1 s per backend.
 CALIBRATION_FRAMES: Final = 4096
@@ -171,7 +176,8 @@ def estimate_threads(
 ) -> Estimate:
     """benchmark's threads share one interpreter lock: their batches add up."""
     batches = n_threads * batches_per_thread
-    bound = len(specs) * (FIXED_S + batches * batch_size * BOUND_BATCH_FRAME_S)
+    starts = n_threads * THREAD_START_S
+    bound = len(specs) * (FIXED_S + starts + batches * batch_size * BOUND_BATCH_FRAME_S)
     if bound <= QUIET_BELOW_S:
         return Estimate(bound, calibrated=False)
     total = 0.0
@@ -187,5 +193,5 @@ def estimate_threads(
 
         # The least of four: a calibration cut by the scheduler overstates.
         per_batch = min(_timed(fifty) for _ in range(4)) / 50
-        total += FIXED_S + batches * per_batch
+        total += FIXED_S + starts + batches * per_batch
     return Estimate(total, calibrated=True)

@@ -152,3 +152,19 @@ def test_ctrl_c_prints_partial_results_writes_incomplete_file_and_exits_130(
     assert 0 < packets < 2 * 100_000_000
     assert len(single.phases["ct_execute_batch"].samples_us) == packets // 32
     assert signal.getsignal(signal.SIGINT) is handler_before  # restored
+
+
+def test_more_threads_than_the_machine_allows_are_refused_up_front(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from ctbench import environment
+
+    monkeypatch.setattr(
+        environment, "thread_headroom", lambda: (300, "the cgroup's pids.max (400)")
+    )
+    code, out, err = run_cli("benchmark", "301", "1", "1")
+    assert (code, out) == (2, "")
+    assert err == (
+        "ctbench: error: N_THREADS must be at most 300 on this machine (got 301): "
+        "the cgroup's pids.max (400) leaves no room for more\n"
+    )

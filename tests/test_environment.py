@@ -1,10 +1,11 @@
-"""available_memory(): the machine's MemAvailable and every cgroup limit."""
+"""available_memory() and thread_headroom(): the machine's limits and every
+cgroup's."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from ctbench.environment import available_memory
+from ctbench.environment import available_memory, thread_headroom
 
 GIB = 1 << 30
 
@@ -107,3 +108,42 @@ def test_a_cache_figure_above_usage_counts_as_no_usage(tmp_path: Path) -> None:
     _write(root / "job", memory_max=str(2 * GIB), memory_current=str(GIB))
     (root / "job" / "memory.stat").write_text(f"inactive_file {3 * GIB}\n")
     assert available_memory(str(proc), str(root)) == 2 * GIB
+
+
+# -- thread_headroom ----------------------------------------------------------
+
+
+def _thread_proc(tmp_path: Path, cgroup: str, maps: int, max_map: int) -> Path:
+    proc = _proc(tmp_path, cgroup)
+    (proc / "self" / "maps").write_text("m\n" * maps)
+    for name, text in (("vm/max_map_count", max_map), ("kernel/threads-max", 192730)):
+        (proc / "sys" / name).parent.mkdir(parents=True, exist_ok=True)
+        (proc / "sys" / name).write_text(f"{text}\n")
+    (proc / "loadavg").write_text("0.50 0.40 0.30 2/730 4242\n")
+    return proc
+
+
+def test_thread_headroom_is_the_map_count_over_two(tmp_path: Path) -> None:
+    proc = _thread_proc(tmp_path, "0::/\n", maps=530, max_map=65530)
+    room, limit = thread_headroom(str(proc), str(tmp_path / "cgroup")) or (0, "")
+    assert room == 32500 and "vm.max_map_count (65,530" in limit
+
+
+def test_thread_headroom_sees_threads_max_and_a_pids_limit(tmp_path: Path) -> None:
+    proc = _thread_proc(tmp_path, "0::/ci/job\n", maps=10, max_map=10**9)
+    root = tmp_path / "cgroup"
+    _write(root, cgroup_controllers="pids memory")
+    assert thread_headroom(str(proc), str(root)) == (
+        192730 - 730,
+        "kernel.threads-max (192,730)",
+    )
+    _write(root / "ci", pids_max="4096", pids_current="96")
+    _write(root / "ci" / "job", pids_max="max", pids_current="12")
+    assert thread_headroom(str(proc), str(root)) == (
+        4000,
+        "the cgroup's pids.max (4,096)",
+    )
+
+
+def test_no_known_limit_is_none(tmp_path: Path) -> None:
+    assert thread_headroom(str(tmp_path / "no-proc"), str(tmp_path)) is None

@@ -91,3 +91,9 @@ def test_the_estimate_is_shown_over_a_minute_and_force_overrides_the_refusal(
     code, _, err = run_cli(*small, "--force")
     assert code == 0
     assert "this run should take about 5:00:00" in err
+
+
+def test_thread_starts_count() -> None:
+    # 60,000 threads of one packet each: the batches are nothing, the
+    # starts (1.7 ms each, measured) a minute and a half.
+    assert estimate_threads(BOTH[:1], 60_000, 1, 1).seconds > 90

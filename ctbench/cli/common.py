@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 import click
 from rich.console import Console
 
-from ctbench import results
+from ctbench import environment, results
 from ctbench.backends import BackendSpec, backend_kwargs
 from ctbench.cli.progress_display import Interrupt, ProgressDisplay
 from ctbench.environment import available_memory
@@ -247,6 +247,19 @@ def emit(run: RunResult, fmt: str | None, output: Path | None) -> None:
 
 class ResourceError(CtbenchError):
     """A run that would not fit the machine."""
+
+
+def check_threads(n_threads: int) -> None:
+    """Refuse, before the run, threads the machine cannot start: a run past
+    the limit would fail only once thousands of threads were up."""
+    headroom = environment.thread_headroom()
+    if headroom is None or n_threads <= headroom[0]:
+        return
+    room, limit = headroom
+    raise ResourceError(
+        f"N_THREADS must be at most {max(room, 0):,} on this machine (got "
+        f"{n_threads}): {limit} leaves no room for more"
+    )
 
 
 def check_memory(needed: int, conns: int, force: bool) -> None:

@@ -9,6 +9,7 @@ import click
 from ctbench.cli.common import (
     NumbersAsArguments,
     RunOptions,
+    check_threads,
     run_benchmark,
     run_options,
 )
@@ -60,6 +61,7 @@ def benchmark(
         change_conn=change_conn,
         **opts.common(),
     )
+    check_threads(config.n_threads)
     run_benchmark(
         partial(run_threads, config),
         config.estimated_bytes(),
