@@ -128,6 +128,14 @@ def test_negative_numbers_reach_the_range_check() -> None:
     [
         ("/nonexistent-dir/x.json", "does not exist"),
         ("", "'' is not a file name"),
+        ("-", "'-' is not standard output here"),
+        pytest.param(
+            "/proc/version",
+            "cannot create a file in /proc",
+            marks=pytest.mark.skipif(
+                not os.path.exists("/proc/version"), reason="Linux /proc"
+            ),
+        ),
         (".", "is a directory"),
     ],
 )

@@ -7,6 +7,7 @@ import os
 import re
 import signal
 import sys
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -181,6 +182,14 @@ class OutputFile(click.Path):
     ) -> Any:
         if isinstance(value, str) and not value:
             self.fail("'' is not a file name", param, ctx)
+        if value == "-":
+            # Not standard output, which the report is on: say so rather
+            # than write a file named '-'.
+            self.fail(
+                "'-' is not standard output here; for a file named '-' write ./-",
+                param,
+                ctx,
+            )
         return super().convert(value, param, ctx)
 
 
@@ -213,6 +222,17 @@ def check_output(output: Path | None) -> None:
         raise OutputError(f"--output {output}: directory {parent} does not exist")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise OutputError(f"--output {output}: directory {parent} is not writable")
+    # os.access says yes to root anywhere, /proc and read-only mounts
+    # included: create (and remove) a file where the real one will go.
+    try:
+        fd, probe = tempfile.mkstemp(prefix=f".{path.name}.", dir=parent)
+    except OSError as exc:
+        raise OutputError(
+            f"--output {output}: cannot create a file in {parent}: "
+            f"{exc.strerror or exc}"
+        ) from None
+    os.close(fd)
+    os.unlink(probe)
 
 
 def box_width(text: str) -> int:
