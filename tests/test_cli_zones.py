@@ -123,6 +123,14 @@ def test_negative_numbers_reach_the_range_check() -> None:
     assert "ENTRIES must be between 1 and 2^32-1 (got -1)" in err
 
 
+@pytest.mark.parametrize("text", ["1_0", "\uff11", "1.5", "0x10", "1e3", " "])
+def test_numbers_are_plain_decimal(text: str) -> None:
+    # int() reads "1_0" as 10 and a full-width one as 1; ovstest would not.
+    code, out, err = run_cli("benchmark-zones", text, "2", "2")
+    assert (code, out) == (2, "")
+    assert f"Invalid value for 'ENTRIES': {text!r} is not a whole number" in err
+
+
 @pytest.mark.parametrize(
     ("path", "why"),
     [

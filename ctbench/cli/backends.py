@@ -11,6 +11,7 @@ from ctbench.backends import (
     backend_names,
     describe,
 )
+from ctbench.cli.common import Integer
 from ctbench.memory import DEFAULT_ENTRIES, DEFAULT_ZONES, measure_backends
 from ctbench.render.memory_table import format_memory_table
 from ctbench.scenarios.zones import MAX_ENTRIES, MAX_ZONES
@@ -24,14 +25,14 @@ from ctbench.scenarios.zones import MAX_ENTRIES, MAX_ZONES
 )
 @click.option(
     "--entries",
-    type=click.IntRange(1, MAX_ENTRIES),
+    type=Integer(1, MAX_ENTRIES),
     default=None,
     help="With --memory: connections per zone, as benchmark-zones' ENTRIES "
     f"[default: {DEFAULT_ENTRIES}].",
 )
 @click.option(
     "--zones",
-    type=click.IntRange(1, MAX_ZONES),
+    type=Integer(1, MAX_ZONES),
     default=None,
     help="With --memory: zones in the fill, as benchmark-zones' ZONES "
     f"[default: {DEFAULT_ZONES}].",

@@ -11,7 +11,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 import click
 from rich.console import Console
@@ -39,6 +39,25 @@ F = TypeVar("F", bound=Callable[..., Any])
 # A negative number on the command line ("-1", "-2.5"): an argument that
 # click would otherwise take for an option.
 _NUMBER = re.compile(r"-(\d+\.?\d*|\.\d+)")
+
+
+class Integer(click.IntRange):
+    """A whole number in ASCII decimal digits, optionally signed, within an
+    optional range.  int() alone also takes "1_0" and other scripts'
+    digits ("１"), which no C program reading the same argument would."""
+
+    name = "integer"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> Any:
+        if isinstance(value, str) and not _DECIMAL.fullmatch(value.strip()):
+            self.fail(f"{value!r} is not a whole number", param, ctx)
+        return super().convert(value, param, ctx)
+
+
+INTEGER: Final = Integer()
+_DECIMAL = re.compile(r"[+-]?[0-9]+", re.ASCII)
 
 
 class NumbersAsArguments(click.Command):
@@ -135,7 +154,7 @@ def run_options(func: Callable[..., None]) -> Callable[..., None]:
         ),
         click.option(
             "--conn-limit",
-            type=int,
+            type=INTEGER,
             default=DEFAULT_CONN_LIMIT,
             show_default=True,
             help="Table-wide connection limit, as OVS's default; 0 means no limit.",

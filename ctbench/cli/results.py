@@ -9,7 +9,13 @@ import click
 
 from ctbench import compare as comparing
 from ctbench import results
-from ctbench.cli.common import OutputFile, check_output, emit, format_option
+from ctbench.cli.common import (
+    Integer,
+    OutputFile,
+    check_output,
+    emit,
+    format_option,
+)
 from ctbench.compare import Settings
 from ctbench.render import comparison as render_comparison
 from ctbench.render.json_format import render_many
@@ -76,14 +82,14 @@ def _threshold(ctx: click.Context, param: click.Parameter, value: str) -> float:
 )
 @click.option(
     "--seed",
-    type=click.IntRange(min=0),
+    type=Integer(min=0),
     default=comparing.DEFAULT_SEED,
     show_default=True,
     help="Seed of the bootstrap resampling.",
 )
 @click.option(
     "--resamples",
-    type=click.IntRange(1, comparing.MAX_RESAMPLES),
+    type=Integer(1, comparing.MAX_RESAMPLES),
     default=comparing.DEFAULT_RESAMPLES,
     show_default=True,
     help=f"Bootstrap resamples per side (at most {comparing.MAX_RESAMPLES:,}).",

@@ -7,6 +7,7 @@ from functools import partial
 import click
 
 from ctbench.cli.common import (
+    INTEGER,
     NumbersAsArguments,
     RunOptions,
     check_threads,
@@ -18,10 +19,10 @@ from ctbench.scenarios.threads import ThreadsConfig, run_threads
 
 
 @click.command("benchmark", cls=NumbersAsArguments)
-@click.argument("n_threads", type=int)
-@click.argument("n_pkts", type=int)
-@click.argument("batch_size", type=int)
-@click.argument("change_conn", type=int, default=0)
+@click.argument("n_threads", type=INTEGER)
+@click.argument("n_pkts", type=INTEGER)
+@click.argument("batch_size", type=INTEGER)
+@click.argument("change_conn", type=INTEGER, default=0)
 @run_options
 def benchmark(
     n_threads: int,

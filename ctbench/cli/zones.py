@@ -7,6 +7,7 @@ from functools import partial
 import click
 
 from ctbench.cli.common import (
+    INTEGER,
     NumbersAsArguments,
     RunOptions,
     run_benchmark,
@@ -17,12 +18,12 @@ from ctbench.scenarios.zones import ZoneConfig, run_zones
 
 
 @click.command("benchmark-zones", cls=NumbersAsArguments)
-@click.argument("entries", type=int)
-@click.argument("zones", type=int)
-@click.argument("iterations", type=int)
+@click.argument("entries", type=INTEGER)
+@click.argument("zones", type=INTEGER)
+@click.argument("iterations", type=INTEGER)
 @click.option(
     "--batch-size",
-    type=int,
+    type=INTEGER,
     default=1,
     show_default=True,
     help="Packets per execute call (ovstest uses 1; at most 32).",
@@ -34,7 +35,11 @@ from ctbench.scenarios.zones import ZoneConfig, run_zones
     help="Emulate OVS's cleaner on the wall clock every SECONDS (off by default).",
 )
 @click.option(
-    "--warmup", type=int, default=0, show_default=True, help="Uncounted rounds first."
+    "--warmup",
+    type=INTEGER,
+    default=0,
+    show_default=True,
+    help="Uncounted rounds first.",
 )
 @click.option(
     "--ovs-stats",
@@ -43,7 +48,7 @@ from ctbench.scenarios.zones import ZoneConfig, run_zones
 )
 @click.option(
     "--memory-sample",
-    type=int,
+    type=INTEGER,
     default=50_000,
     show_default=True,
     help="Connections in the tracemalloc memory sample (0 skips it).",
