@@ -55,6 +55,9 @@ STATS: Final = BOOTSTRAP_STATS
 VERDICTS: Final = ("faster", "slower", "unchanged", "inconclusive")
 DEFAULT_STAT: Final = "median"
 DEFAULT_THRESHOLD: Final = 0.10
+# Beyond 1000% a candidate 11 times slower passes as unchanged: the gate
+# would check nothing.
+MAX_THRESHOLD: Final = 10.0
 # 2,000 resamples: Efron & Tibshirani (1993, section 19.3) suggest 1,000 or
 # more for percentile intervals; 2,000 keeps the 2.5% tail at 50 resamples.
 DEFAULT_RESAMPLES: Final = 2_000
@@ -121,6 +124,10 @@ def parse_threshold(text: str) -> float:
         )
     if not (value > 0 and math.isfinite(value)):
         raise CompareError(f"threshold must be greater than 0 (got {text!r})")
+    if value > MAX_THRESHOLD:
+        raise CompareError(
+            f"threshold must be at most {MAX_THRESHOLD:.0%} (got {text!r})"
+        )
     return value
 
 
@@ -136,8 +143,10 @@ class Settings:
     def __post_init__(self) -> None:
         if self.stat not in STATS:
             raise CompareError(f"--stat must be one of {', '.join(STATS)}")
-        if not (self.threshold > 0 and math.isfinite(self.threshold)):
-            raise CompareError("threshold must be greater than 0")
+        if not 0 < self.threshold <= MAX_THRESHOLD:
+            raise CompareError(
+                f"threshold must be greater than 0 and at most {MAX_THRESHOLD:.0%}"
+            )
         if not 1 <= self.resamples <= MAX_RESAMPLES:
             raise CompareError(
                 f"--resamples must be from 1 to {MAX_RESAMPLES:,} "

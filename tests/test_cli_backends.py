@@ -20,6 +20,19 @@ def test_backends_lists_every_builtin_with_its_description() -> None:
     assert "option shards, default 64" in result.out
 
 
+def test_a_tiny_memory_sample_says_it_is_too_small() -> None:
+    code, out, _ = run_cli(
+        "backends", "--memory", "--entries", "1", "--zones", "1", "-b", "single"
+    )
+    assert code == 0
+    assert out.splitlines()[0].endswith("at 1 conn")  # the header, singular
+    assert "A sample of 1 connection is too small" in " ".join(out.split())
+    code, out, _ = run_cli(
+        "backends", "--memory", "--entries", "500", "--zones", "2", "-b", "single"
+    )
+    assert "too small" not in out
+
+
 def test_memory_table_has_a_row_per_chosen_backend_with_its_options() -> None:
     result = run_cli(
         "backends",

@@ -34,6 +34,7 @@ from ctbench.results import PhaseResult
         (".2", 0.2),
         ("150%", 1.5),
         ("1e-2", 0.01),
+        ("1000%", 10.0),  # the most: 11x slower would pass as unchanged
     ],
 )
 def test_parse_threshold(text: str, value: float) -> None:
@@ -41,7 +42,7 @@ def test_parse_threshold(text: str, value: float) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["", "ten", "10", "1", "-5%", "0", "0%", "10%%", "nan"]
+    "text", ["", "ten", "10", "1", "-5%", "0", "0%", "10%%", "nan", "1001%"]
 )
 def test_parse_threshold_refuses(text: str) -> None:
     with pytest.raises(CompareError):

@@ -159,6 +159,24 @@ def test_a_resampled_zero_baseline_gives_no_interval() -> None:
     assert "nan" not in line
 
 
+def test_backends_a_stop_left_out_are_named() -> None:
+    run = hand_built_run(refused=0)
+    run.complete = False
+    run.results = run.results[:1]
+    assert "WARNING: not run: per-zone" in render(run, "patch")
+
+
+def test_bytes_read_in_units_up_to_exbibytes() -> None:
+    from ctbench.report.numbers import fmt_bytes
+
+    assert [fmt_bytes(n) for n in (1023, 1024, 3 * 2**40, 2**70)] == [
+        "1023 B",
+        "1.0 KiB",
+        "3.0 TiB",
+        "1,024.0 EiB",
+    ]
+
+
 def test_incomplete_run_is_flagged() -> None:
     run = hand_built_run(refused=0)
     run.complete = False

@@ -39,6 +39,7 @@ from ctbench.scenarios.zones import MAX_ENTRIES, MAX_ZONES
 )
 @click.option(
     "--backend",
+    "-b",
     "specs",
     multiple=True,
     metavar="NAME[:KEY=VALUE,...]",

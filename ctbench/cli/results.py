@@ -19,6 +19,7 @@ from ctbench.cli.common import (
 from ctbench.compare import Settings
 from ctbench.render import comparison as render_comparison
 from ctbench.render.json_format import render_many
+from ctbench.report.numbers import plural
 
 
 @click.command()
@@ -197,7 +198,7 @@ def merge(files: tuple[Path, ...], output: Path) -> None:
     for warning in _repeated_files(files):
         click.echo(f"ctbench: warning: {warning}", err=True)
     results.save(pooled, output)
-    click.echo(f"pooled {len(runs)} runs into {output}", err=True)
+    click.echo(f"pooled {plural(len(runs), 'run')} into {output}", err=True)
 
 
 def _repeated_files(files: tuple[Path, ...]) -> list[str]:

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Sequence
+from typing import Final
 
 from tabulate import tabulate
 
 from ctbench.memory import BackendMemory
 from ctbench.model import N_EXP_LISTS
 from ctbench.report.numbers import fmt_bytes, plural
+
+# Below this many sampled connections, one-off allocations (a dict's first
+# resize, a zone's first map) outweigh the per-connection growth: with
+# --entries 1 --zones 1 'per conn' read 24,009 bytes.
+SMALL_SAMPLE: Final = 1000
 
 
 def format_memory_table(rows: Sequence[BackendMemory]) -> str:
@@ -40,7 +46,7 @@ def format_memory_table(rows: Sequence[BackendMemory]) -> str:
             "per conn (B)",
             "sample conns",
             "sample zones",
-            f"at {fill:,} conns",
+            f"at {plural(fill, 'conn')}",
         ),
         colalign=("left", "left") + ("right",) * 6,
         disable_numparse=True,
@@ -50,9 +56,16 @@ def format_memory_table(rows: Sequence[BackendMemory]) -> str:
         "Measured with tracemalloc over the model: empty table = a new model "
         f"(the table's containers and the model's {N_EXP_LISTS} expiration "
         "lists, as empty columns); per conn = growth / connections over a "
-        f"sample of up to {r.figures.sample_conns:,} ovstest connections, "
+        f"sample of up to {plural(r.figures.sample_conns, 'ovstest connection')}, "
         f"{r.entries:,} per zone as in the run (the key, the table's node, the "
         "connection's column slots, and any map a zone needs); 'at N conns' = "
-        f"empty + per conn x {r.entries:,} entries x {plural(r.zones, 'zone')}."
+        f"empty + per conn x ENTRIES x ZONES ({r.entries:,} x {r.zones:,})."
     )
+    small = min(r.figures.sample_conns for r in rows)
+    if small < SMALL_SAMPLE:
+        note += (
+            f" A sample of {plural(small, 'connection')} is too small: its "
+            "'per conn' is mostly one-off allocations; give --entries x "
+            f"--zones of {SMALL_SAMPLE:,} or more."
+        )
     return f"{table}\n\n{textwrap.fill(note, 88)}"

@@ -128,6 +128,10 @@ def _run_warnings(run: RunResult, groups: list[Group]) -> list[str]:
             f"WARNING: incomplete run ({what}): statistics cover the samples "
             "gathered so far"
         )
+        planned = run.params.get("backends")
+        if isinstance(planned, list) and len(planned) > len(run.results):
+            left = [str(b) for b in planned[len(run.results) :]]
+            out.append(f"WARNING: not run: {', '.join(left)}")
     out += [f"NOTE: {flag}" for flag in _timer_flags(run, groups)]
     return out
 

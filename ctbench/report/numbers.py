@@ -19,11 +19,12 @@ def fmt_rate(value: float | None) -> str:
 
 
 def fmt_bytes(n: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if abs(n) < 1024 or unit == "GiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+    units = ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB")
+    for unit in units:
+        if abs(n) < 1024 or unit == units[-1]:
+            break
         n /= 1024
-    return f"{n:.1f} GiB"
+    return f"{n:.0f} {unit}" if unit == "B" else f"{n:,.1f} {unit}"
 
 
 def fmt_us(us: float) -> str:
