@@ -579,6 +579,18 @@ def test_merge_refuses_different_commands() -> None:
 # -- pooling runs of one scenario ---------------------------------------------
 
 
+def test_pooling_refuses_summary_only_phases() -> None:
+    from ctbench.stats import Summary
+
+    imported = make_run(n=5)
+    imported.results[0].phases["ct_execute_commit"] = PhaseResult(
+        [], {}, Summary.from_ovstest(1.0, 9.0, 8.0, 4.0, 1000)
+    )
+    runs = [("ovstest.json", imported), ("b.json", make_run(n=5))]
+    with pytest.raises(ResultsError, match="ovstest.json: it holds summary-only"):
+        results.pool_runs(runs)
+
+
 def _with_extra(run: RunResult, extra: dict[str, Any], **params: Any) -> RunResult:
     run.params.update(params)
     for result in run.results:

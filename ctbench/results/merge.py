@@ -97,6 +97,13 @@ def pool_runs(runs: Sequence[tuple[str, RunResult]]) -> RunResult:
     first_name, first = runs[0]
     labels = [r.label for r in first.results]
     params = {k: v for k, v in first.params.items() if k not in POOLED_PARAMS}
+    for name, run in runs:
+        if any(p.summary is not None for r in run.results for p in r.phases.values()):
+            # An imported ovstest table: min, max and estimators, no samples
+            # to concatenate.
+            raise ResultsError(
+                f"cannot pool {name}: it holds summary-only phases (no samples)"
+            )
     for name, run in runs[1:]:
         if run.command != first.command:
             raise ResultsError(
