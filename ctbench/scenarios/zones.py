@@ -363,11 +363,9 @@ class ZoneWorkload:
                 for first in range(0, len(frames), chunk):
                     if turn.interrupted():
                         return True
-                    part = (
-                        frames[first : first + chunk]
-                        if first or chunk < len(frames)
-                        else frames
-                    )
+                    # A zone of one chunk (the usual case) is not copied.
+                    whole = len(frames) <= chunk
+                    part = frames if whole else frames[first : first + chunk]
                     model.execute(part, zone, True, NOW)
                     attempted += len(part)
                     turn.progress("fill", attempted, config.requested)
