@@ -290,6 +290,8 @@ class ZoneWorkload:
         (30 M frames take half a minute) is seen within one chunk.  Returns
         whether it was interrupted."""
         entries, chunk = self._config.entries, FILL_CHUNK_FRAMES
+        if len(self.frames) == entries:
+            return False  # built by an earlier backend's turn
         start = time.perf_counter_ns()
         try:
             while len(self.frames) < entries:
