@@ -149,11 +149,6 @@ def build_frames(entries: int, start: int = 0) -> list[bytes]:
     return [ovstest_frame(*zone_benchmark_ports(i)) for i in range(start, entries)]
 
 
-def build_batches(entries: int, batch_size: int) -> list[list[bytes]]:
-    frames = build_frames(entries)
-    return [frames[i : i + batch_size] for i in range(0, entries, batch_size)]
-
-
 # The fill executes a zone's frames in calls of this many, and looks at the
 # stop flag between them: Ctrl-C during a 30 M-frame zone is seen within one
 # call (about 0.1 s at the single map's 0.8 M attempts/s) rather than after
@@ -318,8 +313,9 @@ class ZoneWorkload:
         # memory sample requested the fill and attempted none of it.
         result.fill.requested = config.requested
         result.fill.attempted = 0
-        if self._generate(turn):
-            result.fill.generate_us = self.generate_us
+        stopped = self._generate(turn)
+        result.fill.generate_us = self.generate_us
+        if stopped:
             return True
         if config.memory_sample:
             turn.progress("memory", 0, 1)
@@ -356,7 +352,6 @@ class ZoneWorkload:
         """Every zone, every packet, with commit.  Returns whether it was
         interrupted; the counts say what was attempted either way."""
         config, model, fill = self._config, turn.model, turn.result.fill
-        fill.generate_us = self.generate_us
         frames, chunk = self.frames, FILL_CHUNK_FRAMES
         start = time.perf_counter_ns()
         attempted = 0
