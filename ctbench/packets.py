@@ -21,16 +21,27 @@ IPPROTO_TCP: Final = 6
 IPPROTO_UDP: Final = 17
 IPPROTO_ICMPV6: Final = 58
 
-# ICMP echo types (RFC 792, RFC 4443) and their reverse, as OVS's
+# ICMP query types (RFC 792, RFC 4443) and their reverse, as OVS's
 # reverse_icmp_type() / reverse_icmp6_type() map them.
 ICMP_ECHO_REQUEST: Final = 8
 ICMP_ECHO_REPLY: Final = 0
+ICMP_TIMESTAMP: Final = 13
+ICMP_TIMESTAMP_REPLY: Final = 14
+ICMP_INFO_REQUEST: Final = 15
+ICMP_INFO_REPLY: Final = 16
 ICMP6_ECHO_REQUEST: Final = 128
 ICMP6_ECHO_REPLY: Final = 129
 ICMP_REVERSE: Final = {
     ICMP_ECHO_REQUEST: ICMP_ECHO_REPLY,
     ICMP_ECHO_REPLY: ICMP_ECHO_REQUEST,
+    ICMP_TIMESTAMP: ICMP_TIMESTAMP_REPLY,
+    ICMP_TIMESTAMP_REPLY: ICMP_TIMESTAMP,
+    ICMP_INFO_REQUEST: ICMP_INFO_REPLY,
+    ICMP_INFO_REPLY: ICMP_INFO_REQUEST,
 }
+# The queries that may start a connection: icmp4_valid_new(),
+# icmp6_valid_new() (lib/conntrack-icmp.c).
+ICMP_REQUESTS: Final = frozenset((ICMP_ECHO_REQUEST, ICMP_TIMESTAMP, ICMP_INFO_REQUEST))
 ICMP6_REVERSE: Final = {
     ICMP6_ECHO_REQUEST: ICMP6_ECHO_REPLY,
     ICMP6_ECHO_REPLY: ICMP6_ECHO_REQUEST,

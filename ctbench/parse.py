@@ -39,6 +39,7 @@ from ctbench.packets import (
     IPPROTO_UDP,
     IPV4_HEADER,
     IPV6_HEADER,
+    PORTS,
     TCP_HEADER,
     UDP_HEADER,
     checksum_ok,
@@ -47,35 +48,39 @@ from ctbench.packets import (
 
 
 class Parsed(NamedTuple):
-    """What conntrack takes from a valid frame."""
+    """What conntrack takes from a valid frame.  ``related``: an ICMP error,
+    whose key is its embedded packet's, reversed (OVS's icmp_related)."""
 
     key: ConnKey
     proto: int
     tcp_flags: int
+    related: bool = False
 
 
 # Why a frame is invalid (conntrack only says +inv; ctbench keeps the reason).
 TRUNCATED: Final = "truncated"
 BAD_L3: Final = "bad IP header"
 BAD_IP_CHECKSUM: Final = "bad IPv4 header checksum"
-FRAGMENT: Final = "IPv4 fragment"
+FRAGMENT: Final = "IP fragment"
+BAD_IPV6_EXT: Final = "bad IPv6 extension header"
 BAD_L4: Final = "bad L4 header or length"
 BAD_L4_CHECKSUM: Final = "bad L4 checksum"
 PORT_ZERO: Final = "port 0"
-NOT_ECHO: Final = "ICMP other than echo"
+NOT_ECHO: Final = "ICMP type not tracked"
+BAD_ICMP_ERROR: Final = "bad ICMP error"
 UNSUPPORTED_L3: Final = "not IPv4 or IPv6"
-UNSUPPORTED_L4: Final = "protocol not tracked"
 INVALID_REASONS: Final = (
     TRUNCATED,
     BAD_L3,
     BAD_IP_CHECKSUM,
     FRAGMENT,
+    BAD_IPV6_EXT,
     BAD_L4,
     BAD_L4_CHECKSUM,
     PORT_ZERO,
     NOT_ECHO,
+    BAD_ICMP_ERROR,
     UNSUPPORTED_L3,
-    UNSUPPORTED_L4,
 )
 
 # The per-frame fast path: dl_type, version/IHL, total length, fragment
@@ -117,6 +122,141 @@ def udp4_fast_key(frame: bytes, suffix: bytes) -> ConnKey | None:
     return None
 
 
+# lib/packets.h eth_type_vlan(): 802.1Q and 802.1ad tags; lib/flow.c
+# flow_vlan_limit defaults to FLOW_MAX_VLAN_HEADERS (lib/flow.h).
+_VLAN_TYPES: Final = (0x8100, 0x88A8)
+FLOW_MAX_VLAN_HEADERS: Final = 2
+# IEEE 802.3: a smaller EtherType field is a length (lib/packets.h).
+ETH_TYPE_MIN: Final = 0x600
+# LLC DSAP/SSAP 0xAA, control 0x03, SNAP organisation 00:00:00 (RFC 1042).
+_LLC_SNAP_ETHERNET: Final = b"\xaa\xaa\x03\x00\x00\x00"
+# IANA protocol numbers: IPv6 extension headers lib/flow.c walks, and SCTP.
+IPPROTO_HOPOPTS: Final = 0
+IPPROTO_ROUTING: Final = 43
+IPPROTO_FRAGMENT: Final = 44
+IPPROTO_AH: Final = 51
+IPPROTO_DSTOPTS: Final = 60
+IPPROTO_SCTP: Final = 132
+_IPV6_EXT: Final = frozenset(
+    (IPPROTO_HOPOPTS, IPPROTO_ROUTING, IPPROTO_FRAGMENT, IPPROTO_AH, IPPROTO_DSTOPTS)
+)
+_ICMP_OF: Final = {ETH_TYPE_IP: IPPROTO_ICMP, ETH_TYPE_IPV6: IPPROTO_ICMPV6}
+_REVERSE_OF: Final = {ETH_TYPE_IP: ICMP_REVERSE, ETH_TYPE_IPV6: ICMP6_REVERSE}
+# The ICMP errors whose embedded packet makes them related traffic:
+# extract_l4_icmp() (destination unreachable, source quench, redirect, time
+# exceeded, parameter problem) and extract_l4_icmp6() (destination
+# unreachable, packet too big, time exceeded, parameter problem).
+_ERRORS_OF: Final = {
+    ETH_TYPE_IP: frozenset((3, 4, 5, 11, 12)),
+    ETH_TYPE_IPV6: frozenset((1, 2, 3, 4)),
+}
+# extract_l4_tcp/udp/sctp()'s minimum lengths (TCP_HEADER_LEN,
+# UDP_HEADER_LEN, SCTP_HEADER_LEN).
+_L4_HEADER_LEN: Final = {IPPROTO_TCP: 20, IPPROTO_UDP: 8, IPPROTO_SCTP: 12}
+SCTP_HEADER_LEN: Final = 12
+
+
+def _sctp_chunks_ok(l4: bytes) -> bool:
+    """sctp_check_len(): the chunks, each padded to 4 bytes, fill the
+    packet exactly."""
+    size = len(l4)
+    if size < SCTP_HEADER_LEN:
+        return False
+    pos = SCTP_HEADER_LEN
+    while pos < size:
+        if pos + 4 > size:
+            return False
+        length = (l4[pos + 2] << 8) | l4[pos + 3]
+        if length < 4:
+            return False
+        pos += (length + 3) & ~3
+    return pos == size
+
+
+def _crc32c_table() -> tuple[int, ...]:
+    table = []
+    for byte in range(256):
+        crc = byte
+        for _ in range(8):
+            crc = (crc >> 1) ^ (0x82F63B78 if crc & 1 else 0)  # RFC 3720 B.4
+        table.append(crc)
+    return tuple(table)
+
+
+_CRC32C: Final = _crc32c_table()
+
+
+def sctp_checksum_ok(l4: bytes) -> bool:
+    """RFC 4960 6.8: CRC32c over the packet with its checksum field zeroed,
+    stored least significant byte first."""
+    crc = 0xFFFFFFFF
+    table = _CRC32C
+    for byte in l4[:8] + b"\0\0\0\0" + l4[12:]:
+        crc = table[(crc ^ byte) & 0xFF] ^ (crc >> 8)
+    return (crc ^ 0xFFFFFFFF) == int.from_bytes(l4[8:12], "little")
+
+
+def _key(
+    src: int, dst: int, sport: int, dport: int, dl_type: int, zone: int, proto: int
+) -> ConnKey:
+    return make_key(src, dst, sport, dport, dl_type, zone, proto)
+
+
+def _inner(
+    outer_dst: int,
+    l3: bytes,
+    dl_type: int,
+    zone: int,
+) -> Parsed | str:
+    """extract_l4_icmp*()'s embedded packet of an ICMP error: its IP header
+    (not checked beyond its lengths, as OVS calls extract_l3_*() with no
+    checksum check), source equal to the error's destination, and the first
+    bytes of its L4 header; the key is reversed, so that it is the reply
+    direction of the connection the error is about."""
+    if dl_type == ETH_TYPE_IP:
+        if len(l3) < IPV4_HEADER.size:
+            return BAD_ICMP_ERROR
+        vihl, _, _, _, frag, _, proto, _, src, dst = IPV4_HEADER.unpack_from(l3)
+        ihl = (vihl & 0x0F) * 4
+        if ihl < IPV4_HEADER.size or len(l3) < ihl or frag & 0x3FFF:
+            return BAD_ICMP_ERROR
+        l4 = l3[ihl:]
+        # ICMP_ERROR_DATA_L4_LEN: the error carries 8 bytes of L4 header.
+        need = 8
+    else:
+        if len(l3) < IPV6_HEADER.size:
+            return BAD_ICMP_ERROR
+        _, _, nxt, _, src6, dst6 = IPV6_HEADER.unpack_from(l3)
+        walked = _ipv6_ext(l3, IPV6_HEADER.size, len(l3), nxt)
+        if isinstance(walked, str):
+            return BAD_ICMP_ERROR
+        start, proto = walked
+        l4 = l3[start:]
+        src = int.from_bytes(src6, "big")
+        dst = int.from_bytes(dst6, "big")
+        need = 0  # extract_l4_icmp6() passes no chk_len: full headers
+    if src != outer_dst:
+        return BAD_ICMP_ERROR
+    if proto in _L4_HEADER_LEN:
+        if len(l4) < (need or _L4_HEADER_LEN[proto]):
+            return BAD_ICMP_ERROR
+        sport, dport = PORTS.unpack_from(l4)
+        if not sport or not dport:
+            return BAD_ICMP_ERROR
+    elif proto == _ICMP_OF[dl_type]:
+        if len(l4) < ICMP_ECHO.size:
+            return BAD_ICMP_ERROR
+        icmp_type, code, _, ident, _ = ICMP_ECHO.unpack_from(l4)
+        rev_type = _REVERSE_OF[dl_type].get(icmp_type)
+        if rev_type is None or code:
+            return BAD_ICMP_ERROR  # an error about an error, or a bad code
+        sport = (icmp_type << 24) | ident
+        dport = (rev_type << 24) | ident
+    else:
+        sport = dport = 0  # other protocols have no L4 key
+    return Parsed(_key(dst, src, dport, sport, dl_type, zone, proto), proto, 0, True)
+
+
 def _l4(
     proto: int,
     l4: bytes,
@@ -125,9 +265,11 @@ def _l4(
     dst: int,
     dl_type: int,
     zone: int,
+    verify: bool,
 ) -> Parsed | str:
     """OVS's extract_l4(): check_l4_*() (lengths, checksums), then
-    extract_l4_*().  ``pseudo`` is the checksum pseudo-header."""
+    extract_l4_*().  ``pseudo`` is the checksum pseudo-header; ``verify``
+    False trusts the L4 checksum, as OVS does when the NIC has checked it."""
     if proto == IPPROTO_UDP:
         if len(l4) < UDP_HEADER.size:
             return TRUNCATED
@@ -135,83 +277,155 @@ def _l4(
         if udp_len < UDP_HEADER.size or udp_len > len(l4):
             return BAD_L4
         # check_l4_udp(): a zero checksum means "none", over IPv4 only.
-        if (csum or dl_type != ETH_TYPE_IP) and not checksum_ok(pseudo, l4):
+        if verify and (csum or dl_type != ETH_TYPE_IP) and not checksum_ok(pseudo, l4):
             return BAD_L4_CHECKSUM
         if not sport or not dport:
             return PORT_ZERO  # extract_l4_udp(): port 0 is invalid
-        return Parsed(make_key(src, dst, sport, dport, dl_type, zone, proto), proto, 0)
+        return Parsed(_key(src, dst, sport, dport, dl_type, zone, proto), proto, 0)
     if proto == IPPROTO_TCP:
         if len(l4) < TCP_HEADER.size:
             return TRUNCATED
         sport, dport, _, _, offset, flags, *_ = TCP_HEADER.unpack_from(l4)
         if (offset >> 4) * 4 < TCP_HEADER.size or (offset >> 4) * 4 > len(l4):
             return BAD_L4
-        if not checksum_ok(pseudo, l4):
+        if verify and not checksum_ok(pseudo, l4):
             return BAD_L4_CHECKSUM  # check_l4_tcp()
         if not sport or not dport:
             return PORT_ZERO  # extract_l4_tcp()
-        key = make_key(src, dst, sport, dport, dl_type, zone, proto)
+        key = _key(src, dst, sport, dport, dl_type, zone, proto)
         return Parsed(key, proto, flags)
-    v4_icmp = proto == IPPROTO_ICMP and dl_type == ETH_TYPE_IP
-    if v4_icmp or (proto == IPPROTO_ICMPV6 and dl_type == ETH_TYPE_IPV6):
+    if proto == IPPROTO_SCTP:
+        if not _sctp_chunks_ok(l4):
+            return BAD_L4  # sctp_check_len()
+        if verify and not sctp_checksum_ok(l4):
+            return BAD_L4_CHECKSUM
+        sport, dport = PORTS.unpack_from(l4)
+        if not sport or not dport:
+            return PORT_ZERO
+        return Parsed(_key(src, dst, sport, dport, dl_type, zone, proto), proto, 0)
+    if proto == _ICMP_OF[dl_type]:
+        v4_icmp = dl_type == ETH_TYPE_IP
         # check_l4_icmp() sums the message alone, check_l4_icmp6() with the
-        # pseudo-header; both need 8 bytes (extract_l4_icmp*()).
+        # pseudo-header.
+        if verify and not checksum_ok(b"" if v4_icmp else pseudo, l4):
+            return BAD_L4_CHECKSUM
+        # extract_l4_icmp() needs the 8-byte header; extract_l4_icmp6() the
+        # 4-byte one and 4 more bytes.
         if len(l4) < ICMP_ECHO.size:
             return TRUNCATED
-        if not checksum_ok(b"" if v4_icmp else pseudo, l4):
-            return BAD_L4_CHECKSUM
         icmp_type, code, _, ident, _ = ICMP_ECHO.unpack_from(l4)
-        reverse = ICMP_REVERSE if v4_icmp else ICMP6_REVERSE
-        rev_type = reverse.get(icmp_type)
+        if icmp_type in _ERRORS_OF[dl_type]:
+            inner_start = 8
+            return _inner(dst, l4[inner_start:], dl_type, zone)
+        rev_type = _REVERSE_OF[dl_type].get(icmp_type)
         if rev_type is None or code:
-            # Errors would be "related" traffic; ctbench models echo only.
-            # An echo with a nonzero code is invalid in OVS.
+            # Neither a query OVS tracks nor an error: invalid.  So is a
+            # query with a nonzero code.
             return NOT_ECHO
-        sport = (icmp_type << 24) | (code << 16) | ident
-        dport = (rev_type << 24) | (code << 16) | ident
-        return Parsed(make_key(src, dst, sport, dport, dl_type, zone, proto), proto, 0)
-    return UNSUPPORTED_L4
+        sport = (icmp_type << 24) | ident
+        dport = (rev_type << 24) | ident
+        return Parsed(_key(src, dst, sport, dport, dl_type, zone, proto), proto, 0)
+    # extract_l4(): "For all other protocols we do not have L4 keys, so keep
+    # them zero"; conntrack-other tracks them.
+    return Parsed(_key(src, dst, 0, 0, dl_type, zone, proto), proto, 0)
 
 
-def explain_frame(frame: bytes, zone: int) -> Parsed | str:
+def _ipv6_ext(data: bytes, start: int, end: int, nxt: int) -> tuple[int, int] | str:
+    """lib/flow.c parse_ipv6_ext_hdrs__() over ``data[start:end]``: the
+    offset of the upper-layer header and its protocol, FRAGMENT for any
+    fragment but an atomic one (offset 0, no more fragments: conntrack's
+    extract_l3_ipv6() refuses any ``nw_frag``), or BAD_IPV6_EXT."""
+    while nxt in _IPV6_EXT:
+        # Every extension header is at least 8 bytes.
+        if end - start < 8:
+            return BAD_IPV6_EXT
+        if nxt == IPPROTO_FRAGMENT:
+            offlg = int.from_bytes(data[start + 2 : start + 4], "big")
+            nxt = data[start]
+            start += 8
+            if offlg:
+                return FRAGMENT
+            continue
+        length = data[start + 1]
+        # AH counts 4-byte words less 2, the others 8-byte words less 1.
+        size = (length + 2) * 4 if nxt == IPPROTO_AH else (length + 1) * 8
+        nxt = data[start]
+        if end - start < size:
+            return BAD_IPV6_EXT
+        start += size
+    return start, nxt
+
+
+def explain_frame(frame: bytes, zone: int, verify_l4: bool = True) -> Parsed | str:
     """The frame's key, or the reason conntrack would call it invalid.
 
-    Never raises on malformed input: truncated headers, bad lengths,
-    fragments and unknown protocols all give a reason.
+    The frame is read as lib/flow.c miniflow_extract() reads it (up to two
+    VLAN tags, LLC/SNAP, the IPv4 and IPv6 sanity checks, IPv6 extension
+    headers, Ethernet padding), then as conn_key_extract() does.  Never
+    raises on malformed input: truncated headers, bad lengths, fragments and
+    unknown protocols all give a reason.
     """
-    if len(frame) < ETH_HEADER.size:
+    flen = len(frame)
+    if flen < ETH_HEADER.size:
         return TRUNCATED
-    dl_type = ETH_HEADER.unpack_from(frame)[2]
-    l3 = frame[ETH_HEADER.size :]
+    # parse_vlan(): tags while at least a tag and an EtherType remain.
+    off = 12
+    dl_type = (frame[12] << 8) | frame[13]
+    tags = 0
+    while dl_type in _VLAN_TYPES and tags < FLOW_MAX_VLAN_HEADERS:
+        if flen - off < 6:
+            break
+        off += 4
+        tags += 1
+        dl_type = (frame[off] << 8) | frame[off + 1]
+    off += 2
+    if dl_type < ETH_TYPE_MIN:
+        # parse_ethertype(): an 802.2 frame is IP only inside LLC/SNAP.
+        if frame[off : off + 6] != _LLC_SNAP_ETHERNET or flen - off < 8:
+            return UNSUPPORTED_L3
+        dl_type = (frame[off + 6] << 8) | frame[off + 7]
+        off += 8
     if dl_type == ETH_TYPE_IP:
+        l3 = frame[off:]
+        # ipv4_sanity_check(), then conn_key_extract()'s extract_l3_ipv4().
         if len(l3) < IPV4_HEADER.size:
             return TRUNCATED
         vihl, _, total, _, frag, _, proto, _, src, dst = IPV4_HEADER.unpack_from(l3)
         ihl = (vihl & 0x0F) * 4
-        if vihl >> 4 != 4 or ihl < IPV4_HEADER.size or total < ihl:
+        if ihl < IPV4_HEADER.size or total < ihl:
             return BAD_L3
-        if total > len(l3):
+        if ihl > len(l3) or total > len(l3):
             return TRUNCATED
-        if not checksum_ok(l3[:ihl]):
-            return BAD_IP_CHECKSUM
+        if len(l3) - total > 0xFFFF:
+            return BAD_L3  # ipv4_sanity_check(): padding over 64 KiB
         if frag & 0x3FFF:
             return FRAGMENT
-        l4 = l3[ihl:total]
+        if not checksum_ok(l3[:ihl]):
+            return BAD_IP_CHECKSUM
+        l3 = l3[:total]  # never the padding
+        l4 = l3[ihl:]
         pseudo = pseudo_header(dl_type, l3[12:16], l3[16:20], proto, len(l4))
-        return _l4(proto, l4, pseudo, src, dst, dl_type, zone)
+        return _l4(proto, l4, pseudo, src, dst, dl_type, zone, verify_l4)
     if dl_type == ETH_TYPE_IPV6:
+        l3 = frame[off:]
         if len(l3) < IPV6_HEADER.size:
             return TRUNCATED
-        vtc, payload_len, proto, _, src6, dst6 = IPV6_HEADER.unpack_from(l3)
-        if vtc >> 28 != 6:
-            return BAD_L3
+        _, payload_len, nxt, _, src6, dst6 = IPV6_HEADER.unpack_from(l3)
+        # ipv6_sanity_check() does not look at the version either.
         if IPV6_HEADER.size + payload_len > len(l3):
             return TRUNCATED
-        l4 = l3[IPV6_HEADER.size : IPV6_HEADER.size + payload_len]
+        if len(l3) - IPV6_HEADER.size - payload_len > 0xFFFF:
+            return BAD_L3  # ipv6_sanity_check(): padding over 64 KiB
+        l3 = l3[: IPV6_HEADER.size + payload_len]
+        walked = _ipv6_ext(l3, IPV6_HEADER.size, len(l3), nxt)
+        if isinstance(walked, str):
+            return walked
+        start, proto = walked
+        l4 = l3[start:]
         src = int.from_bytes(src6, "big")
         dst = int.from_bytes(dst6, "big")
         pseudo = pseudo_header(dl_type, src6, dst6, proto, len(l4))
-        return _l4(proto, l4, pseudo, src, dst, dl_type, zone)
+        return _l4(proto, l4, pseudo, src, dst, dl_type, zone, verify_l4)
     return UNSUPPORTED_L3
 
 

@@ -19,6 +19,8 @@ from ctbench.model import STATE_NAMES, Counters, Limits, NatAction
 from ctbench.model.states import (
     INVALID,
     NEW,
+    RELATED,
+    RELATED_REPLY,
     TIMEOUTS_MS,
     UPDATE_NEW,
     update,
@@ -82,8 +84,13 @@ class ReferenceConntrack:
         if parsed is None:
             self.counters.invalid += 1
             return INVALID
-        key, proto, flags = parsed
+        key, proto, flags, related = parsed
         found = self._find(key)
+        if related:
+            if found is None or now >= found[0].expiration:
+                self.counters.invalid += 1
+                return INVALID
+            return RELATED_REPLY if found[1] else RELATED
         if found is not None:
             conn, reply = found
             if now >= conn.expiration:

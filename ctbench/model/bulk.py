@@ -202,15 +202,14 @@ class BulkExecutor:
     ) -> None:
         """Frames the bulk code does not handle, one at a time."""
         ct = self.ct
+        verify_l4 = ct.verify_l4
         for i in range(start, end):
-            parsed = explain_frame(frames[i], call.zone)
+            parsed = explain_frame(frames[i], call.zone, verify_l4)
             if isinstance(parsed, str):
                 call.counts.invalid += 1
                 out[i] = INVALID
             else:
-                out[i] = ct.track(
-                    call, parsed.key, parsed.proto, parsed.tcp_flags, None
-                )
+                out[i] = ct.track_parsed(call, parsed)
 
     def _run(self, call: Call, rows: KeyRows, out: npt.NDArray[np.uint8]) -> None:
         """A run of fast-path UDP frames, in segments without interference."""
@@ -297,11 +296,13 @@ class BulkExecutor:
         live_handles = handles[live]
         live_reply = reply[live]
         state = views.state[live_handles]
-        first = state == UDP_FIRST
         new_state = np.where(
-            live_reply, UDP_BIDIR, np.where(first, UDP_MULTIPLE, state)
+            live_reply | (state == UDP_BIDIR), UDP_BIDIR, UDP_MULTIPLE
         ).astype(np.int8)
-        out[live] = np.where(live_reply, EST_REPLY, np.where(first, NEW, EST))
+        # CT_UPDATE_VALID_NEW (+new) until the connection has seen a reply.
+        out[live] = np.where(
+            live_reply, EST_REPLY, np.where(new_state == UDP_BIDIR, EST, NEW)
+        )
         views.state[live_handles] = new_state
         views.expiration[live_handles] = now + UDP_TIMEOUTS[new_state]
         # Everything else is not found (expired ones are skipped): +new.

@@ -55,8 +55,11 @@ from ctbench.model.records import (
 from ctbench.model.states import (
     INVALID,
     NEW,
+    RELATED,
+    RELATED_REPLY,
     STATE_NAMES,
     TIMEOUTS_MS,
+    UDP_BIDIR,
     UDP_FIRST,
     UDP_MULTIPLE,
     UDP_TIMEOUTS_MS,
@@ -65,7 +68,7 @@ from ctbench.model.states import (
     valid_new,
 )
 from ctbench.packets import IPPROTO_UDP
-from ctbench.parse import UDP4_FAST, explain_frame
+from ctbench.parse import UDP4_FAST, Parsed, explain_frame
 
 # lib/conntrack.c conntrack_clean(): a pass stops once it has visited more
 # than n_conn_limit / 64 connections (checked before each list).
@@ -76,6 +79,7 @@ BULK_MIN_FRAMES: Final = bulk.BULK_MIN_FRAMES
 
 _NOTHING_FLUSHED: Final = FlushResult(0, 0)
 _UDP_TO_MULTIPLE: Final = UDP_TIMEOUTS_MS[UDP_MULTIPLE]
+_UDP_TO_BIDIR: Final = UDP_TIMEOUTS_MS[UDP_BIDIR]
 
 
 class Call:
@@ -132,9 +136,13 @@ class Conntrack:
         limits: Limits | None = None,
         *,
         thread_safe: bool = False,
+        verify_l4: bool = True,
     ) -> None:
         self.table = table
         self.thread_safe = thread_safe
+        # False: trust every L4 checksum, as OVS does for a packet whose NIC
+        # has verified it (ovstest sets no such flag: True).
+        self.verify_l4 = verify_l4
         self.lock = threading.Lock()
         self.limits = limits or Limits()
         self.columns = Columns()
@@ -220,19 +228,20 @@ class Conntrack:
         call = self.begin(zone, commit, now, nat, self.thread_safe)
         get = call.get
         track = self.track
+        track_parsed = self.track_parsed
+        verify_l4 = self.verify_l4
         state = self.columns.state
         expiration = self.columns.expiration
         suffix = zone_suffix(zone, IPPROTO_UDP)
         unpack = UDP4_FAST.unpack_from
         from_bytes = int.from_bytes
-        udp_timeouts = UDP_TIMEOUTS_MS
         miss = MISS
         out: list[int] = []
         append = out.append
         # The loop uses literals, not the named constants, so that CPython
         # loads them without a global lookup: 0x0800 is ETH_TYPE_IP, 17
         # IPPROTO_UDP, 26:38 the key's bytes (UDP4_KEY_START:UDP4_KEY_END),
-        # state 0 UDP_FIRST and 1 UDP_MULTIPLE, ct_state 0x21 NEW and 0x22
+        # state 1 UDP_MULTIPLE and 2 UDP_BIDIR, ct_state 0x21 NEW and 0x22
         # EST (tests/test_model_bulk.py holds this path to the general one).
         try:
             for frame in frames:
@@ -259,26 +268,55 @@ class Conntrack:
                         if value >= 0 and now < expiration[value]:
                             # A forward hit on a live connection:
                             # other_conn_update().
-                            udp_state = state[value]
-                            if udp_state:
-                                expiration[value] = now + udp_timeouts[udp_state]
+                            if state[value] == 2:
+                                expiration[value] = now + _UDP_TO_BIDIR
                                 append(0x22)
                             else:
+                                # No reply yet: CT_UPDATE_VALID_NEW.
                                 state[value] = 1
                                 expiration[value] = now + _UDP_TO_MULTIPLE
-                                append(0x21)  # CT_UPDATE_VALID_NEW
+                                append(0x21)
                             continue
                         append(track(call, key, 17, 0, value))
                         continue
-                parsed = explain_frame(frame, zone)
+                parsed = explain_frame(frame, zone, verify_l4)
                 if isinstance(parsed, str):
                     call.counts.invalid += 1
                     append(INVALID)
                     continue
-                append(track(call, parsed.key, parsed.proto, parsed.tcp_flags, None))
+                append(track_parsed(call, parsed))
         finally:
             self.end(call, len(out))
         return out
+
+    def track_parsed(self, call: Call, parsed: Parsed) -> int:
+        """One valid frame that took no fast path."""
+        if parsed.related:
+            return self._related(call, parsed.key)
+        return self.track(call, parsed.key, parsed.proto, parsed.tcp_flags, None)
+
+    def _related(self, call: Call, key: ConnKey) -> int:
+        """An ICMP error: conn_update_state() marks it related to the live
+        connection its embedded packet belongs to, and leaves that
+        connection's state and expiration alone; with no such connection,
+        process_one() calls it invalid.  It never creates one."""
+        get = call.get
+        cols = self.columns
+        value = get(key, MISS)
+        reply = False
+        if value >= 0:
+            handle = value
+        elif value != MISS:
+            handle = ~value
+            reply = True
+        else:
+            other = get(reverse_key(key), MISS)
+            handle = other if other >= 0 and not cols.nat[other] else -1
+            reply = True
+        if handle >= 0 and call.now < cols.expiration[handle]:
+            return RELATED_REPLY if reply else RELATED
+        call.counts.invalid += 1
+        return INVALID
 
     def track(
         self, call: Call, key: ConnKey, proto: int, flags: int, value: int | None

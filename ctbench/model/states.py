@@ -15,7 +15,7 @@ from typing import Final
 
 from ctbench.packets import (
     ICMP6_ECHO_REQUEST,
-    ICMP_ECHO_REQUEST,
+    ICMP_REQUESTS,
     IPPROTO_ICMP,
     IPPROTO_ICMPV6,
     IPPROTO_TCP,
@@ -50,29 +50,51 @@ ICMP_TIMEOUTS_S: Final = (60, 30)
 ) = range(7)
 TCP_TIMEOUTS_S: Final = (30, 30, 86400, 900, 900, 45, 30)
 
+_TCP_NAMES: Final = (
+    "syn-sent",
+    "syn-recv",
+    "established",
+    "fin-wait",
+    "fin-wait",
+    "time-wait",
+    "closed",
+)
+_OTHER_NAMES: Final = ("first", "multiple", "bidir")
+_ICMP_NAMES: Final = ("first", "reply")
+
+
+def _ms(seconds: tuple[int, ...]) -> tuple[int, ...]:
+    return tuple(t * _MS for t in seconds)
+
+
+# Every IP protocol's states and timeouts, indexed by protocol number, as
+# lib/conntrack.c's l4_protos[]: TCP, ICMP and ICMPv6 have their own, every
+# other protocol (UDP among them) is conntrack-other's.
 STATE_NAMES: Final[Mapping[int, tuple[str, ...]]] = {
-    IPPROTO_UDP: ("first", "multiple", "bidir"),
-    IPPROTO_ICMP: ("first", "reply"),
-    IPPROTO_ICMPV6: ("first", "reply"),
-    IPPROTO_TCP: (
-        "syn-sent",
-        "syn-recv",
-        "established",
-        "fin-wait",
-        "fin-wait",
-        "time-wait",
-        "closed",
-    ),
+    proto: (
+        _TCP_NAMES
+        if proto == IPPROTO_TCP
+        else _ICMP_NAMES
+        if proto in (IPPROTO_ICMP, IPPROTO_ICMPV6)
+        else _OTHER_NAMES
+    )
+    for proto in range(256)
 }
 TIMEOUTS_MS: Final[Mapping[int, tuple[int, ...]]] = {
-    IPPROTO_UDP: tuple(t * _MS for t in UDP_TIMEOUTS_S),
-    IPPROTO_ICMP: tuple(t * _MS for t in ICMP_TIMEOUTS_S),
-    IPPROTO_ICMPV6: tuple(t * _MS for t in ICMP_TIMEOUTS_S),
-    IPPROTO_TCP: tuple(t * _MS for t in TCP_TIMEOUTS_S),
+    proto: _ms(
+        TCP_TIMEOUTS_S
+        if proto == IPPROTO_TCP
+        else ICMP_TIMEOUTS_S
+        if proto in (IPPROTO_ICMP, IPPROTO_ICMPV6)
+        else UDP_TIMEOUTS_S
+    )
+    for proto in range(256)
 }
 UDP_TIMEOUTS_MS: Final = TIMEOUTS_MS[IPPROTO_UDP]
 
 # A packet's ct_state, as ints.
+RELATED: Final = int(CtState.RELATED | CtState.TRACKED)
+RELATED_REPLY: Final = int(CtState.RELATED | CtState.REPLY_DIR | CtState.TRACKED)
 NEW: Final = int(CtState.NEW | CtState.TRACKED)
 EST: Final = int(CtState.ESTABLISHED | CtState.TRACKED)
 EST_REPLY: Final = int(CtState.ESTABLISHED | CtState.REPLY_DIR | CtState.TRACKED)
@@ -97,29 +119,34 @@ def valid_new(proto: int, key: bytes, flags: int) -> bool:
         # A SYN+ACK may not open a connection; totally new or mid-stream may.
         syn_ack = flags & TCP_SYN and flags & TCP_ACK
         return not tcp_invalid_flags(flags) and not syn_ack
-    if proto in (IPPROTO_ICMP, IPPROTO_ICMPV6):
-        request = ICMP_ECHO_REQUEST if proto == IPPROTO_ICMP else ICMP6_ECHO_REQUEST
+    if proto == IPPROTO_ICMP:
         # The type is the first byte of the key's 4-byte source "port",
         # followed by the destination "port", the zone and the protocol.
-        return key[-11] == request
+        return key[-11] in ICMP_REQUESTS
+    if proto == IPPROTO_ICMPV6:
+        return key[-11] == ICMP6_ECHO_REQUEST
     return True
 
 
 def udp_update(state: int, reply: bool) -> tuple[int, int]:
     """other_conn_update(): (ct_state, new state).  A reply makes the
     connection BIDIR; a second packet the same way makes FIRST into
-    MULTIPLE and answers CT_UPDATE_VALID_NEW, so that packet stays +new."""
+    MULTIPLE.  Until a reply has been seen the answer is
+    CT_UPDATE_VALID_NEW, so every packet of a one-way flow stays +new."""
     if reply:
         return EST_REPLY, UDP_BIDIR
-    if state == UDP_FIRST:
-        return NEW, UDP_MULTIPLE
-    return EST, state
+    if state == UDP_BIDIR:
+        return EST, state
+    return NEW, UDP_MULTIPLE
 
 
 def icmp_update(state: int, reply: bool) -> tuple[int, int]:
-    """icmp_conn_update(): a reply moves the connection to REPLY."""
+    """icmp_conn_update(): a reply moves the connection to REPLY; a request
+    before any reply answers CT_UPDATE_VALID_NEW, +new."""
     if reply:
         return EST_REPLY, ICMP_REPLY
+    if state == ICMP_FIRST:
+        return NEW, state
     return EST, state
 
 
@@ -153,8 +180,8 @@ def tcp_update(state: int, reply: bool, flags: int) -> tuple[int, int]:
 
 def update(proto: int, state: int, reply: bool, flags: int) -> tuple[int, int]:
     """The protocol's update: (ct_state or UPDATE_NEW, new state)."""
-    if proto == IPPROTO_UDP:
-        return udp_update(state, reply)
     if proto == IPPROTO_TCP:
         return tcp_update(state, reply, flags)
-    return icmp_update(state, reply)
+    if proto in (IPPROTO_ICMP, IPPROTO_ICMPV6):
+        return icmp_update(state, reply)
+    return udp_update(state, reply)

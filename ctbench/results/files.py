@@ -86,6 +86,18 @@ _FILE_KINDS: dict[int, str] = {
 
 def read_text(path: Path) -> str:
     """A regular file's UTF-8 text (a symlink is followed), or a one-line
+    ResultsError (see :func:`read_bytes`)."""
+    raw = read_bytes(path)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ResultsError(
+            f"{path}: not valid JSON (not UTF-8 text), not a ctbench results file"
+        ) from None
+
+
+def read_bytes(path: Path) -> bytes:
+    """A regular file's bytes (a symlink is followed), or a one-line
     ResultsError.
 
     Anything else is refused before it is read: /dev/zero would be read
@@ -98,15 +110,9 @@ def read_text(path: Path) -> str:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
         with os.fdopen(fd, "rb") as file:
             _regular(path, os.fstat(file.fileno()).st_mode)
-            raw = file.read()
+            return file.read()
     except OSError as exc:
         raise ResultsError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise ResultsError(
-            f"{path}: not valid JSON (not UTF-8 text), not a ctbench results file"
-        ) from None
 
 
 def _regular(path: Path, mode: int) -> None:
