@@ -10,11 +10,12 @@ from __future__ import annotations
 from typing import Final
 
 from ctbench.report.sections import CommandSections
-from ctbench.scenarios import threads, zones
+from ctbench.scenarios import replay, threads, zones
 
 SECTIONS: Final[dict[str, CommandSections]] = {
     zones.COMMAND: zones.SECTIONS,
     threads.COMMAND: threads.SECTIONS,
+    replay.COMMAND: replay.SECTIONS,
 }
 
 

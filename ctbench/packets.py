@@ -66,6 +66,18 @@ class CtState(IntFlag):
     TRACKED = 0x20
 
 
+# ct_state_to_string() (lib/packets.c) names, in bit order, as ovstest's pcap
+# command prints them.
+CT_STATE_NAMES: Final = ("new", "est", "rel", "rpl", "inv", "trk", "snat", "dnat")
+
+
+def ct_state_flags(state: int) -> str:
+    """A ct_state as ovstest prints it: set bits' names joined with "|" in
+    bit order, or "0"."""
+    names = [name for bit, name in enumerate(CT_STATE_NAMES) if state >> bit & 1]
+    return "|".join(names) if names else "0"
+
+
 # ovstest's frame, byte for byte: tests/test-conntrack.c `payload`, 42 bytes of
 # Ethernet (50:54:00:00:00:09 -> 50:54:00:00:00:0a) + IPv4 (10.1.1.1 ->
 # 10.1.1.2, protocol 17, TTL 0, header checksum 0xa4cd) + UDP (ports 1 -> 2,

@@ -128,6 +128,8 @@ _VLAN_TYPES: Final = (0x8100, 0x88A8)
 FLOW_MAX_VLAN_HEADERS: Final = 2
 # IEEE 802.3: a smaller EtherType field is a length (lib/packets.h).
 ETH_TYPE_MIN: Final = 0x600
+# lib/flow.h: the dl_type of an 802.2 frame without an EtherType.
+FLOW_DL_TYPE_NONE: Final = 0x5FF
 # LLC DSAP/SSAP 0xAA, control 0x03, SNAP organisation 00:00:00 (RFC 1042).
 _LLC_SNAP_ETHERNET: Final = b"\xaa\xaa\x03\x00\x00\x00"
 # IANA protocol numbers: IPv6 extension headers lib/flow.c walks, and SCTP.
@@ -356,18 +358,15 @@ def _ipv6_ext(data: bytes, start: int, end: int, nxt: int) -> tuple[int, int] | 
     return start, nxt
 
 
-def explain_frame(frame: bytes, zone: int, verify_l4: bool = True) -> Parsed | str:
-    """The frame's key, or the reason conntrack would call it invalid.
-
-    The frame is read as lib/flow.c miniflow_extract() reads it (up to two
-    VLAN tags, LLC/SNAP, the IPv4 and IPv6 sanity checks, IPv6 extension
-    headers, Ethernet padding), then as conn_key_extract() does.  Never
-    raises on malformed input: truncated headers, bad lengths, fragments and
-    unknown protocols all give a reason.
-    """
+def l3_start(frame: bytes) -> tuple[int, int]:
+    """The frame's L3 type (flow.dl_type) and where its L3 header starts,
+    as miniflow_extract()'s parse_vlan() and parse_ethertype() find them:
+    up to two VLAN tags, then an EtherType or LLC/SNAP.  A frame shorter
+    than an Ethernet header has type 0; an 802.2 frame that is not SNAP,
+    :data:`FLOW_DL_TYPE_NONE`."""
     flen = len(frame)
     if flen < ETH_HEADER.size:
-        return TRUNCATED
+        return 0, flen
     # parse_vlan(): tags while at least a tag and an EtherType remain.
     off = 12
     dl_type = (frame[12] << 8) | frame[13]
@@ -382,9 +381,26 @@ def explain_frame(frame: bytes, zone: int, verify_l4: bool = True) -> Parsed | s
     if dl_type < ETH_TYPE_MIN:
         # parse_ethertype(): an 802.2 frame is IP only inside LLC/SNAP.
         if frame[off : off + 6] != _LLC_SNAP_ETHERNET or flen - off < 8:
-            return UNSUPPORTED_L3
+            return FLOW_DL_TYPE_NONE, off
         dl_type = (frame[off + 6] << 8) | frame[off + 7]
         off += 8
+        if dl_type < ETH_TYPE_MIN:
+            return FLOW_DL_TYPE_NONE, off
+    return dl_type, off
+
+
+def explain_frame(frame: bytes, zone: int, verify_l4: bool = True) -> Parsed | str:
+    """The frame's key, or the reason conntrack would call it invalid.
+
+    The frame is read as lib/flow.c miniflow_extract() reads it (up to two
+    VLAN tags, LLC/SNAP, the IPv4 and IPv6 sanity checks, IPv6 extension
+    headers, Ethernet padding), then as conn_key_extract() does.  Never
+    raises on malformed input: truncated headers, bad lengths, fragments and
+    unknown protocols all give a reason.
+    """
+    if len(frame) < ETH_HEADER.size:
+        return TRUNCATED
+    dl_type, off = l3_start(frame)
     if dl_type == ETH_TYPE_IP:
         l3 = frame[off:]
         # ipv4_sanity_check(), then conn_key_extract()'s extract_l3_ipv4().

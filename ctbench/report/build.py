@@ -109,7 +109,10 @@ def _phase_order(run: RunResult, sections: CommandSections) -> list[str]:
 
 
 def _title(run: RunResult, sections: CommandSections) -> str:
-    args = " ".join(str(run.params.get(k)) for k in sections.title_params)
+    args = " ".join(
+        " ".join(map(str, v)) if isinstance(v, list) else str(v)
+        for v in (run.params.get(k) for k in sections.title_params)
+    )
     backends = ", ".join(r.label for r in run.results)
     return f"ctbench {run.command} {args}  [{backends}]"
 

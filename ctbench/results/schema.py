@@ -205,6 +205,15 @@ _PARAMS: Final[dict[str, _Rule]] = {
     ),
     "ovs_stats": _BOOLEAN,
     "parallel": _BOOLEAN,
+    "repeat": _POSITIVE,
+    "zone": _COUNT,
+    "packets": _COUNT,
+    "batches": _COUNT,
+    "clock": _Rule(_text, "a string"),
+    "trust_l4_checksums": _BOOLEAN,
+    "files": _Rule(
+        lambda v: isinstance(v, list) and all(map(_text, v)), "a list of strings"
+    ),
     "gc": _Rule(_text, "a string"),
     "backends": _Rule(
         lambda v: isinstance(v, list) and all(map(_text, v)), "a list of strings"
@@ -226,6 +235,7 @@ _KNOWN_EXTRA: Final[dict[str, Callable[[Any], bool]]] = {
             "swept",
             "harness_untimed_us_per_round",
             "rounds",
+            "repetitions",
         )
     },
     "thread_packets": lambda v: isinstance(v, list) and all(map(_integer, v)),

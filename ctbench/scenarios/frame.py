@@ -208,7 +208,10 @@ def _run_one(
     result.options = {**dict(spec.options), **dict(getattr(table, "options", {}))}
     config = workload.config
     model = Conntrack(
-        table, Limits(conn_limit=config.conn_limit), thread_safe=workload.thread_safe
+        table,
+        Limits(conn_limit=config.conn_limit),
+        thread_safe=workload.thread_safe,
+        verify_l4=getattr(config, "verify_l4", True),
     )
     label = result.label
 

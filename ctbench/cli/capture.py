@@ -1,0 +1,274 @@
+"""ctbench pcap and ctbench replay: real captures through the model."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from ctbench.backends import BackendSpec, create_table
+from ctbench.capture import read_capture
+from ctbench.capture.track import CLOCKS, TrackConfig, track_batches
+from ctbench.cli.common import (
+    EXIT_INTERRUPTED,
+    INTEGER,
+    OutputFile,
+    RunOptions,
+    finish,
+    parse_backends,
+    run_benchmark,
+    run_options,
+)
+from ctbench.errors import CtbenchError
+from ctbench.model import Conntrack, Limits
+from ctbench.parse import explain_frame
+from ctbench.render import FORMATS as REPORT_FORMATS
+from ctbench.render.packet_stream import FORMATS as STREAM_FORMATS
+from ctbench.render.packet_stream import PacketRecord, StreamWriter
+from ctbench.scenarios.replay import (
+    DEFAULT_BATCH_SIZE,
+    ReplayConfig,
+    estimate_replay,
+    explain_invalid,
+    load_captures,
+    run_replay,
+)
+
+_CAPTURE = click.Path(dir_okay=False, path_type=Path)
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _track_options(func: F) -> F:
+    func = click.option(
+        "--trust-l4-checksums",
+        is_flag=True,
+        help="Trust every TCP, UDP, SCTP and ICMP checksum, as OVS does when "
+        "the NIC has verified them (default: verify them, as ovstest does; "
+        "loopback captures carry unfinished checksums).",
+    )(func)
+    func = click.option(
+        "--clock",
+        type=click.Choice(CLOCKS),
+        default="capture",
+        show_default=True,
+        help="Each batch's time: the capture's timestamps, the wall clock "
+        "(ovstest's), or frozen at 0 (nothing expires).",
+    )(func)
+    return click.option(
+        "--zone",
+        type=INTEGER,
+        default=0,
+        show_default=True,
+        help="Conntrack zone of the packets (the first zone with --zones).",
+    )(func)
+
+
+@click.command("pcap")
+@click.argument("file", type=_CAPTURE)
+@click.argument("batch_size", type=INTEGER, default=1, required=False)
+@click.option(
+    "--backend",
+    "-b",
+    "backend",
+    default="per-zone",
+    show_default=True,
+    metavar="NAME[:KEY=VALUE,...]",
+    help="The backend whose table tracks the packets.",
+)
+@_track_options
+@click.option(
+    "--format",
+    "fmt",
+    default=None,
+    help="Per packet: text (ovstest's lines, the default), json, csv.  With "
+    f"--summary: {', '.join(REPORT_FORMATS)}.",
+)
+@click.option(
+    "--summary",
+    is_flag=True,
+    help="Instead of every packet: counts per state, connections created, "
+    "invalid packets and why, and the time per batch, as a report.",
+)
+@click.option(
+    "--output",
+    "-o",
+    type=OutputFile(),
+    help="With --summary: also write the results file (JSON) here.",
+)
+def pcap(
+    file: Path,
+    batch_size: int,
+    backend: str,
+    zone: int,
+    clock: str,
+    trust_l4_checksums: bool,
+    fmt: str | None,
+    summary: bool,
+    output: Path | None,
+) -> None:
+    """ovstest's pcap command: track every packet of FILE (pcap or pcapng)
+    with commit in one zone, BATCH_SIZE (1..32) packets per execute, and
+    print each packet's state as ovstest does: "N: new|trk".
+
+    Unlike ovstest, a batch that mixes IPv4 and IPv6 is executed correctly,
+    the capture's timestamps are the clock (--clock), and pcapng, Linux
+    cooked v2 (SLL2) and raw IP captures are read.
+
+    \b
+    Examples:
+      ctbench pcap capture.pcap
+      ctbench pcap capture.pcapng 32 --format csv
+      ctbench pcap capture.pcap --summary -b single
+    """
+    config = TrackConfig(
+        batch_size=batch_size,
+        zone=zone,
+        clock=clock,
+        verify_l4=not trust_l4_checksums,
+    )
+    spec = parse_backends((backend,))[0]
+    if summary:
+        _summary(file, config, spec, fmt, output)
+        return
+    if output is not None:
+        raise CtbenchError("--output writes --summary's results file; add --summary")
+    fmt = fmt or "text"
+    if fmt not in STREAM_FORMATS:
+        raise CtbenchError(
+            f"--format {fmt}: per packet the formats are {', '.join(STREAM_FORMATS)} "
+            f"({fmt} is a --summary format)"
+            if fmt in REPORT_FORMATS
+            else f"--format must be one of {', '.join(STREAM_FORMATS)} (got {fmt!r})"
+        )
+    capture = read_capture(file)
+    model = Conntrack(create_table(spec), Limits(), verify_l4=config.verify_l4)
+    out = sys.stdout
+    writer = StreamWriter(fmt, out.write)
+    done = 0
+    try:
+        for batch, states in track_batches(capture, config, model):
+            records = []
+            for i, state in zip(range(batch.start, batch.end), states, strict=True):
+                frame = capture.frames[i]
+                records.append(
+                    PacketRecord(
+                        i + 1,
+                        capture.ts_ns[i],
+                        batch.zone,
+                        state,
+                        explain_frame(frame, batch.zone, config.verify_l4)
+                        if fmt != "text"
+                        else "",
+                        explain_invalid(frame, config.verify_l4)
+                        if fmt != "text" and state & 0x10
+                        else None,
+                    )
+                )
+            writer.add(records)
+            done = batch.end
+    except KeyboardInterrupt:
+        writer.close()
+        out.flush()
+        click.echo(
+            f"ctbench: interrupted after {done:,} of {len(capture):,} packets",
+            err=True,
+        )
+        sys.exit(EXIT_INTERRUPTED)
+    writer.close()
+
+
+def _summary(
+    file: Path,
+    config: TrackConfig,
+    spec: BackendSpec,
+    fmt: str | None,
+    output: Path | None,
+) -> None:
+    if fmt == "text":
+        fmt = None
+    if fmt is not None and fmt not in REPORT_FORMATS:
+        raise CtbenchError(
+            f"--format must be one of {', '.join(REPORT_FORMATS)} with --summary "
+            f"(got {fmt!r})"
+        )
+    capture = read_capture(file)
+    replay = ReplayConfig(files=(str(file),), track=config, backends=(spec,))
+    finish(run_replay(replay, capture), fmt, output)
+
+
+@click.command("replay")
+@click.argument("files", nargs=-1, required=True, type=_CAPTURE)
+@click.option(
+    "--batch-size",
+    type=INTEGER,
+    default=DEFAULT_BATCH_SIZE,
+    show_default=True,
+    help="Packets per execute, at most 32 (a datapath's burst); a batch also "
+    "ends where the L3 type or the zone changes.",
+)
+@click.option(
+    "--repeat",
+    type=INTEGER,
+    default=1,
+    show_default=True,
+    help="Play the captures N times, each from an empty table.",
+)
+@click.option(
+    "--zones",
+    type=INTEGER,
+    default=1,
+    show_default=True,
+    help="Spread the connections over N zones from --zone on (by a hash of "
+    "each connection's key, so both directions share a zone).",
+)
+@_track_options
+@run_options
+def replay(
+    files: tuple[Path, ...],
+    batch_size: int,
+    repeat: int,
+    zones: int,
+    zone: int,
+    clock: str,
+    trust_l4_checksums: bool,
+    opts: RunOptions,
+) -> None:
+    """Benchmark the backends on real traffic: the packets of FILES (pcap or
+    pcapng, played in order) through each backend in turn, with commit,
+    timed per batch.  Prints per-batch latency, packets per second, the
+    packets' states and the work done, side by side.
+
+    \b
+    Examples:
+      ctbench replay capture.pcap --repeat 1000
+      ctbench replay a.pcap b.pcapng --zones 64 -b single -b per-zone -o run.json
+    """
+    config = ReplayConfig(
+        files=tuple(str(f) for f in files),
+        track=TrackConfig(
+            batch_size=batch_size,
+            zone=zone,
+            zones=zones,
+            clock=clock,
+            verify_l4=not trust_l4_checksums,
+        ),
+        repeat=repeat,
+        **opts.common(),
+    )
+    capture = load_captures(files)
+    # The frames are held once; each backend's table holds at most the
+    # capture's connections.
+    needed = sum(map(len, capture.frames)) + 100 * len(capture) + 400 * len(capture)
+    run_benchmark(
+        partial(run_replay, config, capture),
+        needed,
+        len(capture),
+        partial(estimate_replay, config, capture),
+        opts,
+    )

@@ -1,0 +1,335 @@
+"""replay: real captures through each backend, timed batch by batch.
+
+The captures' packets are executed with commit as ``ctbench pcap`` executes
+them (:mod:`ctbench.capture.track`: batches of up to BATCH_SIZE that end
+where the L3 type or the zone changes, each at its clock's ``now``).  Each
+batch is one sample: the time of one ``execute`` call.  ``repeat`` plays
+the captures again, each time from an empty table (the flush between
+repetitions is not timed), so every repetition does the same work.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Final
+
+from ctbench.backends import create_table
+from ctbench.capture import Capture, read_capture
+from ctbench.capture.track import Batch, TrackConfig, plan_batches, wall_ms
+from ctbench.estimate import BOUND_BATCH_FRAME_S, FIXED_S, QUIET_BELOW_S, Estimate
+from ctbench.model import Conntrack, Limits
+from ctbench.packets import IPPROTO_TCP, CtState, ct_state_flags
+from ctbench.parse import explain_frame
+from ctbench.report.model import Column
+from ctbench.report.sections import CommandSections, ExtraColumn, extra_value
+from ctbench.results import PhaseResult, RunResult
+from ctbench.scenarios.frame import (
+    CommonConfig,
+    ConfigError,
+    Progress,
+    Turn,
+    add_counts,
+    execute_counts,
+    never,
+    no_progress,
+    run_workload,
+)
+
+COMMAND: Final = "replay"
+PHASE: Final = "execute_batch"
+# A datapath's burst: NETDEV_MAX_BURST (lib/netdev.h).
+DEFAULT_BATCH_SIZE: Final = 32
+MAX_REPEAT: Final = 10**9
+# Packets timed per backend to estimate a long run.
+_CALIBRATION_PACKETS: Final = 4096
+# How often the loop reports progress and checks for a stop, in batches.
+_CHECK_EVERY: Final = 256
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReplayConfig(CommonConfig):
+    files: tuple[str, ...]
+    track: TrackConfig = field(default_factory=TrackConfig)
+    repeat: int = 1
+
+    def __post_init__(self) -> None:
+        if not self.files:
+            raise ConfigError("at least one capture file is needed")
+        if not 1 <= self.repeat <= MAX_REPEAT:
+            raise ConfigError(
+                f"--repeat must be between 1 and {MAX_REPEAT:,} (got {self.repeat})"
+            )
+        super().__post_init__()
+
+    @property
+    def verify_l4(self) -> bool:
+        return self.track.verify_l4
+
+    def params(self) -> dict[str, Any]:
+        common = self.common_params()
+        return {
+            "files": list(self.files),
+            "batch_size": self.track.batch_size,
+            "zone": self.track.zone,
+            "zones": self.track.zones,
+            "clock": self.track.clock,
+            "trust_l4_checksums": not self.track.verify_l4,
+            "repeat": self.repeat,
+            "conn_limit": common["conn_limit"],
+            "gc": common["gc"],
+            "backends": common["backends"],
+        }
+
+
+def load_captures(paths: Sequence[Path]) -> Capture:
+    """The captures' packets as one stream, in the order given."""
+    captures = [read_capture(path) for path in paths]
+    if len(captures) == 1:
+        return captures[0]
+    joined = Capture(
+        ", ".join(c.path for c in captures),
+        "+".join(sorted({c.format for c in captures})),
+        tuple(dict.fromkeys(name for c in captures for name in c.link_types)),
+    )
+    for capture in captures:
+        joined.frames.extend(capture.frames)
+        joined.ts_ns.extend(capture.ts_ns)
+        joined.cut += capture.cut
+    return joined
+
+
+def invalid_reasons(
+    capture: Capture, config: TrackConfig, states: Sequence[int]
+) -> Counter[str]:
+    """Why each packet that came out +inv is invalid: what conn_key_extract()
+    refused, else what the connection tracking refused."""
+    reasons: Counter[str] = Counter()
+    for frame, state in zip(capture.frames, states, strict=False):
+        if state & CtState.INVALID:
+            reasons[explain_invalid(frame, config.verify_l4)] += 1
+    return reasons
+
+
+def explain_invalid(frame: bytes, verify_l4: bool) -> str:
+    """The reason a +inv packet is invalid."""
+    parsed = explain_frame(frame, 0, verify_l4)
+    if isinstance(parsed, str):
+        return parsed
+    if parsed.related:
+        return "ICMP error for no tracked connection"
+    if parsed.proto == IPPROTO_TCP:
+        return "refused by TCP's state machine (flags)"
+    return "cannot start a connection (a reply or an unknown query)"
+
+
+class ReplayWorkload:
+    command: ClassVar[str] = COMMAND
+    thread_safe: ClassVar[bool] = False
+
+    def __init__(
+        self,
+        config: ReplayConfig,
+        capture: Capture,
+        clock: Callable[[], int] = wall_ms,
+    ) -> None:
+        self._config = config
+        self.capture = capture
+        self.batches: list[Batch] = plan_batches(capture, config.track)
+        frames = capture.frames
+        # Sliced once, outside the timed calls.
+        self._frames = [frames[b.start : b.end] for b in self.batches]
+        self._clock = clock
+
+    @property
+    def config(self) -> ReplayConfig:
+        return self._config
+
+    def params(self) -> dict[str, Any]:
+        capture = self.capture
+        return {
+            **self._config.params(),
+            "packets": len(capture),
+            "batches": len(self.batches),
+            "capture": {
+                "format": capture.format,
+                "link_types": list(capture.link_types),
+                "duration_s": capture.duration_ns / 1e9,
+                "cut_by_snaplen": capture.cut,
+            },
+        }
+
+    def run(self, turn: Turn) -> bool:
+        model = turn.model
+        result = turn.result
+        phase = PhaseResult()
+        result.phases = {PHASE: phase}
+        samples = phase.samples_us
+        execute = model.execute
+        perf = time.perf_counter_ns
+        wall = self._clock
+        batches = self.batches
+        frames = self._frames
+        n = len(batches)
+        total = n * self._config.repeat
+        first: list[int] = []  # the first repetition's states
+        reps = 0
+        counts: dict[str, int] = {}
+        before = model.counters.snapshot()
+        try:
+            for rep in range(self._config.repeat):
+                if rep:
+                    # An empty table again; neither timed nor counted.
+                    add_counts(counts, model.counters.minus(before))
+                    model.flush()
+                    before = model.counters.snapshot()
+                for i in range(n):
+                    batch = batches[i]
+                    now = wall() if batch.now is None else batch.now
+                    t0 = perf()
+                    out = execute(frames[i], batch.zone, True, now)
+                    t1 = perf()
+                    samples.append((t1 - t0) / 1e3)
+                    if not rep:
+                        first += out
+                    if i % _CHECK_EVERY == _CHECK_EVERY - 1:
+                        turn.progress("batches", rep * n + i + 1, total)
+                        if turn.interrupted():
+                            return True
+                reps += 1
+                turn.progress("batches", reps * n, total)
+                if reps < self._config.repeat and turn.interrupted():
+                    return True
+        finally:
+            add_counts(counts, model.counters.minus(before))
+            phase.counters = execute_counts(counts)
+            packets = len(self.capture)
+            extra = result.extra
+            extra["packets"] = packets
+            extra["repetitions"] = reps
+            # Over the whole repetitions: a cut one's packets are not all in.
+            whole_us = sum(samples[: reps * n])
+            if reps and whole_us:
+                extra["pps"] = packets * reps / (whole_us / 1e6)
+            by_state = Counter(first)
+            extra["states"] = {
+                ct_state_flags(s): c for s, c in sorted(by_state.items())
+            }
+            reasons = invalid_reasons(self.capture, self._config.track, first)
+            extra["invalid_reasons"] = dict(sorted(reasons.items()))
+            extra["stored_at_end"] = model.n_conns
+        return False
+
+
+def estimate_replay(config: ReplayConfig, capture: Capture) -> Estimate:
+    """The whole run, every backend in turn: a generous bound, or, when
+    that is over a minute, each backend's time for the capture's first
+    batches on this machine."""
+    packets = len(capture) * config.repeat
+    bound = len(config.backends) * (FIXED_S + packets * BOUND_BATCH_FRAME_S)
+    if bound <= QUIET_BELOW_S:
+        return Estimate(bound, calibrated=False)
+    workload = ReplayWorkload(config, capture)
+    size = config.track.batch_size
+    sample = workload.batches[: max(1, _CALIBRATION_PACKETS // size)]
+    sampled = sum(b.end - b.start for b in sample)
+    total = 0.0
+    for spec in config.backends:
+        model = Conntrack(
+            create_table(spec),
+            Limits(conn_limit=config.conn_limit),
+            verify_l4=config.verify_l4,
+        )
+        start = time.perf_counter()
+        for batch in sample:
+            model.execute(
+                capture.frames[batch.start : batch.end],
+                batch.zone,
+                True,
+                batch.now or 0,
+            )
+        per_packet = (time.perf_counter() - start) / sampled
+        total += FIXED_S + packets * per_packet
+    return Estimate(total, calibrated=True)
+
+
+def run_replay(
+    config: ReplayConfig,
+    capture: Capture,
+    progress: Progress = no_progress,
+    interrupted: Callable[[], bool] = never,
+) -> RunResult:
+    return run_workload(ReplayWorkload(config, capture), progress, interrupted)
+
+
+# -- the report's sections ----------------------------------------------------
+
+METHOD_NOTE: Final = (
+    "Times in microseconds, one sample per execute of one batch (up to "
+    "BATCH_SIZE packets of one L3 type and zone). {stats} Packets/s: the "
+    "packets of the whole repetitions over their timed executes."
+)
+
+
+def _method(run: RunResult) -> str:
+    return METHOD_NOTE
+
+
+def _summary(run: RunResult) -> list[str]:
+    params = run.params
+    found = params.get("capture")
+    capture: dict[str, Any] = found if isinstance(found, dict) else {}
+    lines = [
+        f"capture: {params.get('packets', '?'):,} packets in "
+        f"{params.get('batches', '?'):,} batches of up to "
+        f"{params.get('batch_size')} ({', '.join(capture.get('link_types', []))}, "
+        f"{capture.get('duration_s', 0):.3f} s of traffic), clock "
+        f"{params.get('clock')}, zone {_zones(params)}, {_times(params)}"
+    ]
+    for result in run.results:
+        extra = result.extra
+        states = extra.get("states") or {}
+        if states:
+            listed = ", ".join(f"{name} {n:,}" for name, n in states.items())
+            lines.append(f"{result.label}: states (first repetition): {listed}")
+        reasons = extra.get("invalid_reasons") or {}
+        if reasons:
+            listed = ", ".join(f"{why} {n:,}" for why, n in reasons.items())
+            lines.append(f"{result.label}: invalid because: {listed}")
+        phase = result.phases.get(PHASE)
+        if phase and phase.counters:
+            c = phase.counters
+            lines.append(
+                f"{result.label}: work over {extra.get('repetitions', 0):,} "
+                f"repetitions: {c.get('lookups', 0):,} packets, "
+                f"{c.get('created', 0):,} connections created, "
+                f"{c.get('removed', 0):,} removed, {c.get('invalid', 0):,} invalid, "
+                f"{c.get('refused', 0):,} refused"
+            )
+    return lines
+
+
+def _times(params: dict[str, Any]) -> str:
+    repeat = params.get("repeat", 1)
+    return "played once" if repeat == 1 else f"played {repeat:,} times"
+
+
+def _zones(params: dict[str, Any]) -> str:
+    zone, zones = params.get("zone", 0), params.get("zones", 1)
+    if zones == 1:
+        return str(zone)
+    return f"{zone}..{zone + zones - 1} (by connection)"
+
+
+SECTIONS: Final = CommandSections(
+    phases={PHASE: "ct execute (one batch)"},
+    title_params=("files",),
+    method=_method,
+    extra_columns=(
+        ExtraColumn(Column("pps", "Packets/s", "rate"), extra_value("pps")),
+    ),
+    summary=_summary,
+)
