@@ -209,7 +209,6 @@ def threads_part(c_ms: float, packets: int) -> None:
     table = {frame[26:38] + suffix: 1000}
     get = table.get
     unpack = UDP4_FAST.unpack_from
-    from_bytes = int.from_bytes
 
     def loop(body: Callable[[bytes], object]) -> Callable[[], None]:
         def run() -> None:
@@ -221,7 +220,6 @@ def threads_part(c_ms: float, packets: int) -> None:
 
     def parse_check_lookup(f: bytes) -> object:
         unpack(f)
-        from_bytes(f[14:34], "big") % 0xFFFF
         return get(f[26:38] + suffix, MISS)
 
     print(

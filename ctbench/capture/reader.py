@@ -229,13 +229,18 @@ def _read_pcapng(where: str, data: bytes) -> Capture:
                         f"the snap length {interface.snaplen}"
                     )
                 frames.append(interface.convert(frame))
-                ts_ns.append(
+                ns = (
                     interface.ns(units)
                     if units is not None
                     else ts_ns[-1]
                     if ts_ns
                     else 0
                 )
+                if not -(2**63) <= ns < 2**63:
+                    raise CaptureError(
+                        f"{where}: packet {number}: timestamp out of range"
+                    )
+                ts_ns.append(ns)
                 if wire_len > caplen:
                     capture.cut += 1
         except _PARSE_ERRORS as exc:

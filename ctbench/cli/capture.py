@@ -148,8 +148,7 @@ def pcap(
         )
     capture = read_capture(file)
     model = Conntrack(create_table(spec), Limits(), verify_l4=config.verify_l4)
-    out = sys.stdout
-    writer = StreamWriter(fmt, out.write)
+    writer = StreamWriter(fmt, partial(click.echo, nl=False))
     done = 0
     try:
         for batch, states in track_batches(capture, config, model):
@@ -174,7 +173,6 @@ def pcap(
             done = batch.end
     except KeyboardInterrupt:
         writer.close()
-        out.flush()
         click.echo(
             f"ctbench: interrupted after {done:,} of {len(capture):,} packets",
             err=True,

@@ -234,7 +234,6 @@ class Conntrack:
         expiration = self.columns.expiration
         suffix = zone_suffix(zone, IPPROTO_UDP)
         unpack = UDP4_FAST.unpack_from
-        from_bytes = int.from_bytes
         miss = MISS
         out: list[int] = []
         append = out.append
@@ -261,7 +260,6 @@ class Conntrack:
                         and 8 <= ulen <= total - 20
                         and sport
                         and dport
-                        and not from_bytes(frame[14:34], "big") % 0xFFFF
                     ):
                         key = frame[26:38] + suffix
                         value = get(key, miss)
