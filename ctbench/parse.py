@@ -50,15 +50,54 @@ from ctbench.packets import (
     pseudo_header,
 )
 
+# lib/conntrack-tcp.c: the largest window scale, and the flag a peer's
+# wscale carries once a SYN said it scales.
+TCP_MAX_WSCALE: Final = 14
+WSCALE_FLAG: Final = 0x80
+
+
+class Segment(NamedTuple):
+    """What lib/conntrack-tcp.c reads from a TCP packet."""
+
+    flags: int
+    seq: int
+    ack: int
+    win: int
+    payload: int  # dp_packet_get_tcp_payload_length()
+    wscale: int  # tcp_get_wscale(), read from a SYN's options only
+
 
 class Parsed(NamedTuple):
     """What conntrack takes from a valid frame.  ``related``: an ICMP error,
-    whose key is its embedded packet's, reversed (OVS's icmp_related)."""
+    whose key is its embedded packet's, reversed (OVS's icmp_related);
+    ``tcp``: a TCP packet's sequence fields."""
 
     key: ConnKey
     proto: int
     tcp_flags: int
     related: bool = False
+    tcp: Segment | None = None
+
+
+def get_wscale(options: bytes) -> int:
+    """tcp_get_wscale() over the TCP options."""
+    wscale = 0
+    length = len(options)
+    i = 0
+    while length >= 3:
+        kind = options[i]
+        if kind == 0:  # TCPOPT_EOL
+            return wscale
+        if kind == 1:  # TCPOPT_NOP
+            i += 1
+            length -= 1
+            continue
+        if kind == 3:  # TCPOPT_WINDOW
+            wscale = min(options[i + 2], TCP_MAX_WSCALE) | WSCALE_FLAG
+        optlen = max(options[i + 1], 2)
+        length -= optlen
+        i += optlen
+    return wscale
 
 
 # Why a frame is invalid (conntrack only says +inv; ctbench keeps the reason).
@@ -286,15 +325,20 @@ def _l4(
     if proto == IPPROTO_TCP:
         if len(l4) < TCP_HEADER.size:
             return TRUNCATED
-        sport, dport, _, _, offset, flags, *_ = TCP_HEADER.unpack_from(l4)
-        if (offset >> 4) * 4 < TCP_HEADER.size or (offset >> 4) * 4 > len(l4):
+        sport, dport, seq, ack, offset, flags, win, *_ = TCP_HEADER.unpack_from(l4)
+        header = (offset >> 4) * 4
+        if header < TCP_HEADER.size or header > len(l4):
             return BAD_L4
         if verify and not checksum_ok(pseudo, l4):
             return BAD_L4_CHECKSUM  # check_l4_tcp()
         if not sport or not dport:
             return PORT_ZERO  # extract_l4_tcp()
         key = _key(src, dst, sport, dport, dl_type, zone, proto)
-        return Parsed(key, proto, flags)
+        # TCP_FLAGS(): the low 12 bits of the offset/flags field.
+        flags |= (offset & 0x0F) << 8
+        wscale = get_wscale(l4[TCP_HEADER.size : header]) if flags & 0x02 else 0
+        segment = Segment(flags, seq, ack, win, len(l4) - header, wscale)
+        return Parsed(key, proto, flags, tcp=segment)
     if proto == IPPROTO_SCTP:
         if not _sctp_chunks_ok(l4):
             return BAD_L4  # sctp_check_len()

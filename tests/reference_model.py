@@ -15,8 +15,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ctbench.keys import ConnKey, key_proto, key_zone, reverse_key
-from ctbench.model import STATE_NAMES, Counters, Limits, NatAction
+from ctbench.model import STATE_NAMES, Counters, Limits, NatAction, tcp
 from ctbench.model.states import (
+    EST,
     INVALID,
     NEW,
     RELATED,
@@ -26,6 +27,10 @@ from ctbench.model.states import (
     update,
     valid_new,
 )
+from ctbench.model.states import (
+    EST_REPLY as REPLY,
+)
+from ctbench.packets import IPPROTO_TCP
 from ctbench.parse import parse_frame
 
 
@@ -36,6 +41,7 @@ class RefConn:
     nat: bool
     state: int
     expiration: int
+    tcp: list[int] | None = None  # ctbench.model.tcp's peers
 
 
 class ReferenceConntrack:
@@ -84,7 +90,7 @@ class ReferenceConntrack:
         if parsed is None:
             self.counters.invalid += 1
             return INVALID
-        key, proto, flags, related = parsed
+        key, proto, flags, related, segment = parsed
         found = self._find(key)
         if related:
             if found is None or now >= found[0].expiration:
@@ -96,12 +102,27 @@ class ReferenceConntrack:
             if now >= conn.expiration:
                 if commit:
                     self._remove(conn)
+            elif proto == IPPROTO_TCP:
+                assert conn.tcp is not None and segment is not None
+                outcome, timeout = tcp.update(conn.tcp, reply, segment)
+                if outcome == tcp.INVALID:
+                    return INVALID
+                if outcome != tcp.NEW:
+                    if timeout is not None:
+                        conn.state = timeout
+                        conn.expiration = now + TIMEOUTS_MS[proto][timeout]
+                    if outcome == tcp.VALID_NEW:
+                        return NEW
+                    return REPLY if reply else EST
+                if commit:
+                    self._remove(conn)
+                else:
+                    conn.expiration = 0
             else:
-                result, state = update(proto, conn.state, reply, flags)
+                result, state = update(proto, conn.state, reply)
                 if result != UPDATE_NEW:
-                    if result != INVALID:
-                        conn.state = state
-                        conn.expiration = now + TIMEOUTS_MS[proto][state]
+                    conn.state = state
+                    conn.expiration = now + TIMEOUTS_MS[proto][state]
                     return result
                 if commit:
                     self._remove(conn)
@@ -112,6 +133,9 @@ class ReferenceConntrack:
             return INVALID
         if commit:
             self._create(key, zone, now, nat)
+            if proto == IPPROTO_TCP and self.conns and self.conns[-1].key == key:
+                assert segment is not None
+                self.conns[-1].tcp = tcp.new_peers(segment)
         return NEW
 
     def _create(self, key: ConnKey, zone: int, now: int, nat: NatAction | None) -> None:

@@ -31,6 +31,7 @@ CAPTURES = {
     "mixed.sll2.pcap": "mixed.sll2",
     "mixed.snap64.pcap": "mixed.snap64",
     "edge.pcap": "edge",
+    "tcp.pcap": "tcp",
 }
 
 

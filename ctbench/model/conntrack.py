@@ -42,7 +42,7 @@ import numpy as np
 
 from ctbench.backends import MISS, ConnTable, Lookup, Remove, Values
 from ctbench.keys import ConnKey, key_proto, reverse_key, zone_suffix
-from ctbench.model import bulk
+from ctbench.model import bulk, tcp
 from ctbench.model.columns import FREE, N_EXP_LISTS, Columns, ColumnViews, Handles
 from ctbench.model.records import (
     ConnEntry,
@@ -53,6 +53,8 @@ from ctbench.model.records import (
     SweepResult,
 )
 from ctbench.model.states import (
+    EST,
+    EST_REPLY,
     INVALID,
     NEW,
     RELATED,
@@ -67,8 +69,8 @@ from ctbench.model.states import (
     update,
     valid_new,
 )
-from ctbench.packets import IPPROTO_UDP
-from ctbench.parse import UDP4_FAST, Parsed, explain_frame
+from ctbench.packets import IPPROTO_TCP, IPPROTO_UDP, TCP_SYN
+from ctbench.parse import UDP4_FAST, Parsed, Segment, explain_frame
 
 # lib/conntrack.c conntrack_clean(): a pass stops once it has visited more
 # than n_conn_limit / 64 connections (checked before each list).
@@ -78,6 +80,14 @@ SWEEP_BATCH_DIVISOR: Final = 64
 BULK_MIN_FRAMES: Final = bulk.BULK_MIN_FRAMES
 
 _NOTHING_FLUSHED: Final = FlushResult(0, 0)
+_TCP_TIMEOUTS_MS: Final = TIMEOUTS_MS[IPPROTO_TCP]
+
+
+def _flags_only(flags: int) -> Segment:
+    """A TCP segment known only by its flags (a caller without the frame)."""
+    return Segment(flags, 0, 0, 0, 0, 0)
+
+
 _UDP_TO_MULTIPLE: Final = UDP_TIMEOUTS_MS[UDP_MULTIPLE]
 _UDP_TO_BIDIR: Final = UDP_TIMEOUTS_MS[UDP_BIDIR]
 
@@ -156,6 +166,9 @@ class Conntrack:
         self._next_sweep = 0
         self._zone_counts: dict[int, int] = {}
         self._bulk = bulk.BulkExecutor(self)
+        # TCP connections' peers (ctbench.model.tcp), by handle; a freed
+        # handle's entry is replaced when a TCP connection reuses it.
+        self._tcp: dict[int, list[int]] = {}
 
     # -- execute -------------------------------------------------------------
 
@@ -291,7 +304,9 @@ class Conntrack:
         """One valid frame that took no fast path."""
         if parsed.related:
             return self._related(call, parsed.key)
-        return self.track(call, parsed.key, parsed.proto, parsed.tcp_flags, None)
+        return self.track(
+            call, parsed.key, parsed.proto, parsed.tcp_flags, None, parsed.tcp
+        )
 
     def _related(self, call: Call, key: ConnKey) -> int:
         """An ICMP error: conn_update_state() marks it related to the live
@@ -317,11 +332,17 @@ class Conntrack:
         return INVALID
 
     def track(
-        self, call: Call, key: ConnKey, proto: int, flags: int, value: int | None
+        self,
+        call: Call,
+        key: ConnKey,
+        proto: int,
+        flags: int,
+        value: int | None,
+        segment: Segment | None = None,
     ) -> int:
         """One valid frame, in full: look up (``value`` is the forward
         probe's result when the caller made it), update or create; returns
-        the packet's ct_state."""
+        the packet's ct_state.  A TCP frame comes with its ``segment``."""
         get = call.get
         now = call.now
         cols = self.columns
@@ -348,11 +369,14 @@ class Conntrack:
                 if call.commit:
                     self._clean_one(call, handle)
             else:
-                result, state = update(proto, cols.state[handle], reply, flags)
-                if result != UPDATE_NEW:
-                    if result != INVALID:
+                if proto == IPPROTO_TCP:
+                    result = self._tcp_update(handle, reply, segment, flags, now)
+                else:
+                    result, state = update(proto, cols.state[handle], reply)
+                    if result != UPDATE_NEW:
                         cols.state[handle] = state
                         cols.expiration[handle] = now + TIMEOUTS_MS[proto][state]
+                if result != UPDATE_NEW:
                     return result
                 if call.commit:
                     # A dict holds one node per key, so the old connection
@@ -370,12 +394,36 @@ class Conntrack:
                 # since another thread may have created the connection.
                 with self.lock:
                     if not self._exists(get, key):
-                        self._create(call, key, proto)
+                        self._create(call, key, proto, segment)
             else:
-                self._create(call, key, proto)
+                self._create(call, key, proto, segment)
         return NEW
 
-    def _create(self, call: Call, key: ConnKey, proto: int) -> None:
+    def _tcp_update(
+        self, handle: int, reply: bool, segment: Segment | None, flags: int, now: int
+    ) -> int:
+        """tcp_conn_update() on the connection's peers; returns the ct_state,
+        or UPDATE_NEW.  The connection's state is the timeout OVS last set
+        (ctbench.model.tcp.TM_*); an update that sets none keeps it, and
+        the expiration."""
+        result, timeout = tcp.update(
+            self._tcp[handle], reply, segment or _flags_only(flags)
+        )
+        if result == tcp.INVALID:
+            return INVALID
+        if result == tcp.NEW:
+            return UPDATE_NEW
+        if timeout is not None:
+            cols = self.columns
+            cols.state[handle] = timeout
+            cols.expiration[handle] = now + _TCP_TIMEOUTS_MS[timeout]
+        if result == tcp.VALID_NEW:
+            return NEW
+        return EST_REPLY if reply else EST
+
+    def _create(
+        self, call: Call, key: ConnKey, proto: int, segment: Segment | None = None
+    ) -> None:
         counts = call.counts
         zone_limit = call.zone_limit
         if zone_limit is not None and self._zone_counts.get(call.zone, 0) >= zone_limit:
@@ -394,6 +442,8 @@ class Conntrack:
         cols = self.columns
         handle = cols.alloc_one()
         cols.state[handle] = UDP_FIRST  # every protocol's first state is 0
+        if proto == IPPROTO_TCP:
+            self._tcp[handle] = tcp.new_peers(segment or _flags_only(TCP_SYN))
         cols.expiration[handle] = call.now + TIMEOUTS_MS[proto][0]
         cols.exp_list[handle] = self._next_list
         cols.zone[handle] = call.zone

@@ -1,11 +1,11 @@
 """Per-protocol connection states, timeouts and the ct_state a packet gets.
 
-The update rules follow OVS: lib/conntrack-other.c (UDP and other
-protocols), lib/conntrack-icmp.c and lib/conntrack-tcp.c, the last one
-coarsened: ctbench follows TCP's states and OVS's flag checks, not pf's
-sequence windows.  Each function is pure: it takes a connection's state
-and the packet, and returns the packet's ct_state and the new state; the
-caller stores the state and its expiration.
+The update rules follow OVS: lib/conntrack-other.c (UDP and every other
+protocol but TCP and ICMP) and lib/conntrack-icmp.c here; TCP, with its
+sequence windows, is :mod:`ctbench.model.tcp`.  Each function is pure: it
+takes a connection's state and the packet, and returns the packet's
+ct_state and the new state; the caller stores the state and its
+expiration.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final
 
+from ctbench.model import tcp
 from ctbench.packets import (
     ICMP6_ECHO_REQUEST,
     ICMP_REQUESTS,
@@ -21,15 +22,10 @@ from ctbench.packets import (
     IPPROTO_TCP,
     IPPROTO_UDP,
     TCP_ACK,
-    TCP_FIN,
-    TCP_PSH,
-    TCP_RST,
     TCP_SYN,
     CtState,
 )
 
-# RFC 9293: the URG flag, which tcp_invalid_flags() looks at.
-TCP_URG: Final = 0x20
 _MS: Final = 1000
 
 # Default timeouts in seconds, lib/conntrack-tp.c (ct_dpif_netdev_tp_def).
@@ -39,26 +35,7 @@ UDP_FIRST, UDP_MULTIPLE, UDP_BIDIR = 0, 1, 2
 UDP_TIMEOUTS_S: Final = (60, 60, 30)
 ICMP_FIRST, ICMP_REPLY = 0, 1
 ICMP_TIMEOUTS_S: Final = (60, 30)
-(
-    TCP_SYN_SENT,
-    TCP_SYN_RECV,
-    TCP_ESTABLISHED,
-    TCP_FIN_WAIT_ORIG,
-    TCP_FIN_WAIT_REPLY,
-    TCP_TIME_WAIT,
-    TCP_CLOSED,
-) = range(7)
-TCP_TIMEOUTS_S: Final = (30, 30, 86400, 900, 900, 45, 30)
 
-_TCP_NAMES: Final = (
-    "syn-sent",
-    "syn-recv",
-    "established",
-    "fin-wait",
-    "fin-wait",
-    "time-wait",
-    "closed",
-)
 _OTHER_NAMES: Final = ("first", "multiple", "bidir")
 _ICMP_NAMES: Final = ("first", "reply")
 
@@ -72,7 +49,7 @@ def _ms(seconds: tuple[int, ...]) -> tuple[int, ...]:
 # other protocol (UDP among them) is conntrack-other's.
 STATE_NAMES: Final[Mapping[int, tuple[str, ...]]] = {
     proto: (
-        _TCP_NAMES
+        tcp.NAMES
         if proto == IPPROTO_TCP
         else _ICMP_NAMES
         if proto in (IPPROTO_ICMP, IPPROTO_ICMPV6)
@@ -82,7 +59,7 @@ STATE_NAMES: Final[Mapping[int, tuple[str, ...]]] = {
 }
 TIMEOUTS_MS: Final[Mapping[int, tuple[int, ...]]] = {
     proto: _ms(
-        TCP_TIMEOUTS_S
+        tcp.TIMEOUTS_S
         if proto == IPPROTO_TCP
         else ICMP_TIMEOUTS_S
         if proto in (IPPROTO_ICMP, IPPROTO_ICMPV6)
@@ -103,22 +80,12 @@ INVALID: Final = int(CtState.INVALID | CtState.TRACKED)
 UPDATE_NEW: Final = -1
 
 
-def tcp_invalid_flags(flags: int) -> bool:
-    """lib/conntrack-tcp.c tcp_invalid_flags()."""
-    if flags & TCP_SYN:
-        if flags & (TCP_RST | TCP_FIN):
-            return True
-    elif not flags & (TCP_ACK | TCP_RST):
-        return True
-    return not flags & TCP_ACK and bool(flags & (TCP_FIN | TCP_PSH | TCP_URG))
-
-
 def valid_new(proto: int, key: bytes, flags: int) -> bool:
     """May this packet create a connection (OVS's valid_new())?"""
     if proto == IPPROTO_TCP:
         # A SYN+ACK may not open a connection; totally new or mid-stream may.
         syn_ack = flags & TCP_SYN and flags & TCP_ACK
-        return not tcp_invalid_flags(flags) and not syn_ack
+        return not tcp.invalid_flags(flags) and not syn_ack
     if proto == IPPROTO_ICMP:
         # The type is the first byte of the key's 4-byte source "port",
         # followed by the destination "port", the zone and the protocol.
@@ -150,38 +117,9 @@ def icmp_update(state: int, reply: bool) -> tuple[int, int]:
     return EST, state
 
 
-def tcp_update(state: int, reply: bool, flags: int) -> tuple[int, int]:
-    """Coarse TCP update: (ct_state or UPDATE_NEW, new state).  An invalid
-    packet leaves the state (and the expiration) as they were."""
-    if tcp_invalid_flags(flags):
-        return INVALID, state
-    valid = False
-    if flags & TCP_RST:
-        state = TCP_CLOSED
-    elif flags & TCP_SYN and not flags & TCP_ACK:
-        if state in (TCP_TIME_WAIT, TCP_CLOSED):
-            return UPDATE_NEW, state
-        if state == TCP_SYN_SENT:
-            valid = True
-    elif flags & TCP_SYN:
-        if reply and state == TCP_SYN_SENT:
-            state = TCP_SYN_RECV
-    elif flags & TCP_FIN:
-        if state in (TCP_SYN_SENT, TCP_SYN_RECV, TCP_ESTABLISHED):
-            state = TCP_FIN_WAIT_REPLY if reply else TCP_FIN_WAIT_ORIG
-        elif state == (TCP_FIN_WAIT_ORIG if reply else TCP_FIN_WAIT_REPLY):
-            state = TCP_TIME_WAIT
-    elif state in (TCP_SYN_SENT, TCP_SYN_RECV):
-        state = TCP_ESTABLISHED
-    if valid:
-        return NEW, state
-    return (EST_REPLY if reply else EST), state
-
-
-def update(proto: int, state: int, reply: bool, flags: int) -> tuple[int, int]:
-    """The protocol's update: (ct_state or UPDATE_NEW, new state)."""
-    if proto == IPPROTO_TCP:
-        return tcp_update(state, reply, flags)
+def update(proto: int, state: int, reply: bool) -> tuple[int, int]:
+    """The update of a protocol other than TCP (:mod:`ctbench.model.tcp`):
+    (ct_state, new state)."""
     if proto in (IPPROTO_ICMP, IPPROTO_ICMPV6):
         return icmp_update(state, reply)
     return udp_update(state, reply)

@@ -99,6 +99,57 @@ def _crc32c(data: bytes) -> int:
     return crc ^ 0xFFFFFFFF
 
 
+def tcp4(sport: int, dport: int, flags: int, seq: int, ack: int, win: int = 65535,
+         payload: bytes = b"", options: bytes = b"", reply: bool = False) -> bytes:
+    offset = (20 + len(options)) // 4
+    l4 = struct.pack("!HHIIBBHHH", sport, dport, seq, ack, offset << 4, flags, win,
+                     0, 0) + options + payload
+    src, dst = (B4, A4) if reply else (A4, B4)
+    l3 = ipv4(6, l4, src=src, dst=dst)
+    return eth(0x0800, l3[:20] + l4_csum(l3[:20] + l4, 6, l4, 16))
+
+
+def tcp_windows() -> list[bytes]:
+    """TCP sequences pf's window tracking judges: ovstest's output for them
+    is tcp.b1.ovstest.txt."""
+    syn, ack, fin, rst, psh = 0x02, 0x10, 0x01, 0x04, 0x08
+    ws = b"\x01\x03\x03\x07"  # NOP, window scale 7
+    out = []
+    # A handshake with window scaling, data both ways, then data far beyond
+    # the window (invalid), an old retransmission (valid), a RST with a bad
+    # sequence number (invalid), a RST with the right one, a new SYN.
+    out.append(tcp4(1111, 80, syn, 1000, 0, 64240, options=ws))
+    out.append(tcp4(80, 1111, syn | ack, 5000, 1001, 65160, options=ws, reply=True))
+    out.append(tcp4(1111, 80, ack, 1001, 5001, 502))
+    out.append(tcp4(1111, 80, ack | psh, 1001, 5001, 502, b"GET /"))
+    out.append(tcp4(80, 1111, ack | psh, 5001, 1006, 509, b"200 OK", reply=True))
+    out.append(tcp4(1111, 80, ack | psh, 1006 + 50_000_000, 5007, 502, b"far"))
+    out.append(tcp4(1111, 80, ack | psh, 1001, 5007, 502, b"GET /"))
+    out.append(tcp4(80, 1111, rst | ack, 99999, 1006, 0, reply=True))
+    out.append(tcp4(80, 1111, rst | ack, 5007, 1006, 0, reply=True))
+    out.append(tcp4(1111, 80, ack, 1006, 5007, 502))
+    out.append(tcp4(1111, 80, syn, 7000, 0, 64240))
+    # A SYN retransmitted before any answer (+new), then its connection
+    # closed with FINs both ways and reopened by a new SYN.
+    out.append(tcp4(2222, 80, syn, 100, 0, 1000))
+    out.append(tcp4(2222, 80, syn, 100, 0, 1000))
+    out.append(tcp4(80, 2222, syn | ack, 900, 101, 1000, reply=True))
+    out.append(tcp4(2222, 80, ack, 101, 901, 1000))
+    out.append(tcp4(2222, 80, fin | ack, 101, 901, 1000))
+    out.append(tcp4(80, 2222, fin | ack, 901, 102, 1000, reply=True))
+    out.append(tcp4(2222, 80, ack, 102, 902, 1000))
+    out.append(tcp4(2222, 80, syn, 5000, 0, 1000))
+    # Picked up mid-stream: an ACK first (+new), its answer, then data.
+    out.append(tcp4(3333, 80, ack, 40000, 90000, 2000))
+    out.append(tcp4(80, 3333, ack, 90000, 40000, 2000, reply=True))
+    out.append(tcp4(3333, 80, ack | psh, 40000, 90000, 2000, b"data"))
+    # A SYN+ACK with no connection (invalid), bad flag sets.
+    out.append(tcp4(4444, 80, syn | ack, 1, 1, 100))
+    out.append(tcp4(4445, 80, syn | fin, 1, 0, 100))
+    out.append(tcp4(4446, 80, 0, 1, 0, 100))
+    return out
+
+
 def later_fragments() -> list[bytes]:
     """Non-first fragments: ovstest (OVS 139b564db) crashes on each of these
     (SIGSEGV), so they are kept out of edge.pcap, in fragments.pcap."""
@@ -206,7 +257,11 @@ def frames() -> list[bytes]:
 
 if __name__ == "__main__":
     assert sctp_checksum_ok(sctp(1, 2, b"\x01\0\0\x04"))
-    for name, data in (("edge", frames()), ("fragments", later_fragments())):
+    for name, data in (
+        ("edge", frames()),
+        ("fragments", later_fragments()),
+        ("tcp", tcp_windows()),
+    ):
         Path(__file__).with_name(f"{name}.pcap").write_bytes(
             pcap_bytes(data, [i * 1_000_000 for i in range(len(data))])
         )
