@@ -18,12 +18,15 @@ An execute takes one of two paths, with the same semantics frame by frame
   looked up through the table's own lookup in one C-level ``map``, and the
   connections' columns are updated column-wise.
 
+Per packet the model follows OVS (checked against ovstest's pcap command,
+tests/test_capture_ovstest.py): key extraction as conn_key_extract(), TCP
+with pf's sequence windows (:mod:`ctbench.model.tcp`), ICMP queries and
+ICMP errors as related traffic, every other protocol as conntrack-other.
 Deliberate simplifications, each visible in behaviour the tests pin:
 
-- TCP follows the coarse states (SYN-sent, SYN-recv, established, FIN-wait,
-  TIME-wait, closed) with OVS's flag checks, not pf's sequence windows.
-- ICMP is echo only; errors ("related" traffic) are invalid.
 - A NAT action only decides the reverse key; frames are never rewritten.
+- No ALGs (FTP, TFTP) and no IP fragment reassembly (ipf is off in
+  ovstest too): every fragment is invalid.
 - An expired connection that a new commit collides with is cleaned at that
   moment.  OVS leaves it in the cmap until the sweeper comes, which a dict
   cannot do; the only visible difference is that ``n_conns`` drops by one a
