@@ -8,10 +8,10 @@ same way, but executes the packets after a change as the first packet's
 type: see :func:`plan_batches`) and, with ``zones`` above 1, where the zone
 changes.  Each batch runs at one ``now``:
 
-- ``capture`` (the default): the capture's timestamp of the batch's last
-  packet (a datapath executes a burst once it has arrived), never earlier
-  than the batch before, in milliseconds, so a long capture expires
-  connections as a datapath would, and the run is reproducible;
+- ``capture`` (the default): the latest capture timestamp in the batch (a
+  datapath executes a burst once it has arrived), never earlier than the
+  batch before, in milliseconds, so a long capture expires connections as a
+  datapath would, and the run is reproducible;
 - ``wall``: the monotonic clock when the batch runs, as ovstest's
   time_msec();
 - ``frozen``: always 0, so nothing expires.
@@ -117,7 +117,7 @@ def plan_batches(capture: Capture, config: TrackConfig) -> list[Batch]:
             end += 1
         now: int | None
         if config.clock == "capture":
-            last_ms = max(last_ms, ts_ns[end - 1] // _NS_PER_MS)
+            last_ms = max(last_ms, max(ts_ns[start:end]) // _NS_PER_MS)
             now = last_ms
         elif config.clock == "frozen":
             now = 0

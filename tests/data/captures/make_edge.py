@@ -99,11 +99,23 @@ def _crc32c(data: bytes) -> int:
     return crc ^ 0xFFFFFFFF
 
 
-def tcp4(sport: int, dport: int, flags: int, seq: int, ack: int, win: int = 65535,
-         payload: bytes = b"", options: bytes = b"", reply: bool = False) -> bytes:
+def tcp4(
+    sport: int,
+    dport: int,
+    flags: int,
+    seq: int,
+    ack: int,
+    win: int = 65535,
+    payload: bytes = b"",
+    options: bytes = b"",
+    reply: bool = False,
+) -> bytes:
     offset = (20 + len(options)) // 4
-    l4 = struct.pack("!HHIIBBHHH", sport, dport, seq, ack, offset << 4, flags, win,
-                     0, 0) + options + payload
+    l4 = (
+        struct.pack("!HHIIBBHHH", sport, dport, seq, ack, offset << 4, flags, win, 0, 0)
+        + options
+        + payload
+    )
     src, dst = (B4, A4) if reply else (A4, B4)
     l3 = ipv4(6, l4, src=src, dst=dst)
     return eth(0x0800, l3[:20] + l4_csum(l3[:20] + l4, 6, l4, 16))

@@ -1,0 +1,158 @@
+"""ctbench pcap and ctbench replay through the command line."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+from cli_helpers import run_cli
+
+from ctbench.results import load
+
+DATA = Path(__file__).parent / "data" / "captures"
+MIXED = DATA / "mixed.pcap"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["0"], "batch_size must be between 1 and NETDEV_MAX_BURST(32)"),
+        (["33"], "batch_size must be between 1 and NETDEV_MAX_BURST(32)"),
+        (["1", "--zone", "65536"], "--zone must be between 0 and 65535"),
+        (["--format", "markdown"], "markdown is a --summary format"),
+        (["--format", "xml"], "--format must be one of text, json, csv"),
+        (["--summary", "--format", "xml"], "with --summary"),
+        (["-o", "x.json"], "add --summary"),
+        (["-b", "nosuch"], "nosuch"),
+        (["--clock", "moon"], "moon"),
+    ],
+)
+def test_pcap_bad_arguments_are_one_line(args: list[str], message: str) -> None:
+    result = run_cli("pcap", MIXED, *args)
+    assert result.code == 2 and result.out == ""
+    assert result.err.count("\n") == 1 and message in result.err
+
+
+def test_pcap_missing_file_is_one_line() -> None:
+    result = run_cli("pcap", DATA / "nosuch.pcap")
+    assert result.code == 2 and result.err.count("\n") == 1
+
+
+def test_pcap_csv_and_json_records_agree_with_text() -> None:
+    text = run_cli("pcap", MIXED).out.splitlines()
+    rows = list(
+        csv.DictReader(io.StringIO(run_cli("pcap", MIXED, "--format", "csv").out))
+    )
+    records = json.loads(run_cli("pcap", MIXED, "--format", "json").out)
+    assert len(rows) == len(records) == len(text)
+    for line, row, record in zip(text, rows, records, strict=True):
+        number, state = line.split(": ")
+        assert row["number"] == number and row["state"] == state
+        assert record["number"] == int(number) and record["state"] == state
+        assert str(record["timestamp_ns"]) == row["timestamp_ns"]
+        assert ("inv" in state) == (record["invalid_reason"] is not None)
+    # The TCP handshake's first packet: its key as conntrack looked it up.
+    syn = next(r for r in records if r["key"] and r["key"]["proto"] == 6)
+    assert syn["state"] == "new|trk"
+    assert syn["key"]["src"] == "10.0.0.1" and syn["key"]["dport"] == 8080
+    related = [r for r in records if r["related"]]
+    assert related and all(r["state"] == "rel|rpl|trk" for r in related)
+
+
+def test_pcap_summary_reports_states_and_reasons(tmp_path: Path) -> None:
+    out = tmp_path / "summary.json"
+    result = run_cli("pcap", MIXED, "--summary", "--format", "table", "-o", out)
+    assert result.code == 0, result.err
+    assert (
+        "states (first repetition): new|trk 10, est|trk 12, est|rpl|trk 20"
+        in result.out
+    )
+    assert "invalid because: ICMP type not tracked 6, not IPv4 or IPv6 2" in result.out
+    run = load(out)
+    assert run.command == "replay" and run.results[0].label == "per-zone"
+    assert run.results[0].extra["states"]["rel|rpl|trk"] == 2
+
+
+def test_pcap_zone_is_the_zone_of_every_record() -> None:
+    records = json.loads(run_cli("pcap", MIXED, "--zone", "7", "--format", "json").out)
+    assert {r["zone"] for r in records} == {7}
+
+
+def test_replay_runs_backends_side_by_side_and_saves_results(tmp_path: Path) -> None:
+    out = tmp_path / "replay.json"
+    result = run_cli(
+        "replay",
+        MIXED,
+        DATA / "mixed.pcapng",
+        "--repeat",
+        "3",
+        "-q",
+        "-o",
+        out,
+        "--format",
+        "table",
+    )
+    assert result.code == 0, result.err
+    assert "single" in result.out and "per-zone" in result.out
+    run = load(out)
+    assert [r.label for r in run.results] == ["single", "per-zone"]
+    packets = run.params["packets"]
+    for r in run.results:
+        phase = r.phases["execute_batch"]
+        assert len(phase.samples_us) == 3 * run.params["batches"]
+        # Each repetition starts from an empty table: the same work each time.
+        assert phase.counters["lookups"] == 3 * packets
+        assert phase.counters["created"] % 3 == 0
+        assert phase.counters["removed"] == 0  # the flushes are not counted
+        assert r.extra["repetitions"] == 3 and r.extra["pps"] > 0
+    assert run.results[0].extra["states"] == run.results[1].extra["states"]
+    # report and compare take replay runs.
+    assert run_cli("report", out, "--format", "markdown").code == 0
+    compared = run_cli("compare", out, out)
+    assert compared.code in (0, 3), compared.err
+
+
+def test_replay_zones_spread_connections_deterministically(tmp_path: Path) -> None:
+    runs = []
+    for i in range(2):
+        out = tmp_path / f"z{i}.json"
+        result = run_cli(
+            "replay",
+            MIXED,
+            "--zones",
+            "8",
+            "--zone",
+            "100",
+            "-q",
+            "-b",
+            "per-zone",
+            "-o",
+            out,
+        )
+        assert result.code == 0, result.err
+        runs.append(load(out))
+    first, second = runs
+    assert first.params["batches"] == second.params["batches"]
+    assert first.results[0].extra["states"] == second.results[0].extra["states"]
+    one_zone = tmp_path / "one.json"
+    run_cli("replay", MIXED, "-q", "-b", "per-zone", "-o", one_zone)
+    # A batch also ends where the zone changes.
+    assert load(one_zone).params["batches"] < first.params["batches"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--repeat", "0"], "--repeat must be between 1"),
+        (["--zones", "0"], "--zones must be between 1"),
+        (["--zone", "65535", "--zones", "2"], "--zones must be between 1 and 1"),
+        (["--batch-size", "33"], "NETDEV_MAX_BURST"),
+    ],
+)
+def test_replay_bad_arguments_are_one_line(args: list[str], message: str) -> None:
+    result = run_cli("replay", MIXED, "-q", *args)
+    assert result.code == 2 and result.out == ""
+    assert result.err.count("\n") == 1 and message in result.err

@@ -1,0 +1,115 @@
+"""The capture core: batches, zones, clocks, and the replay workload."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ctbench.backends import BackendSpec, create_table
+from ctbench.capture import Capture, read_capture
+from ctbench.capture.track import TrackConfig, connection_zone, plan_batches, track
+from ctbench.keys import reverse_key
+from ctbench.model import Conntrack
+from ctbench.packets import CtState, Endpoints, udp_frame
+from ctbench.parse import explain_frame
+from ctbench.scenarios.frame import Turn
+from ctbench.scenarios.replay import ReplayConfig, run_replay
+
+DATA = Path(__file__).parent / "data" / "captures"
+NEW = int(CtState.NEW | CtState.TRACKED)
+EST_REPLY = int(CtState.ESTABLISHED | CtState.REPLY_DIR | CtState.TRACKED)
+
+
+def synthetic(times_s: list[float], reply: list[bool]) -> Capture:
+    """A UDP flow's packets at the given times (seconds), each forward or
+    reply."""
+    capture = Capture("synthetic", "pcap", ("Ethernet",))
+    ends = Endpoints("10.0.0.1", "10.0.0.2")
+    back = Endpoints("10.0.0.2", "10.0.0.1")
+    for t, is_reply in zip(times_s, reply, strict=True):
+        frame = udp_frame(2, 1, back) if is_reply else udp_frame(1, 2, ends)
+        capture.frames.append(frame)
+        capture.ts_ns.append(int(t * 1e9))
+    return capture
+
+
+def states(capture: Capture, clock: str, batch: int = 1) -> list[int]:
+    model = Conntrack(create_table(BackendSpec("per-zone")))
+    config = TrackConfig(batch_size=batch, clock=clock)
+    return list(track(capture, config, model, clock=lambda: 0))
+
+
+def test_the_capture_clock_expires_connections_as_a_datapath_would() -> None:
+    # A request, its reply 1 s later, then the reply again 61 s after that:
+    # a bidirectional UDP connection lives 30 s, so the last reply finds
+    # nothing and starts a connection of its own.
+    capture = synthetic([0, 1, 62], [False, True, True])
+    assert states(capture, "capture") == [NEW, EST_REPLY, NEW]
+    # Frozen (or ovstest's wall clock on a capture played in a second):
+    # nothing expires.
+    assert states(capture, "frozen") == [NEW, EST_REPLY, EST_REPLY]
+    assert states(capture, "wall") == [NEW, EST_REPLY, EST_REPLY]
+
+
+def test_a_batch_runs_at_its_last_packets_time_never_backwards() -> None:
+    capture = synthetic([10, 5, 20, 1], [False, True, False, True])
+    batches = plan_batches(capture, TrackConfig(batch_size=2))
+    assert [(b.start, b.end, b.now) for b in batches] == [
+        (0, 2, 10_000),
+        (2, 4, 20_000),
+    ]
+
+
+def test_short_captures_read_alike_under_every_clock() -> None:
+    capture = read_capture(DATA / "mixed.pcap")
+    assert capture.duration_ns < 30e9
+    outputs = {clock: states(capture, clock) for clock in ("capture", "wall", "frozen")}
+    assert outputs["capture"] == outputs["wall"] == outputs["frozen"]
+
+
+def test_batches_end_where_the_l3_type_changes() -> None:
+    capture = read_capture(DATA / "mixed.pcap")
+    for batch in plan_batches(capture, TrackConfig(batch_size=32)):
+        types = {frame[12:14] for frame in capture.frames[batch.start : batch.end]}
+        assert len(types) == 1
+
+
+def test_zones_keep_both_directions_of_a_connection_together() -> None:
+    capture = read_capture(DATA / "mixed.pcap")
+    config = TrackConfig(zone=100, zones=8)
+    used = set()
+    for frame in capture.frames:
+        parsed = explain_frame(frame, 0)
+        zone = connection_zone(parsed, config)
+        assert 100 <= zone < 108
+        used.add(zone)
+        if not isinstance(parsed, str):
+            swapped = parsed._replace(key=reverse_key(parsed.key))
+            assert connection_zone(swapped, config) == zone
+    assert len(used) > 1
+
+
+def test_an_interrupted_replay_keeps_whole_and_partial_work() -> None:
+    capture = read_capture(DATA / "mixed.pcap")
+    config = ReplayConfig(
+        files=("mixed.pcap",), repeat=1000, backends=(BackendSpec("per-zone"),)
+    )
+    calls = {"n": 0}
+
+    def stop_soon() -> bool:
+        calls["n"] += 1
+        return calls["n"] > 3
+
+    run = run_replay(config, capture, interrupted=stop_soon)
+    result = run.results[0]
+    assert not run.complete and result.status == "interrupted"
+    reps = result.extra["repetitions"]
+    assert 0 < reps < 1000
+    assert (
+        len(result.phases["execute_batch"].samples_us) >= reps * run.params["batches"]
+    )
+    assert result.extra["pps"] > 0
+
+
+def test_turn_is_what_the_frame_hands_the_workload() -> None:
+    # The replay workload is a scenario-frame workload like the others.
+    assert "progress" in Turn.__dataclass_fields__
