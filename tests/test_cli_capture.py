@@ -6,6 +6,7 @@ import csv
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cli_helpers import run_cli
@@ -156,3 +157,27 @@ def test_replay_bad_arguments_are_one_line(args: list[str], message: str) -> Non
     result = run_cli("replay", MIXED, "-q", *args)
     assert result.code == 2 and result.out == ""
     assert result.err.count("\n") == 1 and message in result.err
+
+
+def test_pcap_ctrl_c_keeps_the_lines_printed_and_closes_json(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from collections.abc import Iterator
+
+    from ctbench.capture import track as core
+
+    real = core.track_batches
+
+    def interrupted_after_two(*args: Any, **kwargs: Any) -> Iterator[Any]:
+        for i, item in enumerate(real(*args, **kwargs)):
+            if i == 2:
+                raise KeyboardInterrupt
+            yield item
+
+    monkeypatch.setattr("ctbench.cli.capture.track_batches", interrupted_after_two)
+    result = run_cli("pcap", MIXED, "--format", "json")
+    assert result.code == 130
+    assert len(json.loads(result.out)) == 2
+    assert "interrupted after 2 of 52 packets" in result.err
+    text = run_cli("pcap", MIXED)
+    assert text.code == 130 and text.out == "1: inv|trk\n2: inv|trk\n"
