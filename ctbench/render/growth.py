@@ -1,0 +1,70 @@
+"""A sweep's growth table: how each phase's cost grows, per backend.
+
+Two layouts of the same lines: ``table`` for a terminal, ``markdown`` for a
+pull request or a CI job summary (``$GITHUB_STEP_SUMMARY``).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from tabulate import tabulate
+
+from ctbench.growth.fit import POOR_FIT_FACTOR, Exponent
+from ctbench.report.numbers import plural
+from ctbench.sweep.analysis import METHOD, GrowthFit
+from ctbench.sweep.document import SweepDocument
+
+FORMATS: Final = ("table", "markdown")
+
+
+def power(e: Exponent, interval: bool = True) -> str:
+    """'stored^1.00 [0.97, 1.03]'."""
+    text = f"{e.variable}^{e.value:.2f}"
+    return f"{text} [{e.low:.2f}, {e.high:.2f}]" if interval else text
+
+
+def growth(fit: GrowthFit) -> str:
+    """'∝ stored^1.00 [0.97, 1.03] · zone^0.01 [-0.02, 0.04]'."""
+    return "∝ " + " · ".join(power(e) for e in fit.fit.exponents)
+
+
+def quality(fit: GrowthFit) -> str:
+    flag = "POOR" if fit.fit.poor else "ok"
+    mixed = f", {fit.machines} machines" if fit.machines > 1 else ""
+    return f"x{fit.fit.scatter_factor:.2f} {flag}{mixed}"
+
+
+def title(doc: SweepDocument) -> str:
+    grid = doc.grid
+    iterations = "/".join(map(str, grid.get("iterations", [])))
+    return (
+        f"ctbench sweep {doc.command}: {plural(len(doc.points), 'point')}, "
+        f"entries {', '.join(f'{v:,}' for v in grid.get('entries', []))} x "
+        f"zones {', '.join(f'{v:,}' for v in grid.get('zones', []))}, "
+        f"{iterations} iterations"
+    )
+
+
+def method(doc: SweepDocument) -> str:
+    return METHOD.format(statistic=doc.statistic, poor=POOR_FIT_FACTOR)
+
+
+def render(doc: SweepDocument, fmt: str = "table") -> str:
+    rows = [[f.label, f.backend, growth(f), str(f.fit.n), quality(f)] for f in doc.fits]
+    headers = ["phase", "backend", "growth (95% intervals)", "points", "scatter"]
+    markdown = fmt == "markdown"
+    table = tabulate(
+        rows,
+        headers=headers,
+        tablefmt="github" if markdown else "simple",
+        disable_numparse=True,
+    )
+    lines = [f"### {title(doc)}" if markdown else title(doc), "", method(doc), ""]
+    lines += [table if rows else "(no fit: too few points)", ""]
+    if not doc.complete:
+        why = f"stopped by {doc.stopped_by}" if doc.stopped_by else "incomplete"
+        lines.append(f"NOTE: {why}: fitted on the points finished so far.")
+    lines += [f"NOTE: {note}" for note in doc.notes]
+    lines += [f"WARNING: {warning}" for warning in doc.warnings]
+    return "\n".join(lines).rstrip("\n") + "\n"
