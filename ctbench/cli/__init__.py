@@ -33,7 +33,7 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from ctbench.cli import backends, results, sweep, threads, zones
+    from ctbench.cli import backends, plot, results, sweep, threads, zones
 
     cli.add_command(backends.backends)
     cli.add_command(zones.benchmark_zones)
@@ -42,6 +42,7 @@ def _register() -> None:
     cli.add_command(results.compare)
     cli.add_command(results.merge)
     cli.add_command(sweep.sweep)
+    cli.add_command(plot.plot)
 
 
 _register()

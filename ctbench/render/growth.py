@@ -18,10 +18,18 @@ from ctbench.sweep.document import SweepDocument
 FORMATS: Final = ("table", "markdown")
 
 
+def two_decimals(value: float) -> str:
+    """0.004 -> '0.00', and -0.004 -> '0.00' too, not '-0.00'."""
+    text = f"{value:.2f}"
+    return "0.00" if text == "-0.00" else text
+
+
 def power(e: Exponent, interval: bool = True) -> str:
     """'stored^1.00 [0.97, 1.03]'."""
-    text = f"{e.variable}^{e.value:.2f}"
-    return f"{text} [{e.low:.2f}, {e.high:.2f}]" if interval else text
+    text = f"{e.variable}^{two_decimals(e.value)}"
+    if not interval:
+        return text
+    return f"{text} [{two_decimals(e.low)}, {two_decimals(e.high)}]"
 
 
 def growth(fit: GrowthFit) -> str:
