@@ -89,3 +89,10 @@ def test_a_failed_backend_is_left_out_and_flagged() -> None:
     assert any("backend per-zone is failed" in w for w in doc.warnings)
     per_zone = [f for f in doc.fits if f.backend == "per-zone"]
     assert {f.fit.n for f in per_zone} == {8}
+
+
+def test_a_run_without_its_sizes_is_refused() -> None:
+    named = grid_runs()
+    del named[0][1].params["entries"]
+    with pytest.raises(SweepError, match="no ENTRIES and ZONES"):
+        build_sweep(named, "min")

@@ -80,10 +80,26 @@ GRID_OPTIONS = (
     help="Backend to run at every point; repeat for several. Default: single "
     "and per-zone.",
 )
-@click.option("--batch-size", type=INTEGER, default=1, show_default=True)
-@click.option("--warmup", type=INTEGER, default=0, show_default=True)
 @click.option(
-    "--conn-limit", type=INTEGER, default=DEFAULT_CONN_LIMIT, show_default=True
+    "--batch-size",
+    type=INTEGER,
+    default=1,
+    show_default=True,
+    help="Packets per execute call at every point (as benchmark-zones).",
+)
+@click.option(
+    "--warmup",
+    type=INTEGER,
+    default=0,
+    show_default=True,
+    help="Uncounted rounds first, at every point.",
+)
+@click.option(
+    "--conn-limit",
+    type=INTEGER,
+    default=DEFAULT_CONN_LIMIT,
+    show_default=True,
+    help="Table-wide connection limit; 0 means no limit.",
 )
 @click.option("--gc", "gc_enabled", is_flag=True, help="Leave the cyclic GC on.")
 @click.option(

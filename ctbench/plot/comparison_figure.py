@@ -89,13 +89,13 @@ def comparison_figure(named: Sequence[tuple[str, ComparisonDoc]]) -> Figure:
     low, high = min(values), max(values)
     pad = (high / low) ** 0.08
     ax.set_xlim(low / pad, high * pad)
-    ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    # Labelled ratios: 1, 2, 5 per decade over a wide span; within one
+    # decade (the usual 0.8x-3x), more of them, or only 1x and 2x show.
+    subs = (1.0, 2.0, 5.0) if high / low >= 10 else (1.0, 1.5, 2.0, 3.0, 5.0, 7.0)
+    ax.xaxis.set_major_locator(LogLocator(base=10, subs=subs))
     ax.xaxis.set_minor_locator(LogLocator(base=10, subs=tuple(range(1, 10))))
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}x"))
     ax.xaxis.set_minor_formatter(NullFormatter())
-    if high / low < 3:
-        ax.xaxis.set_minor_formatter(FuncFormatter(lambda v, _: f"{v:g}x"))
-        ax.tick_params(axis="x", which="minor", labelsize="x-small")
     ax.grid(True, axis="x", which="major", alpha=0.4)
     ax.set_ylim(-0.7, len(rows) - 0.3)
     words = STAT_WORDS.get(doc.stat, doc.stat)

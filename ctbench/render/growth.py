@@ -6,6 +6,7 @@ pull request or a CI job summary (``$GITHUB_STEP_SUMMARY``).
 
 from __future__ import annotations
 
+import textwrap
 from typing import Final
 
 from tabulate import tabulate
@@ -16,6 +17,8 @@ from ctbench.sweep.analysis import METHOD, GrowthFit
 from ctbench.sweep.document import SweepDocument
 
 FORMATS: Final = ("table", "markdown")
+# The method note's width in the table layout: the project's line length.
+WRAP: Final = 88
 
 
 def two_decimals(value: float) -> str:
@@ -55,7 +58,8 @@ def title(doc: SweepDocument) -> str:
 
 
 def method(doc: SweepDocument) -> str:
-    return METHOD.format(statistic=doc.statistic, poor=POOR_FIT_FACTOR)
+    words = {"min": "minimum"}.get(doc.statistic, doc.statistic)
+    return METHOD.format(statistic=words, poor=POOR_FIT_FACTOR)
 
 
 def render(doc: SweepDocument, fmt: str = "table") -> str:
@@ -68,11 +72,14 @@ def render(doc: SweepDocument, fmt: str = "table") -> str:
         tablefmt="github" if markdown else "simple",
         disable_numparse=True,
     )
-    lines = [f"### {title(doc)}" if markdown else title(doc), "", method(doc), ""]
+    note = method(doc) if markdown else textwrap.fill(method(doc), WRAP)
+    lines = [f"### {title(doc)}" if markdown else title(doc), "", note, ""]
     lines += [table if rows else "(no fit: too few points)", ""]
+    tail = []
     if not doc.complete:
         why = f"stopped by {doc.stopped_by}" if doc.stopped_by else "incomplete"
-        lines.append(f"NOTE: {why}: fitted on the points finished so far.")
-    lines += [f"NOTE: {note}" for note in doc.notes]
-    lines += [f"WARNING: {warning}" for warning in doc.warnings]
+        tail.append(f"NOTE: {why}: fitted on the points finished so far.")
+    tail += [f"NOTE: {note}" for note in doc.notes]
+    tail += [f"WARNING: {warning}" for warning in doc.warnings]
+    lines += [f"- {line}" for line in tail] if markdown else tail
     return "\n".join(lines).rstrip("\n") + "\n"

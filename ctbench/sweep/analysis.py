@@ -125,7 +125,9 @@ def point_record(file: str, run: RunResult, statistic: str) -> PointRecord:
     """A benchmark-zones run as a sweep point."""
     if run.command != COMMAND:
         raise SweepError(f"{file}: a {run.command!r} run, not {COMMAND!r}")
-    entries, zones = int(run.params["entries"]), int(run.params["zones"])
+    entries, zones = run.params.get("entries"), run.params.get("zones")
+    if not isinstance(entries, int) or not isinstance(zones, int):
+        raise SweepError(f"{file}: no ENTRIES and ZONES in its parameters")
     record = PointRecord(
         entries=entries,
         zones=zones,
