@@ -90,15 +90,20 @@ def test_the_time_axis_reads_from_2_us_to_500_ms() -> None:
     assert labels == ["1 µs", "10 µs", "100 µs", "1 ms", "10 ms", "100 ms", "1 s"]
 
 
-def test_several_runs_are_labelled_by_file() -> None:
+def test_several_runs_are_labelled_by_file_in_one_legend_below() -> None:
     fig = run_figure([("a.json", make_run()), ("b.json", make_run(seed=1))])
-    texts = _legend(_visible(fig)[0])
-    assert [t.split(":")[0] + ":" + t.split(":")[1] for t in texts] == [
+    axes = _visible(fig)
+    assert all(ax.get_legend() is None for ax in axes)
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == [
         "a.json:single",
         "a.json:per-zone",
         "b.json:single",
         "b.json:per-zone",
     ]
+    # A series keeps its colour from panel to panel.
+    colours = [[line.get_color() for line in ax.get_lines()] for ax in axes]
+    assert colours[0] == colours[1] and len(set(colours[0])) == 4
+    assert fig.get_suptitle().startswith("ctbench benchmark-zones: 2 runs")
 
 
 def test_a_sweep_is_cost_against_both_sizes_with_the_fitted_laws() -> None:

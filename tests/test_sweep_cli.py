@@ -50,6 +50,10 @@ def test_a_sweep_runs_every_point_into_its_file_and_fits(tmp_path: Path) -> None
         ),
         (["sweep", "benchmark-zones", *GRID, "-b", "nope", "-o", "s.json"], "nope"),
         (["sweep", "--merge", "--entries", "5,6", "x.json"], "--entries cannot apply"),
+        (
+            ["sweep", "--merge", "-b", "single", "--gc", "x.json"],
+            "--backend, --gc cannot",
+        ),
         (["sweep", "--merge"], "--merge needs the results FILEs"),
         (["sweep", "--merge", "--plan", "x.json"], "--plan and --merge"),
         (

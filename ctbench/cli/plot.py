@@ -11,6 +11,7 @@ from ctbench.errors import OutputError
 from ctbench.plot import PlotError
 from ctbench.plot.inputs import COMPARISON, RUN, SWEEP, load_input
 from ctbench.plot.save import output_format, save_figure
+from ctbench.results import file_labels
 
 
 @click.command("plot")
@@ -54,7 +55,10 @@ def plot(files: tuple[Path, ...], output: Path) -> None:
             + ", ".join(f"{i.name}: {i.kind}" for i in inputs)
             + ")"
         )
-    named = [(i.name, i.document) for i in inputs]
+    # Each file's name in legends: its base name, or the path as given
+    # when two names clash, as report labels files.
+    labels = file_labels(list(files))
+    named = [(label, i.document) for label, i in zip(labels, inputs, strict=True)]
     kind = kinds.pop()
     if kind == RUN:
         from ctbench.plot.run_figure import run_figure

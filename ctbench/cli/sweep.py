@@ -264,7 +264,11 @@ def _merge(
     statistic: str,
     fmt: str,
 ) -> None:
-    given = [f"--{n.replace('_', '-')}" for n in GRID_OPTIONS if _given(ctx, n)]
+    given = [
+        param.opts[0]
+        for param in ctx.command.params
+        if param.name in GRID_OPTIONS and _given(ctx, param.name)
+    ]
     if given:
         raise SweepUsageError(
             f"--merge fits results files as they are: {', '.join(given)} cannot apply"

@@ -19,21 +19,21 @@ from ctbench.plot.axes import log_time_axis, time_label
 from ctbench.results import RunResult, merge_runs
 
 if TYPE_CHECKING:
+    from matplotlib.artist import Artist
     from matplotlib.figure import Figure
 
 
-def run_title(run: RunResult, names: Sequence[str]) -> str:
+def run_title(run: RunResult, runs: int) -> str:
+    """'ctbench benchmark-zones 1,000 10 60', or 'ctbench benchmark-zones:
+    3 runs' for several (whose parameters may differ)."""
+    if runs > 1:
+        return f"ctbench {run.command}: {runs} runs"
     params = " ".join(
-        f"{run.params[k]:,}"
-        if isinstance(run.params.get(k), int)
-        else str(run.params.get(k))
-        for k in sections(run.command).title_params
-        if k in run.params
+        f"{value:,}" if isinstance(value, int) else str(value)
+        for value in (run.params.get(k) for k in sections(run.command).title_params)
+        if value is not None
     )
-    head = f"ctbench {run.command} {params}"
-    if len(names) > 1:
-        head += f" ({', '.join(names)})"
-    return head
+    return f"ctbench {run.command} {params}"
 
 
 def run_figure(named: Sequence[tuple[str, RunResult]]) -> Figure:
@@ -59,6 +59,8 @@ def run_figure(named: Sequence[tuple[str, RunResult]]) -> Figure:
     axes = fig.subplots(rows, cols, squeeze=False).ravel()
     for ax in axes[len(phases) :]:
         ax.set_visible(False)
+    many = len(named) > 1
+    colors: dict[str, str] = {}  # a backend's colour, the same in every panel
     rounds = {
         len(r.phases[p].samples_us)
         for r in run.results
@@ -78,20 +80,41 @@ def run_figure(named: Sequence[tuple[str, RunResult]]) -> Figure:
                 np.concatenate([[x[0]], x]),
                 np.concatenate([[0.0], y]),
                 where="post",
-                label=f"{result.label}: median {time_label(median)} (n={len(x):,})",
+                color=colors.setdefault(result.label, f"C{len(colors) % 10}"),
+                label=(
+                    f"{result.label} (n={len(x):,})"
+                    if many
+                    else f"{result.label}: median {time_label(median)} (n={len(x):,})"
+                ),
             )
             values += [float(x[0]), float(x[-1])]
         log_time_axis(ax, "x", values)
         ax.set_ylim(0, 1.02)
+        # Quartiles: a curve crosses 0.5 at its median.
+        ax.set_yticks([0, 0.25, 0.5, 0.75, 1])
         ax.set_title(command.phase_label(phase))
         ax.set_xlabel("time per call (log scale)")
         ax.set_ylabel("share of samples ≤ time")
         ax.grid(True, which="major", alpha=0.4)
         ax.grid(True, which="minor", alpha=0.15)
-        ax.legend(loc="best", fontsize="small")
+        if not many:
+            ax.legend(loc="best", fontsize="small")
+    if many:
+        # Several files' labels are long: one legend for every panel, below.
+        seen: dict[str, Artist] = {}
+        for ax in axes[: len(phases)]:
+            for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+                seen.setdefault(label.rsplit(" (n=", 1)[0], handle)
+        fig.legend(
+            list(seen.values()),
+            list(seen),
+            loc="outside lower center",
+            ncols=2,
+            fontsize="small",
+        )
     n = "/".join(map(str, sorted(rounds)))
     fig.suptitle(
-        f"{run_title(run, [name for name, _ in named])}: latency per phase\n"
+        f"{run_title(run, len(named))}: latency per phase\n"
         f"empirical CDF of {n} samples per backend; time on a log axis",
     )
     return fig
