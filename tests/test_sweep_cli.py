@@ -16,7 +16,8 @@ from ctbench.results import load
 from ctbench.sweep.document import load_sweep
 
 GRID = ["--entries", "50,100", "--zones", "2,3", "--iterations", "2"]
-SWEEP = ["sweep", "benchmark-zones", *GRID, "-q"]
+# One backend keeps the tests quick: per-zone builds 65,536 maps a point.
+SWEEP = ["sweep", "benchmark-zones", *GRID, "-b", "single", "-q"]
 
 
 def test_a_sweep_runs_every_point_into_its_file_and_fits(tmp_path: Path) -> None:
@@ -30,7 +31,7 @@ def test_a_sweep_runs_every_point_into_its_file_and_fits(tmp_path: Path) -> None
     assert all(load(p).complete for p in points)
     doc = load_sweep(out)
     assert doc.complete and len(doc.points) == 4 and doc.statistic == "min"
-    assert len(doc.fits) == 8
+    assert len(doc.fits) == 4  # one backend, four phases
     assert "ctbench sweep benchmark-zones: 4 points" in text
     assert "flush full zone         single     ∝ stored^" in text
     assert "Student t with n - 3 degrees of freedom" in " ".join(text.split())
@@ -87,7 +88,8 @@ def test_finished_points_are_refused_without_resume_and_kept_with_it(
     assert code == 0 and err.count(": kept ") == 4
     assert {p.name: p.stat().st_mtime_ns for p in points.iterdir()} == before
     # A point run with other parameters is run again, not kept.
-    code, _, err = run_cli(*SWEEP[:-2], "3", "-q", "-o", out, "--resume")
+    longer = [*GRID[:-1], "3", "-b", "single", "-q"]
+    code, _, err = run_cli("sweep", "benchmark-zones", *longer, "-o", out, "--resume")
     assert code == 0 and err.count("holds a run with other parameters: runs again") == 4
 
 
@@ -103,7 +105,7 @@ def test_ctrl_c_keeps_the_finished_points_and_resume_runs_the_rest(
         real_call(self, backend, stage, done, total)
         if stage == "fill" and done == total:
             fills.append(backend)
-            if len(fills) == 3:  # both backends of point 1, one of point 2
+            if len(fills) == 2:  # point 1's, then point 2's
                 os.kill(os.getpid(), signal.SIGINT)
 
     monkeypatch.setattr(ProgressDisplay, "__call__", ctrl_c_in_the_second_point)
@@ -121,7 +123,7 @@ def test_ctrl_c_keeps_the_finished_points_and_resume_runs_the_rest(
     code, _, err = run_cli(*SWEEP, "-o", out, "--resume")
     assert code == 0 and err.count(": kept ") == 1
     doc = load_sweep(out)
-    assert doc.complete and len(doc.points) == 4 and len(doc.fits) == 8
+    assert doc.complete and len(doc.points) == 4 and len(doc.fits) == 4
 
 
 def test_a_plan_run_on_two_machines_merges_and_flags_them(
@@ -157,7 +159,7 @@ def test_a_plan_run_on_two_machines_merges_and_flags_them(
     code, out, err = run_cli("sweep", "--merge", *files, "-o", "merged.json")
     assert code == 0, err
     doc = load_sweep(Path("merged.json"))
-    assert len(doc.points) == 4 and len(doc.fits) == 8
+    assert len(doc.points) == 4 and len(doc.fits) == 4
     assert doc.warnings[0].startswith("the points come from 2 different machines")
     assert sum("cpu_model is" in w and "'Other CPU'" in w for w in doc.warnings) == 2
     assert "WARNING: the points come from 2 different machines" in out
@@ -167,10 +169,8 @@ def test_a_plan_run_on_two_machines_merges_and_flags_them(
 
 def test_merge_refuses_files_that_are_not_one_sweep(tmp_path: Path) -> None:
     a, b = tmp_path / "a.json", tmp_path / "b.json"
-    assert run_cli("benchmark-zones", "50", "2", "1", "-q", "-o", a).code == 0
-    assert (
-        run_cli("benchmark-zones", "50", "3", "1", "-q", "--warmup", "1", "-o", b).code
-        == 0
-    )
+    run = ["benchmark-zones", "-b", "single", "-q", "--memory-sample", "0"]
+    assert run_cli(*run, "50", "2", "1", "-o", a).code == 0
+    assert run_cli(*run, "50", "3", "1", "--warmup", "1", "-o", b).code == 0
     code, out, err = run_cli("sweep", "--merge", a, b)
     assert code == 2 and "warmup is 1 but 0" in err and len(err.splitlines()) == 1

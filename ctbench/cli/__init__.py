@@ -33,7 +33,7 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from ctbench.cli import backends, plot, results, sweep, threads, zones
+    from ctbench.cli import backends, results, threads, zones
 
     cli.add_command(backends.backends)
     cli.add_command(zones.benchmark_zones)
@@ -41,11 +41,20 @@ def _register() -> None:
     cli.add_command(results.report)
     cli.add_command(results.compare)
     cli.add_command(results.merge)
+
+
+_register()
+
+
+def _register_growth() -> None:
+    """How cost grows: sweep, and plot for its figures (and any file's)."""
+    from ctbench.cli import plot, sweep
+
     cli.add_command(sweep.sweep)
     cli.add_command(plot.plot)
 
 
-_register()
+_register_growth()
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:

@@ -26,7 +26,7 @@ from ctbench.results import file_labels
     help="The figure: .png, .svg or .pdf (written atomically).",
 )
 def plot(files: tuple[Path, ...], output: Path) -> None:
-    """Draw FILE... (all of one kind) into a figure.
+    """Draw a figure of runs, a sweep or comparisons (files of one kind).
 
     \b
     - a results file: each phase's latency distribution (empirical CDF on
