@@ -135,6 +135,8 @@ def test_a_plan_run_on_two_machines_merges_and_flags_them(
     commands = out.splitlines()
     plan = json.loads(Path("plan.json").read_text())
     assert plan["kind"] == "sweep-plan" and plan["grid"]["entries"] == [50, 100]
+    assert "entries" not in plan["grid"]["params"]
+    assert plan["grid"]["params"]["backends"] == ["single"]
     assert [p["command"] for p in plan["points"]] == commands
     assert not Path("plan-points").exists()  # nothing ran
 

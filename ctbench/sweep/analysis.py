@@ -19,7 +19,7 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
-from ctbench.compare import environment_differences
+from ctbench.compare import ENVIRONMENT_KEYS, environment_differences
 from ctbench.errors import CtbenchError
 from ctbench.growth.fit import FitError, PowerLawFit, fit_power_law
 from ctbench.results import COMPLETE, RunResult
@@ -89,8 +89,6 @@ class PointRecord:
     @property
     def machine(self) -> tuple[object, ...]:
         """What ``compare`` checks for "another machine", as a key."""
-        from ctbench.compare import ENVIRONMENT_KEYS
-
         env = {"ctbench_version": self.tool_version, **self.environment}
         return tuple(env.get(key) for key in ENVIRONMENT_KEYS)
 

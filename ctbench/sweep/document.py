@@ -151,7 +151,11 @@ def plan_to_json(config: SweepConfig, points: list[Point]) -> dict[str, Any]:
             "entries": list(config.entries),
             "zones": list(config.zones),
             "iterations": [config.iterations],
-            "params": config.zone_config(points[0]).params(),
+            "params": {
+                key: value
+                for key, value in config.zone_config(points[0]).params().items()
+                if key not in ("entries", "zones", "iterations")
+            },
         },
         "points": entries,
     }
