@@ -176,3 +176,11 @@ def test_merge_refuses_files_that_are_not_one_sweep(tmp_path: Path) -> None:
     assert run_cli(*run, "50", "3", "1", "--warmup", "1", "-o", b).code == 0
     code, out, err = run_cli("sweep", "--merge", a, b)
     assert code == 2 and "warmup is 1 but 0" in err and len(err.splitlines()) == 1
+
+
+def test_a_sweep_too_long_is_refused_before_anything_is_made(tmp_path: Path) -> None:
+    big = ["--entries", "10000,20000", "--zones", "100,150", "--iterations", "100000"]
+    out = tmp_path / "s.json"
+    code, _, err = run_cli("sweep", "benchmark-zones", *big, "-b", "single", "-o", out)
+    assert code == 2 and "use smaller arguments, or --force" in err
+    assert list(tmp_path.iterdir()) == []  # no sweep file, no points directory

@@ -328,6 +328,7 @@ def _run(
             ),
             config.force,
         )
+    _make_points_dir(points_dir)
     interrupt = Interrupt()
 
     def run_point(point: Point, zone_config: ZoneConfig) -> RunResult:
@@ -382,8 +383,17 @@ def _run(
 
 
 def _check_points_dir(points_dir: Path) -> None:
+    """Refuse a points directory that cannot be, before any work."""
     if points_dir.exists() and not points_dir.is_dir():
         raise OutputError(f"--points-dir {points_dir}: not a directory")
+    if not points_dir.exists() and not points_dir.parent.is_dir():
+        raise OutputError(
+            f"--points-dir {points_dir}: directory {points_dir.parent} does not exist"
+        )
+
+
+def _make_points_dir(points_dir: Path) -> None:
+    """Created once the sweep is sure to run: a refused one leaves nothing."""
     try:
         points_dir.mkdir(exist_ok=True)
     except OSError as exc:
