@@ -184,3 +184,30 @@ def test_a_sweep_too_long_is_refused_before_anything_is_made(tmp_path: Path) -> 
     code, _, err = run_cli("sweep", "benchmark-zones", *big, "-b", "single", "-o", out)
     assert code == 2 and "use smaller arguments, or --force" in err
     assert list(tmp_path.iterdir()) == []  # no sweep file, no points directory
+
+
+def test_a_backend_failing_at_a_point_is_left_out_and_exits_4(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ctbench.scenarios.frame import Turn
+    from ctbench.scenarios.zones import ZoneWorkload
+
+    real_run = ZoneWorkload.run
+
+    def fail_once(self: ZoneWorkload, turn: Turn) -> bool:
+        point = (self.config.entries, self.config.zones)
+        if turn.result.label == "lazy-per-zone" and point == (50, 2):
+            raise MemoryError("no room")
+        return real_run(self, turn)
+
+    monkeypatch.setattr(ZoneWorkload, "run", fail_once)
+    out = tmp_path / "s.json"
+    args = [*SWEEP[:-3], "-b", "single", "-b", "lazy-per-zone", "-q", "-o", out]
+    code, text, err = run_cli(*args)
+    assert code == 4
+    assert "a backend failed at" in err and "e50-z2" in err
+    doc = load_sweep(out)
+    assert doc.complete and len(doc.points) == 4
+    assert [f.fit.n for f in doc.fits if f.backend == "single"] == [4] * 4
+    assert all("lazy-per-zone" in note and "at least 4" in note for note in doc.notes)
+    assert "backend lazy-per-zone is failed: left out of the fits" in text
