@@ -426,16 +426,8 @@ def differences(
     baseline: RunResult, candidate: RunResult, names: tuple[str, str]
 ) -> list[str]:
     """Warnings for environments and parameters that differ (backends aside)."""
-    out = []
+    out = environment_differences(baseline, candidate, names)
     a_name, b_name = names
-    env_a = {**baseline.environment, "ctbench_version": _version(baseline)}
-    env_b = {**candidate.environment, "ctbench_version": _version(candidate)}
-    for key in ENVIRONMENT_KEYS:
-        if env_a.get(key) != env_b.get(key):
-            out.append(
-                f"different environment: {key} is {_show(env_a.get(key))} in "
-                f"{a_name} but {_show(env_b.get(key))} in {b_name}"
-            )
     for key in sorted(set(baseline.params) | set(candidate.params)):
         if key in IGNORED_PARAMS:
             continue
@@ -448,6 +440,22 @@ def differences(
         if not run.complete:
             out.append(f"{name} is an incomplete (interrupted) run")
     return out
+
+
+def environment_differences(
+    baseline: RunResult, candidate: RunResult, names: tuple[str, str]
+) -> list[str]:
+    """Warnings for the environment fields that make timings incomparable:
+    the two runs come from different machines or builds."""
+    a_name, b_name = names
+    env_a = {**baseline.environment, "ctbench_version": _version(baseline)}
+    env_b = {**candidate.environment, "ctbench_version": _version(candidate)}
+    return [
+        f"different environment: {key} is {_show(env_a.get(key))} in "
+        f"{a_name} but {_show(env_b.get(key))} in {b_name}"
+        for key in ENVIRONMENT_KEYS
+        if env_a.get(key) != env_b.get(key)
+    ]
 
 
 def _version(run: RunResult) -> object:
@@ -564,6 +572,7 @@ __all__ = [
     "Settings",
     "compare",
     "differences",
+    "environment_differences",
     "mean_change",
     "parse_threshold",
     "verdict",

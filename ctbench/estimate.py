@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -153,8 +153,20 @@ def estimate_zones(
     conn_limit: int,
 ) -> Estimate:
     """The whole run, every backend in turn."""
-    bound = len(specs) * (
-        FIXED_S + zones_seconds(BOUND, entries, zones, rounds, conn_limit)
+    return estimate_zones_grid(specs, [(entries, zones)], rounds, conn_limit)
+
+
+def estimate_zones_grid(
+    specs: tuple[BackendSpec, ...],
+    points: Sequence[tuple[int, int]],
+    rounds: int,
+    conn_limit: int,
+) -> Estimate:
+    """Runs of every (ENTRIES, ZONES) point in turn (a sweep), each backend
+    calibrated once."""
+    bound = sum(
+        len(specs) * (FIXED_S + zones_seconds(BOUND, e, z, rounds, conn_limit))
+        for e, z in points
     )
     if bound <= QUIET_BELOW_S:
         return Estimate(bound, calibrated=False)
@@ -164,7 +176,9 @@ def estimate_zones(
         costs = measured.get(spec.label) or measured.setdefault(
             spec.label, calibrate(spec)
         )
-        total += FIXED_S + zones_seconds(costs, entries, zones, rounds, conn_limit)
+        total += sum(
+            FIXED_S + zones_seconds(costs, e, z, rounds, conn_limit) for e, z in points
+        )
     return Estimate(total, calibrated=True)
 
 

@@ -124,3 +124,9 @@ def test_interval_coverage_runs_with_few_trials() -> None:
 def test_execute_crossover_runs_with_one_round() -> None:
     out = _run("bench/execute_crossover.py", "--rounds", "1")
     assert "bulk/per-frame" in out
+
+
+def test_empty_flush_cache_runs_on_small_sizes() -> None:
+    out = _run("bench/empty_flush_cache.py", "--entries", "300,600", "--rounds", "2")
+    assert "flush of the empty zone" in out
+    assert [line.split()[0] for line in out.splitlines()[3:]] == ["300", "600"]

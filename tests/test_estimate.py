@@ -101,3 +101,14 @@ def test_thread_starts_count() -> None:
     # 60,000 threads of one packet each: the batches are nothing, the
     # starts (1.7 ms each, measured) a minute and a half.
     assert estimate_threads(BOTH[:1], 60_000, 1, 1).seconds > 90
+
+
+def test_a_grid_is_the_sum_of_its_points() -> None:
+    from ctbench.estimate import estimate_zones_grid
+
+    specs = (BackendSpec("single"), BackendSpec("per-zone"))
+    points = [(100, 2), (300, 5)]
+    grid = estimate_zones_grid(specs, points, 3, 0)
+    alone = [estimate_zones(specs, e, z, 3, 0) for e, z in points]
+    assert not grid.calibrated
+    assert grid.seconds == pytest.approx(sum(a.seconds for a in alone))

@@ -259,3 +259,47 @@ def test_a_run_stopped_during_the_memory_sample_requested_its_fill() -> None:
     )
     fill = run.results[0].fill
     assert (fill.requested, fill.attempted, fill.stored) == (200, 0, 0)
+
+
+def test_what_a_phase_returns_is_freed_outside_the_next_phase_timing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # An execute returns a list of ENTRIES states; freeing it inside the
+    # next phase's timed section made an empty flush grow with ENTRIES.
+    import time
+
+    events: list[str] = []
+
+    class Logged(list[int]):
+        def __del__(self) -> None:
+            events.append("freed")
+
+    real_execute, real_flush = Conntrack.execute, Conntrack.flush
+    real_clock = time.perf_counter_ns
+
+    def execute(self: Conntrack, *args: object, **kwargs: object) -> list[int]:
+        events.append("call")
+        return Logged(real_execute(self, *args, **kwargs))  # type: ignore[arg-type]
+
+    def flush(self: Conntrack, *args: object) -> object:
+        events.append("call")
+        return real_flush(self, *args)  # type: ignore[arg-type]
+
+    def clock() -> int:
+        events.append("clock")
+        return real_clock()
+
+    def progress(backend: str, stage: str, done: int, total: int) -> None:
+        if stage == "fill" and done == total:
+            events.append("rounds")
+
+    monkeypatch.setattr(Conntrack, "execute", execute)
+    monkeypatch.setattr(Conntrack, "flush", flush)
+    monkeypatch.setattr(time, "perf_counter_ns", clock)
+    run_zones(small(iterations=3, backends=BOTH[1:]), progress)
+    rounds = events[events.index("rounds") :]
+    assert rounds.count("freed") >= 6  # two executes a round
+    for i, event in enumerate(rounds):
+        if event == "freed":
+            last = next(e for e in reversed(rounds[:i]) if e in ("clock", "call"))
+            assert last == "clock", "freed between a timed call and its clock"

@@ -48,6 +48,17 @@ def _register() -> None:
 _register()
 
 
+def _register_growth() -> None:
+    """How cost grows: sweep, and plot for its figures (and any file's)."""
+    from ctbench.cli import plot, sweep
+
+    cli.add_command(sweep.sweep)
+    cli.add_command(plot.plot)
+
+
+_register_growth()
+
+
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
     click.echo(f"ctbench: error: {message}", err=True)
     sys.exit(code)

@@ -19,9 +19,9 @@ def dumps(run: RunResult) -> str:
     return json.dumps(run_to_json(run), separators=(",", ":")) + "\n"
 
 
-def write_atomic(path: Path, text: str) -> None:
+def write_atomic(path: Path, text: str | bytes) -> None:
     """Write through a temporary file beside the target, then rename, so a
-    reader never sees a half-written file.
+    reader never sees a half-written file.  Text is written as UTF-8.
 
     A symlink is followed: its target is replaced (atomically, in the
     target's directory) and the link stays a link. Replacing an existing
@@ -39,8 +39,8 @@ def write_atomic(path: Path, text: str) -> None:
     try:
         # mkstemp creates the file 0600.
         os.fchmod(fd, mode)
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(text)
+        with os.fdopen(fd, "wb") as out:
+            out.write(text.encode("utf-8") if isinstance(text, str) else text)
             out.flush()
             os.fsync(out.fileno())
         os.replace(tmp, target)

@@ -1,0 +1,431 @@
+"""ctbench sweep: benchmark-zones over a grid, and the growth it shows."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import click
+
+from ctbench import results
+from ctbench.cli.common import (
+    EXIT_BACKEND_FAILED,
+    INTEGER,
+    Integer,
+    OutputFile,
+    check_memory,
+    check_output,
+    check_time,
+    parse_backends,
+)
+from ctbench.cli.progress_display import Interrupt, ProgressDisplay
+from ctbench.errors import CtbenchError, OutputError
+from ctbench.estimate import estimate_zones_grid
+from ctbench.memory import DEFAULT_SAMPLE_CONNS
+from ctbench.model import DEFAULT_CONN_LIMIT
+from ctbench.render import growth
+from ctbench.results import RunResult
+from ctbench.scenarios.zones import ZoneConfig, run_zones
+from ctbench.sweep.analysis import DEFAULT_STATISTIC, STATISTICS
+from ctbench.sweep.build import build_sweep
+from ctbench.sweep.document import SweepDocument, dumps_sweep, plan_to_json
+from ctbench.sweep.grid import (
+    SCENARIOS,
+    SWEEP_MEMORY_SAMPLE,
+    Point,
+    SweepConfig,
+    command_line,
+    parse_sizes,
+    points_dir_for,
+)
+from ctbench.sweep.runner import Event, Step, point_files, run_sweep
+
+
+class SweepUsageError(CtbenchError):
+    """Options that do not make a sweep."""
+
+
+# Options of a sweep that runs or plans points; --merge takes none of them.
+GRID_OPTIONS = (
+    "entries",
+    "zones",
+    "iterations",
+    "backend_specs",
+    "batch_size",
+    "warmup",
+    "conn_limit",
+    "gc_enabled",
+    "memory_sample",
+    "resume",
+    "points_dir",
+    "seed",
+    "force",
+)
+
+
+@click.command("sweep")
+@click.argument("args", nargs=-1, metavar="benchmark-zones | --merge FILE...")
+@click.option("--entries", metavar="N,N,...", help="ENTRIES values, e.g. 1000,3000")
+@click.option("--zones", metavar="N,N,...", help="ZONES values, e.g. 10,30,100")
+@click.option("--iterations", type=INTEGER, help="ITERATIONS at every point.")
+@click.option(
+    "--backend",
+    "-b",
+    "backend_specs",
+    multiple=True,
+    metavar="NAME[:KEY=VALUE,...]",
+    help="Backend to run at every point; repeat for several. Default: single "
+    "and per-zone.",
+)
+@click.option(
+    "--batch-size",
+    type=INTEGER,
+    default=1,
+    show_default=True,
+    help="Packets per execute call at every point (as benchmark-zones).",
+)
+@click.option(
+    "--warmup",
+    type=INTEGER,
+    default=0,
+    show_default=True,
+    help="Uncounted rounds first, at every point.",
+)
+@click.option(
+    "--conn-limit",
+    type=INTEGER,
+    default=DEFAULT_CONN_LIMIT,
+    show_default=True,
+    help="Table-wide connection limit; 0 means no limit.",
+)
+@click.option("--gc", "gc_enabled", is_flag=True, help="Leave the cyclic GC on.")
+@click.option(
+    "--memory-sample",
+    type=INTEGER,
+    default=SWEEP_MEMORY_SAMPLE,
+    show_default=True,
+    help="Connections in each point's memory sample (benchmark-zones' "
+    f"default is {DEFAULT_SAMPLE_CONNS:,}; growth needs none).",
+)
+@click.option(
+    "--stat",
+    "statistic",
+    type=click.Choice(STATISTICS),
+    default=DEFAULT_STATISTIC,
+    show_default=True,
+    help="The statistic of each point's samples that is fitted.",
+)
+@click.option(
+    "--seed",
+    type=Integer(min=0),
+    default=0,
+    show_default=True,
+    help="Seed of the shuffled order the points run in.",
+)
+@click.option(
+    "--plan", is_flag=True, help="Write the plan (-o) and print its commands."
+)
+@click.option("--merge", is_flag=True, help="Fit the results FILEs given.")
+@click.option("--resume", is_flag=True, help="Keep the points already finished.")
+@click.option(
+    "--points-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where each point's results file goes [default: beside -o, "
+    "sweep.json -> sweep-points/].",
+)
+@click.option("--force", is_flag=True, help="Run even if it looks too long.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(growth.FORMATS),
+    default="table",
+    show_default=True,
+    help="The growth table's layout.",
+)
+@click.option(
+    "--output",
+    "-o",
+    type=OutputFile(),
+    help="The sweep file (JSON; with --plan, the plan), written atomically.",
+)
+@click.option("--quiet", "-q", is_flag=True, help="No progress on stderr.")
+@click.pass_context
+def sweep(ctx: click.Context, /, args: tuple[str, ...], **opts: object) -> None:
+    """Run benchmark-zones at every ENTRIES x ZONES point and fit how each
+    phase's cost grows with the connections stored and the zone's size.
+
+    Each point is an ordinary results file (in --points-dir); the sweep file
+    (-o) records the grid, the points and, per backend and phase, the
+    exponents of cost = k * stored^b * zone^c with 95% intervals.  Ctrl-C
+    keeps the finished points and fits them; --resume skips them next time.
+
+    --plan writes the points' command lines instead of running them, to run
+    on other machines; --merge fits the results files they made.
+
+    \b
+    Examples:
+      ctbench sweep benchmark-zones --entries 1000,3000,10000 \\
+          --zones 10,30,100 --iterations 20 -b single -b per-zone -o sweep.json
+      ctbench sweep benchmark-zones --entries 1000,10000 --zones 10,100 \\
+          --iterations 50 --plan -o plan.json
+      ctbench sweep --merge machine-a/*.json machine-b/*.json -o sweep.json
+    """
+    output = opts["output"]
+    assert output is None or isinstance(output, Path)
+    statistic, fmt = str(opts["statistic"]), str(opts["fmt"])
+    if opts["merge"]:
+        _merge(ctx, args, output, statistic, fmt)
+        return
+    if len(args) != 1 or args[0] not in SCENARIOS:
+        got = " ".join(args) or "nothing"
+        raise SweepUsageError(
+            f"sweep runs {', '.join(SCENARIOS)} (got {got}); "
+            "or give --merge FILE... to fit results files"
+        )
+    for name in ("entries", "zones", "iterations"):
+        if opts[name] is None:
+            raise SweepUsageError(f"sweep {args[0]} needs --{name}")
+    if output is None:
+        raise SweepUsageError(
+            "sweep needs -o FILE: "
+            + ("the plan file" if opts["plan"] else "the sweep file, beside its points")
+        )
+    config = SweepConfig(
+        entries=parse_sizes(str(opts["entries"]), "--entries"),
+        zones=parse_sizes(str(opts["zones"]), "--zones"),
+        iterations=_int(opts["iterations"]),
+        backends=parse_backends(tuple(opts["backend_specs"])),  # type: ignore[arg-type]
+        batch_size=_int(opts["batch_size"]),
+        warmup=_int(opts["warmup"]),
+        conn_limit=_int(opts["conn_limit"]),
+        gc_enabled=bool(opts["gc_enabled"]),
+        memory_sample=_int(opts["memory_sample"]),
+        force=bool(opts["force"]),
+        seed=_int(opts["seed"]),
+    )
+    if opts["plan"]:
+        if opts["resume"]:
+            raise SweepUsageError("--resume runs points; --plan only writes them")
+        _plan(config, output)
+        return
+    points_dir = opts["points_dir"]
+    assert points_dir is None or isinstance(points_dir, Path)
+    _run(
+        config,
+        output,
+        points_dir or points_dir_for(output),
+        resume=bool(opts["resume"]),
+        quiet=bool(opts["quiet"]),
+        statistic=statistic,
+        fmt=fmt,
+    )
+
+
+def _int(value: object) -> int:
+    assert isinstance(value, int)
+    return value
+
+
+def _given(ctx: click.Context, name: str) -> bool:
+    source = ctx.get_parameter_source(name)
+    return source not in (None, click.core.ParameterSource.DEFAULT)
+
+
+# -- --plan -------------------------------------------------------------------
+
+
+def _plan(config: SweepConfig, output: Path) -> None:
+    import json
+
+    check_output(output)
+    points = config.points()
+    plan = plan_to_json(config, points)
+    _write(output, json.dumps(plan, indent=1) + "\n")
+    for point in points:
+        click.echo(command_line(config.argv(point, point.file_name())))
+    click.echo(
+        f"plan of {len(points)} points written to {output}; run each command "
+        "on its own (one per machine, or one after the other), then "
+        "ctbench sweep --merge FILE...",
+        err=True,
+    )
+
+
+# -- --merge ------------------------------------------------------------------
+
+
+def _merge(
+    ctx: click.Context,
+    files: tuple[str, ...],
+    output: Path | None,
+    statistic: str,
+    fmt: str,
+) -> None:
+    given = [
+        param.opts[0]
+        for param in ctx.command.params
+        if param.name in GRID_OPTIONS and _given(ctx, param.name)
+    ]
+    if given:
+        raise SweepUsageError(
+            f"--merge fits results files as they are: {', '.join(given)} cannot apply"
+        )
+    if ctx.get_parameter_source("plan") != click.core.ParameterSource.DEFAULT:
+        raise SweepUsageError("--plan and --merge do not go together")
+    if not files:
+        raise SweepUsageError("--merge needs the results FILEs to fit")
+    check_output(output)
+    paths = [Path(f) for f in files]
+    named = [(str(path), results.load(path)) for path in paths]
+    doc = build_sweep(named, statistic)
+    _report(doc, output, fmt)
+
+
+# -- running ------------------------------------------------------------------
+
+
+def _run(
+    config: SweepConfig,
+    output: Path,
+    points_dir: Path,
+    *,
+    resume: bool,
+    quiet: bool,
+    statistic: str,
+    fmt: str,
+) -> None:
+    check_output(output)
+    _check_points_dir(points_dir)
+    existing = point_files(config, points_dir)
+    if existing and not resume:
+        raise SweepUsageError(
+            f"{points_dir} already holds {len(existing)} of this grid's results "
+            f"files ({existing[0].name}, ...): give --resume to keep the "
+            "finished ones, or remove them"
+        )
+    todo = config.points()
+    if resume:
+        from ctbench.sweep.runner import finished_point
+
+        todo = [
+            p
+            for p in todo
+            if finished_point(config, p, points_dir / p.file_name())[0] is None
+        ]
+    if todo:
+        configs = [config.zone_config(p) for p in todo]
+        biggest = max(configs, key=lambda c: c.estimated_bytes())
+        check_memory(biggest.estimated_bytes(), biggest.expected_stored, config.force)
+        check_time(
+            estimate_zones_grid(
+                config.backends,
+                [(p.entries, p.zones) for p in todo],
+                config.warmup + config.iterations,
+                config.conn_limit,
+            ),
+            config.force,
+        )
+    _make_points_dir(points_dir)
+    interrupt = Interrupt()
+
+    def run_point(point: Point, zone_config: ZoneConfig) -> RunResult:
+        with ProgressDisplay(quiet) as progress:
+            return run_zones(zone_config, progress, interrupt)
+
+    def checkpoint(done: list[tuple[Path, RunResult]]) -> None:
+        doc = build_sweep([(str(p), r) for p, r in done], statistic, complete=False)
+        _write(output, dumps_sweep(doc, output))
+
+    started = time.monotonic()
+    with interrupt.installed():
+        outcome = run_sweep(
+            config,
+            points_dir,
+            resume=resume,
+            run_point=run_point,
+            interrupted=interrupt,
+            on_event=_say(quiet),
+            checkpoint=checkpoint,
+        )
+        stopped_by = interrupt.signal.name if interrupt.signal else None
+        if not outcome.finished:
+            click.echo(
+                f"ctbench: stopped by {stopped_by or 'an interrupt'} before any "
+                "point finished: nothing to fit, no sweep file written",
+                err=True,
+            )
+            sys.exit(128 + (interrupt.signal or signal.SIGINT))
+        named = [(str(path), run) for path, run in outcome.finished]
+        complete = not outcome.stopped and len(named) == len(config.points())
+        doc = build_sweep(named, statistic, complete, stopped_by)
+        _report(doc, output, fmt)
+        if not quiet:
+            minutes = (time.monotonic() - started) / 60
+            click.echo(f"sweep took {minutes:.1f} min", err=True)
+    if interrupt.signal is not None:
+        click.echo(
+            f"interrupted by {interrupt.signal.name}: the finished points are "
+            "kept and fitted; --resume runs the others",
+            err=True,
+        )
+        sys.exit(128 + interrupt.signal)
+    if outcome.failed:
+        names = ", ".join(str(path) for path, _ in outcome.failed)
+        click.echo(
+            f"ctbench: error: a backend failed at {names}; the others' "
+            "results were kept and fitted",
+            err=True,
+        )
+        sys.exit(EXIT_BACKEND_FAILED)
+
+
+def _check_points_dir(points_dir: Path) -> None:
+    """Refuse a points directory that cannot be, before any work."""
+    if points_dir.exists() and not points_dir.is_dir():
+        raise OutputError(f"--points-dir {points_dir}: not a directory")
+    if not points_dir.exists() and not points_dir.parent.is_dir():
+        raise OutputError(
+            f"--points-dir {points_dir}: directory {points_dir.parent} does not exist"
+        )
+
+
+def _make_points_dir(points_dir: Path) -> None:
+    """Created once the sweep is sure to run: a refused one leaves nothing."""
+    try:
+        points_dir.mkdir(exist_ok=True)
+    except OSError as exc:
+        raise OutputError(
+            f"cannot create {points_dir}: {exc.strerror or exc}"
+        ) from None
+
+
+def _say(quiet: bool) -> Callable[[Event], None]:
+    def say(event: Event) -> None:
+        where = f"[{event.index}/{event.total}] {event.point}"
+        if event.step is Step.KEPT:
+            click.echo(f"{where}: kept {event.path}", err=True)
+        elif event.step is Step.REDO:
+            click.echo(f"{where}: {event.path} {event.detail}: runs again", err=True)
+        elif event.step is Step.CUT:
+            click.echo(f"{where}: interrupted, not kept", err=True)
+        elif event.step is Step.DONE and not quiet:
+            click.echo(f"{where}: written to {event.path}", err=True)
+
+    return say
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        results.write_atomic(path, text)
+    except OSError as exc:
+        raise OutputError(f"cannot write {path}: {exc.strerror}") from None
+
+
+def _report(doc: SweepDocument, output: Path | None, fmt: str) -> None:
+    click.echo(growth.render(doc, fmt), nl=False)
+    if output is not None:
+        _write(output, dumps_sweep(doc, output))
+        click.echo(f"sweep written to {output}", err=True)

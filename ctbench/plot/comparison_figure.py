@@ -1,0 +1,140 @@
+"""A comparison as a forest plot: each row's ratio and its 95% interval.
+
+The grey band is the threshold's "unchanged" zone, [1 / (1 + t), 1 + t];
+an interval wholly above it is slower, wholly below it faster, across an
+edge inconclusive (ctbench.compare).  The ratio axis is logarithmic, so
+twice as slow and twice as fast lie at the same distance from 1.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Final
+
+from ctbench.commands import sections
+from ctbench.plot import PlotError, new_figure
+from ctbench.plot.inputs import ComparisonDoc
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+VERDICT_COLORS: Final = {
+    "slower": "tab:red",
+    "faster": "tab:green",
+    "unchanged": "tab:blue",
+    "inconclusive": "tab:orange",
+}
+# Characters of a title line before it is cut short.
+TITLE_WIDTH: Final = 90
+STAT_WORDS: Final = {"mean": "means", "median": "medians", "p95": "95th percentiles"}
+
+
+def _phase_label(command: str, phase: str) -> str:
+    from ctbench.commands import command_names
+
+    if command in command_names():
+        return sections(command).phase_label(phase)
+    return phase.replace("_", " ")
+
+
+def comparison_figure(named: Sequence[tuple[str, ComparisonDoc]]) -> Figure:
+    from matplotlib.artist import Artist
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    labels: list[str] = []
+    rows = []
+    for name, doc in named:
+        prefix = f"{name}: " if len(named) > 1 else ""
+        for row in doc.rows:
+            if row.ratio is None:
+                continue
+            labels.append(
+                f"{prefix}{_phase_label(doc.command, row.phase)}, {row.backend}"
+            )
+            rows.append(row)
+    if not rows:
+        raise PlotError(
+            f"{', '.join(n for n, _ in named)}: no row has a ratio (a baseline of 0)"
+        )
+    doc = named[0][1]
+    fig = new_figure(9.0, 1.6 + 0.42 * len(rows))
+    ax = fig.subplots()
+    ys = list(range(len(rows)))[::-1]  # first row on top
+    ax.axvspan(doc.faster_below, doc.slower_above, color="0.88", zorder=0)
+    ax.axvline(1.0, color="0.3", linewidth=0.8, zorder=1)
+    values = [doc.faster_below, doc.slower_above]
+    for y, row in zip(ys, rows, strict=True):
+        assert row.ratio is not None
+        color = VERDICT_COLORS[row.verdict]
+        values.append(row.ratio)
+        if row.low is not None and row.high is not None:
+            ax.errorbar(
+                row.ratio,
+                y,
+                xerr=[[row.ratio - row.low], [row.high - row.ratio]],
+                fmt="o",
+                color=color,
+                capsize=3,
+                markersize=5,
+            )
+            values += [row.low, row.high]
+        else:  # too few samples for an interval: the ratio alone, hollow
+            ax.plot(row.ratio, y, "o", mfc="white", mec=color, markersize=6)
+    ax.set_yticks(ys, labels)
+    ax.set_xscale("log")
+    low, high = min(values), max(values)
+    pad = (high / low) ** 0.08
+    ax.set_xlim(low / pad, high * pad)
+    # Labelled ratios: 1, 2, 5 per decade over a wide span; within one
+    # decade (the usual 0.8x-3x), more of them, or only 1x and 2x show.
+    subs = (1.0, 2.0, 5.0) if high / low >= 10 else (1.0, 1.5, 2.0, 3.0, 5.0, 7.0)
+    ax.xaxis.set_major_locator(LogLocator(base=10, subs=subs))
+    ax.xaxis.set_minor_locator(LogLocator(base=10, subs=tuple(range(1, 10))))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}x"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.grid(True, axis="x", which="major", alpha=0.4)
+    ax.set_ylim(-0.7, len(rows) - 0.3)
+    words = STAT_WORDS.get(doc.stat, doc.stat)
+    ax.set_xlabel(f"candidate / baseline, ratio of {words} (log scale)")
+    handles: list[Artist] = [
+        Line2D([], [], marker="o", linestyle="", color=c, label=v)
+        for v, c in VERDICT_COLORS.items()
+        if any(r.verdict == v for r in rows)
+    ]
+    handles.append(
+        Patch(
+            color="0.88",
+            label=f"unchanged band [{doc.faster_below:.3g}, {doc.slower_above:.3g}] "
+            f"(threshold {doc.threshold:.0%})",
+        )
+    )
+    if any(r.low is None for r in rows):
+        handles.append(
+            Line2D(
+                [],
+                [],
+                marker="o",
+                linestyle="",
+                mfc="white",
+                mec="0.3",
+                label="no interval (fewer than 20 samples a side)",
+            )
+        )
+    # Below the plot, where it can hide no row.
+    fig.legend(handles=handles, loc="outside lower center", ncols=3, fontsize="small")
+    if len(named) > 1:
+        title = f"ctbench compare: {len(named)} comparisons"
+    else:
+        title = (
+            f"ctbench compare: {Path(doc.candidate).name} against "
+            f"{Path(doc.baseline).name}"
+        )
+    fig.suptitle(
+        f"{textwrap.shorten(title, TITLE_WIDTH, placeholder='...')}\n"
+        f"ratio of {words} with 95% percentile-bootstrap intervals",
+    )
+    return fig

@@ -1,0 +1,252 @@
+"""From the points' results to observations and growth fits.
+
+Each backend's phase at each point gives one observation: its cost (one
+statistic of the point's samples), the connections stored in the table
+and the zone size.  Fitting one value per point, not every sample, keeps
+the interval honest: a point's samples share one table, one moment of the
+machine and one place in memory, so they are not independent repeats of
+the growth, and treating them as such would make the intervals far too
+narrow.  The spread between points, drift of the machine included, is what
+the fit's residuals measure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import numpy as np
+import numpy.typing as npt
+
+from ctbench.compare import ENVIRONMENT_KEYS, environment_differences
+from ctbench.errors import CtbenchError
+from ctbench.growth.fit import FitError, PowerLawFit, fit_power_law
+from ctbench.results import COMPLETE, RunResult
+from ctbench.scenarios.zones import COMMAND, PHASE_ORDER, SECTIONS
+
+# What a point's cost is, from its samples.  The minimum by default: the
+# cost of the least disturbed round (Chen & Revels, "Robust benchmarking in
+# noisy environments", 2016: timing noise only ever adds).  A point lasts
+# seconds, so a neighbour busy for those seconds shifts its median, and
+# with it the fit: on the shared 2-vCPU VM, a 3 x 3 sweep's points missed
+# the fitted laws by x1.19-1.45 with medians and x1.06-1.34 with minimums
+# (README, "ctbench sweep").  median is the typical round; mean is what a
+# capacity planner adds up.
+STATISTICS: Final = ("min", "median", "mean")
+DEFAULT_STATISTIC: Final = "min"
+_REDUCE: Final[dict[str, Callable[[npt.NDArray[np.float64]], Any]]] = {
+    "median": np.median,
+    "min": np.min,
+    "mean": np.mean,
+}
+# The parameters that may differ between the points of one sweep: the two
+# sizes it varies, how many rounds each ran, and which backends.
+VARIED_PARAMS: Final = ("entries", "zones", "iterations", "backends", "seed")
+
+METHOD: Final = (
+    "Each backend and phase: one least-squares fit over the points of "
+    "log(cost) = a + b*log(stored) + c*log(zone), where cost = the point's "
+    "{statistic} of its samples (us), stored = connections in the table "
+    "during the rounds, zone = ENTRIES, the connections in the zone the "
+    "phase works on (zone 1, flushed and refilled every round; the empty "
+    "flush's zone holds none, so its 'zone' is ENTRIES too: an exponent "
+    "near 0 says the empty flush does not pay for the zones around it). "
+    "95% intervals: Student t with n - 3 degrees of freedom. Scatter: "
+    "e^s, s the residual standard error of the log fit, the factor by which "
+    "a point typically misses the fitted law; POOR above x{poor}."
+)
+
+
+class SweepError(CtbenchError):
+    """Points that cannot make a sweep."""
+
+
+@dataclass(frozen=True)
+class Observation:
+    backend: str  # the backend's label in its run
+    phase: str
+    stored: int
+    zone: int
+    cost_us: float
+    samples: int
+
+
+@dataclass
+class PointRecord:
+    """One point of a sweep: where its results file is, what it ran on and
+    what it measured."""
+
+    entries: int
+    zones: int
+    iterations: int
+    file: str
+    environment: dict[str, Any]
+    tool_version: str
+    observations: list[Observation]
+    flags: list[str] = field(default_factory=list)
+
+    @property
+    def machine(self) -> tuple[object, ...]:
+        """What ``compare`` checks for "another machine", as a key."""
+        env = {"ctbench_version": self.tool_version, **self.environment}
+        return tuple(env.get(key) for key in ENVIRONMENT_KEYS)
+
+
+@dataclass(frozen=True)
+class GrowthFit:
+    backend: str
+    phase: str
+    fit: PowerLawFit
+    machines: int  # distinct environments among its points
+
+    @property
+    def label(self) -> str:
+        return SECTIONS.phase_label(self.phase)
+
+
+def reduce(samples: Sequence[float], statistic: str) -> float:
+    return float(_REDUCE[statistic](np.asarray(samples, dtype=np.float64)))
+
+
+def stored_during_rounds(run: RunResult, index: int) -> int:
+    """The connections in the table while the rounds ran: the table at the
+    end of the rounds (each round removes zone 1 and puts it back)."""
+    result = run.results[index]
+    at_end = result.extra.get("stored_at_end")
+    if isinstance(at_end, int) and not isinstance(at_end, bool) and at_end > 0:
+        return at_end
+    return result.fill.stored
+
+
+def point_record(file: str, run: RunResult, statistic: str) -> PointRecord:
+    """A benchmark-zones run as a sweep point."""
+    if run.command != COMMAND:
+        raise SweepError(f"{file}: a {run.command!r} run, not {COMMAND!r}")
+    entries, zones = run.params.get("entries"), run.params.get("zones")
+    if not isinstance(entries, int) or not isinstance(zones, int):
+        raise SweepError(f"{file}: no ENTRIES and ZONES in its parameters")
+    record = PointRecord(
+        entries=entries,
+        zones=zones,
+        iterations=int(run.params.get("iterations", 0)),
+        file=file,
+        environment=dict(run.environment),
+        tool_version=run.tool_version,
+        observations=[],
+    )
+    for index, result in enumerate(run.results):
+        if result.status != COMPLETE:
+            record.flags.append(
+                f"backend {result.label} is {result.status}: left out of the fits"
+            )
+            continue
+        if result.fill.refused:
+            record.flags.append(
+                f"the connection limit refused {result.fill.refused:,} commits "
+                f"on {result.label}: its zones hold fewer than ENTRIES"
+            )
+        stored = stored_during_rounds(run, index)
+        for phase in PHASE_ORDER:
+            samples = result.phases.get(phase)
+            if samples is None or not samples.samples_us:
+                continue
+            record.observations.append(
+                Observation(
+                    backend=result.label,
+                    phase=phase,
+                    stored=stored,
+                    zone=entries,
+                    cost_us=reduce(samples.samples_us, statistic),
+                    samples=len(samples.samples_us),
+                )
+            )
+    return record
+
+
+def machine_warnings(records: Sequence[PointRecord], runs: Sequence[RunResult]) -> None:
+    """Flag each point whose machine differs from the first point's, as
+    ``compare`` flags two runs (same fields, same words)."""
+    if not records:
+        return
+    first_run, first = runs[0], records[0]
+    for record, run in zip(records[1:], runs[1:], strict=True):
+        record.flags += environment_differences(
+            first_run, run, (first.file, record.file)
+        )
+
+
+def check_same_sweep(named: Sequence[tuple[str, RunResult]]) -> list[str]:
+    """Refuse runs that are not points of one sweep: another command, or
+    parameters that change the work (batch size, limit, warm-up, GC).
+    Returns warnings for what may differ but deserves a word."""
+    if not named:
+        raise SweepError("no results files to fit")
+    warnings = []
+    first_name, first = named[0]
+    for name, run in named:
+        if run.command != COMMAND:
+            raise SweepError(
+                f"{name}: a {run.command!r} run; a sweep fits {COMMAND!r} runs"
+            )
+        for key in sorted(set(first.params) | set(run.params)):
+            if key in VARIED_PARAMS:
+                continue
+            if first.params.get(key) != run.params.get(key):
+                raise SweepError(
+                    f"{name}: {key} is {run.params.get(key)!r} but "
+                    f"{first.params.get(key)!r} in {first_name}: the points of "
+                    "a sweep must differ only in ENTRIES, ZONES and ITERATIONS"
+                )
+    iterations = sorted({r.params.get("iterations") for _, r in named}, key=str)
+    if len(iterations) > 1:
+        warnings.append(
+            "the points ran different ITERATIONS ("
+            + ", ".join(map(str, iterations))
+            + "): their statistics are not equally precise"
+        )
+    return warnings
+
+
+def fit_growth(
+    records: Sequence[PointRecord],
+) -> tuple[list[GrowthFit], list[str]]:
+    """A fit per backend and phase, in the report's order; notes for the
+    ones that could not be fitted."""
+    by_key: dict[tuple[str, str], list[tuple[Observation, PointRecord]]] = {}
+    for record in records:
+        for obs in record.observations:
+            by_key.setdefault((obs.backend, obs.phase), []).append((obs, record))
+    backends = list(dict.fromkeys(b for b, _ in by_key))
+    fits, notes = [], []
+    for phase in PHASE_ORDER:
+        for backend in backends:
+            pairs = by_key.get((backend, phase))
+            if not pairs:
+                continue
+            observations = [obs for obs, _ in pairs]
+            try:
+                fit = fit_power_law(
+                    [o.stored for o in observations],
+                    [o.zone for o in observations],
+                    [o.cost_us for o in observations],
+                )
+            except FitError as exc:
+                notes.append(f"{SECTIONS.phase_label(phase)}, {backend}: no fit: {exc}")
+                continue
+            machines = len({rec.machine for _, rec in pairs})
+            fits.append(GrowthFit(backend, phase, fit, machines))
+    return fits, notes
+
+
+def missing_points(records: Sequence[PointRecord]) -> list[str]:
+    """Points of the grid the records span that none of them is."""
+    entries = sorted({r.entries for r in records})
+    zones = sorted({r.zones for r in records})
+    have = {(r.entries, r.zones) for r in records}
+    return [
+        f"entries {e:,} x zones {z:,}"
+        for e in entries
+        for z in zones
+        if (e, z) not in have
+    ]

@@ -1,0 +1,68 @@
+"""A sweep document from its points' results: records, flags, fits."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ctbench import environment
+from ctbench.results import RunResult
+from ctbench.scenarios.zones import COMMAND
+from ctbench.sweep.analysis import (
+    check_same_sweep,
+    fit_growth,
+    machine_warnings,
+    missing_points,
+    point_record,
+)
+from ctbench.sweep.document import SweepDocument, grid_of
+
+
+def build_sweep(
+    named: Sequence[tuple[str, RunResult]],
+    statistic: str,
+    complete: bool = True,
+    stopped_by: str | None = None,
+) -> SweepDocument:
+    """The sweep of these points (file name, run), in the order given."""
+    warnings = check_same_sweep(named)
+    records = [point_record(name, run, statistic) for name, run in named]
+    machine_warnings(records, [run for _, run in named])
+    seen: dict[tuple[int, int], str] = {}
+    for record in records:
+        key = (record.entries, record.zones)
+        if key in seen:
+            warnings.append(
+                f"entries {key[0]:,} x zones {key[1]:,} is in both {seen[key]} "
+                f"and {record.file}: both are fitted"
+            )
+        seen.setdefault(key, record.file)
+    missing = missing_points(records)
+    if missing:
+        warnings.append("the grid lacks " + "; ".join(missing))
+    for record in records:
+        warnings += [f"{record.file}: {flag}" for flag in record.flags]
+    fits, notes = fit_growth(records)
+    machines = {record.machine for record in records}
+    if len(machines) > 1:
+        warnings.insert(
+            0,
+            f"the points come from {len(machines)} different machines or "
+            "builds (see below): their timings are not comparable, and the "
+            "fits mix them",
+        )
+    backends = list(dict.fromkeys(o.backend for r in records for o in r.observations))
+    first = named[0][1] if named else None
+    grid = grid_of(records, first.params if first else {})
+    grid["params"]["backends"] = backends
+    return SweepDocument(
+        command=COMMAND,
+        grid=grid,
+        statistic=statistic,
+        points=records,
+        fits=fits,
+        warnings=warnings,
+        notes=notes,
+        complete=complete,
+        stopped_by=stopped_by,
+        created=environment.now_iso(),
+    )

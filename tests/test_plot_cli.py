@@ -1,0 +1,124 @@
+"""ctbench plot through its entry point: files of every kind, every format,
+and the one-line errors (matplotlib missing included)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+from cli_helpers import run_cli
+from run_factory import make_run
+from sweep_factory import grid_runs
+
+from ctbench import results
+from ctbench.plot import INSTALL_HINT
+from ctbench.sweep.build import build_sweep
+from ctbench.sweep.document import dumps_sweep
+
+pytest.importorskip("matplotlib")
+
+MAGIC = {"png": b"\x89PNG", "svg": b"<?xml", "pdf": b"%PDF"}
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> dict[str, Path]:
+    run = tmp_path / "run.json"
+    results.save(make_run(), run)
+    other = tmp_path / "other.json"
+    results.save(make_run(scale=1.3, seed=2), other)
+    sweep = tmp_path / "sweep.json"
+    sweep.write_text(dumps_sweep(build_sweep(grid_runs(), "min"), sweep))
+    cmp = tmp_path / "cmp.json"
+    code, out, _ = run_cli("compare", run, other, "--format", "json")
+    assert code == 1  # 30% slower
+    cmp.write_text(out)
+    plan = tmp_path / "plan.json"
+    args = ["--entries", "5,6", "--zones", "2,3", "--iterations", "1"]
+    assert run_cli("sweep", "benchmark-zones", *args, "--plan", "-o", plan).code == 0
+    return {"run": run, "sweep": sweep, "comparison": cmp, "plan": plan}
+
+
+@pytest.mark.parametrize(
+    ("kind", "fmt"),
+    # Every format once on the quick run figure; every kind once.
+    [("run", "png"), ("run", "svg"), ("run", "pdf"), ("sweep", "png")]
+    + [("comparison", "png")],
+)
+def test_every_kind_of_file_plots_to_every_format(
+    tmp_path: Path, files: dict[str, Path], kind: str, fmt: str
+) -> None:
+    out = tmp_path / f"figure.{fmt}"
+    code, text, err = run_cli("plot", files[kind], "-o", out)
+    assert (code, text) == (0, ""), err
+    assert err == f"plot written to {out}\n"
+    assert out.read_bytes().startswith(MAGIC[fmt])
+    assert not list(tmp_path.glob(".figure.*"))  # written atomically
+
+
+def _one_line_error(code: int, out: str, err: str) -> str:
+    assert code == 2 and out == ""
+    assert err.startswith("ctbench: error: ") and len(err.strip().splitlines()) == 1
+    return err
+
+
+def test_an_unknown_extension_is_refused(
+    tmp_path: Path, files: dict[str, Path]
+) -> None:
+    err = _one_line_error(*run_cli("plot", files["run"], "-o", tmp_path / "x.jpg"))
+    assert "the extension must be one of .png, .svg, .pdf (got .jpg)" in err
+    assert not (tmp_path / "x.jpg").exists()
+
+
+def test_without_matplotlib_it_says_how_to_install_it(
+    tmp_path: Path, files: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import fails
+    err = _one_line_error(*run_cli("plot", files["run"], "-o", tmp_path / "x.png"))
+    assert "needs matplotlib, which is not installed" in err and INSTALL_HINT in err
+
+
+@pytest.mark.parametrize(
+    ("which", "why"),
+    [
+        (["run", "sweep"], "plot draws files of one kind at a time"),
+        (["plan"], "a sweep plan holds no measurements"),
+    ],
+)
+def test_files_that_cannot_be_drawn_together_are_refused(
+    tmp_path: Path, files: dict[str, Path], which: list[str], why: str
+) -> None:
+    paths = [files[w] for w in which]
+    err = _one_line_error(*run_cli("plot", *paths, "-o", tmp_path / "x.png"))
+    assert why in err
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ("", "empty file"),
+        ("{", "not valid JSON"),
+        ('{"comparison_schema": 1, "tool": "ctbench"}', "'settings' must be an object"),
+        ('{"comparison_schema": 9, "tool": "ctbench"}', "newer than this ctbench"),
+        ('{"tool": {"name": "ctbench"}, "schema": 2, "kind": "sweep"}', "'command'"),
+    ],
+)
+def test_a_bad_file_is_one_line(tmp_path: Path, text: str, why: str) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text(text)
+    err = _one_line_error(*run_cli("plot", bad, "-o", tmp_path / "x.png"))
+    assert why in err
+
+
+def test_a_comparison_row_without_a_ratio_is_left_out(
+    tmp_path: Path, files: dict[str, Path]
+) -> None:
+    data = json.loads(files["comparison"].read_text())
+    for row in data["rows"]:
+        row["ratios"]["median"]["ratio"] = None
+    files["comparison"].write_text(json.dumps(data))
+    err = _one_line_error(
+        *run_cli("plot", files["comparison"], "-o", tmp_path / "x.png")
+    )
+    assert "no row has a ratio" in err
