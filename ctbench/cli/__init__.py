@@ -33,7 +33,7 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from ctbench.cli import backends, results, threads, zones
+    from ctbench.cli import backends, ovstest, results, threads, zones
 
     cli.add_command(backends.backends)
     cli.add_command(zones.benchmark_zones)
@@ -41,6 +41,7 @@ def _register() -> None:
     cli.add_command(results.report)
     cli.add_command(results.compare)
     cli.add_command(results.merge)
+    cli.add_command(ovstest.import_ovstest)
 
 
 _register()

@@ -11,7 +11,9 @@ from ctbench.render.comparison.format import ComparisonFormat
 from ctbench.report.comparison import ComparisonReport
 
 # The JSON comparison document's own version (it is not a results file).
-# History: 1, first version.
+# History: 1, first version; "summary_rows" (ovstest's summaries: ratios,
+# no interval, no verdict) added without a bump: readers of version 1 that
+# ignore unknown keys read it as before.
 COMPARISON_SCHEMA: Final = 1
 
 
@@ -59,6 +61,23 @@ def to_json_dict(c: Comparison) -> dict[str, Any]:
                 },
             }
             for r in c.rows
+        ],
+        "summary_rows": [
+            {
+                "backend": r.backend,
+                "phase": r.phase,
+                "baseline_runs": r.baseline_runs,
+                "candidate_runs": r.candidate_runs,
+                "ratios": {
+                    stat: {
+                        "baseline": ratio.baseline,
+                        "candidate": ratio.candidate,
+                        "ratio": _finite(ratio.ratio),
+                    }
+                    for stat, ratio in r.ratios.items()
+                },
+            }
+            for r in c.summary_rows
         ],
         "counter_diffs": [vars(d) for d in c.counter_diffs],
         "warnings": c.warnings,

@@ -1,0 +1,80 @@
+"""What a report says about ovstest's rows: where each came from, what its
+statistics are, and how ctbench's figures compare with them, like with like
+(:mod:`ctbench.ovstest.against`)."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from ctbench.ovstest.against import LikeRatio, is_ovstest, like_with_like, source_of
+from ctbench.report.numbers import fmt_bytes, num
+from ctbench.report.sections import CommandSections
+from ctbench.results import BackendResult, RunResult
+
+# The method note's addition when a run holds ovstest's figures; {ovs} and
+# the like are filled in as the layout calls the columns.
+SUMMARY_ONLY_NOTE: Final = (
+    " Rows of ovstest's figures (ovstest:LABEL, or imported) have no samples: "
+    "Min and Max are exact, its 95%ile (a P-square estimate) is in {ovs_p95} "
+    "and its Avg (an EWMA, weight 0.01, not a mean) in {ovs_ewma}; they have "
+    "no mean, median, exact percentile or interval."
+)
+LIKE_HEADING: Final = (
+    "ctbench against ovstest, like with like (ctbench / ovstest, no interval: "
+    "ovstest prints a summary, not samples):"
+)
+
+
+def has_summary_only(run: RunResult) -> bool:
+    return any(p.summary is not None for r in run.results for p in r.phases.values())
+
+
+def _printed(source: dict[str, object]) -> str:
+    printed = source.get("printed_ms")
+    if not isinstance(printed, dict) or not printed:
+        return ""
+    said = ", ".join(f"{name} {ms} ms" for name, ms in printed.items())
+    return f"; ovstest printed: {said}"
+
+
+def source_line(result: BackendResult) -> str:
+    """Where one ovstest backend's figures come from, in one line."""
+    source = source_of(result)
+    if "argv" in source:
+        parts = []
+        wall, rss = source.get("wall_s"), source.get("peak_rss_bytes")
+        if isinstance(wall, int | float):
+            parts.append(f"wall {wall:.2f} s")
+        if isinstance(rss, int):
+            parts.append(f"peak RSS {fmt_bytes(rss)}")
+        if "exit_status" in source:
+            parts.append(f"exit status {source['exit_status']}")
+        argv = source.get("argv")
+        command = " ".join(map(str, argv)) if isinstance(argv, list) else "?"
+        figures = f": {', '.join(parts)}" if parts else ""
+        return f"{result.label}: ran {command}{figures}{_printed(source)}"
+    origin = source.get("imported_from", "?")
+    line = f" line {source['line']}" if "line" in source else ""
+    row = f", the row '{source['row']}'" if "row" in source else ""
+    return f"{result.label}: ovstest's figures imported from {origin}{line}{row}" + (
+        _printed(source)
+    )
+
+
+def _words(r: LikeRatio, sections: CommandSections) -> str:
+    times = f" (median of {r.runs} runs)" if r.runs > 1 else ""
+    ratio = "n/a (ovstest's figure is 0)" if r.ratio is None else f"{r.ratio:.2f}x"
+    return (
+        f"{sections.phase_label(r.phase)}: {r.ctbench} {r.ctbench_stat} "
+        f"{num(r.ctbench_value)} us / {r.ovstest} {r.ovstest_stat} "
+        f"{num(r.ovstest_value)} us{times} = {ratio}"
+    )
+
+
+def ovstest_summary(run: RunResult, sections: CommandSections) -> list[str]:
+    """Source lines, then the like-with-like ratios, for a run's ovstest rows."""
+    lines = [source_line(r) for r in run.results if is_ovstest(r)]
+    ratios = like_with_like(run)
+    if ratios:
+        lines += [LIKE_HEADING, *(f"  {_words(r, sections)}" for r in ratios)]
+    return lines
