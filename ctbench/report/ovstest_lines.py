@@ -9,7 +9,7 @@ from typing import Final
 from ctbench.ovstest.against import LikeRatio, is_ovstest, like_with_like, source_of
 from ctbench.report.numbers import fmt_bytes, num
 from ctbench.report.sections import CommandSections
-from ctbench.results import BackendResult, RunResult
+from ctbench.results import INTERRUPTED, BackendResult, RunResult
 
 # The method note's addition when a run holds ovstest's figures; {ovs} and
 # the like are filled in as the layout calls the columns.
@@ -74,6 +74,13 @@ def _words(r: LikeRatio, sections: CommandSections) -> str:
 def ovstest_summary(run: RunResult, sections: CommandSections) -> list[str]:
     """Source lines, then the like-with-like ratios, for a run's ovstest rows."""
     lines = [source_line(r) for r in run.results if is_ovstest(r)]
+    # A failure has its line among the report's failures; an interrupted
+    # binary was killed, and says so here.
+    lines += [
+        f"{r.label}: INTERRUPTED: {r.error}"
+        for r in run.results
+        if is_ovstest(r) and r.status == INTERRUPTED and r.error
+    ]
     ratios = like_with_like(run)
     if ratios:
         lines += [LIKE_HEADING, *(f"  {_words(r, sections)}" for r in ratios)]

@@ -12,8 +12,8 @@ from ctbench.report.comparison import ComparisonReport
 
 # The JSON comparison document's own version (it is not a results file).
 # History: 1, first version; "summary_rows" (ovstest's summaries: ratios,
-# no interval, no verdict) added without a bump: readers of version 1 that
-# ignore unknown keys read it as before.
+# no interval, no verdict) added without a bump, present only when there are
+# such rows: documents without them are unchanged.
 COMPARISON_SCHEMA: Final = 1
 
 
@@ -24,7 +24,7 @@ def _finite(value: float) -> float | None:
 
 def to_json_dict(c: Comparison) -> dict[str, Any]:
     s = c.settings
-    return {
+    doc: dict[str, Any] = {
         "comparison_schema": COMPARISON_SCHEMA,
         "tool": "ctbench",
         "command": c.command,
@@ -62,7 +62,15 @@ def to_json_dict(c: Comparison) -> dict[str, Any]:
             }
             for r in c.rows
         ],
-        "summary_rows": [
+        "counter_diffs": [vars(d) for d in c.counter_diffs],
+        "warnings": c.warnings,
+        "notes": c.notes,
+        "verdicts": {v: c.count(v) for v in VERDICTS},
+        "exit_status": c.exit_status(),
+        "outcome": c.outcome(),
+    }
+    if c.summary_rows:  # only then: older documents stay byte for byte
+        doc["summary_rows"] = [
             {
                 "backend": r.backend,
                 "phase": r.phase,
@@ -78,14 +86,8 @@ def to_json_dict(c: Comparison) -> dict[str, Any]:
                 },
             }
             for r in c.summary_rows
-        ],
-        "counter_diffs": [vars(d) for d in c.counter_diffs],
-        "warnings": c.warnings,
-        "notes": c.notes,
-        "verdicts": {v: c.count(v) for v in VERDICTS},
-        "exit_status": c.exit_status(),
-        "outcome": c.outcome(),
-    }
+        ]
+    return doc
 
 
 def render(r: ComparisonReport) -> str:
