@@ -22,9 +22,19 @@ Work counters (per phase, and the fill's requested/stored/refused) are
 compared exactly: the same workload on the same backend does the same work,
 so any difference is a behaviour change, not noise.
 
+A backend with only ovstest's summary on a side (an imported table, an
+``--ovstest`` run) has no samples to resample: its phases become summary
+rows, the ratios of Min, of ovstest's EWMA "Avg" and of its P-square
+95%ile (each computed from the samples on a side that has them), with no
+interval and no verdict; a comparison of summaries alone says so instead
+of "OK".  With :data:`MIN_INTERVAL_SAMPLES` ovstest runs or more a side
+(``--ovstest-repeat``), each run's Min is one sample of the phase, and the
+rows are bootstrapped and judged like ctbench's own.
+
 Exit status (``Comparison.exit_status``): 1 when a row is slower, or when
 counters differ and ``counters_must_match`` is set; otherwise 3 when
-``strict`` is set and a row is inconclusive; otherwise 0.  Status 2 (usage or
+``strict`` is set and a row is inconclusive or a summary row (no
+verdict) exists; otherwise 0.  Status 2 (usage or
 file errors) belongs to the command line: here it is a ``CompareError``.
 
 This module never prints.

@@ -22,6 +22,7 @@ def test_a_run_returns_output_time_memory_and_status(tmp_path: Path) -> None:
     assert 0 < ran.wall_s < 30
     # A Python interpreter's own peak, measured without ctbench's.
     assert ran.peak_rss_bytes is not None and 1 << 20 < ran.peak_rss_bytes < 1 << 30
+    assert ran.rss_floor_bytes is not None and ran.rss_floor_bytes < 64 << 20
     assert ran.argv == (str(path), "test-conntrack", "benchmark", "1", "1000000", "32")
 
 
@@ -34,6 +35,13 @@ def test_peak_rss_is_the_binarys_not_ctbenchs(tmp_path: Path) -> None:
     ran = run_binary(path, ["x"], 30)
     assert ran.peak_rss_bytes is not None and ran.peak_rss_bytes < 128 << 20
     del ballast
+
+
+def test_a_binary_bigger_than_the_helper_has_its_own_peak(tmp_path: Path) -> None:
+    grows = "x = bytearray(96 << 20); x[::4096] = b'y' * len(x[::4096])"
+    ran = run_binary(stand_in(tmp_path, "big", grows), ["x"], 30)
+    assert ran.peak_rss_exact
+    assert ran.peak_rss_bytes is not None and ran.peak_rss_bytes > 96 << 20
 
 
 def test_a_crash_and_a_failure_are_returned_and_worded(tmp_path: Path) -> None:

@@ -234,6 +234,7 @@ class OvstestPlan:
         source.update(
             wall_s=ran.wall_s,
             peak_rss_bytes=ran.peak_rss_bytes,
+            peak_rss_exact=ran.peak_rss_exact,
             exit_status=ran.exit_status,
         )
         failure = ran.failure()

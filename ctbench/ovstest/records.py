@@ -19,6 +19,7 @@ from ctbench.model import DEFAULT_CONN_LIMIT
 from ctbench.ovstest.parse import ARG_COUNTS, THREADS, ZONES, Build, Output
 from ctbench.results import BackendResult, Fill, PhaseResult, RunResult
 from ctbench.results import distinct_labels as numbered
+from ctbench.scenarios import threads
 from ctbench.stats import Summary
 
 TOOL: Final = "ovstest"
@@ -39,7 +40,7 @@ ESTIMATORS: Final = {
 }
 # benchmark's phase in an ovstest result: its one printed time, "conntrack:
 # N ms" (barrier to barrier), as a phase of one sample's Min and Max.
-CONNTRACK_PHASE: Final = "conntrack_total"
+CONNTRACK_PHASE: Final = threads.OVSTEST_TOTAL_PHASE
 # ovstest's "... time: N ms" lines that are the fill's (test-conntrack.c).
 GENERATE_LINE: Final = "initial packet generation time"
 INSERT_LINE: Final = "initial insert time"

@@ -14,8 +14,10 @@ a binary started straight from ctbench reports at least ctbench's own peak
 (71 MiB for ovstest's 64.5 MiB after a small run here, and gigabytes after a
 large one).  A small helper (:data:`HELPER`, a bare ``python -I -S``) starts
 the binary instead and measures it with ``os.wait4()``: the figure then
-includes at most the helper's own few MiB (about 8 MiB here), and the
-helper times the binary from spawn to exit, without its own start-up.
+includes at most the helper's own few MiB (about 10 MiB here: a figure at
+or below the helper's peak, :attr:`BinaryRun.rss_floor_bytes`, is an upper
+bound, not the binary's), and the helper times the binary from spawn to
+exit, without its own start-up.
 
 The helper runs in its own session, so a Ctrl-C at the terminal reaches
 ctbench (which keeps its results) and not the binary; on a timeout or an
@@ -51,6 +53,14 @@ RSS_UNIT: Final = 1 if sys.platform == "darwin" else 1024
 HELPER: Final = """
 import json, os, sys, time
 fd, argv = int(sys.argv[1]), sys.argv[2:]
+floor = 0  # the helper's own high-water mark since its exec, in KiB
+try:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                floor = int(line.split()[1])
+except OSError:
+    pass
 start = time.perf_counter()
 try:
     pid = os.posix_spawn(argv[0], argv, os.environ)
@@ -59,7 +69,9 @@ except OSError as exc:
     sys.exit(127)
 _, status, usage = os.wait4(pid, 0)
 end = time.perf_counter()
-report = {"status": status, "maxrss": usage.ru_maxrss, "wall_s": end - start}
+report = {
+    "status": status, "maxrss": usage.ru_maxrss, "floor": floor, "wall_s": end - start
+}
 os.write(fd, json.dumps(report).encode())
 """
 
@@ -81,6 +93,16 @@ class BinaryRun:
     peak_rss_bytes: int | None
     # The exit status as subprocess reports it: negative for a signal.
     exit_status: int
+    # The helper's own peak when it started the binary (Linux's VmHWM, which
+    # an exec resets, unlike ru_maxrss): a peak_rss_bytes at or below it
+    # only says the binary's peak was no higher.
+    rss_floor_bytes: int | None = None
+
+    @property
+    def peak_rss_exact(self) -> bool:
+        """Whether peak_rss_bytes is the binary's own, not an upper bound."""
+        floor = self.rss_floor_bytes or 0
+        return self.peak_rss_bytes is not None and self.peak_rss_bytes > floor
 
     def failure(self) -> str | None:
         """'exited with status 1: <last line on stderr>', 'killed by
@@ -179,7 +201,7 @@ def run_binary(
             ) from None
         if "error" in measured:
             raise BinaryError(f"{what}: cannot run: {measured['error']}")
-        maxrss = int(measured["maxrss"])
+        maxrss, floor = int(measured["maxrss"]), int(measured["floor"])
         return BinaryRun(
             argv=argv,
             stdout=_read(out),
@@ -187,6 +209,7 @@ def run_binary(
             wall_s=float(measured["wall_s"]),
             peak_rss_bytes=maxrss * RSS_UNIT if maxrss else None,
             exit_status=os.waitstatus_to_exitcode(int(measured["status"])),
+            rss_floor_bytes=floor * RSS_UNIT if floor else None,
         )
 
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 from typing import Final
 
 from ctbench.ovstest.against import LikeRatio, is_ovstest, like_with_like, source_of
-from ctbench.report.numbers import fmt_bytes, num
+from ctbench.ovstest.records import CONNTRACK_PHASE
+from ctbench.report.numbers import fmt_bytes, fmt_us, num
 from ctbench.report.sections import CommandSections
 from ctbench.results import INTERRUPTED, BackendResult, RunResult
 
@@ -45,8 +46,13 @@ def source_line(result: BackendResult) -> str:
         wall, rss = source.get("wall_s"), source.get("peak_rss_bytes")
         if isinstance(wall, int | float):
             parts.append(f"wall {wall:.2f} s")
-        if isinstance(rss, int):
+        if isinstance(rss, int) and source.get("peak_rss_exact", True):
             parts.append(f"peak RSS {fmt_bytes(rss)}")
+        elif isinstance(rss, int):
+            parts.append(
+                f"peak RSS at most {fmt_bytes(rss)} (no more than the measuring "
+                "helper's own)"
+            )
         if "exit_status" in source:
             parts.append(f"exit status {source['exit_status']}")
         argv = source.get("argv")
@@ -64,10 +70,13 @@ def source_line(result: BackendResult) -> str:
 def _words(r: LikeRatio, sections: CommandSections) -> str:
     times = f" (median of {r.runs} runs)" if r.runs > 1 else ""
     ratio = "n/a (ovstest's figure is 0)" if r.ratio is None else f"{r.ratio:.2f}x"
+    if r.phase == CONNTRACK_PHASE:  # a whole run's time, in ms as ovstest says
+        ours, theirs = fmt_us(r.ctbench_value), fmt_us(r.ovstest_value)
+    else:
+        ours, theirs = f"{num(r.ctbench_value)} us", f"{num(r.ovstest_value)} us"
     return (
         f"{sections.phase_label(r.phase)}: {r.ctbench} {r.ctbench_stat} "
-        f"{num(r.ctbench_value)} us / {r.ovstest} {r.ovstest_stat} "
-        f"{num(r.ovstest_value)} us{times} = {ratio}"
+        f"{ours} / {r.ovstest} {r.ovstest_stat} {theirs}{times} = {ratio}"
     )
 
 

@@ -15,7 +15,10 @@ Schema history:
   ``summary_only`` (no raw samples: ``stats`` holds ovstest's Min, Max,
   P-square 95%ile and EWMA Avg, the only figures there are; an ovstest
   ``benchmark`` time has only Min and Max); ``fill.attempted``.
-  ``extra.display_label``, a rendering detail, is gone.
+  ``extra.display_label``, a rendering detail, is gone.  A backend of
+  ovstest's figures (``backend`` "ovstest") says where they come from in
+  ``extra.source`` (``tool`` "ovstest"; the file it was imported from, or
+  the binary's path, arguments, wall time, peak RSS and exit status).
 
 :func:`run_from_json` reads both versions: a schema-1 file gets labels and
 statuses derived as schema 2 would record them.  Anything that is not a
