@@ -241,6 +241,7 @@ def test_repeats_keep_every_run(tmp_path: Path) -> None:
     )
     assert code == 0, err
     assert "ovstest:single Min 343 us (median of 3 runs)" in text
+    assert "benchmark-zones 50 3 2 3 times, wall " in text  # one line, not 3
     run = results.load(out)
     labels = [r.label for r in run.results]
     assert labels == [

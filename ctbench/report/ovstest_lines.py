@@ -4,6 +4,7 @@ statistics are, and how ctbench's figures compare with them, like with like
 
 from __future__ import annotations
 
+import statistics
 from typing import Final
 
 from ctbench.ovstest.against import LikeRatio, is_ovstest, like_with_like, source_of
@@ -67,6 +68,47 @@ def source_line(result: BackendResult) -> str:
     )
 
 
+def _source_lines(ovstest: list[BackendResult]) -> list[str]:
+    """A line per backend, but one per binary run several times
+    (--ovstest-repeat), with the ranges of its figures."""
+    lines = []
+    groups: dict[str, list[BackendResult]] = {}
+    for result in ovstest:
+        source = source_of(result)
+        if isinstance(source.get("runs"), int) and source["runs"] > 1:
+            groups.setdefault(str(source.get("group")), []).append(result)
+        else:
+            lines.append(source_line(result))
+    for group, results in groups.items():
+        lines.append(_repeats_line(group, results))
+    return lines
+
+
+def _repeats_line(group: str, results: list[BackendResult]) -> str:
+    sources = [source_of(r) for r in results]
+    argv = sources[0].get("argv")
+    command = " ".join(map(str, argv)) if isinstance(argv, list) else "?"
+    parts = [f"{group}: ran {command} {len(results)} times"]
+    walls = [s["wall_s"] for s in sources if isinstance(s.get("wall_s"), int | float)]
+    if walls:
+        parts.append(
+            f"wall {min(walls):.2f}-{max(walls):.2f} s "
+            f"(median {statistics.median(walls):.2f})"
+        )
+    rss = [
+        s["peak_rss_bytes"] for s in sources if isinstance(s.get("peak_rss_bytes"), int)
+    ]
+    if rss:
+        bound = (
+            "" if all(s.get("peak_rss_exact", True) for s in sources) else "at most "
+        )
+        parts.append(f"peak RSS {bound}{fmt_bytes(min(rss))}-{fmt_bytes(max(rss))}")
+    statuses = sorted({s["exit_status"] for s in sources if "exit_status" in s})
+    if statuses:
+        parts.append(f"exit status {', '.join(map(str, statuses))}")
+    return ", ".join(parts)
+
+
 def _words(r: LikeRatio, sections: CommandSections) -> str:
     times = f" (median of {r.runs} runs)" if r.runs > 1 else ""
     ratio = "n/a (ovstest's figure is 0)" if r.ratio is None else f"{r.ratio:.2f}x"
@@ -82,7 +124,7 @@ def _words(r: LikeRatio, sections: CommandSections) -> str:
 
 def ovstest_summary(run: RunResult, sections: CommandSections) -> list[str]:
     """Source lines, then the like-with-like ratios, for a run's ovstest rows."""
-    lines = [source_line(r) for r in run.results if is_ovstest(r)]
+    lines = _source_lines([r for r in run.results if is_ovstest(r)])
     # A failure has its line among the report's failures; an interrupted
     # binary was killed, and says so here.
     lines += [
