@@ -294,3 +294,18 @@ def test_ctrl_c_while_ovstest_runs_keeps_everything_gathered(tmp_path: Path) -> 
         ("single", COMPLETE),
         ("ovstest:single", "interrupted"),
     ]
+
+
+def test_report_of_saved_runs_keeps_the_like_with_like_lines(tmp_path: Path) -> None:
+    single = stand_in(tmp_path, "before", replay(BEFORE))
+    first, second = tmp_path / "a.json", tmp_path / "b.json"
+    for out in (first, second):
+        args = [*ZONES, "-b", "single", "--ovstest", f"single={single}", "-o", out]
+        assert run_cli(*args).code == 0
+    code, text, err = run_cli("report", first)
+    assert code == 0, err
+    assert "ct execute (commit): single min " in text
+    code, text, err = run_cli("report", first, second)
+    assert code == 0, err
+    assert "ct execute (commit): b.json:single min " in text
+    assert "/ b.json:ovstest:single Min 343 us = " in text

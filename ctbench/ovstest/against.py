@@ -55,13 +55,22 @@ class LikeRatio:
         return None
 
 
-def _groups(run: RunResult) -> dict[str, list[BackendResult]]:
-    """Complete ovstest backends by the ctbench label they face."""
-    out: dict[str, list[BackendResult]] = {}
+def _groups(run: RunResult) -> dict[str, tuple[str, list[BackendResult]]]:
+    """Complete ovstest backends by the ctbench label they face, with the
+    label they are shown under.  In a report of several files every label
+    carries its file's name ("a.json:ovstest:single" faces "a.json:single")."""
+    out: dict[str, tuple[str, list[BackendResult]]] = {}
     for result in run.results:
-        label = source_of(result).get("label")
-        if is_ovstest(result) and result.status == COMPLETE and isinstance(label, str):
-            out.setdefault(label, []).append(result)
+        source = source_of(result)
+        label, group = source.get("label"), source.get("group")
+        if not (is_ovstest(result) and result.status == COMPLETE):
+            continue
+        if not isinstance(label, str) or not isinstance(group, str):
+            continue
+        at = result.label.rfind(group)
+        prefix = result.label[:at] if at >= 0 else ""
+        shown, runs = out.setdefault(prefix + label, (prefix + group, []))
+        runs.append(result)
     return out
 
 
@@ -72,11 +81,10 @@ def like_with_like(run: RunResult) -> list[LikeRatio]:
         r.label: r for r in run.results if not is_ovstest(r) and r.status == COMPLETE
     }
     out = []
-    for label, runs in _groups(run).items():
+    for label, (group, runs) in _groups(run).items():
         mine = own.get(label)
         if mine is None:
             continue
-        group = str(source_of(runs[0]).get("group", label))
         if run.command == "benchmark":
             out += _threads(mine, runs, label, group)
             continue
