@@ -88,3 +88,32 @@ def test_what_cannot_run_is_refused_in_one_line(tmp_path: Path) -> None:
     junk.chmod(0o755)
     with pytest.raises(BinaryError, match="junk: cannot run: Exec format error"):
         run_binary(junk, [], 5)
+
+
+def test_a_second_ctrl_c_still_kills_the_binary(tmp_path: Path) -> None:
+    pid_file = tmp_path / "pid"
+    hang = f"open({str(pid_file)!r}, 'w').write(str(os.getpid())); {HANG}"
+    start = time.monotonic()
+
+    def second_ctrl_c() -> bool:
+        if pid_file.exists() and pid_file.read_text():
+            raise KeyboardInterrupt
+        return False
+
+    with pytest.raises(KeyboardInterrupt):
+        run_binary(stand_in(tmp_path, "hang", hang), ["x"], 60, second_ctrl_c)
+    assert time.monotonic() - start < 10
+    stat = Path(f"/proc/{pid_file.read_text()}/stat")
+    deadline = time.monotonic() + 5
+    while not _gone(stat) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _gone(stat)
+
+
+def _gone(stat: Path) -> bool:
+    """The process has exited: no longer there, or a zombie (killed, not yet
+    reaped by init)."""
+    try:
+        return stat.read_text().split(") ")[-1].startswith("Z")
+    except FileNotFoundError:
+        return True

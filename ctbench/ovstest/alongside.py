@@ -228,6 +228,10 @@ class OvstestPlan:
         except BinaryInterrupted as exc:
             failed.status, failed.error = INTERRUPTED, str(exc)
             return failed
+        except KeyboardInterrupt:  # a second Ctrl-C: the binary was killed
+            failed.status = INTERRUPTED
+            failed.error = f"{binary.option}: interrupted, killed"
+            return failed
         except BinaryError as exc:
             failed.status, failed.error = FAILED, str(exc)
             return failed

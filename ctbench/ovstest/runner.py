@@ -183,8 +183,13 @@ def run_binary(
         finally:
             os.close(write_end)
         with os.fdopen(read_end, "rb") as report_pipe:
-            stopped = _wait(proc, time.perf_counter() + timeout_s, interrupted)
-            _kill_group(proc.pid)  # anything it left behind in its group
+            try:
+                stopped = _wait(proc, time.perf_counter() + timeout_s, interrupted)
+            finally:
+                # Anything it left behind in its group; and on a second
+                # Ctrl-C (KeyboardInterrupt), the binary itself.
+                _kill_group(proc.pid)
+                proc.wait()
             report = report_pipe.read()
         if stopped == "interrupted":
             raise BinaryInterrupted(f"{what}: interrupted, killed")
