@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from ctbench.cli.common import INTEGER, OutputFile, check_output, emit, format_option
+from ctbench.cli.common import Integer, OutputFile, check_output, emit, format_option
 from ctbench.errors import CtbenchError
 from ctbench.ovstest.alongside import (
     MAX_REPEAT,
@@ -117,7 +117,7 @@ def refuse_unreproducible(plan: OvstestPlan | None, **options: Any) -> None:
 )
 @click.option(
     "--table",
-    type=INTEGER,
+    type=Integer(min=1),
     help="Which run to import when the text holds tables of different "
     "arguments (1 = the first).",
 )
