@@ -16,19 +16,14 @@ work (:func:`unreproducible`), and each binary is checked before any work
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
 from ctbench.model import DEFAULT_CONN_LIMIT
-from ctbench.ovstest.parse import THREADS, ZONES, ParseError, parse
+from ctbench.ovstest.parse import THREADS, ZONES, Output, ParseError, parse
 from ctbench.ovstest.records import BACKEND, results_of
-from ctbench.ovstest.runner import (
-    BinaryError,
-    BinaryInterrupted,
-    BinaryRun,
-    run_binary,
-)
+from ctbench.ovstest.runner import BinaryError, BinaryInterrupted, run_binary
 from ctbench.results import COMPLETE, FAILED, INTERRUPTED, BackendResult, RunResult
 from ctbench.scenarios.frame import ConfigError
 
@@ -124,8 +119,6 @@ class OvstestPlan:
     binaries: tuple[Binary, ...]
     repeat: int = 1
     timeout_s: float | None = None  # None: from ctbench's estimate
-    # What runs a binary: run_binary, or a stand-in in tests.
-    runner: Callable[..., BinaryRun] = field(default=run_binary, compare=False)
 
     def __post_init__(self) -> None:
         labels = [b.label for b in self.binaries]
@@ -152,7 +145,7 @@ class OvstestPlan:
         table for ``1 1 1`` within 10 s; raises BinaryError otherwise."""
         for binary in self.binaries:
             command = " ".join(CHECK_ARGS)
-            ran = self.runner(
+            ran = run_binary(
                 binary.path,
                 CHECK_ARGS,
                 CHECK_TIMEOUT_S,
@@ -224,7 +217,7 @@ class OvstestPlan:
         }
         failed = BackendResult(backend=BACKEND, label=label, extra={"source": source})
         try:
-            ran = self.runner(binary.path, args, timeout, interrupted, binary.option)
+            ran = run_binary(binary.path, args, timeout, interrupted, binary.option)
         except BinaryInterrupted as exc:
             failed.status, failed.error = INTERRUPTED, str(exc)
             return failed
@@ -257,7 +250,7 @@ class OvstestPlan:
         return result
 
 
-def _outputs(stdout: str, command: str) -> list[Any]:
+def _outputs(stdout: str, command: str) -> list[Output]:
     try:
         return [o for o in parse(stdout, "ovstest's output") if o.command == command]
     except ParseError:
