@@ -22,9 +22,19 @@ Work counters (per phase, and the fill's requested/stored/refused) are
 compared exactly: the same workload on the same backend does the same work,
 so any difference is a behaviour change, not noise.
 
+A backend with only ovstest's summary on a side (an imported table, an
+``--ovstest`` run) has no samples to resample: its phases become summary
+rows, the ratios of Min, of ovstest's EWMA "Avg" and of its P-square
+95%ile (each computed from the samples on a side that has them), with no
+interval and no verdict; a comparison of summaries alone says so instead
+of "OK".  With :data:`MIN_INTERVAL_SAMPLES` ovstest runs or more a side
+(``--ovstest-repeat``), each run's Min is one sample of the phase, and the
+rows are bootstrapped and judged like ctbench's own.
+
 Exit status (``Comparison.exit_status``): 1 when a row is slower, or when
 counters differ and ``counters_must_match`` is set; otherwise 3 when
-``strict`` is set and a row is inconclusive; otherwise 0.  Status 2 (usage or
+``strict`` is set and a row is inconclusive or a summary row (no
+verdict) exists; otherwise 0.  Status 2 (usage or
 file errors) belongs to the command line: here it is a ``CompareError``.
 
 This module never prints.
@@ -47,8 +57,10 @@ from ctbench.results import BackendResult, RunResult, distinct_labels
 from ctbench.stats import (
     BOOTSTRAP_STATS,
     PERCENTILE_METHOD,
+    Summary,
     bootstrap,
     seeded_rng,
+    summarize,
 )
 
 STATS: Final = BOOTSTRAP_STATS
@@ -190,6 +202,22 @@ class Row:
 
 
 @dataclass(frozen=True)
+class SummaryRow:
+    """A phase where one side (or both) has only ovstest's summary: the
+    ratios of its statistics, candidate / baseline, with no interval and no
+    verdict.  ``ratios`` holds ``min`` (exact on both sides), ``ovs_ewma``
+    (ovstest's Avg, an EWMA) and ``ovs_p95`` (its P-square 95%ile); a side
+    with samples has these computed from them.  With several ovstest runs a
+    side, each figure is the median over the runs."""
+
+    backend: str
+    phase: str
+    baseline_runs: int
+    candidate_runs: int
+    ratios: dict[str, Ratio]
+
+
+@dataclass(frozen=True)
 class CounterDiff:
     """A work counter that differs; None where one side lacks it."""
 
@@ -210,6 +238,7 @@ class Comparison:
     counter_diffs: list[CounterDiff] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    summary_rows: list[SummaryRow] = field(default_factory=list)
 
     def count(self, verdict: str) -> int:
         return sum(1 for row in self.rows if row.verdict == verdict)
@@ -225,13 +254,20 @@ class Comparison:
     def exit_status(self) -> int:
         if self.regressed or self.counters_failed:
             return EXIT_REGRESSION
-        if self.settings.strict and self.count("inconclusive"):
+        # A summary row has no verdict: no more support than an
+        # inconclusive one.
+        unsure = self.count("inconclusive") + len(self.summary_rows)
+        if self.settings.strict and unsure:
             return EXIT_INCONCLUSIVE
         return EXIT_OK
 
     def outcome(self) -> str:
         """One line: what the exit status means and why."""
         counts = ", ".join(f"{self.count(v)} {v}" for v in VERDICTS if self.count(v))
+        if self.summary_rows:
+            counts += (", " if counts else "") + (
+                f"{len(self.summary_rows)} summary-only without a verdict"
+            )
         status = self.exit_status()
         if status == EXIT_REGRESSION:
             reasons = []
@@ -242,6 +278,9 @@ class Comparison:
             head = "FAIL: " + " and ".join(reasons)
         elif status == EXIT_INCONCLUSIVE:
             head = "INCONCLUSIVE (--strict)"
+        elif not self.rows:
+            # Ratios of summaries alone support no verdict, not even "OK".
+            head = "NO VERDICT: summaries only, ratios without intervals"
         else:
             head = "OK: no regression"
         return f"{head} ({counts or 'no rows'}); exit status {status}"
@@ -410,12 +449,62 @@ def verdict(low: float, high: float, settings: Settings) -> str:
 # -- matching the two runs ----------------------------------------------------
 
 
-def _by_label(run: RunResult) -> dict[str, BackendResult]:
+def _summary_group(result: BackendResult) -> str | None:
+    """The name a summary-only backend is compared under: its ovstest runs'
+    common label (``ovstest:single`` for ``ovstest:single#1``...), or its
+    own; None for a backend with samples."""
+    phases = result.phases.values()
+    if not phases or any(p.summary is None for p in phases):
+        return None
+    source = result.extra.get("source")
+    group = source.get("group") if isinstance(source, dict) else None
+    return group if isinstance(group, str) else result.label
+
+
+def _by_label(run: RunResult) -> dict[str, list[BackendResult]]:
     """Backends by label, as the run recorded them: a spec the run holds
     twice is ``single#1`` and ``single#2`` there (ctbench.results); labels
-    that still repeat (a run built by hand) are numbered the same way."""
-    labels = distinct_labels([result.label for result in run.results])
-    return dict(zip(labels, run.results, strict=True))
+    that still repeat (a run built by hand) are numbered the same way.  The
+    repeated runs of one ovstest binary are one entry, in order."""
+    plain = [r for r in run.results if _summary_group(r) is None]
+    labels = distinct_labels([result.label for result in plain])
+    out = {label: [r] for label, r in zip(labels, plain, strict=True)}
+    for result in run.results:
+        group = _summary_group(result)
+        if group is not None:
+            out.setdefault(group if group not in labels else result.label, []).append(
+                result
+            )
+    return out
+
+
+def _summaries(side: list[BackendResult], phase: str) -> list[Summary]:
+    """Each run's statistics of ``phase``: ovstest's summary, or, from
+    samples, the same statistics (its EWMA and P-square too)."""
+    out = []
+    for result in side:
+        p = result.phases.get(phase)
+        stats = None if p is None else p.summary or summarize(p.samples_us, True)
+        if stats is not None:
+            out.append(stats)
+    return out
+
+
+# What a summary row compares: ovstest's figures, each like with like.
+SUMMARY_STATS: Final = ("min", "ovs_ewma", "ovs_p95")
+
+
+def _summary_ratios(base: list[Summary], cand: list[Summary]) -> dict[str, Ratio]:
+    ratios = {}
+    for stat in SUMMARY_STATS:
+        a = [v for v in (getattr(s, stat) for s in base) if v is not None]
+        b = [v for v in (getattr(s, stat) for s in cand) if v is not None]
+        if not a or not b:
+            continue
+        point_a, point_b = float(np.median(a)), float(np.median(b))
+        ratio = point_b / point_a if point_a > 0 else math.nan
+        ratios[stat] = Ratio(stat, point_a, point_b, ratio, math.nan, math.nan)
+    return ratios
 
 
 def _show(value: object) -> str:
@@ -499,9 +588,14 @@ def compare(
         )
     base_by, cand_by = _by_label(baseline), _by_label(candidate)
     rows, diffs, notes = [], [], []
+    summary_rows: list[SummaryRow] = []
     too_few = 0
     for label in [lb for lb in base_by if lb in cand_by]:
-        base, cand = base_by[label], cand_by[label]
+        base_side, cand_side = base_by[label], cand_by[label]
+        if any(_summary_group(r) is not None for r in base_side + cand_side):
+            rows += _ovstest_rows(label, base_side, cand_side, settings, summary_rows)
+            continue
+        base, cand = base_side[0], cand_side[0]
         diffs += _counter_diffs(label, base, cand)
         for phase in [p for p in base.phases if p in cand.phases]:
             sa, sb = base.phases[phase].samples_us, cand.phases[phase].samples_us
@@ -535,10 +629,14 @@ def compare(
             "bootstrap interval claims a difference that is not there 10-28% of "
             "the time (bench/interval_coverage.py)"
         )
+    if summary_rows:
+        notes.append(SUMMARY_ROWS_NOTE)
+    if any(r.backend in _min_sampled(base_by, cand_by) for r in rows):
+        notes.append(MIN_SAMPLES_NOTE)
     for label in base_by.keys() ^ cand_by.keys():
         where = a_name if label in base_by else b_name
         notes.append(f"backend {label}: only in {where}, not compared")
-    if not rows:
+    if not rows and not summary_rows:
         raise CompareError(
             f"{a_name} and {b_name} have no backend and phase with samples in common"
         )
@@ -551,7 +649,76 @@ def compare(
         counter_diffs=diffs,
         warnings=differences(baseline, candidate, names),
         notes=sorted(notes),
+        summary_rows=summary_rows,
     )
+
+
+SUMMARY_ROWS_NOTE: Final = (
+    "summary-only rows hold ovstest's figures (Min; Avg, an EWMA; 95%ile, a "
+    "P-square estimate), not samples, so they get ratios with no interval "
+    "and no verdict; with 20 or more ovstest runs a side "
+    "(--ovstest-repeat 20) each run's Min is a sample and the rows get "
+    "intervals and verdicts"
+)
+MIN_SAMPLES_NOTE: Final = (
+    "rows of ovstest runs (ovstest:LABEL) take each run's Min as one sample: "
+    "their mean, median and p95 are over the runs' minimums"
+)
+
+
+def _min_sampled(
+    base_by: dict[str, list[BackendResult]], cand_by: dict[str, list[BackendResult]]
+) -> set[str]:
+    """The labels compared on their ovstest runs' Min as samples."""
+    return {
+        label
+        for label in base_by.keys() & cand_by.keys()
+        if all(_summary_group(r) is not None for r in base_by[label] + cand_by[label])
+        and min(len(base_by[label]), len(cand_by[label])) >= MIN_INTERVAL_SAMPLES
+    }
+
+
+def _ovstest_rows(
+    label: str,
+    base_side: list[BackendResult],
+    cand_side: list[BackendResult],
+    settings: Settings,
+    summary_rows: list[SummaryRow],
+) -> list[Row]:
+    """Rows of a backend that has only ovstest's summaries on a side.
+
+    With :data:`MIN_INTERVAL_SAMPLES` runs or more a side, and summaries on
+    both, each run's Min is a sample of the phase, and the rows get
+    intervals and verdicts as ctbench's own do (the issue's rule).
+    Otherwise each phase gets a summary row: ratios, no interval, no verdict.
+    """
+    rows = []
+    phases = [p for p in base_side[0].phases if p in cand_side[0].phases]
+    all_summary = all(_summary_group(r) is not None for r in base_side + cand_side)
+    for phase in phases:
+        base, cand = _summaries(base_side, phase), _summaries(cand_side, phase)
+        if not base or not cand:
+            continue
+        if all_summary and min(len(base), len(cand)) >= MIN_INTERVAL_SAMPLES:
+            sa, sb = [s.min for s in base], [s.min for s in cand]
+            rng = seeded_rng(settings.seed, f"{label}/{phase}")
+            ratios = _ratios(sa, sb, settings, rng)
+            chosen = ratios[settings.stat]
+            rows.append(
+                Row(
+                    label,
+                    phase,
+                    len(sa),
+                    len(sb),
+                    ratios,
+                    verdict(chosen.low, chosen.high, settings),
+                )
+            )
+            continue
+        summary_rows.append(
+            SummaryRow(label, phase, len(base), len(cand), _summary_ratios(base, cand))
+        )
+    return rows
 
 
 __all__ = [
@@ -570,6 +737,7 @@ __all__ = [
     "Ratio",
     "Row",
     "Settings",
+    "SummaryRow",
     "compare",
     "differences",
     "environment_differences",

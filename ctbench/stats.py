@@ -70,10 +70,16 @@ class Summary:
 
     @classmethod
     def from_ovstest(
-        cls, low: float, high: float, p95: float, avg: float, count: int | None
+        cls,
+        low: float,
+        high: float,
+        p95: float | None,
+        avg: float | None,
+        count: int | None,
     ) -> Summary:
         """ovstest's table row: Min and Max are exact, 95%ile its P-square
-        estimate and Avg its EWMA (see the module docstring)."""
+        estimate and Avg its EWMA (see the module docstring); benchmark's one
+        printed time has neither estimator."""
         return cls(low, high, None, None, None, None, None, count, avg, p95)
 
 

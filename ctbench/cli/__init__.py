@@ -33,7 +33,7 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from ctbench.cli import backends, capture, results, threads, zones
+    from ctbench.cli import backends, capture, ovstest, results, threads, zones
 
     cli.add_command(backends.backends)
     cli.add_command(zones.benchmark_zones)
@@ -43,6 +43,7 @@ def _register() -> None:
     cli.add_command(results.merge)
     cli.add_command(capture.pcap)
     cli.add_command(capture.replay)
+    cli.add_command(ovstest.import_ovstest)
 
 
 _register()

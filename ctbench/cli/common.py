@@ -23,6 +23,7 @@ from ctbench.environment import available_memory
 from ctbench.errors import CtbenchError, OutputError
 from ctbench.estimate import QUIET_BELOW_S, REFUSE_ABOVE_S, Estimate
 from ctbench.model import DEFAULT_CONN_LIMIT
+from ctbench.ovstest.alongside import OvstestPlan
 from ctbench.render import FORMATS, lay_out
 from ctbench.report.build import build_report
 from ctbench.report.numbers import fmt_bytes
@@ -331,17 +332,23 @@ def run_benchmark(
     conns: int,
     estimate: Callable[[], Estimate],
     opts: RunOptions,
+    ovstest: OvstestPlan | None = None,
 ) -> None:
     """What every benchmark command does once its config is valid: check the
-    memory and the time it will take, run with the progress display and the
-    stop flag, report."""
+    memory and the time it will take (and the ovstest binaries to run
+    after), run with the progress display and the stop flag, report."""
     check_output(opts.output)
     check_memory(needed_bytes, conns, opts.force)
-    check_time(estimate(), opts.force)
+    planned = estimate()
+    check_time(planned, opts.force)
+    if ovstest is not None:
+        ovstest.check()
     interrupt = Interrupt()
     with interrupt.installed():
         with ProgressDisplay(opts.quiet) as progress:
             run = scenario(progress, interrupt)
+            if ovstest is not None and not interrupt.requested:
+                ovstest.run(run, planned.seconds, progress, interrupt)
         if interrupt.signal is not None:
             run.stopped_by = interrupt.signal.name
         finish(run, opts.fmt, opts.output)

@@ -14,7 +14,9 @@ from ctbench.cli.common import (
     run_benchmark,
     run_options,
 )
+from ctbench.cli.ovstest import ovstest_options, refuse_unreproducible
 from ctbench.estimate import estimate_threads
+from ctbench.ovstest.alongside import OvstestPlan
 from ctbench.scenarios.threads import ThreadsConfig, run_threads
 
 
@@ -24,12 +26,14 @@ from ctbench.scenarios.threads import ThreadsConfig, run_threads
 @click.argument("batch_size", type=INTEGER)
 @click.argument("change_conn", type=INTEGER, default=0)
 @run_options
+@ovstest_options
 def benchmark(
     n_threads: int,
     n_pkts: int,
     batch_size: int,
     change_conn: int,
     opts: RunOptions,
+    ovstest: OvstestPlan | None,
 ) -> None:
     """ovstest's threaded benchmark: N_THREADS threads share one conntrack;
     each builds a batch of BATCH_SIZE (1-32) packets from port 1 + thread
@@ -54,7 +58,9 @@ def benchmark(
       ctbench benchmark 1 1000000 32
       ctbench benchmark 4 33554432 32 1 -b per-zone
       ctbench benchmark 2 100000 32 1 --format markdown -o run.json
+      ctbench benchmark 1 100000 32 -b single --ovstest single=./ovs/tests/ovstest
     """
+    refuse_unreproducible(ovstest, conn_limit=opts.conn_limit)
     config = ThreadsConfig(
         n_threads=n_threads,
         n_pkts=n_pkts,
@@ -75,4 +81,5 @@ def benchmark(
             config.batch_size,
         ),
         opts,
+        ovstest,
     )

@@ -13,7 +13,9 @@ from ctbench.cli.common import (
     run_benchmark,
     run_options,
 )
+from ctbench.cli.ovstest import ovstest_options, refuse_unreproducible
 from ctbench.estimate import estimate_zones
+from ctbench.ovstest.alongside import OvstestPlan
 from ctbench.scenarios.zones import ZoneConfig, run_zones
 
 
@@ -54,6 +56,7 @@ from ctbench.scenarios.zones import ZoneConfig, run_zones
     help="Connections in the tracemalloc memory sample (0 skips it).",
 )
 @run_options
+@ovstest_options
 def benchmark_zones(
     entries: int,
     zones: int,
@@ -64,6 +67,7 @@ def benchmark_zones(
     ovs_stats: bool,
     memory_sample: int,
     opts: RunOptions,
+    ovstest: OvstestPlan | None,
 ) -> None:
     """ovstest's zone benchmark: fill ZONES zones with ENTRIES connections each,
     then ITERATIONS rounds of: flush zone 1, commit ENTRIES packets into it,
@@ -79,7 +83,15 @@ def benchmark_zones(
       ctbench benchmark-zones 10000 1000 1000
       ctbench benchmark-zones 1000 100 50 -b single -b sharded:shards=64
       ctbench benchmark-zones 10000 1000 100 --format markdown -o run.json
+      ctbench benchmark-zones 1000 100 50 --ovstest per-zone=./ovs/tests/ovstest
     """
+    refuse_unreproducible(
+        ovstest,
+        conn_limit=opts.conn_limit,
+        batch_size=batch_size,
+        warmup=warmup,
+        sweep_every=sweep_every,
+    )
     config = ZoneConfig(
         entries=entries,
         zones=zones,
@@ -104,4 +116,5 @@ def benchmark_zones(
             config.conn_limit,
         ),
         opts,
+        ovstest,
     )

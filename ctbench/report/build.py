@@ -5,8 +5,14 @@ from __future__ import annotations
 from typing import Final
 
 from ctbench.compare import MeanChange, mean_change
+from ctbench.ovstest.against import is_ovstest
 from ctbench.report.model import Column, Group, Report, Row, Value
 from ctbench.report.numbers import percent
+from ctbench.report.ovstest_lines import (
+    SUMMARY_ONLY_NOTE,
+    has_summary_only,
+    ovstest_summary,
+)
 from ctbench.report.sections import CommandSections
 from ctbench.results import FAILED, RunResult
 from ctbench.stats import PERCENTILE_METHOD_NOTE
@@ -47,7 +53,10 @@ def method_note(template: str, table: bool) -> str:
     become what that layout's columns are called."""
     stats = TABLE_STATS_NOTE if table else GROUPED_STATS_NOTE
     ovs = " and ".join(c.key if table else c.label for c in OVS_COLUMNS)
-    return template.replace("{stats}", stats).replace("{ovs}", ovs)
+    text = template.replace("{stats}", stats).replace("{ovs}", ovs)
+    for column in OVS_COLUMNS:
+        text = text.replace(f"{{{column.key}}}", column.key if table else column.label)
+    return text
 
 
 def sections_for(command: str) -> CommandSections:
@@ -60,9 +69,8 @@ def build_report(run: RunResult) -> Report:
     """The report of ``run``: every figure a format shows, computed once."""
     sections = sections_for(run.command)
     phases = _phase_order(run, sections)
-    ovs = run.ovs_stats or any(
-        p.summary is not None for r in run.results for p in r.phases.values()
-    )
+    ovs = run.ovs_stats or has_summary_only(run)
+    method = sections.method(run) + (SUMMARY_ONLY_NOTE if has_summary_only(run) else "")
     extras = sections.extra_columns
     columns = (
         STAT_COLUMNS + (OVS_COLUMNS if ovs else ()) + tuple(e.column for e in extras)
@@ -87,13 +95,15 @@ def build_report(run: RunResult) -> Report:
     return Report(
         title=_title(run, sections),
         lead=tuple(sections.lead(run)),
-        method=method_note(sections.method(run), table=False),
-        table_method=method_note(sections.method(run), table=True),
+        method=method_note(method, table=False),
+        table_method=method_note(method, table=True),
         columns=columns,
         grouped=grouped,
         groups=tuple(groups),
         comparisons=tuple(_compare_means(run, phases, sections)),
-        summary=tuple(sections.summary(run) + _failures(run)),
+        summary=tuple(
+            sections.summary(run) + ovstest_summary(run, sections) + _failures(run)
+        ),
         warnings=tuple(sections.warnings(run) + _run_warnings(run, groups)),
         run=run,
     )
@@ -168,7 +178,9 @@ def _compare_means(
     as real when the samples do not support it.  It cannot cover a drift of
     the machine between backends, which run one after the other.
     """
-    ran = [r for r in run.results if r.status != FAILED]
+    # ovstest's rows have no samples to compare means with: they get their
+    # own like-with-like lines (ctbench.report.ovstest_lines).
+    ran = [r for r in run.results if r.status != FAILED and not is_ovstest(r)]
     if len(ran) < 2:
         return []
     base, others = ran[0], ran[1:]

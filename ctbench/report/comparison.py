@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Final
 
-from ctbench.compare import BOOTSTRAP_NOTE, STATS, Comparison, Ratio, Row
+from ctbench.compare import BOOTSTRAP_NOTE, STATS, Comparison, Ratio, Row, SummaryRow
 from ctbench.report.build import sections_for
 from ctbench.report.numbers import num
 
@@ -21,6 +22,21 @@ class ComparisonReport:
     notes: tuple[str, ...]
     warnings: tuple[str, ...]
     comparison: Comparison  # what it was built from: --format json writes it
+    # Rows with only ovstest's summaries on a side: ratios, no interval.
+    summary_headers: tuple[str, ...] = ()
+    summary_rows: tuple[tuple[str, ...], ...] = ()
+
+
+# A summary row's statistics and their headers, naming the estimators.
+SUMMARY_COLUMNS: Final = (
+    ("min", "Min ratio"),
+    ("ovs_ewma", "Avg (EWMA) ratio"),
+    ("ovs_p95", "95%ile (P-square) ratio"),
+)
+SUMMARY_HEADING: Final = (
+    "Summary-only rows (ovstest's figures, no samples: ratios without an "
+    "interval, no verdict):"
+)
 
 
 def _ratio(r: Ratio) -> str:
@@ -29,6 +45,21 @@ def _ratio(r: Ratio) -> str:
     if math.isnan(r.low):
         return f"{r.ratio:.3f} (no interval)"
     return f"{r.ratio:.3f} [{r.low:.3f}, {r.high:.3f}]"
+
+
+def _summary_cells(row: SummaryRow, phase_label: str) -> tuple[str, ...]:
+    base = row.ratios.get("min")
+    return (
+        phase_label,
+        row.backend,
+        f"{row.baseline_runs}/{row.candidate_runs}",
+        num(base.baseline if base else None),
+        num(base.candidate if base else None),
+        *(
+            _ratio(row.ratios[key]) if key in row.ratios else "-"
+            for key, _ in SUMMARY_COLUMNS
+        ),
+    )
 
 
 def _cells(c: Comparison, row: Row, phase_label: str) -> tuple[str, ...]:
@@ -57,6 +88,8 @@ def _method(c: Comparison) -> tuple[str, ...]:
 
 
 def _counters(c: Comparison, phase_label: dict[str, str]) -> tuple[str, ...]:
+    if not c.counter_diffs and not c.rows:
+        return ("Work counters: none compared (ovstest prints none).",)
     if not c.counter_diffs:
         return ("Work counters: identical.",)
     head = "Work counters differ"
@@ -73,9 +106,10 @@ def _counters(c: Comparison, phase_label: dict[str, str]) -> tuple[str, ...]:
 
 def build_comparison_report(c: Comparison) -> ComparisonReport:
     sections = sections_for(c.command)
+    phases = {r.phase for r in c.rows} | {r.phase for r in c.summary_rows}
     labels = {
         phase: sections.phase_label(phase)
-        for phase in {r.phase for r in c.rows} | {d.phase for d in c.counter_diffs}
+        for phase in phases | {d.phase for d in c.counter_diffs}
     }
     labels["fill"] = "fill"
     stat = c.settings.stat
@@ -100,4 +134,15 @@ def build_comparison_report(c: Comparison) -> ComparisonReport:
         notes=tuple(c.notes),
         warnings=tuple(c.warnings),
         comparison=c,
+        summary_headers=(
+            "phase",
+            "backend",
+            "runs (base/cand)",
+            "base Min",
+            "cand Min",
+            *(head for _, head in SUMMARY_COLUMNS),
+        )
+        if c.summary_rows
+        else (),
+        summary_rows=tuple(_summary_cells(r, labels[r.phase]) for r in c.summary_rows),
     )

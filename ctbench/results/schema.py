@@ -13,8 +13,12 @@ Schema history:
   numbered when a run holds a spec twice), ``status`` (complete,
   interrupted, failed) and ``error`` (a failure in one line); per phase
   ``summary_only`` (no raw samples: ``stats`` holds ovstest's Min, Max,
-  P-square 95%ile and EWMA Avg, the only figures there are); ``fill.attempted``.
-  ``extra.display_label``, a rendering detail, is gone.
+  P-square 95%ile and EWMA Avg, the only figures there are; an ovstest
+  ``benchmark`` time has only Min and Max); ``fill.attempted``.
+  ``extra.display_label``, a rendering detail, is gone.  A backend of
+  ovstest's figures (``backend`` "ovstest") says where they come from in
+  ``extra.source`` (``tool`` "ovstest"; the file it was imported from, or
+  the binary's path, arguments, wall time, peak RSS and exit status).
 
 :func:`run_from_json` reads both versions: a schema-1 file gets labels and
 statuses derived as schema 2 would record them.  Anything that is not a
@@ -485,13 +489,14 @@ def _phase_from_json(praw: Any, at: str) -> PhaseResult:
         stats = _fields(
             _obj(praw.get("stats"), at, "stats"), _SUMMARY_FIELDS, at, "stats"
         )
-        for key in ("min", "max", "ovs_p95", "ovs_ewma"):
+        # Min and Max always; benchmark's one printed time has no estimator.
+        for key in ("min", "max"):
             _require(key in stats, at, f"'stats.{key}' missing")
         summary = Summary.from_ovstest(
             stats["min"],
             stats["max"],
-            stats["ovs_p95"],
-            stats["ovs_ewma"],
+            stats.get("ovs_p95"),
+            stats.get("ovs_ewma"),
             stats.get("count"),
         )
     return PhaseResult([float(s) for s in samples], dict(counters), summary)

@@ -70,6 +70,9 @@ from ctbench.scenarios.frame import (
 
 COMMAND: Final = "benchmark"
 PHASE: Final = "ct_execute_batch"
+# An ovstest run's one figure, "conntrack:  N ms" (barrier to barrier), held
+# as a phase of its own (ctbench.ovstest.records): it is not a batch's time.
+OVSTEST_TOTAL_PHASE: Final = "conntrack_total"
 STAGE: Final = "packets"
 # test-conntrack.c: every thread executes in zone 0, source port 1 + tid,
 # destination port 2 (CHANGE_CONN: ctbench uses 2 + packet index).
@@ -458,6 +461,7 @@ def _warnings(run: RunResult) -> list[str]:
 
 SECTIONS: Final = CommandSections(
     phases={PHASE: "ct execute (batch)"},
+    more_labels={OVSTEST_TOTAL_PHASE: "conntrack (ovstest's total)"},
     title_params=("n_threads", "n_pkts", "batch_size", "change_conn"),
     method=_method,
     lead=_conntrack_lines,

@@ -11,7 +11,9 @@ from ctbench.render.comparison.format import ComparisonFormat
 from ctbench.report.comparison import ComparisonReport
 
 # The JSON comparison document's own version (it is not a results file).
-# History: 1, first version.
+# History: 1, first version; "summary_rows" (ovstest's summaries: ratios,
+# no interval, no verdict) added without a bump, present only when there are
+# such rows: documents without them are unchanged.
 COMPARISON_SCHEMA: Final = 1
 
 
@@ -22,7 +24,7 @@ def _finite(value: float) -> float | None:
 
 def to_json_dict(c: Comparison) -> dict[str, Any]:
     s = c.settings
-    return {
+    doc: dict[str, Any] = {
         "comparison_schema": COMPARISON_SCHEMA,
         "tool": "ctbench",
         "command": c.command,
@@ -67,6 +69,25 @@ def to_json_dict(c: Comparison) -> dict[str, Any]:
         "exit_status": c.exit_status(),
         "outcome": c.outcome(),
     }
+    if c.summary_rows:  # only then: older documents stay byte for byte
+        doc["summary_rows"] = [
+            {
+                "backend": r.backend,
+                "phase": r.phase,
+                "baseline_runs": r.baseline_runs,
+                "candidate_runs": r.candidate_runs,
+                "ratios": {
+                    stat: {
+                        "baseline": ratio.baseline,
+                        "candidate": ratio.candidate,
+                        "ratio": _finite(ratio.ratio),
+                    }
+                    for stat, ratio in r.ratios.items()
+                },
+            }
+            for r in c.summary_rows
+        ]
+    return doc
 
 
 def render(r: ComparisonReport) -> str:

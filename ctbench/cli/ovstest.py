@@ -1,0 +1,182 @@
+"""ovstest on the command line: ``import-ovstest``, and the ``--ovstest``
+options of ``benchmark-zones`` and ``benchmark``."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ctbench.cli.common import Integer, OutputFile, check_output, emit, format_option
+from ctbench.errors import CtbenchError
+from ctbench.ovstest.alongside import (
+    MAX_REPEAT,
+    MIN_TIMEOUT_S,
+    TIMEOUT_FACTOR,
+    OvstestPlan,
+    parse_binary,
+    unreproducible,
+)
+from ctbench.ovstest.parse import THREADS, ZONES, parse
+from ctbench.ovstest.records import import_run, parse_args
+from ctbench.results import ResultsError, read_text, save
+
+
+def ovstest_options(func: Callable[..., None]) -> Callable[..., None]:
+    """--ovstest, --ovstest-repeat and --ovstest-timeout, handed to the
+    command as one ``ovstest: OvstestPlan | None`` argument."""
+
+    @functools.wraps(func)
+    def command(**kwargs: Any) -> None:
+        binaries = kwargs.pop("ovstest_binaries")
+        repeat = kwargs.pop("ovstest_repeat")
+        timeout = kwargs.pop("ovstest_timeout")
+        plan = None
+        if binaries:
+            plan = OvstestPlan(
+                tuple(parse_binary(b) for b in binaries), repeat or 1, timeout
+            )
+        elif repeat is not None or timeout is not None:
+            raise CtbenchError(
+                "--ovstest-repeat and --ovstest-timeout need --ovstest LABEL=PATH"
+            )
+        func(ovstest=plan, **kwargs)
+
+    options = (
+        click.option(
+            "--ovstest",
+            "ovstest_binaries",
+            multiple=True,
+            metavar="LABEL=PATH",
+            help="After ctbench's backends, run this ovstest binary with the same "
+            "arguments and show it as the row ovstest:LABEL, with ratios against "
+            "ctbench's backend LABEL. Repeatable.",
+        ),
+        click.option(
+            "--ovstest-repeat",
+            type=click.IntRange(1, MAX_REPEAT),
+            metavar="N",
+            help="Run each ovstest binary N times [default: 1]; with 20 or more "
+            "a side, compare gives intervals on the runs' Min.",
+        ),
+        click.option(
+            "--ovstest-timeout",
+            type=click.FloatRange(min=0, min_open=True),
+            metavar="SECONDS",
+            help=f"Bound on each ovstest run [default: {TIMEOUT_FACTOR:g} times "
+            f"ctbench's estimate for the run, at least {MIN_TIMEOUT_S:g} s].",
+        ),
+    )
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def refuse_unreproducible(plan: OvstestPlan | None, **options: Any) -> None:
+    """With --ovstest, refuse in one line the options ovstest cannot follow."""
+    if plan is None:
+        return
+    refused = unreproducible(options)
+    if refused:
+        raise CtbenchError(
+            f"--ovstest runs ovstest, which cannot reproduce {'; '.join(refused)}: "
+            "drop them, or run ovstest separately"
+        )
+
+
+@click.command("import-ovstest")
+@click.argument(
+    "file", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path)
+)
+@click.option(
+    "--output", "-o", required=True, type=OutputFile(), help="Results file to write."
+)
+@click.option(
+    "--command",
+    "command_name",
+    type=click.Choice([ZONES, THREADS]),
+    help="The ovstest command, when the text does not say it.",
+)
+@click.option(
+    "--args",
+    "args_text",
+    metavar='"N N N"',
+    help="ovstest's arguments, when the text does not say them "
+    '(e.g. "10000 1000 100").',
+)
+@click.option(
+    "--label",
+    "labels",
+    multiple=True,
+    help="Backend name of an ovstest table (or line) that names no build "
+    "[default: ovstest]; repeat for several, in order.",
+)
+@click.option(
+    "--table",
+    type=Integer(min=1),
+    help="Which run to import when the text holds tables of different "
+    "arguments (1 = the first).",
+)
+@format_option()
+def import_ovstest(
+    file: Path,
+    output: Path,
+    command_name: str | None,
+    args_text: str | None,
+    labels: tuple[str, ...],
+    table: int | None,
+    fmt: str | None,
+) -> None:
+    """Read ovstest test-conntrack's output from FILE (or - for stdin) and
+    write it as a results file, then show its report.
+
+    FILE may be ovstest's output as printed (a benchmark-zones table and the
+    time lines before it, or benchmark's "conntrack:  N ms"), or a patch
+    email's table with one row per build: "with commit" becomes the backend
+    per-zone, "without commit" single.  Quoted replies (">", "> >") repeat
+    tables: each distinct one is read once.
+
+    The file is summary-only: ovstest prints Min, Max, a P-square 95%ile and
+    an EWMA "Avg", not samples, and the file says so.  report shows it
+    beside ctbench runs; compare gives ratios without intervals.
+
+    \b
+    Examples:
+      ctbench import-ovstest after.txt --args "10000 1000 100" -o after.json
+      ctbench import-ovstest patch.txt --table 1 -o patch.json
+      ovstest test-conntrack benchmark 1 1000000 32 |
+        ctbench import-ovstest - --args "1 1000000 32" -o bench.json
+    """
+    check_output(output)
+    if str(file) == "-":
+        origin = "stdin"
+        text = sys.stdin.read()
+    else:
+        origin = str(file)
+        try:
+            text = read_text(file)
+        except ResultsError as exc:
+            # read_text words an undecodable file as bad JSON: not here.
+            if "not UTF-8" in str(exc):
+                raise CtbenchError(f"{file}: not UTF-8 text") from None
+            raise
+    args = None
+    if args_text is not None:
+        args = parse_args(command_name or _guess(args_text), args_text)
+    run = import_run(parse(text, origin), origin, command_name, args, labels, table)
+    emit(run, fmt, None)
+    try:
+        save(run, output)
+    except OSError as exc:
+        raise CtbenchError(f"cannot write {output}: {exc.strerror}") from None
+    click.echo(f"results written to {output}", err=True)
+
+
+def _guess(args_text: str) -> str:
+    """Which command --args are for when --command is not given: the count
+    of numbers tells only for benchmark's optional fourth; check both."""
+    return THREADS if len(args_text.split()) == 4 else ZONES
