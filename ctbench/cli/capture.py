@@ -11,8 +11,8 @@ from typing import Any, TypeVar
 import click
 
 from ctbench.backends import BackendSpec, create_table
-from ctbench.capture import read_capture
-from ctbench.capture.track import CLOCKS, TrackConfig, track_batches
+from ctbench.capture import against, read_capture
+from ctbench.capture.track import CLOCKS, TrackConfig, track, track_batches
 from ctbench.cli.common import (
     EXIT_INTERRUPTED,
     INTEGER,
@@ -25,6 +25,7 @@ from ctbench.cli.common import (
 )
 from ctbench.errors import CtbenchError
 from ctbench.model import Conntrack, Limits
+from ctbench.ovstest.runner import check_executable
 from ctbench.parse import explain_frame
 from ctbench.render import FORMATS as REPORT_FORMATS
 from ctbench.render.packet_stream import FORMATS as STREAM_FORMATS
@@ -39,6 +40,8 @@ from ctbench.scenarios.replay import (
 )
 
 _CAPTURE = click.Path(dir_okay=False, path_type=Path)
+# pcap --ovstest: some packet's state differs from ovstest's.
+EXIT_DIFFER = 1
 
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -101,6 +104,20 @@ def _track_options(func: F) -> F:
     type=OutputFile(),
     help="With --summary: also write the results file (JSON) here.",
 )
+@click.option(
+    "--ovstest",
+    "ovstest_path",
+    type=click.Path(path_type=Path),
+    metavar="PATH",
+    help="Also run this ovstest's pcap command on the capture, at the same "
+    "batch size; print the packets whose states differ (exit 1 if any).",
+)
+@click.option(
+    "--ovstest-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="SECONDS",
+    help="Bound on ovstest's run [default: 60 s + 1 ms per packet].",
+)
 def pcap(
     file: Path,
     batch_size: int,
@@ -111,6 +128,8 @@ def pcap(
     fmt: str | None,
     summary: bool,
     output: Path | None,
+    ovstest_path: Path | None,
+    ovstest_timeout: float | None,
 ) -> None:
     """ovstest's pcap command: track every packet of FILE (pcap or pcapng)
     with commit in one zone, BATCH_SIZE (1..32) packets per execute, and
@@ -133,6 +152,17 @@ def pcap(
         verify_l4=not trust_l4_checksums,
     )
     spec = parse_backends((backend,))[0]
+    if ovstest_path is not None:
+        if summary or fmt not in (None, "text") or output is not None:
+            raise CtbenchError(
+                "--ovstest prints the packets whose states differ: it takes no "
+                "--summary, --format or --output"
+            )
+        check_executable(ovstest_path, f"--ovstest {ovstest_path}")
+        _against_ovstest(file, config, spec, ovstest_path, ovstest_timeout)
+        return
+    if ovstest_timeout is not None:
+        raise CtbenchError("--ovstest-timeout goes with --ovstest PATH")
     if summary:
         _summary(file, config, spec, fmt, output)
         return
@@ -179,6 +209,42 @@ def pcap(
         )
         sys.exit(EXIT_INTERRUPTED)
     writer.close()
+
+
+def _against_ovstest(
+    file: Path,
+    config: TrackConfig,
+    spec: BackendSpec,
+    binary: Path,
+    timeout: float | None,
+) -> None:
+    capture = read_capture(file)
+    model = Conntrack(create_table(spec), Limits(), verify_l4=config.verify_l4)
+    states = track(capture, config, model)
+    result = against.check(
+        file,
+        capture,
+        config,
+        states,
+        binary,
+        timeout if timeout is not None else against.default_timeout(capture),
+    )
+    for note in result.notes:
+        click.echo(f"NOTE: {note}")
+    for d in result.differences:
+        why = f"  ({d.why})" if d.why else ""
+        click.echo(f"{d.number}: ctbench {d.ctbench}, ovstest {d.ovstest}{why}")
+    compared = min(result.printed, result.packets)
+    if result.differences:
+        click.echo(
+            f"{len(result.differences):,} of {compared:,} packets differ between "
+            f"ctbench ({spec.label}) and {binary}"
+        )
+        sys.exit(EXIT_DIFFER)
+    click.echo(
+        f"ctbench ({spec.label}) and {binary} agree on all {compared:,} packets "
+        f"compared (batch size {config.batch_size})"
+    )
 
 
 def _summary(

@@ -140,9 +140,9 @@ def check_executable(path: Path, what: str | None = None) -> None:
         raise BinaryError(f"{what}: not executable (chmod +x?)")
 
 
-def _read(file: IO[bytes]) -> str:
+def _read(file: IO[bytes], limit: int = MAX_OUTPUT_BYTES) -> str:
     file.seek(0)
-    return file.read(MAX_OUTPUT_BYTES).decode("utf-8", errors="replace")
+    return file.read(limit).decode("utf-8", errors="replace")
 
 
 def _kill_group(pid: int) -> None:
@@ -158,6 +158,7 @@ def run_binary(
     timeout_s: float,
     interrupted: Callable[[], bool] = lambda: False,
     what: str | None = None,
+    max_output: int = MAX_OUTPUT_BYTES,
 ) -> BinaryRun:
     """Run ``path`` with ``args``, for at most ``timeout_s`` seconds.
 
@@ -165,6 +166,7 @@ def run_binary(
     BinaryInterrupted when ``interrupted()`` turns true meanwhile; either
     way the program and its children are killed first.  ``what`` names it
     in the messages (the path by default; ``--ovstest per-zone=PATH``).
+    ``max_output`` bounds the bytes of standard output kept.
     """
     what = what or str(path)
     check_executable(path, what)
@@ -209,7 +211,7 @@ def run_binary(
         maxrss, floor = int(measured["maxrss"]), int(measured["floor"])
         return BinaryRun(
             argv=argv,
-            stdout=_read(out),
+            stdout=_read(out, max_output),
             stderr=_read(err),
             wall_s=float(measured["wall_s"]),
             peak_rss_bytes=maxrss * RSS_UNIT if maxrss else None,
