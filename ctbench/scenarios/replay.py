@@ -195,6 +195,9 @@ class ReplayWorkload:
                     samples.append((t1 - t0) / 1e3)
                     if not rep:
                         first += out
+                    # Freed here, untimed, not when the next timed call's
+                    # result replaces it.
+                    del out
                     if i % _CHECK_EVERY == _CHECK_EVERY - 1:
                         turn.progress("batches", rep * n + i + 1, total)
                         if turn.interrupted():
