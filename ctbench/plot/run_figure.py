@@ -29,7 +29,11 @@ def run_title(run: RunResult, runs: int) -> str:
     if runs > 1:
         return f"ctbench {run.command}: {runs} runs"
     params = " ".join(
-        f"{value:,}" if isinstance(value, int) else str(value)
+        f"{value:,}"
+        if isinstance(value, int)
+        else " ".join(map(str, value))
+        if isinstance(value, list)
+        else str(value)
         for value in (run.params.get(k) for k in sections(run.command).title_params)
         if value is not None
     )
