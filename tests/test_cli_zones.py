@@ -378,3 +378,10 @@ def test_format_patch_is_ascii_on_a_terminal_and_rich_is_the_default_there(
     monkeypatch.setattr(Console, "is_terminal", property(lambda self: False))
     _, piped, _ = run_cli(*SMALL)
     assert "+------------------------+" in piped
+
+
+def test_help_shows_no_unbounded_range() -> None:
+    # click would print "x<=None" for an integer option without bounds.
+    for command in ("benchmark-zones", "benchmark", "replay", "pcap"):
+        result = run_cli(command, "--help")
+        assert result.code == 0 and "None" not in result.out, command

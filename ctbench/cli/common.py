@@ -56,6 +56,12 @@ class Integer(click.IntRange):
             self.fail(f"{value!r} is not a whole number", param, ctx)
         return super().convert(value, param, ctx)
 
+    def _describe_range(self) -> str:
+        # click describes an unbounded range as "x<=None" in --help.
+        if self.min is None and self.max is None:
+            return ""
+        return super()._describe_range()
+
 
 INTEGER: Final = Integer()
 _DECIMAL = re.compile(r"[+-]?[0-9]+", re.ASCII)
