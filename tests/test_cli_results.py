@@ -422,3 +422,14 @@ def test_report_refuses_a_file_without_backends_and_absurd_samples(
         bad.write_text(json.dumps({**doc, **(change or {})}))
         code, out, err = run_cli("report", bad)
         assert code == 2 and out == "" and err.count("\n") == 1
+
+
+def test_a_side_by_side_title_shows_every_runs_differing_arguments(
+    tmp_path: Path, base: str
+) -> None:
+    other = make_run()
+    other.params["zones"] = 77
+    path = _save(tmp_path, "other.json", other)
+    result = _invoke("report", base, path, "--format", "patch")
+    zones = results.load(Path(base)).params["zones"]
+    assert f" {zones}|77 " in result.out.splitlines()[0]

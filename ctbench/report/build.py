@@ -15,6 +15,7 @@ from ctbench.report.ovstest_lines import (
 )
 from ctbench.report.sections import CommandSections
 from ctbench.results import FAILED, RunResult
+from ctbench.results.merge import SIDE_BY_SIDE
 from ctbench.stats import PERCENTILE_METHOD_NOTE
 
 # The exact statistics every row has, in the table formats' order.
@@ -119,12 +120,22 @@ def _phase_order(run: RunResult, sections: CommandSections) -> list[str]:
 
 
 def _title(run: RunResult, sections: CommandSections) -> str:
-    args = " ".join(
-        " ".join(map(str, v)) if isinstance(v, list) else str(v)
-        for v in (run.params.get(k) for k in sections.title_params)
-    )
+    varies = run.params.get(SIDE_BY_SIDE)
+    varies = varies if isinstance(varies, dict) else {}
+
+    def show(key: str) -> str:
+        if key in varies:
+            # Runs shown side by side that differ here: every run's value.
+            return "|".join(map(_arg, varies[key]))
+        return _arg(run.params.get(key))
+
+    args = " ".join(show(k) for k in sections.title_params)
     backends = ", ".join(r.label for r in run.results)
     return f"ctbench {run.command} {args}  [{backends}]"
+
+
+def _arg(value: object) -> str:
+    return " ".join(map(str, value)) if isinstance(value, list) else str(value)
 
 
 def _failures(run: RunResult) -> list[str]:

@@ -26,6 +26,10 @@ def file_labels(paths: Sequence[Path]) -> list[str]:
     return distinct_labels(names)
 
 
+# The key under which merge_runs() records the parameters that differ.
+SIDE_BY_SIDE: Final = "side_by_side"
+
+
 def merge_runs(runs: Sequence[tuple[str, RunResult]]) -> RunResult:
     """Several runs of one command as one RunResult, each backend labelled
     "NAME:label"; the first run gives the parameters, environment and
@@ -49,6 +53,15 @@ def merge_runs(runs: Sequence[tuple[str, RunResult]]) -> RunResult:
     )
     for name, run in runs:
         merged.results += [replace(r, label=f"{name}:{r.label}") for r in run.results]
+    # Parameters the runs do not share, each run's value in order: the
+    # report's title shows them all rather than the first run's alone.
+    varies = {
+        key: [run.params.get(key) for _, run in runs]
+        for key in first.params
+        if any(run.params.get(key) != first.params.get(key) for _, run in runs)
+    }
+    if varies:
+        merged.params[SIDE_BY_SIDE] = varies
     return merged
 
 
