@@ -357,3 +357,17 @@ def test_mean_change_uses_every_sample_of_a_large_side() -> None:
     assert change.high < 0  # the 2% is resolved
     expected = (other.mean() / base.mean() - 1) * 100
     assert change.change == pytest.approx(expected)
+
+
+def test_an_imported_file_without_environment_is_said_once() -> None:
+    from ctbench.compare import differences
+
+    imported, ours = make_run(), make_run()
+    imported.environment = {}
+    imported.source = {"tool": "ovstest"}
+    del imported.params["gc"]
+    warnings = differences(imported, ours, ("ovs.json", "ours.json"))
+    assert warnings == [
+        "unknown environment: ovs.json does not say which machine or build made "
+        "it, so its timings may not compare with the other's"
+    ]
