@@ -34,6 +34,7 @@ from ctbench.scenarios.replay import (
     DEFAULT_BATCH_SIZE,
     ReplayConfig,
     estimate_replay,
+    estimated_bytes,
     explain_invalid,
     load_captures,
     run_replay,
@@ -326,12 +327,9 @@ def replay(
         **opts.common(),
     )
     capture = load_captures(files)
-    # The frames are held once; each backend's table holds at most the
-    # capture's connections.
-    needed = sum(map(len, capture.frames)) + 100 * len(capture) + 400 * len(capture)
     run_benchmark(
         partial(run_replay, config, capture),
-        needed,
+        estimated_bytes(capture),
         len(capture),
         partial(estimate_replay, config, capture),
         opts,

@@ -38,12 +38,17 @@ from ctbench.scenarios.frame import (
     no_progress,
     run_workload,
 )
+from ctbench.scenarios.zones import ESTIMATE_BYTES_PER_CONN
 
 COMMAND: Final = "replay"
 PHASE: Final = "execute_batch"
 # A datapath's burst: NETDEV_MAX_BURST (lib/netdev.h).
 DEFAULT_BATCH_SIZE: Final = 32
 MAX_REPEAT: Final = 10**9
+# A frame's bytes object header and list slot (41), its batch slice's slot,
+# its state in the first repetition's list and its sample's share (about
+# 60 more): per packet, beside the frame's own bytes.
+BYTES_PER_PACKET: Final = 100
 # Packets timed per backend to estimate a long run.
 _CALIBRATION_PACKETS: Final = 4096
 # How often the loop reports progress and checks for a stop, in batches.
@@ -225,6 +230,13 @@ class ReplayWorkload:
             extra["invalid_reasons"] = dict(sorted(reasons.items()))
             extra["stored_at_end"] = model.n_conns
         return False
+
+
+def estimated_bytes(capture: Capture) -> int:
+    """Peak memory of one backend's turn: the frames (held once, and
+    already read), and at most one connection per packet in the table."""
+    frames = sum(map(len, capture.frames)) + len(capture) * BYTES_PER_PACKET
+    return frames + len(capture) * ESTIMATE_BYTES_PER_CONN
 
 
 def estimate_replay(config: ReplayConfig, capture: Capture) -> Estimate:
