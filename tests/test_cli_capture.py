@@ -181,3 +181,14 @@ def test_pcap_ctrl_c_keeps_the_lines_printed_and_closes_json(
     assert "interrupted after 2 of 52 packets" in result.err
     text = run_cli("pcap", MIXED)
     assert text.code == 130 and text.out == "1: inv|trk\n2: inv|trk\n"
+
+
+def test_an_empty_capture_prints_nothing_but_cannot_be_replayed(tmp_path: Path) -> None:
+    from ctbench.capture import pcap_bytes
+
+    empty = tmp_path / "empty.pcap"
+    empty.write_bytes(pcap_bytes([], []))
+    assert run_cli("pcap", empty) == (0, "", "")  # as ovstest: no line
+    for args in (["replay", empty, "-q"], ["pcap", empty, "--summary"]):
+        result = run_cli(*args)
+        assert result.code == 2 and "holds no packets, nothing to replay" in result.err

@@ -37,6 +37,7 @@ from ctbench.scenarios.replay import (
     estimated_bytes,
     explain_invalid,
     load_captures,
+    require_packets,
     run_replay,
 )
 
@@ -263,6 +264,7 @@ def _summary(
             f"(got {fmt!r})"
         )
     capture = read_capture(file)
+    require_packets(capture)
     replay = ReplayConfig(files=(str(file),), track=config, backends=(spec,))
     finish(run_replay(replay, capture), fmt, output)
 
@@ -327,6 +329,7 @@ def replay(
         **opts.common(),
     )
     capture = load_captures(files)
+    require_packets(capture)
     run_benchmark(
         partial(run_replay, config, capture),
         estimated_bytes(capture),

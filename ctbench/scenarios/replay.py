@@ -141,6 +141,7 @@ class ReplayWorkload:
         capture: Capture,
         clock: Callable[[], int] = wall_ms,
     ) -> None:
+        require_packets(capture)
         self._config = config
         self.capture = capture
         self.batches: list[Batch] = plan_batches(capture, config.track)
@@ -230,6 +231,12 @@ class ReplayWorkload:
             extra["invalid_reasons"] = dict(sorted(reasons.items()))
             extra["stored_at_end"] = model.n_conns
         return False
+
+
+def require_packets(capture: Capture) -> None:
+    """Refuse a capture without packets: there is nothing to time."""
+    if not len(capture):
+        raise ConfigError(f"{capture.path}: holds no packets, nothing to replay")
 
 
 def estimated_bytes(capture: Capture) -> int:
