@@ -10,8 +10,19 @@ file's own size.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from ctbench.capture.model import Capture, CaptureError
-from ctbench.capture.reader import read_capture
 from ctbench.capture.writer import pcap_bytes
+
+
+def read_capture(path: Path) -> Capture:
+    """Every record of the pcap or pcapng file at ``path``
+    (:mod:`ctbench.capture.reader`, imported on first use: dpkt adds about
+    40 ms to every command's start otherwise)."""
+    from ctbench.capture.reader import read_capture as read
+
+    return read(path)
+
 
 __all__ = ["Capture", "CaptureError", "pcap_bytes", "read_capture"]
