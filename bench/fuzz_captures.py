@@ -84,7 +84,7 @@ def fuzz_file(rng: random.Random, seeds: list[bytes], tmp: Path) -> str:
     try:
         capture = read_capture(path)
     except CaptureError as exc:
-        assert "\n" not in str(exc)
+        assert "\n" not in str(exc) and str(exc).startswith(str(path)), exc
         return "refused"
     assert sum(map(len, capture.frames)) <= len(data)
     model = Conntrack(create_table(BackendSpec("per-zone")))

@@ -44,7 +44,12 @@ def mutated(draw: st.DrawFn) -> bytes:
     return bytes(data)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=150,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 @given(mutated(), st.sampled_from([1, 32]))
 def test_mutated_captures_fail_cleanly_or_track(data: bytes, batch: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:

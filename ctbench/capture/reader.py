@@ -244,8 +244,10 @@ def _read_pcapng(where: str, data: bytes) -> Capture:
                 if wire_len > caplen:
                     capture.cut += 1
         except _PARSE_ERRORS as exc:
+            detail = str(exc) if isinstance(exc, ValueError) else ""
             raise CaptureError(
-                f"{where}: block {block_number}: malformed ({exc.__class__.__name__})"
+                f"{where}: block {block_number}: malformed "
+                f"({' '.join(detail.split())[:80] or exc.__class__.__name__})"
             ) from None
     capture.link_types = tuple(names)
     return capture
@@ -272,6 +274,7 @@ def _packet(
         cls = dpkt.pcapng.PacketBlockLE if little else dpkt.pcapng.PacketBlock
     block = cls(body)
     if block.caplen > len(body) - 32:
-        raise CaptureError(f"captured length {block.caplen} larger than its block")
+        # Caught with the other parse errors, and said with the file's name.
+        raise ValueError(f"captured length {block.caplen} larger than its block")
     units = (block.ts_high << 32) | block.ts_low
     return bytes(block.pkt_data), block.caplen, block.pkt_len, units, block.iface_id
