@@ -47,25 +47,17 @@ def _ms(seconds: tuple[int, ...]) -> tuple[int, ...]:
 # Every IP protocol's states and timeouts, indexed by protocol number, as
 # lib/conntrack.c's l4_protos[]: TCP, ICMP and ICMPv6 have their own, every
 # other protocol (UDP among them) is conntrack-other's.
+_OWN: Final[Mapping[int, tuple[tuple[str, ...], tuple[int, ...]]]] = {
+    IPPROTO_TCP: (tcp.NAMES, tcp.TIMEOUTS_S),
+    IPPROTO_ICMP: (_ICMP_NAMES, ICMP_TIMEOUTS_S),
+    IPPROTO_ICMPV6: (_ICMP_NAMES, ICMP_TIMEOUTS_S),
+}
+_CLASSES: Final = [_OWN.get(p, (_OTHER_NAMES, UDP_TIMEOUTS_S)) for p in range(256)]
 STATE_NAMES: Final[Mapping[int, tuple[str, ...]]] = {
-    proto: (
-        tcp.NAMES
-        if proto == IPPROTO_TCP
-        else _ICMP_NAMES
-        if proto in (IPPROTO_ICMP, IPPROTO_ICMPV6)
-        else _OTHER_NAMES
-    )
-    for proto in range(256)
+    proto: names for proto, (names, _) in enumerate(_CLASSES)
 }
 TIMEOUTS_MS: Final[Mapping[int, tuple[int, ...]]] = {
-    proto: _ms(
-        tcp.TIMEOUTS_S
-        if proto == IPPROTO_TCP
-        else ICMP_TIMEOUTS_S
-        if proto in (IPPROTO_ICMP, IPPROTO_ICMPV6)
-        else UDP_TIMEOUTS_S
-    )
-    for proto in range(256)
+    proto: _ms(seconds) for proto, (_, seconds) in enumerate(_CLASSES)
 }
 UDP_TIMEOUTS_MS: Final = TIMEOUTS_MS[IPPROTO_UDP]
 

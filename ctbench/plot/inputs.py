@@ -14,6 +14,7 @@ from typing import Any, Final
 from ctbench.compare import STATS, VERDICTS
 from ctbench.render.comparison.json_doc import COMPARISON_SCHEMA
 from ctbench.results import ResultsError, parse_json, read_text, run_from_json
+from ctbench.results.schema import require
 from ctbench.sweep.document import (
     PLAN_KIND,
     SWEEP_KIND,
@@ -57,11 +58,6 @@ class PlotInput:
     document: Any  # RunResult, SweepDocument or ComparisonDoc
 
 
-def _require(cond: bool, where: str, what: str) -> None:
-    if not cond:
-        raise ResultsError(f"{where}: {what}")
-
-
 def _finite(value: Any) -> bool:
     return (
         isinstance(value, int | float)
@@ -73,29 +69,29 @@ def _finite(value: Any) -> bool:
 
 def comparison_from_json(data: Any, where: str) -> ComparisonDoc:
     schema = data.get("comparison_schema")
-    _require(
+    require(
         isinstance(schema, int) and not isinstance(schema, bool),
         where,
         "'comparison_schema' must be an integer",
     )
-    _require(
+    require(
         schema <= COMPARISON_SCHEMA,
         where,
         f"comparison schema {schema} is newer than this ctbench understands "
         f"({COMPARISON_SCHEMA}); upgrade ctbench",
     )
     settings = data.get("settings")
-    _require(isinstance(settings, dict), where, "'settings' must be an object")
+    require(isinstance(settings, dict), where, "'settings' must be an object")
     stat = settings.get("stat")
-    _require(stat in STATS, where, f"'settings.stat' must be one of {', '.join(STATS)}")
+    require(stat in STATS, where, f"'settings.stat' must be one of {', '.join(STATS)}")
     for key in ("slower_above", "faster_below", "threshold"):
-        _require(
+        require(
             _finite(settings.get(key)),
             where,
             f"'settings.{key}' must be a number above 0",
         )
     raw_rows = data.get("rows")
-    _require(
+    require(
         isinstance(raw_rows, list) and bool(raw_rows),
         where,
         "'rows' must be a list of rows",
@@ -103,12 +99,12 @@ def comparison_from_json(data: Any, where: str) -> ComparisonDoc:
     rows = []
     for i, raw in enumerate(raw_rows):
         at = f"{where}: rows[{i}]"
-        _require(isinstance(raw, dict), at, "a row must be an object")
+        require(isinstance(raw, dict), at, "a row must be an object")
         for key in ("backend", "phase"):
-            _require(isinstance(raw.get(key), str), at, f"'{key}' must be a string")
-        _require(raw.get("verdict") in VERDICTS, at, "unknown 'verdict'")
+            require(isinstance(raw.get(key), str), at, f"'{key}' must be a string")
+        require(raw.get("verdict") in VERDICTS, at, "unknown 'verdict'")
         ratios = raw.get("ratios")
-        _require(
+        require(
             isinstance(ratios, dict) and isinstance(ratios.get(stat), dict),
             at,
             f"'ratios.{stat}' missing",
@@ -117,7 +113,7 @@ def comparison_from_json(data: Any, where: str) -> ComparisonDoc:
         values = {}
         for key in ("ratio", "low", "high"):
             value = figures.get(key)
-            _require(
+            require(
                 value is None or _finite(value),
                 at,
                 f"'ratios.{stat}.{key}' must be a number above 0 or null",
@@ -134,7 +130,7 @@ def comparison_from_json(data: Any, where: str) -> ComparisonDoc:
             )
         )
     for key in ("baseline", "candidate"):
-        _require(isinstance(data.get(key), str), where, f"'{key}' must be a string")
+        require(isinstance(data.get(key), str), where, f"'{key}' must be a string")
     return ComparisonDoc(
         command=str(data.get("command", "")),
         baseline=data["baseline"],

@@ -113,13 +113,14 @@ def _phase_to_json(p: PhaseResult, ovs: bool) -> dict[str, Any]:
 # -- reading ------------------------------------------------------------------
 
 
-def _require(cond: bool, where: str, what: str) -> None:
+def require(cond: bool, where: str, what: str) -> None:
+    """Refuse a document, in one line, unless ``cond`` holds."""
     if not cond:
         raise ResultsError(f"{where}: {what}")
 
 
 def _obj(value: Any, where: str, name: str) -> Mapping[str, Any]:
-    _require(isinstance(value, dict), where, f"'{name}' must be an object")
+    require(isinstance(value, dict), where, f"'{name}' must be an object")
     return value  # type: ignore[no-any-return]
 
 
@@ -267,7 +268,7 @@ def _known(
 ) -> dict[str, Any]:
     for key, check in checks.items():
         if key in raw:
-            _require(check(raw[key]), where, f"'{name}.{key}' has the wrong type")
+            require(check(raw[key]), where, f"'{name}.{key}' has the wrong type")
     return dict(raw)
 
 
@@ -281,10 +282,10 @@ def _fields(
     for key, value in raw.items():
         if key not in checks:
             raise ResultsError(f"{where}: unexpected field '{name}.{key}'")
-        _require(checks[key](value), where, f"'{name}.{key}' has the wrong type")
+        require(checks[key](value), where, f"'{name}.{key}' has the wrong type")
         rule = (ranges or {}).get(key)
         if rule is not None and value is not None:
-            _require(
+            require(
                 rule.ok(value),
                 where,
                 f"'{name}.{key}' must be {rule.what} (got {value!r})",
@@ -297,7 +298,7 @@ def _timestamp(data: Mapping[str, Any], key: str, where: str) -> str:
     run did not record it (absent, or the empty string a RunResult holds
     until it is set)."""
     value = data.get(key, "")
-    _require(_text(value), where, f"'{key}' must be an ISO 8601 timestamp")
+    require(_text(value), where, f"'{key}' must be an ISO 8601 timestamp")
     if value:
         try:
             datetime.fromisoformat(value)
@@ -311,24 +312,22 @@ def _timestamp(data: Mapping[str, Any], key: str, where: str) -> str:
 def check_header(data: Any, where: str) -> int:
     """The schema version of a ctbench document, after the checks every
     kind of document shares."""
-    _require(
-        isinstance(data, dict), where, "not a ctbench results file (not an object)"
-    )
+    require(isinstance(data, dict), where, "not a ctbench results file (not an object)")
     tool = data.get("tool")
-    _require(
+    require(
         isinstance(tool, dict) and tool.get("name") == TOOL_NAME and "schema" in data,
         where,
         "not a ctbench results file",
     )
     schema = data["schema"]
-    _require(_integer(schema), where, "'schema' must be an integer")
-    _require(
+    require(_integer(schema), where, "'schema' must be an integer")
+    require(
         schema <= SCHEMA_VERSION,
         where,
         f"schema {schema} is newer than this ctbench understands "
         f"({SCHEMA_VERSION}); upgrade ctbench",
     )
-    _require(schema >= 1, where, f"unknown schema {schema}")
+    require(schema >= 1, where, f"unknown schema {schema}")
     return int(schema)
 
 
@@ -339,9 +338,9 @@ def run_from_json(
     run may have (every name when empty)."""
     schema = check_header(data, where)
     kind = data.get("kind", RUN_KIND) if schema >= 2 else RUN_KIND
-    _require(kind == RUN_KIND, where, f"a {kind!r} document, not a run's results")
+    require(kind == RUN_KIND, where, f"a {kind!r} document, not a run's results")
     command = data.get("command")
-    _require(
+    require(
         isinstance(command, str) and (not commands or command in commands),
         where,
         f"unknown command {command!r}",
@@ -350,21 +349,21 @@ def run_from_json(
         _obj(data.get(key), where, key)
     for key, rule in _PARAMS.items():
         if key in data["params"]:
-            _require(
+            require(
                 rule.ok(data["params"][key]),
                 where,
                 f"'params.{key}' must be {rule.what}",
             )
     started = _timestamp(data, "started", where)
     finished = _timestamp(data, "finished", where)
-    _require(
+    require(
         isinstance(data.get("complete"), bool), where, "'complete' must be a boolean"
     )
     raw_results = data.get("results")
-    _require(isinstance(raw_results, list), where, "'results' must be a list")
-    _require(bool(raw_results), where, "'results' is empty: no backend ran")
+    require(isinstance(raw_results, list), where, "'results' must be a list")
+    require(bool(raw_results), where, "'results' is empty: no backend ran")
     stopped_by = data.get("stopped_by")
-    _require(
+    require(
         stopped_by is None or isinstance(stopped_by, str),
         where,
         "'stopped_by' must be a string or null",
@@ -437,8 +436,8 @@ def _result_from_json(raw: Any, at: str, schema: int) -> BackendResult:
     if schema >= 2:
         label = _name(raw, "label", at)
         status, error = raw.get("status"), raw.get("error")
-        _require(status in STATUSES, at, f"unknown status {status!r}")
-        _require(error is None or _text(error), at, "'error' must be a string")
+        require(status in STATUSES, at, f"unknown status {status!r}")
+        require(error is None or _text(error), at, "'error' must be a string")
         result.label, result.status, result.error = label, status, error
     else:
         result.status = COMPLETE
@@ -448,8 +447,8 @@ def _result_from_json(raw: Any, at: str, schema: int) -> BackendResult:
 def _name(raw: Mapping[str, Any], key: str, at: str) -> str:
     """``backend`` or ``label``: a string that is not empty."""
     value = raw.get(key)
-    _require(value is None or _text(value), at, f"'{key}' has the wrong type")
-    _require(bool(value), at, f"'{key}' missing")
+    require(value is None or _text(value), at, f"'{key}' has the wrong type")
+    require(bool(value), at, f"'{key}' missing")
     return str(value)
 
 
@@ -480,18 +479,18 @@ def _phase_from_json(praw: Any, at: str) -> PhaseResult:
             f"{MAX_SAMPLE_US:.0e} microseconds"
         )
     counters = _obj(praw.get("counters", {}), at, "counters")
-    _require(
+    require(
         all(map(_count, counters.values())), at, "counters must be integers, 0 or more"
     )
     summary = None
     if praw.get("summary_only"):
-        _require(not samples, at, "a summary-only phase has no samples")
+        require(not samples, at, "a summary-only phase has no samples")
         stats = _fields(
             _obj(praw.get("stats"), at, "stats"), _SUMMARY_FIELDS, at, "stats"
         )
         # Min and Max always; benchmark's one printed time has no estimator.
         for key in ("min", "max"):
-            _require(key in stats, at, f"'stats.{key}' missing")
+            require(key in stats, at, f"'stats.{key}' missing")
         summary = Summary.from_ovstest(
             stats["min"],
             stats["max"],

@@ -27,8 +27,8 @@ from typing import Any, Final
 
 from ctbench import __version__
 from ctbench.growth.fit import VARIABLES, Exponent, PowerLawFit
-from ctbench.results import ResultsError, check_header, parse_json, read_text
-from ctbench.results.schema import SCHEMA_VERSION, TOOL_NAME
+from ctbench.results import check_header, parse_json, read_text
+from ctbench.results.schema import SCHEMA_VERSION, TOOL_NAME, require
 from ctbench.scenarios.zones import PHASE_ORDER
 from ctbench.sweep.analysis import STATISTICS, GrowthFit, Observation, PointRecord
 from ctbench.sweep.grid import Point, SweepConfig, command_line
@@ -164,11 +164,6 @@ def plan_to_json(config: SweepConfig, points: list[Point]) -> dict[str, Any]:
 # -- reading ------------------------------------------------------------------
 
 
-def _require(cond: bool, where: str, what: str) -> None:
-    if not cond:
-        raise ResultsError(f"{where}: {what}")
-
-
 def _finite(value: Any) -> bool:
     return (
         isinstance(value, int | float)
@@ -183,17 +178,17 @@ def _positive_int(value: Any) -> bool:
 
 def _get(raw: Mapping[str, Any], key: str, ok: Callable[[Any], bool], at: str) -> Any:
     value = raw.get(key)
-    _require(ok(value), at, f"'{key}' is missing or has the wrong type")
+    require(ok(value), at, f"'{key}' is missing or has the wrong type")
     return value
 
 
 def _object(value: Any, at: str, name: str) -> Mapping[str, Any]:
-    _require(isinstance(value, dict), at, f"'{name}' must be an object")
+    require(isinstance(value, dict), at, f"'{name}' must be an object")
     return value  # type: ignore[no-any-return]
 
 
 def _list(value: Any, at: str, name: str) -> list[Any]:
-    _require(isinstance(value, list), at, f"'{name}' must be a list")
+    require(isinstance(value, list), at, f"'{name}' must be a list")
     return value  # type: ignore[no-any-return]
 
 
@@ -209,18 +204,18 @@ def document_kind(data: Any, where: str) -> str:
     """The kind of a ctbench document (``run``, ``sweep``, ``sweep-plan``)."""
     schema = check_header(data, where)
     kind = data.get("kind", "run") if schema >= 2 else "run"
-    _require(isinstance(kind, str), where, "'kind' must be a string")
+    require(isinstance(kind, str), where, "'kind' must be a string")
     return str(kind)
 
 
 def sweep_from_json(data: Any, where: str) -> SweepDocument:
     kind = document_kind(data, where)
-    _require(kind == SWEEP_KIND, where, f"a {kind!r} document, not a sweep file")
+    require(kind == SWEEP_KIND, where, f"a {kind!r} document, not a sweep file")
     command = _get(data, "command", lambda v: isinstance(v, str), where)
     statistic = _get(data, "statistic", lambda v: v in STATISTICS, where)
     complete = _get(data, "complete", lambda v: isinstance(v, bool), where)
     stopped_by = data.get("stopped_by")
-    _require(
+    require(
         stopped_by is None or isinstance(stopped_by, str),
         where,
         "'stopped_by' must be a string or null",
@@ -228,7 +223,7 @@ def sweep_from_json(data: Any, where: str) -> SweepDocument:
     grid = _object(data.get("grid"), where, "grid")
     for key in ("entries", "zones", "iterations"):
         values = _list(grid.get(key), where, f"grid.{key}")
-        _require(
+        require(
             all(map(_positive_int, values)),
             where,
             f"'grid.{key}' must hold integers, 1 or more",
@@ -239,7 +234,7 @@ def sweep_from_json(data: Any, where: str) -> SweepDocument:
     ]
     fits = _fits(_list(data.get("fits"), where, "fits"), where)
     for key in ("warnings", "notes"):
-        _require(_strings(data.get(key, [])), where, f"'{key}' must be strings")
+        require(_strings(data.get(key, [])), where, f"'{key}' must be strings")
     return SweepDocument(
         command=command,
         grid=dict(grid),
@@ -273,7 +268,7 @@ def _point(raw: Any, at: str) -> PointRecord:
             )
         )
     flags = raw.get("flags", [])
-    _require(_strings(flags), at, "'flags' must be strings")
+    require(_strings(flags), at, "'flags' must be strings")
     return PointRecord(
         entries=_get(raw, "entries", _positive_int, at),
         zones=_get(raw, "zones", _positive_int, at),
@@ -297,23 +292,23 @@ def _fits(raws: list[Any], where: str) -> list[GrowthFit]:
         variable = _get(raw, "variable", lambda v: v in VARIABLES, at)
         value = _get(raw, "exponent", _finite, at)
         ci: Any = raw.get("ci95")
-        _require(
+        require(
             isinstance(ci, list) and len(ci) == 2 and all(map(_finite, ci)),
             at,
             "'ci95' must be [low, high]",
         )
-        _require(ci[0] <= value <= ci[1], at, "'exponent' lies outside 'ci95'")
+        require(ci[0] <= value <= ci[1], at, "'exponent' lies outside 'ci95'")
         quality = _object(raw.get("fit"), at, "fit")
         for key in ("r_squared", "residual_se", "log_intercept"):
             _get(quality, key, _finite, f"{at}.fit")
         for key in ("points", "dof", "machines"):
             _get(quality, key, _positive_int, f"{at}.fit")
         slot = grouped.setdefault((backend, phase), {})
-        _require(variable not in slot, at, f"a second '{variable}' fit")
+        require(variable not in slot, at, f"a second '{variable}' fit")
         slot[variable] = (Exponent(variable, value, ci[0], ci[1]), quality)
     fits = []
     for (backend, phase), slot in grouped.items():
-        _require(
+        require(
             set(slot) == set(VARIABLES),
             where,
             f"fits of {backend}, {phase}: need one per variable "
