@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import NamedTuple
@@ -55,3 +56,58 @@ def run_process(
         env=None if env is None else dict(env),
         timeout=timeout,
     )
+
+
+# ctbench in a process of its own that says, by files in MARKS, when its
+# rounds have begun ("running") and when its results file is being written
+# ("writing"), and takes WRITE_S seconds over that write, so that a test
+# can act (send a signal, start a second run) at those moments.
+_MARKED_RUN = """
+import os, sys, time
+from pathlib import Path
+from ctbench.cli import main
+from ctbench.cli.progress_display import ProgressDisplay
+
+marks, write_s = Path(sys.argv[1]), float(sys.argv[2])
+real_call = ProgressDisplay.__call__
+real_fsync = os.fsync
+
+def call(self, backend, stage, done, total):
+    real_call(self, backend, stage, done, total)
+    if stage == "iterations" and done == 1:
+        (marks / "running").touch()
+
+def slow_fsync(fd):
+    (marks / "writing").touch()
+    deadline = time.monotonic() + write_s
+    while time.monotonic() < deadline:
+        time.sleep(0.01)
+    real_fsync(fd)
+
+ProgressDisplay.__call__ = call
+os.fsync = slow_fsync
+main(sys.argv[3:])
+"""
+
+
+def start_marked_run(
+    marks: Path, *args: object, write_s: float = 0
+) -> subprocess.Popen[str]:
+    """``ctbench ARGS`` in a process that marks its moments (see above)."""
+    return subprocess.Popen(
+        [sys.executable, "-c", _MARKED_RUN, str(marks), str(write_s)]
+        + [str(a) for a in args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+
+
+def wait_for(mark: Path, proc: subprocess.Popen[str], timeout: float = 60) -> None:
+    """Until ``mark`` exists; fails if the process ends first."""
+    deadline = time.monotonic() + timeout
+    while not mark.exists():
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, f"no {mark.name} after {timeout} s"
+        time.sleep(0.01)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -192,3 +194,21 @@ def test_an_empty_capture_prints_nothing_but_cannot_be_replayed(tmp_path: Path) 
     for args in (["replay", empty, "-q"], ["pcap", empty, "--summary"]):
         result = run_cli(*args)
         assert result.code == 2 and "holds no packets, nothing to replay" in result.err
+
+
+def test_pcap_summary_ctrl_c_during_the_write_waits_for_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_fsync = os.fsync
+
+    def ctrl_c_while_writing(fd: int) -> None:
+        os.kill(os.getpid(), signal.SIGINT)
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", ctrl_c_while_writing)
+    out = tmp_path / "summary.json"
+    code, text, err = run_cli("pcap", MIXED, "--summary", "-o", out)
+    assert code == 130  # as the Ctrl-C asked, once the file is whole
+    assert "packets" in text
+    assert load(out).complete
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["summary.json"]

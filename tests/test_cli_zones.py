@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cli_helpers import run_cli
+from cli_helpers import run_cli, start_marked_run, wait_for
 
 from ctbench import results
 from ctbench.cli.progress_display import ProgressDisplay
@@ -385,3 +385,34 @@ def test_help_shows_no_unbounded_range() -> None:
     for command in ("benchmark-zones", "benchmark", "replay", "pcap"):
         result = run_cli(command, "--help")
         assert result.code == 0 and "None" not in result.out, command
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=lambda s: s.name)
+def test_a_second_signal_during_the_final_write_waits_for_the_file(
+    tmp_path: Path, stop: signal.Signals
+) -> None:
+    """Ctrl-C twice, or `timeout`, which can send its signal twice: the
+    second one came while the file was written, and used to delete it."""
+    out_file = tmp_path / "run.json"
+    args = ["benchmark-zones", "200", "3", "1000000", "-b", "single", "-q"]
+    with start_marked_run(
+        tmp_path, *args, "--memory-sample", "0", "--force", "-o", out_file, write_s=2
+    ) as proc:
+        wait_for(tmp_path / "running", proc)
+        proc.send_signal(stop)
+        wait_for(tmp_path / "writing", proc)
+        proc.send_signal(stop)
+        out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + stop, err
+    assert f"results written to {out_file}" in err
+    assert err.splitlines()[-1] == (
+        f"ctbench: stopped again by {stop.name}: no report shown"
+    )
+    assert out == ""  # the second signal skips the report, not the file
+    run = load(out_file)
+    assert run.stopped_by == stop.name and run.results[0].extra["rounds"] > 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "run.json",
+        "running",
+        "writing",
+    ]

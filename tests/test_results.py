@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import stat
@@ -16,6 +17,7 @@ from run_factory import make_run
 
 from ctbench import results
 from ctbench.backends import BackendSpec
+from ctbench.errors import OutputError
 from ctbench.model import Conntrack
 from ctbench.results import Fill, Memory, PhaseResult, ResultsError, RunResult
 from ctbench.scenarios import zones
@@ -107,6 +109,95 @@ def test_a_dangling_symlink_creates_its_target(tmp_path: Path) -> None:
     link.symlink_to(tmp_path / "run.json")
     results.save(make_run(n=5), link)
     assert link.is_symlink() and results.load(tmp_path / "run.json") == make_run(n=5)
+
+
+def test_a_failed_write_is_one_line_and_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def full(fd: int) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "fsync", full)
+    out = tmp_path / "run.json"
+    with pytest.raises(OutputError) as caught:
+        results.save(make_run(n=5), out)
+    assert str(caught.value) == f"cannot write {out}: No space left on device"
+    assert list(tmp_path.iterdir()) == []  # no temporary file left either
+
+
+def test_a_closed_pipe_is_not_a_failed_write() -> None:
+    # The reader went away: the command line exits 141, as a shell does.
+    with pytest.raises(BrokenPipeError), results.writing("standard output"):
+        raise BrokenPipeError(errno.EPIPE, "Broken pipe")
+
+
+def test_same_file_sees_through_links(tmp_path: Path) -> None:
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    a.write_text("a")
+    b.write_text("b")
+    (tmp_path / "sym").symlink_to(a)
+    os.link(a, tmp_path / "hard")
+    assert results.same_file(a, tmp_path / "sym")
+    assert results.same_file(tmp_path / "hard", a)
+    assert results.same_file(tmp_path / "new", tmp_path / "." / "new")  # not yet made
+    assert not results.same_file(a, b)
+    assert not results.same_file(a, tmp_path / "new")
+
+
+def test_a_writer_lock_refuses_a_second_writer_and_leaves_no_file(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "run.json"
+    lock = tmp_path / ".run.json.lock"
+    with results.writer_lock(out):
+        assert lock.exists()
+        with pytest.raises(OutputError, match="another ctbench run is writing"):
+            with results.writer_lock(tmp_path / "." / "run.json"):
+                pass
+    assert list(tmp_path.iterdir()) == []
+    with results.writer_lock(out):  # free again
+        pass
+
+
+def test_a_writer_lock_locks_a_symlinks_target(tmp_path: Path) -> None:
+    (tmp_path / "store").mkdir()
+    (tmp_path / "latest.json").symlink_to(tmp_path / "store" / "run.json")
+    with results.writer_lock(tmp_path / "latest.json"):
+        assert (tmp_path / "store" / ".run.json.lock").exists()
+        with pytest.raises(OutputError):
+            with results.writer_lock(tmp_path / "store" / "run.json"):
+                pass
+
+
+def test_a_lock_file_left_by_a_killed_run_does_not_block(tmp_path: Path) -> None:
+    # SIGKILL leaves the file but not the flock, which the kernel drops.
+    (tmp_path / ".run.json.lock").touch()
+    with results.writer_lock(tmp_path / "run.json"):
+        pass
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_writer_lock_removed_by_its_holder_meanwhile_is_taken_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The run before us may remove its lock file between our open() and
+    our flock(): the lock we get is then on a file nobody else sees."""
+    import fcntl
+
+    lock = tmp_path / ".run.json.lock"
+    real_flock = fcntl.flock
+    removed: list[int] = []
+
+    def flock(fd: int, operation: int) -> None:
+        if not removed:  # the holder finishes just before our flock
+            removed.append(os.fstat(fd).st_ino)
+            lock.unlink()
+        real_flock(fd, operation)
+
+    monkeypatch.setattr(fcntl, "flock", flock)
+    with results.writer_lock(tmp_path / "run.json"):
+        assert lock.exists()  # a new file, the one a third run would lock
+    assert len(removed) == 1 and list(tmp_path.iterdir()) == []
 
 
 # -- the load gate ------------------------------------------------------------

@@ -211,3 +211,37 @@ def test_a_backend_failing_at_a_point_is_left_out_and_exits_4(
     assert [f.fit.n for f in doc.fits if f.backend == "single"] == [4] * 4
     assert all("lazy-per-zone" in note and "at least 4" in note for note in doc.notes)
     assert "backend lazy-per-zone is failed: left out of the fits" in text
+
+
+def test_a_second_ctrl_c_during_the_sweep_files_write_waits_for_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_call = ProgressDisplay.__call__
+    real_fsync = os.fsync
+    fills: list[str] = []
+
+    def ctrl_c_in_the_second_point(
+        self: ProgressDisplay, backend: str, stage: str, done: int, total: int
+    ) -> None:
+        real_call(self, backend, stage, done, total)
+        if stage == "fill" and done == total:
+            fills.append(backend)
+            if len(fills) == 2:
+                os.kill(os.getpid(), signal.SIGINT)
+
+    def ctrl_c_again_while_writing(fd: int) -> None:
+        if len(fills) >= 2:  # the run has stopped: this is the final write
+            os.kill(os.getpid(), signal.SIGINT)
+        real_fsync(fd)
+
+    monkeypatch.setattr(ProgressDisplay, "__call__", ctrl_c_in_the_second_point)
+    monkeypatch.setattr(os, "fsync", ctrl_c_again_while_writing)
+    out = tmp_path / "s.json"
+    code, text, err = run_cli(*SWEEP, "-o", out)
+    assert code == 130
+    assert f"sweep written to {out}" in err
+    assert err.splitlines()[-1] == "ctbench: stopped again by SIGINT: no report shown"
+    doc = load_sweep(out)  # the final file, not the last checkpoint's
+    assert doc.stopped_by == "SIGINT" and len(doc.points) == 1
+    assert text == ""
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s-points", "s.json"]

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import NoReturn
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, NoReturn, TextIO, cast
 
 import click
 
 from ctbench import __version__
 from ctbench.cli.common import EXIT_INTERRUPTED, EXIT_USAGE
 from ctbench.errors import CtbenchError
+from ctbench.results import writing
 
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as a shell reports it
 
@@ -65,6 +68,40 @@ def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
     sys.exit(code)
 
 
+class _Stdout:
+    """Standard output whose failed writes (a full disk behind ``>``, EIO)
+    are the one-line error of :func:`ctbench.results.writing`, exit status
+    2, rather than a traceback and exit 1, which compare uses for a
+    regression.  Everything else is the stream's own."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        with writing("standard output"):
+            return self._stream.write(text)
+
+    def flush(self) -> None:
+        with writing("standard output"):
+            self._stream.flush()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+@contextmanager
+def _guarded_stdout() -> Iterator[None]:
+    stream = sys.stdout
+    if stream is None:  # no standard output at all (pythonw)
+        yield
+        return
+    sys.stdout = cast(TextIO, _Stdout(stream))
+    try:
+        yield
+    finally:
+        sys.stdout = stream
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: one-line errors, exit 2 for bad input, 130 for Ctrl-C."""
     args = sys.argv[1:] if argv is None else argv
@@ -72,7 +109,7 @@ def main(argv: list[str] | None = None) -> None:
         # make_context + invoke rather than cli.main(): click's main turns a
         # broken pipe into exit status 1, which compare uses for regressions.
         # Statuses set with ctx.exit() (compare's 1 and 3) arrive as Exit.
-        with cli.make_context("ctbench", list(args)) as ctx:
+        with _guarded_stdout(), cli.make_context("ctbench", list(args)) as ctx:
             cli.invoke(ctx)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)

@@ -18,11 +18,13 @@ from ctbench.cli.common import (
     INTEGER,
     OutputFile,
     RunOptions,
+    check_output,
     finish,
     parse_backends,
     run_benchmark,
     run_options,
 )
+from ctbench.cli.progress_display import Interrupt
 from ctbench.errors import CtbenchError
 from ctbench.model import Conntrack, Limits
 from ctbench.ovstest.runner import check_executable
@@ -263,10 +265,15 @@ def _summary(
             f"--format must be one of {', '.join(REPORT_FORMATS)} with --summary "
             f"(got {fmt!r})"
         )
+    check_output(output, (file,))
     capture = read_capture(file)
     require_packets(capture)
     replay = ReplayConfig(files=(str(file),), track=config, backends=(spec,))
-    finish(run_replay(replay, capture), fmt, output)
+    run = run_replay(replay, capture)
+    interrupt = Interrupt()
+    with interrupt.installed():
+        interrupt.hold()  # tracked: a Ctrl-C now waits for the file
+        finish(run, fmt, output, interrupt)
 
 
 @click.command("replay")
@@ -316,6 +323,7 @@ def replay(
       ctbench replay capture.pcap --repeat 1000
       ctbench replay a.pcap b.pcapng --zones 64 -b single -b per-zone -o run.json
     """
+    check_output(opts.output, files)
     config = ReplayConfig(
         files=tuple(str(f) for f in files),
         track=TrackConfig(

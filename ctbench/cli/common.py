@@ -8,7 +8,7 @@ import re
 import signal
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, TypeVar
@@ -228,16 +228,25 @@ def output_options(func: F) -> F:
         "--output",
         "-o",
         type=OutputFile(),
-        help="Also write the results file (JSON) here, atomically; a symlink "
-        "is followed and an existing file keeps its mode.",
+        help="Also write the results file (JSON) here, atomically and before "
+        "the report; a symlink is followed and an existing file keeps its mode.",
     )(func)
     return format_option()(func)
 
 
-def check_output(output: Path | None) -> None:
-    """Refuse an unusable --output before any work, not after a long run."""
+def check_output(output: Path | None, inputs: Iterable[Path] = ()) -> None:
+    """Refuse an unusable --output before any work, not after a long run:
+    one that is an input (writing it would destroy what is read), one that
+    cannot be created, one that another ctbench run is writing.  Then hold
+    the output's lock until the command ends (:func:`lock_until_done`)."""
     if output is None:
         return
+    for source in inputs:
+        if results.same_file(output, source):
+            raise OutputError(
+                f"--output {output} is the same file as the input {source}: "
+                "name another file"
+            )
     # Check what will be written: a symlink's target, beside which the
     # temporary file goes.
     path = Path(os.path.realpath(output))
@@ -259,6 +268,14 @@ def check_output(output: Path | None) -> None:
         ) from None
     os.close(fd)
     os.unlink(probe)
+    lock_until_done(output)
+
+
+def lock_until_done(target: Path) -> None:
+    """Hold ``target``'s writer lock (:func:`ctbench.results.writer_lock`)
+    until the command ends: click closes the command's context however it
+    ends, with an error or sys.exit too, and the lock file goes with it."""
+    click.get_current_context().with_resource(results.writer_lock(target))
 
 
 def box_width(text: str) -> int:
@@ -267,13 +284,21 @@ def box_width(text: str) -> int:
     return max(map(len, box), default=0)
 
 
-def emit(run: RunResult, fmt: str | None, output: Path | None) -> None:
-    """Print the report, then write the results file, so a failed write
-    still leaves the numbers on screen.  The report is built once.
+def emit(
+    run: RunResult,
+    fmt: str | None,
+    output: Path | None,
+    interrupt: Interrupt | None = None,
+) -> None:
+    """Write the results file, then print the report (built once); see
+    :func:`write_before_report` for what a failure on either side does.
 
     Without --format the screen gets the rich view on a terminal wide enough
     for it, else the patch's ASCII layout; --format patch is always ASCII.
     """
+    unwritten = write_before_report(
+        output, lambda path: results.save(run, path), "results", interrupt
+    )
     report = build_report(run)
     stdout = Console()
     if fmt is None:
@@ -283,12 +308,46 @@ def emit(run: RunResult, fmt: str | None, output: Path | None) -> None:
         if stdout.is_terminal and box_width(lay_out(report, fmt)) <= stdout.width:
             fmt = "rich"
     click.echo(lay_out(report, fmt, stdout.width), nl=False)
+    if unwritten is not None:
+        raise unwritten
+
+
+def write_before_report(
+    output: Path | None,
+    write: Callable[[Path], None],
+    what: str,
+    interrupt: Interrupt | None,
+) -> OutputError | None:
+    """Write ``output`` (when asked for) before the report is printed, and
+    return its one-line error, if any, for the caller to raise once the
+    report is out: a file that cannot be written still leaves the report
+    on screen, then exit status 2.
+
+    The file comes first so that nothing on the screen's side can cost it:
+    a reader that leaves early (``| head``) ends the command with 141, as
+    the shell's SIGPIPE, and a full stdout with one line and exit status 2
+    (:func:`ctbench.cli.main`), both after the file is written.
+
+    ``interrupt`` was held when the run stopped (:meth:`Interrupt.hold`), so
+    a further Ctrl-C or SIGTERM has waited for the file; one that came ends
+    the command here, without the report, with 128 + the signal that
+    stopped the run.
+    """
+    unwritten = None
     if output is not None:
         try:
-            results.save(run, output)
-        except OSError as exc:
-            raise OutputError(f"cannot write {output}: {exc.strerror}") from None
-        click.echo(f"results written to {output}", err=True)
+            write(output)
+            click.echo(f"{what} written to {output}", err=True)
+        except OutputError as exc:
+            unwritten = exc
+    again = interrupt.release() if interrupt is not None else None
+    if again is None:
+        return unwritten
+    assert interrupt is not None and interrupt.signal is not None
+    if unwritten is not None:
+        click.echo(f"ctbench: error: {unwritten}", err=True)
+    click.echo(f"ctbench: stopped again by {again.name}: no report shown", err=True)
+    sys.exit(128 + interrupt.signal)
 
 
 class ResourceError(CtbenchError):
@@ -340,10 +399,10 @@ def run_benchmark(
     opts: RunOptions,
     ovstest: OvstestPlan | None = None,
 ) -> None:
-    """What every benchmark command does once its config is valid: check the
-    memory and the time it will take (and the ovstest binaries to run
-    after), run with the progress display and the stop flag, report."""
-    check_output(opts.output)
+    """What every benchmark command does once its config and --output are
+    checked (:func:`check_output`, before any work): check the memory and
+    the time it will take (and the ovstest binaries to run after), run with
+    the progress display and the stop flag, report."""
     check_memory(needed_bytes, conns, opts.force)
     planned = estimate()
     check_time(planned, opts.force)
@@ -355,16 +414,21 @@ def run_benchmark(
             run = scenario(progress, interrupt)
             if ovstest is not None and not interrupt.requested:
                 ovstest.run(run, planned.seconds, progress, interrupt)
+            interrupt.hold()  # the run has ended: keep its file safe
         if interrupt.signal is not None:
             run.stopped_by = interrupt.signal.name
-        finish(run, opts.fmt, opts.output)
-        if interrupt.signal is not None:  # it came while the report was out
-            sys.exit(128 + interrupt.signal)
+        finish(run, opts.fmt, opts.output, interrupt)
 
 
-def finish(run: RunResult, fmt: str | None, output: Path | None) -> None:
+def finish(
+    run: RunResult,
+    fmt: str | None,
+    output: Path | None,
+    interrupt: Interrupt | None = None,
+) -> None:
     """Report the run, then exit with what happened to it: 128 + the signal
-    that stopped it, or 4 when a backend failed and the others were kept."""
+    that stopped it (or came while the report was out), or 4 when a backend
+    failed and the others were kept."""
     if not run.results:
         # Stopped before the first backend started: no table, and no file,
         # since a results file without a backend is refused on loading.
@@ -375,7 +439,7 @@ def finish(run: RunResult, fmt: str | None, output: Path | None) -> None:
             err=True,
         )
         sys.exit(128 + signum)
-    emit(run, fmt, output)
+    emit(run, fmt, output, interrupt)
     if run.stopped_by is not None:
         signum = getattr(signal, run.stopped_by, signal.SIGINT)
         click.echo(f"interrupted by {run.stopped_by}: partial results shown", err=True)
@@ -392,3 +456,5 @@ def finish(run: RunResult, fmt: str | None, output: Path | None) -> None:
     if not run.complete:
         click.echo("interrupted: partial results shown", err=True)
         sys.exit(EXIT_INTERRUPTED)
+    if interrupt is not None and interrupt.signal is not None:
+        sys.exit(128 + interrupt.signal)  # it came while the report was out

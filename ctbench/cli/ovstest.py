@@ -23,7 +23,7 @@ from ctbench.ovstest.alongside import (
 )
 from ctbench.ovstest.parse import THREADS, ZONES, parse
 from ctbench.ovstest.records import import_run, parse_args
-from ctbench.results import ResultsError, read_text, save
+from ctbench.results import ResultsError, read_text
 
 
 def ovstest_options(func: Callable[..., None]) -> Callable[..., None]:
@@ -151,7 +151,7 @@ def import_ovstest(
       ovstest test-conntrack benchmark 1 1000000 32 |
         ctbench import-ovstest - --args "1 1000000 32" -o bench.json
     """
-    check_output(output)
+    check_output(output, () if str(file) == "-" else (file,))
     if str(file) == "-":
         origin = "stdin"
         text = sys.stdin.read()
@@ -168,12 +168,7 @@ def import_ovstest(
     if args_text is not None:
         args = parse_args(command_name or _guess(args_text), args_text)
     run = import_run(parse(text, origin), origin, command_name, args, labels, table)
-    emit(run, fmt, None)
-    try:
-        save(run, output)
-    except OSError as exc:
-        raise CtbenchError(f"cannot write {output}: {exc.strerror}") from None
-    click.echo(f"results written to {output}", err=True)
+    emit(run, fmt, output)
 
 
 def _guess(args_text: str) -> str:

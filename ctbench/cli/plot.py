@@ -7,7 +7,6 @@ from pathlib import Path
 import click
 
 from ctbench.cli.common import OutputFile, check_output
-from ctbench.errors import OutputError
 from ctbench.plot import PlotError
 from ctbench.plot.inputs import COMPARISON, RUN, SWEEP, load_input
 from ctbench.plot.save import output_format, save_figure
@@ -73,8 +72,5 @@ def plot(files: tuple[Path, ...], output: Path) -> None:
         from ctbench.plot.comparison_figure import comparison_figure
 
         fig = comparison_figure(named)
-    try:
-        save_figure(fig, output)
-    except OSError as exc:
-        raise OutputError(f"cannot write {output}: {exc.strerror or exc}") from None
+    save_figure(fig, output)
     click.echo(f"plot written to {output}", err=True)

@@ -28,10 +28,19 @@ STOP_SIGNALS: Final = (signal.SIGINT, signal.SIGTERM)
 
 class Interrupt:
     """Set by the first SIGINT or SIGTERM, which it remembers; a second one
-    raises KeyboardInterrupt, which the scenarios also stop on."""
+    raises KeyboardInterrupt, which the scenarios also stop on.
+
+    Once the run has stopped, :meth:`hold` makes a further signal wait
+    until :meth:`release`, when the results file is written: raised in the
+    middle of the write, the KeyboardInterrupt would remove the temporary
+    file and lose the run (a 12 MB file takes 3.6 s to build and write,
+    and ``timeout`` can send its signal twice by itself).
+    """
 
     def __init__(self) -> None:
         self.signal: signal.Signals | None = None
+        self._holding = False
+        self._held: signal.Signals | None = None
 
     @property
     def requested(self) -> bool:
@@ -41,9 +50,23 @@ class Interrupt:
         return self.signal is not None
 
     def _handler(self, signum: int, frame: FrameType | None) -> None:
-        if self.signal is not None:
+        if self.signal is None:
+            self.signal = signal.Signals(signum)
+        elif self._holding:
+            self._held = signal.Signals(signum)
+        else:
             raise KeyboardInterrupt
-        self.signal = signal.Signals(signum)
+
+    def hold(self) -> None:
+        """From now on a further signal waits for :meth:`release`; a first
+        one is recorded as ever (the run has ended, so nothing polls it)."""
+        self._holding = True
+
+    def release(self) -> signal.Signals | None:
+        """End the hold; the further signal that came meanwhile, if any."""
+        self._holding = False
+        held, self._held = self._held, None
+        return held
 
     @contextmanager
     def installed(self) -> Iterator[Interrupt]:
@@ -53,6 +76,7 @@ class Interrupt:
         finally:
             for s, handler in previous.items():
                 signal.signal(s, handler)
+            self.release()
 
 
 class ProgressDisplay:

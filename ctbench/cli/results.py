@@ -192,7 +192,7 @@ def merge(files: tuple[Path, ...], output: Path) -> None:
     Examples:
       ctbench merge base-1.json base-2.json base-3.json -o base.json
     """
-    check_output(output)
+    check_output(output, files)
     runs = [results.load(path) for path in files]
     pooled = results.pool_runs(list(zip(map(str, files), runs, strict=True)))
     for warning in _repeated_files(files):

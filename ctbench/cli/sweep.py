@@ -19,7 +19,9 @@ from ctbench.cli.common import (
     check_memory,
     check_output,
     check_time,
+    lock_until_done,
     parse_backends,
+    write_before_report,
 )
 from ctbench.cli.progress_display import Interrupt, ProgressDisplay
 from ctbench.errors import CtbenchError, OutputError
@@ -243,7 +245,7 @@ def _plan(config: SweepConfig, output: Path) -> None:
     check_output(output)
     points = config.points()
     plan = plan_to_json(config, points)
-    _write(output, json.dumps(plan, indent=1) + "\n")
+    results.write_file(output, json.dumps(plan, indent=1) + "\n")
     for point in points:
         click.echo(command_line(config.argv(point, point.file_name())))
     click.echo(
@@ -277,8 +279,8 @@ def _merge(
         raise SweepUsageError("--plan and --merge do not go together")
     if not files:
         raise SweepUsageError("--merge needs the results FILEs to fit")
-    check_output(output)
     paths = [Path(f) for f in files]
+    check_output(output, paths)
     named = [(str(path), results.load(path)) for path in paths]
     doc = build_sweep(named, statistic)
     _report(doc, output, fmt)
@@ -297,8 +299,10 @@ def _run(
     statistic: str,
     fmt: str,
 ) -> None:
-    check_output(output)
+    # The sweep file must not replace a point's file, which it lists.
+    check_output(output, [points_dir / p.file_name() for p in config.points()])
     _check_points_dir(points_dir)
+    lock_until_done(points_dir)
     existing = point_files(config, points_dir)
     if existing and not resume:
         raise SweepUsageError(
@@ -337,7 +341,7 @@ def _run(
 
     def checkpoint(done: list[tuple[Path, RunResult]]) -> None:
         doc = build_sweep([(str(p), r) for p, r in done], statistic, complete=False)
-        _write(output, dumps_sweep(doc, output))
+        results.write_file(output, dumps_sweep(doc, output))
 
     started = time.monotonic()
     with interrupt.installed():
@@ -350,7 +354,10 @@ def _run(
             on_event=_say(quiet),
             checkpoint=checkpoint,
         )
+        interrupt.hold()  # the points have stopped: keep the sweep file safe
         stopped_by = interrupt.signal.name if interrupt.signal else None
+        if not outcome.finished and outcome.unwritten is not None:
+            raise outcome.unwritten
         if not outcome.finished:
             click.echo(
                 f"ctbench: stopped by {stopped_by or 'an interrupt'} before any "
@@ -361,10 +368,12 @@ def _run(
         named = [(str(path), run) for path, run in outcome.finished]
         complete = not outcome.stopped and len(named) == len(config.points())
         doc = build_sweep(named, statistic, complete, stopped_by)
-        _report(doc, output, fmt)
+        _report(doc, output, fmt, interrupt)
         if not quiet:
             minutes = (time.monotonic() - started) / 60
             click.echo(f"sweep took {minutes:.1f} min", err=True)
+    if outcome.unwritten is not None:
+        raise outcome.unwritten  # the finished points are kept and fitted
     if interrupt.signal is not None:
         click.echo(
             f"interrupted by {interrupt.signal.name}: the finished points are "
@@ -417,15 +426,20 @@ def _say(quiet: bool) -> Callable[[Event], None]:
     return say
 
 
-def _write(path: Path, text: str) -> None:
-    try:
-        results.write_atomic(path, text)
-    except OSError as exc:
-        raise OutputError(f"cannot write {path}: {exc.strerror}") from None
-
-
-def _report(doc: SweepDocument, output: Path | None, fmt: str) -> None:
+def _report(
+    doc: SweepDocument,
+    output: Path | None,
+    fmt: str,
+    interrupt: Interrupt | None = None,
+) -> None:
+    """Write the sweep file, then print the growth table, as
+    :func:`ctbench.cli.common.emit` does for a run."""
+    unwritten = write_before_report(
+        output,
+        lambda path: results.write_file(path, dumps_sweep(doc, path)),
+        "sweep",
+        interrupt,
+    )
     click.echo(growth.render(doc, fmt), nl=False)
-    if output is not None:
-        _write(output, dumps_sweep(doc, output))
-        click.echo(f"sweep written to {output}", err=True)
+    if unwritten is not None:
+        raise unwritten

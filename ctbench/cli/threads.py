@@ -10,6 +10,7 @@ from ctbench.cli.common import (
     INTEGER,
     NumbersAsArguments,
     RunOptions,
+    check_output,
     check_threads,
     run_benchmark,
     run_options,
@@ -69,6 +70,7 @@ def benchmark(
         **opts.common(),
     )
     check_threads(config.n_threads)
+    check_output(opts.output)
     run_benchmark(
         partial(run_threads, config),
         config.estimated_bytes(),

@@ -10,6 +10,7 @@ from ctbench.cli.common import (
     INTEGER,
     NumbersAsArguments,
     RunOptions,
+    check_output,
     run_benchmark,
     run_options,
 )
@@ -103,6 +104,7 @@ def benchmark_zones(
         memory_sample=memory_sample,
         **opts.common(),
     )
+    check_output(opts.output)
     run_benchmark(
         partial(run_zones, config),
         config.estimated_bytes(),

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from ctbench.plot import FORMATS, PlotError
-from ctbench.results import write_atomic
+from ctbench.results import write_file
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -33,4 +33,4 @@ def save_figure(fig: Figure, path: Path) -> None:
     # No date in the file: the same inputs give the same SVG and PDF.
     metadata = {"png": {}, "svg": {"Date": None}, "pdf": {"CreationDate": None}}[fmt]
     fig.savefig(buffer, format=fmt, dpi=PNG_DPI, metadata=metadata)
-    write_atomic(path, buffer.getvalue())
+    write_file(path, buffer.getvalue())

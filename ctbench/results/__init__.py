@@ -9,8 +9,12 @@ from ctbench.results.files import (
     loads,
     parse_json,
     read_text,
+    same_file,
     save,
     write_atomic,
+    write_file,
+    writer_lock,
+    writing,
 )
 from ctbench.results.merge import file_labels, merge_runs, pool_runs
 from ctbench.results.model import (
@@ -55,6 +59,10 @@ __all__ = [
     "read_text",
     "run_from_json",
     "run_to_json",
+    "same_file",
     "save",
     "write_atomic",
+    "write_file",
+    "writer_lock",
+    "writing",
 ]

@@ -1,14 +1,23 @@
-"""Results files on disk: compact JSON, atomic writes, validated loads."""
+"""Results files on disk: compact JSON, atomic writes, validated loads.
+
+The file helpers here (:func:`writing`, :func:`write_file`,
+:func:`write_atomic`, :func:`same_file`, :func:`writer_lock`) know nothing
+of results; they need only ``ctbench.errors``.
+"""
 
 from __future__ import annotations
 
 import errno
+import fcntl
 import json
 import os
 import stat
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+from ctbench.errors import OutputError
 from ctbench.results.model import RunResult
 from ctbench.results.schema import ResultsError, run_from_json, run_to_json
 
@@ -17,6 +26,30 @@ def dumps(run: RunResult) -> str:
     """Compact JSON: without indent, json uses its C encoder (4.2 M samples:
     3.1 s instead of 5.5 s here; formatting the floats is the rest)."""
     return json.dumps(run_to_json(run), separators=(",", ":")) + "\n"
+
+
+@contextmanager
+def writing(where: str) -> Iterator[None]:
+    """The one place a failed write becomes the one-line error: any OSError
+    in the block (a full disk, a quota, a read-only mount, EIO) is raised
+    again as ``OutputError("cannot write WHERE: No space left on device")``,
+    which the command line reports with exit status 2.
+
+    A closed pipe passes through as BrokenPipeError: the reader went away
+    (``| head``), which is no failure of the run.
+    """
+    try:
+        yield
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise OutputError(f"cannot write {where}: {exc.strerror or exc}") from None
+
+
+def write_file(path: Path, data: str | bytes) -> None:
+    """:func:`write_atomic`, with a failure as the one-line OutputError."""
+    with writing(str(path)):
+        write_atomic(path, data)
 
 
 def write_atomic(path: Path, text: str | bytes) -> None:
@@ -56,7 +89,77 @@ def _umask() -> int:
 
 
 def save(run: RunResult, path: Path) -> None:
-    write_atomic(path, dumps(run))
+    """Write ``run``'s results file, or raise the one-line OutputError."""
+    write_file(path, dumps(run))
+
+
+def same_file(a: Path, b: Path) -> bool:
+    """Whether ``a`` and ``b`` name one file: the same path once symlinks
+    are resolved (even if it does not exist yet), or the same inode (a hard
+    link, or a bind mount)."""
+    if os.path.realpath(a) == os.path.realpath(b):
+        return True
+    try:
+        sa, sb = os.stat(a), os.stat(b)
+    except OSError:
+        return False
+    return (sa.st_dev, sa.st_ino) == (sb.st_dev, sb.st_ino)
+
+
+def lock_path(target: Path) -> Path:
+    """The lock file of ``target``: ``.NAME.lock`` beside the file (or
+    folder) that will be written, a symlink's target rather than the link."""
+    real = Path(os.path.realpath(target))
+    return real.parent / f".{real.name}.lock"
+
+
+@contextmanager
+def writer_lock(target: Path) -> Iterator[None]:
+    """Hold the lock of ``target`` (a file or folder about to be written)
+    for the block, or raise ``OutputError("another ctbench run is writing
+    TARGET")`` at once, so that two runs writing one file do not both write
+    it and keep only the last one's results.
+
+    The lock is an flock on :func:`lock_path`, a file created for it and
+    removed on release.  A run killed outright (SIGKILL) leaves the file
+    behind, unlocked: the kernel drops the flock with the process, and the
+    next run takes and removes it.
+    """
+    where = lock_path(target)
+    fd = _locked(where, target)
+    try:
+        yield
+    finally:
+        # Removed while still held: a run that opened the old file and
+        # gets its lock after us sees it gone and opens a new one.
+        where.unlink(missing_ok=True)
+        os.close(fd)
+
+
+def _locked(where: Path, target: Path) -> int:
+    while True:
+        with writing(str(where)):
+            fd = os.open(where, os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise OutputError(
+                f"another ctbench run is writing {target} (its lock file: {where})"
+            ) from None
+        except OSError as exc:
+            os.close(fd)
+            raise OutputError(f"cannot lock {where}: {exc.strerror or exc}") from None
+        try:
+            now = os.stat(where)
+        except FileNotFoundError:
+            now = None
+        held = os.fstat(fd)
+        if now is not None and (now.st_dev, now.st_ino) == (held.st_dev, held.st_ino):
+            return fd
+        # The run before us removed the file between our open and our
+        # flock: this lock guards nothing; take the new file's.
+        os.close(fd)
 
 
 def parse_json(text: str, where: str) -> object:

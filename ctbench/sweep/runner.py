@@ -6,7 +6,9 @@ machines, run its plan's commands there and merge the files).  Each
 finished point is written as an ordinary results file at once, so an
 interrupt, a crash or a full disk loses at most the point that was
 running; ``resume`` keeps every point whose file is a finished run of
-exactly that point.  A point cut short by an interrupt is not written.
+exactly that point.  A point cut short by an interrupt is not written.  A
+file that cannot be written (a full disk) stops the sweep as an interrupt
+does: the points finished so far are kept, and the error is returned.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from enum import Enum
 from pathlib import Path
 
 from ctbench import results
+from ctbench.errors import OutputError
 from ctbench.results import ResultsError, RunResult
 from ctbench.scenarios.frame import never, no_progress
 from ctbench.scenarios.zones import COMMAND, ZoneConfig, run_zones
@@ -46,6 +49,9 @@ class Event:
 class SweepOutcome:
     finished: list[tuple[Path, RunResult]] = field(default_factory=list)
     stopped: bool = False
+    # Why the sweep stopped when a point's file or a checkpoint could not be
+    # written; the point whose file failed is not in ``finished``.
+    unwritten: OutputError | None = None
 
     @property
     def failed(self) -> list[tuple[Path, RunResult]]:
@@ -104,32 +110,38 @@ def run_sweep(
     outcome = SweepOutcome()
     order = config.run_order()
     total = len(order)
-    for index, point in enumerate(order, start=1):
-        path = points_dir / point.file_name()
+    try:
+        for index, point in enumerate(order, start=1):
+            path = points_dir / point.file_name()
 
-        def event(step: Step, detail: str = "", run: RunResult | None = None) -> None:
-            on_event(Event(step, point, index, total, path, detail, run))  # noqa: B023
+            def event(
+                step: Step, detail: str = "", run: RunResult | None = None
+            ) -> None:
+                on_event(Event(step, point, index, total, path, detail, run))  # noqa: B023
 
-        if resume:
-            kept, why = finished_point(config, point, path)
-            if kept is not None:
-                outcome.finished.append((path, kept))
-                event(Step.KEPT, run=kept)
-                checkpoint(outcome.finished)
-                continue
-            if why:
-                event(Step.REDO, why)
-        if interrupted():
-            outcome.stopped = True
-            break
-        event(Step.START)
-        run = run_one(point, config.zone_config(point))
-        if interrupted():
-            event(Step.CUT, run=run)
-            outcome.stopped = True
-            break
-        results.save(run, path)
-        outcome.finished.append((path, run))
-        event(Step.DONE, run=run)
-        checkpoint(outcome.finished)
+            if resume:
+                kept, why = finished_point(config, point, path)
+                if kept is not None:
+                    outcome.finished.append((path, kept))
+                    event(Step.KEPT, run=kept)
+                    checkpoint(outcome.finished)
+                    continue
+                if why:
+                    event(Step.REDO, why)
+            if interrupted():
+                outcome.stopped = True
+                break
+            event(Step.START)
+            run = run_one(point, config.zone_config(point))
+            if interrupted():
+                event(Step.CUT, run=run)
+                outcome.stopped = True
+                break
+            results.save(run, path)
+            outcome.finished.append((path, run))
+            event(Step.DONE, run=run)
+            checkpoint(outcome.finished)
+    except OutputError as exc:
+        outcome.unwritten = exc
+        outcome.stopped = True
     return outcome
