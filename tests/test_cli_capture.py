@@ -29,12 +29,32 @@ MIXED = DATA / "mixed.pcap"
         (["-o", "x.json"], "add --summary"),
         (["-b", "nosuch"], "nosuch"),
         (["--clock", "moon"], "moon"),
+        (
+            ["-b", "single", "-b", "per-zone"],
+            "pcap tracks the packets with one backend: -b is given 2 times "
+            "(single, per-zone)",
+        ),
     ],
 )
 def test_pcap_bad_arguments_are_one_line(args: list[str], message: str) -> None:
     result = run_cli("pcap", MIXED, *args)
     assert result.code == 2 and result.out == ""
     assert result.err.count("\n") == 1 and message in result.err
+
+
+def test_pcap_backend_defaults_to_per_zone_and_takes_one() -> None:
+    summary = run_cli("pcap", MIXED, "--summary", "--format", "csv")
+    assert summary.code == 0 and ",per-zone," in summary.out
+    one = run_cli("pcap", MIXED, "--summary", "-b", "single", "--format", "csv")
+    assert ",single," in one.out and ",per-zone," not in one.out
+
+
+def test_zone_help_names_only_options_the_command_has() -> None:
+    pcap_help = run_cli("pcap", "--help").out
+    assert "--zones" not in pcap_help
+    assert "Conntrack zone of every packet." in pcap_help
+    replay_help = " ".join(run_cli("replay", "--help").out.split())
+    assert "(the first zone with --zones)" in replay_help
 
 
 def test_pcap_missing_file_is_one_line() -> None:
