@@ -212,3 +212,25 @@ def test_an_empty_capture_prints_nothing_but_cannot_be_replayed(tmp_path: Path) 
     for args in (["replay", empty, "-q"], ["pcap", empty, "--summary"]):
         result = run_cli(*args)
         assert result.code == 2 and "holds no packets, nothing to replay" in result.err
+
+
+def test_captures_from_different_years_each_give_their_own_span(
+    tmp_path: Path,
+) -> None:
+    from ctbench.capture import pcap_bytes
+    from ctbench.packets import Endpoints, udp_frame
+
+    frame = udp_frame(1, 2, Endpoints("10.0.0.1", "10.0.0.2"))
+    year_2020, year_2026 = 1_577_836_800 * 10**9, 1_767_225_600 * 10**9
+    old, new = tmp_path / "2020.pcap", tmp_path / "2026.pcap"
+    old.write_bytes(pcap_bytes([frame] * 2, [year_2020, year_2020 + 1_500_000_000]))
+    new.write_bytes(pcap_bytes([frame] * 2, [year_2026, year_2026 + 2 * 10**9]))
+    saved = tmp_path / "run.json"
+    result = run_cli("replay", old, new, "-q", "-b", "single", "-o", saved)
+    assert result.code == 0, result.err
+    assert f"each file's traffic: {old} 1.500 s, {new} 2.000 s" in result.out
+    assert "s of traffic" not in result.out
+    capture = load(saved).params["capture"]
+    assert capture["spans_s"] == [1.5, 2.0] and capture["duration_s"] == 3.5
+    alone = run_cli("replay", old, "-q", "-b", "single")
+    assert "(Ethernet, 1.500 s of traffic)" in alone.out

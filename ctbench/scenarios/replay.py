@@ -104,6 +104,7 @@ def load_captures(paths: Sequence[Path]) -> Capture:
         joined.frames.extend(capture.frames)
         joined.ts_ns.extend(capture.ts_ns)
         joined.cut += capture.cut
+        joined.parts.append((capture.path, capture.duration_ns))
     return joined
 
 
@@ -164,6 +165,7 @@ class ReplayWorkload:
                 "format": capture.format,
                 "link_types": list(capture.link_types),
                 "duration_s": capture.duration_ns / 1e9,
+                "spans_s": [span / 1e9 for _, span in capture.spans_ns()],
                 "cut_by_snaplen": capture.cut,
             },
         }
@@ -308,7 +310,7 @@ def _summary(run: RunResult) -> list[str]:
         f"capture: {params.get('packets', '?'):,} packets in "
         f"{params.get('batches', '?'):,} batches of up to "
         f"{params.get('batch_size')} ({', '.join(capture.get('link_types', []))}, "
-        f"{capture.get('duration_s', 0):.3f} s of traffic), clock "
+        f"{_traffic(params.get('files', []), capture)}), clock "
         f"{params.get('clock')}, zone {_zones(params)}, {_times(params)}"
     ]
     for result in run.results:
@@ -332,6 +334,19 @@ def _summary(run: RunResult) -> list[str]:
                 f"{c.get('refused', 0):,} refused"
             )
     return lines
+
+
+def _traffic(files: list[str], capture: dict[str, Any]) -> str:
+    """How long the traffic lasts: each file's own span when several are
+    played (files from different years would otherwise read as decades of
+    traffic).  Files before spans_s was recorded have only the whole span."""
+    spans = capture.get("spans_s")
+    if spans and len(spans) > 1 and len(spans) == len(files):
+        listed = ", ".join(
+            f"{name} {span:.3f} s" for name, span in zip(files, spans, strict=True)
+        )
+        return f"each file's traffic: {listed}"
+    return f"{capture.get('duration_s', 0):.3f} s of traffic"
 
 
 def _times(params: dict[str, Any]) -> str:
