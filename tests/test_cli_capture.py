@@ -88,13 +88,27 @@ def test_pcap_summary_reports_states_and_reasons(tmp_path: Path) -> None:
     result = run_cli("pcap", MIXED, "--summary", "--format", "table", "-o", out)
     assert result.code == 0, result.err
     assert (
-        "states (first repetition): new|trk 10, est|trk 12, est|rpl|trk 20"
+        "each packet's state (first repetition): new|trk 10, est|trk 12, est|rpl|trk 20"
         in result.out
     )
-    assert "invalid because: ICMP type not tracked 6, not IPv4 or IPv6 2" in result.out
+    assert "inv|trk because: ICMP type not tracked 6, not IPv4 or IPv6 2" in result.out
     run = load(out)
     assert run.command == "replay" and run.results[0].label == "per-zone"
     assert run.results[0].extra["states"]["rel|rpl|trk"] == 2
+
+
+def test_the_summary_says_what_invalid_and_inv_trk_each_count() -> None:
+    # tcp.pcap: packets 6 and 8 belong to a tracked connection whose TCP
+    # state rejects them; 23 to 25 match none and cannot start one.  All
+    # five come out inv|trk; the model counts only the three as invalid.
+    result = run_cli("pcap", DATA / "tcp.pcap", "--summary")
+    assert result.code == 0, result.err
+    assert "each packet's state (first repetition): " in result.out
+    assert "inv|trk 5" in result.out
+    assert (
+        "3 invalid without a connection (unreadable, or could not start one; "
+        "inv|trk also counts those a tracked connection rejected)"
+    ) in result.out
 
 
 def test_pcap_zone_is_the_zone_of_every_record() -> None:

@@ -318,19 +318,27 @@ def _summary(run: RunResult) -> list[str]:
         states = extra.get("states") or {}
         if states:
             listed = ", ".join(f"{name} {n:,}" for name, n in states.items())
-            lines.append(f"{result.label}: states (first repetition): {listed}")
+            lines.append(
+                f"{result.label}: each packet's state (first repetition): {listed}"
+            )
         reasons = extra.get("invalid_reasons") or {}
         if reasons:
             listed = ", ".join(f"{why} {n:,}" for why, n in reasons.items())
-            lines.append(f"{result.label}: invalid because: {listed}")
+            lines.append(f"{result.label}: inv|trk because: {listed}")
         phase = result.phases.get(PHASE)
         if phase and phase.counters:
             c = phase.counters
+            # The model counts a packet invalid where it has no connection
+            # (conn_key_extract() refused it, or it could not start one); a
+            # packet a tracked TCP connection rejects is inv|trk and not
+            # counted (tests/data/captures/tcp.pcap: 5 inv|trk, 3 counted).
             lines.append(
                 f"{result.label}: work over {extra.get('repetitions', 0):,} "
                 f"repetitions: {c.get('lookups', 0):,} packets, "
                 f"{c.get('created', 0):,} connections created, "
-                f"{c.get('removed', 0):,} removed, {c.get('invalid', 0):,} invalid, "
+                f"{c.get('removed', 0):,} removed, {c.get('invalid', 0):,} invalid "
+                "without a connection (unreadable, or could not start one; "
+                "inv|trk also counts those a tracked connection rejected), "
                 f"{c.get('refused', 0):,} refused"
             )
     return lines
