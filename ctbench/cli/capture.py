@@ -249,11 +249,20 @@ def _against_ovstest(
     for d in result.differences:
         why = f"  ({d.why})" if d.why else ""
         click.echo(f"{d.number}: ctbench {d.ctbench}, ovstest {d.ovstest}{why}")
-    compared = min(result.printed, result.packets)
-    if result.differences:
+    for line in result.unmatched:
+        click.echo(line)
+    compared = result.printed
+    if result.differences or result.unmatched:
+        unmatched = len(result.unmatched)
         click.echo(
             f"{len(result.differences):,} of {compared:,} packets differ between "
             f"ctbench ({spec.label}) and {binary}"
+            + (
+                f"; ovstest's lines and the capture's packets do not pair up in "
+                f"{unmatched:,} place(s), listed above"
+                if unmatched
+                else ""
+            )
         )
         sys.exit(EXIT_DIFFER)
     click.echo(
