@@ -21,9 +21,17 @@ from ctbench.ovstest.alongside import (
     parse_binary,
     unreproducible,
 )
-from ctbench.ovstest.parse import THREADS, ZONES, parse
+from ctbench.ovstest.parse import (
+    MAX_TEXT_BYTES,
+    THREADS,
+    ZONES,
+    parse,
+    read_stream,
+    text_of,
+)
 from ctbench.ovstest.records import import_run, parse_args
-from ctbench.results import ResultsError, read_text, save
+from ctbench.results import save
+from ctbench.results.files import read_bytes
 
 
 def ovstest_options(func: Callable[..., None]) -> Callable[..., None]:
@@ -154,16 +162,10 @@ def import_ovstest(
     check_output(output)
     if str(file) == "-":
         origin = "stdin"
-        text = sys.stdin.read()
+        text = read_stream(sys.stdin.buffer, origin)
     else:
         origin = str(file)
-        try:
-            text = read_text(file)
-        except ResultsError as exc:
-            # read_text words an undecodable file as bad JSON: not here.
-            if "not UTF-8" in str(exc):
-                raise CtbenchError(f"{file}: not UTF-8 text") from None
-            raise
+        text = text_of(read_bytes(file, MAX_TEXT_BYTES + 1), origin)
     args = None
     if args_text is not None:
         args = parse_args(command_name or _guess(args_text), args_text)
