@@ -242,6 +242,35 @@ def test_compare_a_ctbench_run_with_an_import_of_the_same_label(tmp_path: Path) 
             [DATA / "amd-benchmark-zones-10000-1000-100.after.txt", "--args", "1 x 3"],
             "must be 3 whole numbers",
         ),
+        (
+            [
+                DATA / "amd-benchmark-zones-10000-1000-100.after.txt",
+                "--args",
+                "0 10 30",
+            ],
+            "ovstest benchmark-zones 0 10 30 (from --args): ENTRIES must be between "
+            "1 and 2^32-1 (got 0)",
+        ),
+        (
+            [
+                DATA / "amd-benchmark-zones-10000-1000-100.after.txt",
+                "--args",
+                "9 70000 3",
+            ],
+            "ZONES must be between 1 and 65534 (got 70000)",
+        ),
+        (
+            [
+                DATA / "amd-benchmark-zones-10000-1000-100.after.txt",
+                "--args",
+                f"{10**23} 10 30",
+            ],
+            "ENTRIES must be between 1 and 2^32-1",
+        ),
+        (
+            [DATA / "xeon-benchmark-1-1000000-32.after.txt", "--args", "1 1000 64"],
+            "BATCH_SIZE must be between 1 and 32 (NETDEV_MAX_BURST) (got 64)",
+        ),
         ([PATCH, "--table", "1", "--args", "1 2 3"], "differ from the text's"),
         ([PATCH, "--table", "3"], "--table must be from 1 to 2"),
         ([PATCH, "--table", "1", "--label", "x"], "1 --label given for 0"),
@@ -259,6 +288,19 @@ def test_bad_input_is_one_line_and_status_2(
     _one_line_error(code, err)
     assert message in err
     assert not out.exists()
+
+
+def test_arguments_on_the_texts_command_line_are_checked(tmp_path: Path) -> None:
+    text = tmp_path / "bench.txt"
+    text.write_text(
+        "$ ovstest test-conntrack benchmark 70000 1000 32\nconntrack:  5 ms\n"
+    )
+    code, _, err = run_cli("import-ovstest", text, "-o", tmp_path / "out.json")
+    _one_line_error(code, err)
+    assert (
+        "ovstest benchmark 70000 1000 32 (from the text's command line): "
+        "N_THREADS must be at most 65535"
+    ) in err
 
 
 def test_a_binary_file_is_refused(tmp_path: Path) -> None:

@@ -160,6 +160,6 @@ def load_input(path: Path) -> PlotInput:
             f"{where}: a sweep plan holds no measurements: run its commands, "
             "then ctbench sweep --merge their files"
         )
-    from ctbench.commands import command_names
+    from ctbench.commands import param_checks
 
-    return PlotInput(where, RUN, run_from_json(data, where, command_names()))
+    return PlotInput(where, RUN, run_from_json(data, where, param_checks()))

@@ -122,9 +122,9 @@ def _regular(path: Path, mode: int) -> None:
 
 
 def loads(text: str, where: str = "results") -> RunResult:
-    from ctbench.commands import command_names
+    from ctbench.commands import param_checks
 
-    return run_from_json(parse_json(text, where), where, command_names())
+    return run_from_json(parse_json(text, where), where, param_checks())
 
 
 def load(path: Path) -> RunResult:

@@ -60,6 +60,11 @@ class ResultsError(CtbenchError, ValueError):
     """A results file that cannot be read or trusted."""
 
 
+# A command's check of the parameters a run recorded: it raises a
+# CtbenchError for what the command would refuse as options.
+ParamsCheck = Callable[[Mapping[str, Any]], None]
+
+
 def run_to_json(run: RunResult) -> dict[str, Any]:
     ovs = run.ovs_stats
     doc: dict[str, Any] = {
@@ -332,16 +337,17 @@ def check_header(data: Any, where: str) -> int:
 
 
 def run_from_json(
-    data: Any, where: str = "results", commands: tuple[str, ...] = ()
+    data: Any, where: str = "results", commands: Mapping[str, ParamsCheck] | None = None
 ) -> RunResult:
-    """A run from its JSON document; ``commands`` are the command names a
-    run may have (every name when empty)."""
+    """A run from its JSON document; ``commands`` are the commands a run may
+    be of, each with the check of its parameters (any command, unchecked,
+    when None)."""
     schema = check_header(data, where)
     kind = data.get("kind", RUN_KIND) if schema >= 2 else RUN_KIND
     require(kind == RUN_KIND, where, f"a {kind!r} document, not a run's results")
     command = data.get("command")
     require(
-        isinstance(command, str) and (not commands or command in commands),
+        isinstance(command, str) and (commands is None or command in commands),
         where,
         f"unknown command {command!r}",
     )
@@ -354,6 +360,13 @@ def run_from_json(
                 where,
                 f"'params.{key}' must be {rule.what}",
             )
+    if commands is not None:
+        try:
+            commands[command](data["params"])
+        except CtbenchError as exc:
+            raise ResultsError(
+                f"{where}: 'params' hold what {command} refuses: {exc}"
+            ) from None
     started = _timestamp(data, "started", where)
     finished = _timestamp(data, "finished", where)
     require(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Final
@@ -36,6 +36,7 @@ from ctbench.scenarios.frame import (
     execute_counts,
     never,
     no_progress,
+    recorded,
     run_workload,
 )
 from ctbench.scenarios.zones import ESTIMATE_BYTES_PER_CONN
@@ -88,6 +89,20 @@ class ReplayConfig(CommonConfig):
             "gc": common["gc"],
             "backends": common["backends"],
         }
+
+
+def check_params(params: Mapping[str, Any]) -> None:
+    """Refuse (ConfigError, TrackError) recorded parameters that replay
+    refuses as options."""
+    track = recorded(params, ("batch_size", "zone", "zones", "clock"), {})
+    if "trust_l4_checksums" in params:
+        track["verify_l4"] = not params["trust_l4_checksums"]
+    run = recorded(params, ("repeat", "conn_limit"), {})
+    ReplayConfig(
+        files=tuple(params.get("files", ("a capture",))),
+        track=TrackConfig(**track),
+        **run,
+    )
 
 
 def load_captures(paths: Sequence[Path]) -> Capture:
