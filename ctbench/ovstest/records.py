@@ -235,10 +235,10 @@ def import_run(
     try:
         _CHECK_PARAMS[cmd](params)
     except ConfigError as exc:
-        given = "--args" if chosen[0].args is None else "the text's command line"
+        told = "--args" if chosen[0].args is None else "the text's command line"
         raise OvstestImportError(
             f"{origin}: ovstest {cmd} {' '.join(map(str, run_args))} (from "
-            f"{given}): {exc}"
+            f"{told}): {exc}"
         ) from None
     iterations = params.get("iterations") if cmd == ZONES else None
     results: list[BackendResult] = []
