@@ -321,12 +321,14 @@ def _summary(run: RunResult) -> list[str]:
     params = run.params
     found = params.get("capture")
     capture: dict[str, Any] = found if isinstance(found, dict) else {}
+    # A hand-made file may lack what replay records: "?" for what it lacks.
     lines = [
-        f"capture: {params.get('packets', '?'):,} packets in "
-        f"{params.get('batches', '?'):,} batches of up to "
-        f"{params.get('batch_size')} ({', '.join(capture.get('link_types', []))}, "
+        f"capture: {_known_count(params.get('packets'))} packets in "
+        f"{_known_count(params.get('batches'))} batches of up to "
+        f"{params.get('batch_size', '?')} "
+        f"({', '.join(capture.get('link_types', [])) or '?'}, "
         f"{_traffic(params.get('files', []), capture)}), clock "
-        f"{params.get('clock')}, zone {_zones(params)}, {_times(params)}"
+        f"{params.get('clock', '?')}, zone {_zones(params)}, {_times(params)}"
     ]
     for result in run.results:
         extra = result.extra
@@ -359,6 +361,10 @@ def _summary(run: RunResult) -> list[str]:
     return lines
 
 
+def _known_count(value: Any) -> str:
+    return f"{value:,}" if isinstance(value, int) else "?"
+
+
 def _traffic(files: list[str], capture: dict[str, Any]) -> str:
     """How long the traffic lasts: each file's own span when several are
     played (files from different years would otherwise read as decades of
@@ -369,7 +375,8 @@ def _traffic(files: list[str], capture: dict[str, Any]) -> str:
             f"{name} {span:.3f} s" for name, span in zip(files, spans, strict=True)
         )
         return f"each file's traffic: {listed}"
-    return f"{capture.get('duration_s', 0):.3f} s of traffic"
+    duration = capture.get("duration_s")
+    return f"{duration:.3f} s of traffic" if duration is not None else "? s of traffic"
 
 
 def _times(params: dict[str, Any]) -> str:
