@@ -114,8 +114,16 @@ def test_every_mutation_reports_or_is_one_line(
             "x",
             "'extra.invalid_reasons' has the wrong type",
         ),
-        (("params", "capture", "link_types"), None, "'params.capture' must be an"),
-        (("params", "capture", "duration_s"), -1, "'params.capture' must be an"),
+        (
+            ("params", "capture", "link_types"),
+            None,
+            "replay refuses: 'capture' must be an",
+        ),
+        (
+            ("params", "capture", "duration_s"),
+            -1,
+            "replay refuses: 'capture' must be an",
+        ),
         (("params", "zones"), 70_000, "replay refuses: --zones must be between 1"),
         (("params", "batch_size"), 64, "replay refuses: batch_size must be between"),
         (("params", "files"), [], "replay refuses: at least one capture file"),

@@ -161,29 +161,9 @@ def _positive(value: Any) -> bool:
     return _integer(value) and value >= 1
 
 
-def _seconds(value: Any) -> bool:
-    return _number(value) and value >= 0
-
-
 def _counts_by_name(value: Any) -> bool:
     """An object of counts, such as replay's packets per state."""
     return isinstance(value, dict) and all(map(_count, value.values()))
-
-
-# replay's description of its captures: each key's check, when present.
-_CAPTURE_FIELDS: Final[dict[str, Callable[[Any], bool]]] = {
-    "format": _text,
-    "link_types": lambda v: isinstance(v, list) and all(map(_text, v)),
-    "duration_s": _seconds,
-    "spans_s": lambda v: isinstance(v, list) and all(map(_seconds, v)),
-    "cut_by_snaplen": _count,
-}
-
-
-def _capture(value: Any) -> bool:
-    return isinstance(value, dict) and all(
-        check(value[key]) for key, check in _CAPTURE_FIELDS.items() if key in value
-    )
 
 
 class _Rule(NamedTuple):
@@ -252,11 +232,6 @@ _PARAMS: Final[dict[str, _Rule]] = {
     "gc": _Rule(_text, "a string"),
     "backends": _Rule(
         lambda v: isinstance(v, list) and all(map(_text, v)), "a list of strings"
-    ),
-    "capture": _Rule(
-        _capture,
-        "an object of format, link_types (strings), duration_s, spans_s "
-        "(seconds, 0 or more) and cut_by_snaplen (a count)",
     ),
 }
 # Free-form objects whose known keys the reports format as numbers: checked

@@ -10,6 +10,7 @@ repetitions is not timed), so every repetition does the same work.
 
 from __future__ import annotations
 
+import math
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -93,7 +94,12 @@ class ReplayConfig(CommonConfig):
 
 def check_params(params: Mapping[str, Any]) -> None:
     """Refuse (ConfigError, TrackError) recorded parameters that replay
-    refuses as options."""
+    refuses as options, or that replay never records (its ``capture``)."""
+    if "capture" in params and not _capture_recorded(params["capture"]):
+        raise ConfigError(
+            "'capture' must be an object of format, link_types (strings), "
+            "duration_s, spans_s (seconds, 0 or more) and cut_by_snaplen (a count)"
+        )
     track = recorded(params, ("batch_size", "zone", "zones", "clock"), {})
     if "trust_l4_checksums" in params:
         track["verify_l4"] = not params["trust_l4_checksums"]
@@ -102,6 +108,32 @@ def check_params(params: Mapping[str, Any]) -> None:
         files=tuple(params.get("files", ("a capture",))),
         track=TrackConfig(**track),
         **run,
+    )
+
+
+def _capture_recorded(value: Any) -> bool:
+    """``params.capture`` as :meth:`ReplayWorkload.params` records it (each
+    key checked when present)."""
+
+    def number(v: Any) -> bool:
+        return isinstance(v, int | float) and not isinstance(v, bool)
+
+    def seconds(v: Any) -> bool:
+        return number(v) and 0 <= v < math.inf
+
+    checks: dict[str, Callable[[Any], bool]] = {
+        "format": lambda v: isinstance(v, str),
+        "link_types": lambda v: (
+            isinstance(v, list) and all(isinstance(t, str) for t in v)
+        ),
+        "duration_s": seconds,
+        "spans_s": lambda v: isinstance(v, list) and all(map(seconds, v)),
+        "cut_by_snaplen": lambda v: (
+            isinstance(v, int) and not isinstance(v, bool) and v >= 0
+        ),
+    }
+    return isinstance(value, dict) and all(
+        check(value[key]) for key, check in checks.items() if key in value
     )
 
 
