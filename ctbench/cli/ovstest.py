@@ -139,8 +139,8 @@ def import_ovstest(
     table: int | None,
     fmt: str | None,
 ) -> None:
-    """Read ovstest test-conntrack's output from FILE (or - for stdin) and
-    write it as a results file, then show its report.
+    """Read ovstest test-conntrack's output from FILE (or - for stdin; at
+    most 16 MiB) and write it as a results file, then show its report.
 
     FILE may be ovstest's output as printed (a benchmark-zones table and the
     time lines before it, or benchmark's "conntrack:  N ms"), or a patch
