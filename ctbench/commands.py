@@ -7,9 +7,11 @@ results files.
 
 from __future__ import annotations
 
-from typing import Final
+from collections.abc import Mapping
+from typing import Any, Final
 
 from ctbench.report.sections import CommandSections
+from ctbench.results.schema import ParamsCheck
 from ctbench.scenarios import replay, threads, zones
 
 SECTIONS: Final[dict[str, CommandSections]] = {
@@ -17,10 +19,26 @@ SECTIONS: Final[dict[str, CommandSections]] = {
     threads.COMMAND: threads.SECTIONS,
     replay.COMMAND: replay.SECTIONS,
 }
+# Each command's own checks of its options, applied to the parameters its
+# results files record; a command without one takes any.
+PARAM_CHECKS: Final[dict[str, ParamsCheck]] = {
+    zones.COMMAND: zones.check_params,
+    threads.COMMAND: threads.check_params,
+    replay.COMMAND: replay.check_params,
+}
 
 
 def command_names() -> tuple[str, ...]:
     return tuple(SECTIONS)
+
+
+def param_checks() -> dict[str, ParamsCheck]:
+    """Every command a results file may name, with its parameters' check."""
+    return {name: PARAM_CHECKS.get(name, _any_params) for name in SECTIONS}
+
+
+def _any_params(params: Mapping[str, Any]) -> None:
+    return None
 
 
 def sections(command: str) -> CommandSections:

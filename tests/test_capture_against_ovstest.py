@@ -3,8 +3,10 @@ output, disagree with it, crash, hang or print garbage."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from cli_helpers import run_cli
 from ovstest_standins import CRASH, GARBAGE, HANG, REPLAY, stand_in
 
@@ -82,3 +84,82 @@ def test_options_ovstest_cannot_check_are_refused(tmp_path: Path) -> None:
     assert result.code == 2 and "no such file" in result.err
     result = run_cli("pcap", mixed, "--ovstest-timeout", "5")
     assert result.code == 2 and "goes with --ovstest" in result.err
+
+
+def _edited(tmp_path: Path, name: str, edit: Callable[[list[str]], list[str]]) -> Path:
+    """A stand-in printing ovstest's real output for ``name``, edited."""
+    lines = (CAPTURES / name).read_text().splitlines()
+    text = tmp_path / "edited.txt"
+    text.write_text("".join(f"{line}\n" for line in edit(lines)))
+    return stand_in(tmp_path, "ovstest", REPLAY.format(path=str(text)))
+
+
+def _renumbered(lines: list[str]) -> list[str]:
+    out = []
+    for line in lines:
+        number, flags = line.split(": ")
+        out.append(f"{int(number) + 1}: {flags}")
+    return out
+
+
+EDITS: dict[str, tuple[Callable[[list[str]], list[str]], list[str]]] = {
+    # name: (edit of the real output, lines the check must print)
+    "extra line": (
+        lambda lines: [*lines, "53: new|trk"],
+        ["ovstest printed packet 53, beyond the capture's 52"],
+    ),
+    "duplicated line": (
+        lambda lines: [*lines[:7], lines[6], *lines[7:]],
+        ["ovstest's line 8: packet 7 again"],
+    ),
+    "renumbered lines": (
+        _renumbered,
+        [
+            "ovstest printed packet 53, beyond the capture's 52",
+            "ovstest printed no line for packet 1",
+            "5: ctbench new|trk, ovstest inv|trk",
+        ],
+    ),
+    "garbage among the lines": (
+        lambda lines: [*lines[:10], "hello", *lines[10:]],
+        ["ovstest's line 11: 'hello' is not a packet line (N: FLAGS)"],
+    ),
+    "unknown flag": (
+        lambda lines: [*lines[:6], "7: est|bogus", *lines[7:]],
+        [
+            "ovstest's line 7: '7: est|bogus' is not a packet line (N: FLAGS)",
+            "ovstest printed no line for packet 7",
+        ],
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(EDITS))
+def test_lines_are_matched_by_packet_number(tmp_path: Path, name: str) -> None:
+    edit, expected = EDITS[name]
+    binary = _edited(tmp_path, "mixed.b1.ovstest.txt", edit)
+    result = run_cli("pcap", CAPTURES / "mixed.pcap", "--ovstest", binary)
+    assert result.code == 1, result.out + result.err
+    lines = result.out.splitlines()
+    for line in expected:
+        assert line in lines
+    assert "agree" not in result.out
+    assert "do not pair up in" in lines[-1]
+
+
+def test_lines_in_another_order_still_agree(tmp_path: Path) -> None:
+    binary = _edited(tmp_path, "mixed.b1.ovstest.txt", lambda lines: lines[::-1])
+    result = run_cli("pcap", CAPTURES / "mixed.pcap", "--ovstest", binary)
+    assert result.code == 0, result.out
+    assert "agree on all 52 packets" in result.out
+
+
+def test_output_with_no_packet_line_is_shown_not_called_empty(
+    tmp_path: Path,
+) -> None:
+    garbage = stand_in(tmp_path, "garbage", GARBAGE)
+    result = run_cli("pcap", CAPTURES / "mixed.pcap", "--ovstest", garbage)
+    assert result.code == 2 and result.err.count("\n") == 1
+    assert "no output" not in result.err
+    assert "100 line(s) that are not packet lines (N: FLAGS)" in result.err
+    assert "the first (line 1): '\\x00\\x01 not a table'" in result.err

@@ -31,12 +31,32 @@ MIXED = DATA / "mixed.pcap"
         (["-o", "x.json"], "add --summary"),
         (["-b", "nosuch"], "nosuch"),
         (["--clock", "moon"], "moon"),
+        (
+            ["-b", "single", "-b", "per-zone"],
+            "pcap tracks the packets with one backend: -b is given 2 times "
+            "(single, per-zone)",
+        ),
     ],
 )
 def test_pcap_bad_arguments_are_one_line(args: list[str], message: str) -> None:
     result = run_cli("pcap", MIXED, *args)
     assert result.code == 2 and result.out == ""
     assert result.err.count("\n") == 1 and message in result.err
+
+
+def test_pcap_backend_defaults_to_per_zone_and_takes_one() -> None:
+    summary = run_cli("pcap", MIXED, "--summary", "--format", "csv")
+    assert summary.code == 0 and ",per-zone," in summary.out
+    one = run_cli("pcap", MIXED, "--summary", "-b", "single", "--format", "csv")
+    assert ",single," in one.out and ",per-zone," not in one.out
+
+
+def test_zone_help_names_only_options_the_command_has() -> None:
+    pcap_help = run_cli("pcap", "--help").out
+    assert "--zones" not in pcap_help
+    assert "Conntrack zone of every packet." in pcap_help
+    replay_help = " ".join(run_cli("replay", "--help").out.split())
+    assert "(the first zone with --zones)" in replay_help
 
 
 def test_pcap_missing_file_is_one_line() -> None:
@@ -70,13 +90,27 @@ def test_pcap_summary_reports_states_and_reasons(tmp_path: Path) -> None:
     result = run_cli("pcap", MIXED, "--summary", "--format", "table", "-o", out)
     assert result.code == 0, result.err
     assert (
-        "states (first repetition): new|trk 10, est|trk 12, est|rpl|trk 20"
+        "each packet's state (first repetition): new|trk 10, est|trk 12, est|rpl|trk 20"
         in result.out
     )
-    assert "invalid because: ICMP type not tracked 6, not IPv4 or IPv6 2" in result.out
+    assert "inv|trk because: ICMP type not tracked 6, not IPv4 or IPv6 2" in result.out
     run = load(out)
     assert run.command == "replay" and run.results[0].label == "per-zone"
     assert run.results[0].extra["states"]["rel|rpl|trk"] == 2
+
+
+def test_the_summary_says_what_invalid_and_inv_trk_each_count() -> None:
+    # tcp.pcap: packets 6 and 8 belong to a tracked connection whose TCP
+    # state rejects them; 23 to 25 match none and cannot start one.  All
+    # five come out inv|trk; the model counts only the three as invalid.
+    result = run_cli("pcap", DATA / "tcp.pcap", "--summary")
+    assert result.code == 0, result.err
+    assert "each packet's state (first repetition): " in result.out
+    assert "inv|trk 5" in result.out
+    assert (
+        "3 invalid without a connection (unreadable, or could not start one; "
+        "inv|trk also counts those a tracked connection rejected)"
+    ) in result.out
 
 
 def test_pcap_zone_is_the_zone_of_every_record() -> None:
@@ -212,3 +246,25 @@ def test_pcap_summary_ctrl_c_during_the_write_waits_for_the_file(
     assert "packets" in text
     assert load(out).complete
     assert sorted(p.name for p in tmp_path.iterdir()) == ["summary.json"]
+
+
+def test_captures_from_different_years_each_give_their_own_span(
+    tmp_path: Path,
+) -> None:
+    from ctbench.capture import pcap_bytes
+    from ctbench.packets import Endpoints, udp_frame
+
+    frame = udp_frame(1, 2, Endpoints("10.0.0.1", "10.0.0.2"))
+    year_2020, year_2026 = 1_577_836_800 * 10**9, 1_767_225_600 * 10**9
+    old, new = tmp_path / "2020.pcap", tmp_path / "2026.pcap"
+    old.write_bytes(pcap_bytes([frame] * 2, [year_2020, year_2020 + 1_500_000_000]))
+    new.write_bytes(pcap_bytes([frame] * 2, [year_2026, year_2026 + 2 * 10**9]))
+    saved = tmp_path / "run.json"
+    result = run_cli("replay", old, new, "-q", "-b", "single", "-o", saved)
+    assert result.code == 0, result.err
+    assert f"each file's traffic: {old} 1.500 s, {new} 2.000 s" in result.out
+    assert "s of traffic" not in result.out
+    capture = load(saved).params["capture"]
+    assert capture["spans_s"] == [1.5, 2.0] and capture["duration_s"] == 3.5
+    alone = run_cli("replay", old, "-q", "-b", "single")
+    assert "(Ethernet, 1.500 s of traffic)" in alone.out

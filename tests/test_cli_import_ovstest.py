@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cli_helpers import run_cli
 
 from ctbench import results
+from ctbench.ovstest.parse import MAX_TEXT_BYTES, text_of
 
 DATA = Path(__file__).parent / "data" / "ovstest"
 PATCH = DATA / "conntrack-key-by-zone.patch.txt"
@@ -239,6 +242,35 @@ def test_compare_a_ctbench_run_with_an_import_of_the_same_label(tmp_path: Path) 
             [DATA / "amd-benchmark-zones-10000-1000-100.after.txt", "--args", "1 x 3"],
             "must be 3 whole numbers",
         ),
+        (
+            [
+                DATA / "amd-benchmark-zones-10000-1000-100.after.txt",
+                "--args",
+                "0 10 30",
+            ],
+            "ovstest benchmark-zones 0 10 30 (from --args): ENTRIES must be between "
+            "1 and 2^32-1 (got 0)",
+        ),
+        (
+            [
+                DATA / "amd-benchmark-zones-10000-1000-100.after.txt",
+                "--args",
+                "9 70000 3",
+            ],
+            "ZONES must be between 1 and 65534 (got 70000)",
+        ),
+        (
+            [
+                DATA / "amd-benchmark-zones-10000-1000-100.after.txt",
+                "--args",
+                f"{10**23} 10 30",
+            ],
+            "ENTRIES must be between 1 and 2^32-1",
+        ),
+        (
+            [DATA / "xeon-benchmark-1-1000000-32.after.txt", "--args", "1 1000 64"],
+            "BATCH_SIZE must be between 1 and 32 (NETDEV_MAX_BURST) (got 64)",
+        ),
         ([PATCH, "--table", "1", "--args", "1 2 3"], "differ from the text's"),
         ([PATCH, "--table", "3"], "--table must be from 1 to 2"),
         ([PATCH, "--table", "1", "--label", "x"], "1 --label given for 0"),
@@ -258,6 +290,19 @@ def test_bad_input_is_one_line_and_status_2(
     assert not out.exists()
 
 
+def test_arguments_on_the_texts_command_line_are_checked(tmp_path: Path) -> None:
+    text = tmp_path / "bench.txt"
+    text.write_text(
+        "$ ovstest test-conntrack benchmark 70000 1000 32\nconntrack:  5 ms\n"
+    )
+    code, _, err = run_cli("import-ovstest", text, "-o", tmp_path / "out.json")
+    _one_line_error(code, err)
+    assert (
+        "ovstest benchmark 70000 1000 32 (from the text's command line): "
+        "N_THREADS must be at most 65535"
+    ) in err
+
+
 def test_a_binary_file_is_refused(tmp_path: Path) -> None:
     junk = tmp_path / "junk.txt"
     junk.write_bytes(b"\xff\xfe\x00garbage")
@@ -275,3 +320,69 @@ def test_a_truncated_table_is_refused_with_its_line(tmp_path: Path) -> None:
     )
     _one_line_error(code, err)
     assert "without its Avg row(s) (cut short?)" in err
+
+
+class _Stream(io.RawIOBase):
+    """``total`` bytes of "x", counting what was read; Ctrl-C at the read
+    ``interrupt_at`` (1 = the first), if given."""
+
+    def __init__(self, total: int, interrupt_at: int | None = None) -> None:
+        self.left, self.given, self.reads = total, 0, 0
+        self.interrupt_at = interrupt_at
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        self.reads += 1
+        if self.reads == self.interrupt_at:
+            raise KeyboardInterrupt
+        n = min(len(buffer), self.left)
+        buffer[:n] = b"x" * n
+        self.left -= n
+        self.given += n
+        return n
+
+
+def _import_from(stream: _Stream, out: Path) -> tuple[int, str]:
+    from click.testing import CliRunner
+
+    from ctbench.cli import main
+
+    runner = CliRunner()
+    with runner.isolation(input=io.BufferedReader(stream)) as (_, err, _):
+        try:
+            main(["import-ovstest", "-", "--args", "1 1 1", "-o", str(out)])
+            code = 0
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+        return code, err.getvalue().decode()
+
+
+def test_stdin_beyond_the_cap_is_refused_naming_it(tmp_path: Path) -> None:
+    stream = _Stream(MAX_TEXT_BYTES + 4 * 2**20)
+    code, err = _import_from(stream, tmp_path / "out.json")
+    _one_line_error(code, err)
+    assert "stdin: more than 16 MiB, the most import-ovstest reads" in err
+    # Read no further than the cap and a chunk.
+    assert stream.given <= MAX_TEXT_BYTES + 2**17
+
+
+def test_a_file_beyond_the_cap_is_refused_naming_it(tmp_path: Path) -> None:
+    big = tmp_path / "big.txt"
+    big.write_bytes(b"x" * (MAX_TEXT_BYTES + 1))
+    code, _, err = run_cli("import-ovstest", big, "-o", tmp_path / "out.json")
+    _one_line_error(code, err)
+    assert f"{big}: more than 16 MiB, the most import-ovstest reads" in err
+
+
+def test_text_at_the_cap_is_read() -> None:
+    text = text_of(b"conntrack: 5 ms\n".ljust(MAX_TEXT_BYTES), "stdin")
+    assert len(text) == MAX_TEXT_BYTES
+
+
+def test_ctrl_c_while_reading_stdin_is_one_line(tmp_path: Path) -> None:
+    stream = _Stream(MAX_TEXT_BYTES, interrupt_at=3)
+    code, err = _import_from(stream, tmp_path / "out.json")
+    assert code == 130 and err == "ctbench: error: interrupted\n"
+    assert not (tmp_path / "out.json").exists()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cli_helpers import run_cli
@@ -122,3 +123,69 @@ def test_a_comparison_row_without_a_ratio_is_left_out(
         *run_cli("plot", files["comparison"], "-o", tmp_path / "x.png")
     )
     assert "no row has a ratio" in err
+
+
+def _edit_comparison(data: dict[str, Any], key: str, value: float) -> None:
+    if key in data["settings"]:
+        data["settings"][key] = value
+    else:
+        data["rows"][0]["ratios"]["median"][key] = value
+
+
+def _edit_sweep(data: dict[str, Any], key: str, value: float) -> None:
+    fit = data["fits"][0]
+    if key == "exponent":
+        fit["exponent"], fit["ci95"] = value, [value, value]
+    else:
+        fit["fit"][key] = value
+
+
+# (kind, field, value, words of the refusal; None: it plots): huge figures
+# are refused in one line, or drawn, never a traceback.
+HUGE = [
+    ("comparison", "ratio", 1e300, "span too many decades to draw on one axis"),
+    ("comparison", "ratio", 1e-300, "span too many decades to draw on one axis"),
+    ("comparison", "high", 1e300, "span too many decades to draw on one axis"),
+    ("comparison", "low", 1e300, "'ratios.median.low' lies above"),
+    ("comparison", "slower_above", 1e300, "'settings.slower_above' must be 1.1"),
+    ("comparison", "faster_below", 1e-300, "'settings.faster_below' must be 0.909"),
+    ("comparison", "threshold", 1e300, "threshold must be greater than 0 and at"),
+    ("sweep", "residual_se", 1e300, "'residual_se' must be from 0 to 709.8"),
+    ("sweep", "log_intercept", 1e300, "predicts e^1e+300 us at stored"),
+    ("sweep", "log_intercept", -1e300, "beyond any float"),
+    ("sweep", "exponent", 1e300, "beyond any float"),
+    ("sweep", "residual_se", 700.0, "exceeds the spread of its log costs"),
+    ("sweep", "residual_se", 0.5, None),
+]
+
+
+@pytest.mark.parametrize(("kind", "key", "value", "words"), HUGE)
+def test_huge_figures_are_one_line_errors_never_tracebacks(
+    tmp_path: Path,
+    files: dict[str, Path],
+    kind: str,
+    key: str,
+    value: float,
+    words: str | None,
+) -> None:
+    data = json.loads(files[kind].read_text())
+    (_edit_comparison if kind == "comparison" else _edit_sweep)(data, key, value)
+    files[kind].write_text(json.dumps(data))
+    result = run_cli("plot", files[kind], "-o", tmp_path / "x.png")
+    if words is None:
+        assert result.code == 0, result.err
+    else:
+        assert words in _one_line_error(*result)
+
+
+def test_a_ratio_outside_its_interval_is_drawn_apart_from_it(
+    tmp_path: Path, files: dict[str, Path]
+) -> None:
+    # A percentile interval need not hold its estimate: both are drawn.
+    data = json.loads(files["comparison"].read_text())
+    figures = data["rows"][0]["ratios"]["median"]
+    figures["ratio"] = figures["high"] * 1.5
+    files["comparison"].write_text(json.dumps(data))
+    out = tmp_path / "x.png"
+    assert run_cli("plot", files["comparison"], "-o", out).code == 0
+    assert out.read_bytes().startswith(MAGIC["png"])

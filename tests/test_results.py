@@ -510,6 +510,44 @@ def test_benchmark_parameters_load() -> None:
     assert results.loads(results.dumps(run)) == run
 
 
+THREADS_PARAMS: dict[str, Any] = {
+    "n_threads": 4,
+    "n_pkts": 1000,
+    "batch_size": 32,
+    "change_conn": 1,
+    "conn_limit": 0,
+}
+# (command, parameters set, words of the refusal): what the command's own
+# options refuse is refused on load, in the options' words.
+OUT_OF_BOUNDS = [
+    ("benchmark-zones", {"zones": 70_000}, "ZONES must be between 1 and 65534"),
+    ("benchmark-zones", {"entries": 10**23}, "ENTRIES must be between 1 and 2^32-1"),
+    ("benchmark-zones", {"batch_size": 64}, "--batch-size must be between 1 and 32"),
+    ("benchmark-zones", {"sweep_every": 1e12}, "--sweep-every must be a number"),
+    ("benchmark", {"batch_size": 64}, "BATCH_SIZE must be between 1 and 32"),
+    ("benchmark", {"n_threads": 70_000}, "N_THREADS must be at most 65535"),
+]
+
+
+@pytest.mark.parametrize(("command", "changed", "words"), OUT_OF_BOUNDS)
+def test_parameters_the_command_refuses_are_refused_on_load(
+    tmp_path: Path, command: str, changed: dict[str, Any], words: str
+) -> None:
+    run = make_run(n=5, command=command)
+    if command == "benchmark":
+        run.params = dict(THREADS_PARAMS)
+    doc = results.run_to_json(run)
+    results.run_from_json(doc)  # as it was: fine
+    doc["params"].update(changed)
+    path = tmp_path / "bad.json"
+    path.write_text(_text(doc), encoding="utf-8")
+    with pytest.raises(ResultsError) as info:
+        results.load(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}: 'params' hold what {command} refuses: ")
+    assert words in message and "\n" not in message
+
+
 def test_a_run_without_timestamps_round_trips() -> None:
     # A RunResult holds "" until its run sets the time; so does its file.
     run = make_run(n=5)

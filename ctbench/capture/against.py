@@ -11,6 +11,7 @@ on non-first fragments) are named where they explain a difference.
 
 from __future__ import annotations
 
+import re
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ from ctbench.capture.model import Capture
 from ctbench.capture.track import TrackConfig
 from ctbench.capture.writer import pcap_bytes
 from ctbench.ovstest.runner import BinaryError, run_binary
-from ctbench.packets import ct_state_flags
+from ctbench.packets import CT_STATE_NAMES, ct_state_flags
 from ctbench.parse import l3_start
 
 # The longest line ovstest prints for a packet ("4294967295: new|est|rel|...").
@@ -32,6 +33,8 @@ _LINE_BYTES: Final = 64
 SHORTEST_TIMEOUT_NS: Final = 30 * 10**9
 _TIMEOUT_BASE_S: Final = 60.0
 _TIMEOUT_PER_PACKET_S: Final = 1e-3
+# ovstest's line per packet: printf("%zu: %s\n", n, flags) (the spec, "pcap").
+_PACKET_LINE: Final = re.compile(r"(\d+): (\S+)")
 
 
 class OvstestPcapError(BinaryError):
@@ -50,9 +53,48 @@ class Difference:
 @dataclass
 class PcapCheck:
     packets: int
-    printed: int  # packet lines ovstest printed
+    printed: int  # packets of the capture ovstest printed a line for
     differences: list[Difference] = field(default_factory=list)
+    # What in ovstest's output matches no packet, or a packet it printed no
+    # line for before its last: one line each.  Any of it is a disagreement.
+    unmatched: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class OvstestLines:
+    """ovstest's pcap output, read by packet number."""
+
+    states: dict[int, str] = field(default_factory=dict)  # the first line of each
+    unparsed: list[tuple[int, str]] = field(default_factory=list)  # (line, text)
+    repeated: list[tuple[int, int]] = field(default_factory=list)  # (line, packet)
+
+
+def read_lines(stdout: str) -> OvstestLines:
+    """Each "N: FLAGS" line's state by packet number N; a line of another
+    form, or whose flags are not ct_state names, is unparsed."""
+    out = OvstestLines()
+    for at, line in enumerate(stdout.splitlines(), 1):
+        if not line.strip():
+            continue
+        match = _PACKET_LINE.fullmatch(line)
+        if match is None or not _flags(match.group(2)):
+            out.unparsed.append((at, line))
+            continue
+        number = int(match.group(1))
+        if number in out.states:
+            out.repeated.append((at, number))
+        else:
+            out.states[number] = match.group(2)
+    return out
+
+
+def _flags(text: str) -> bool:
+    """ct_state_to_string()'s output: "0", or distinct names joined by "|"."""
+    names = text.split("|")
+    return text == "0" or (
+        len(set(names)) == len(names) and set(names) <= set(CT_STATE_NAMES)
+    )
 
 
 def default_timeout(capture: Capture) -> float:
@@ -103,26 +145,30 @@ def check(
         if "SIGSEGV" in failure:
             hint = " (ovstest crashes on a non-first IP fragment)"
         raise OvstestPcapError(f"{what}: {failure}{hint}")
-    theirs = _states(ran.stdout)
-    if not theirs and len(capture):
+    theirs = read_lines(ran.stdout)
+    packets = len(capture)
+    if not theirs.states and packets:
         raise OvstestPcapError(
-            f"{what}: printed no packet lines: {_last(ran.stderr) or 'no output'}"
+            f"{what}: printed no packet lines: {_nothing(theirs, ran.stderr)}"
         )
-    result.printed = len(theirs)
     why = _known_causes(capture, config.batch_size)
-    for i, (mine, other) in enumerate(zip(states, theirs, strict=False)):
-        flags = ct_state_flags(mine)
+    for number, other in sorted(theirs.states.items()):
+        if not 1 <= number <= packets:
+            continue
+        flags = ct_state_flags(states[number - 1])
         if flags != other:
-            result.differences.append(Difference(i + 1, flags, other, why[i]))
-    if result.printed < len(capture):
-        stop = result.printed
+            result.differences.append(Difference(number, flags, other, why[number - 1]))
+    result.printed = sum(1 <= n <= packets for n in theirs.states)
+    result.unmatched = _unmatched(theirs, packets)
+    stop = max((n for n in theirs.states if n <= packets), default=0)
+    if stop < packets:
         reason = (
             "a zero-length record, which its reader takes for the end of the file"
-            if stop < len(capture) and not capture.frames[stop]
+            if not capture.frames[stop]
             else _last(ran.stderr) or "no reason given"
         )
         result.notes.append(
-            f"ovstest printed {result.printed:,} of {len(capture):,} packets: it "
+            f"ovstest printed {result.printed:,} of {packets:,} packets: it "
             f"stopped at packet {stop + 1} ({reason})"
         )
     if config.clock != "wall" and capture.duration_ns >= SHORTEST_TIMEOUT_NS:
@@ -135,13 +181,41 @@ def check(
     return result
 
 
-def _states(stdout: str) -> list[str]:
-    out = []
-    for line in stdout.splitlines():
-        number, sep, flags = line.partition(": ")
-        if sep and number.isdigit():
-            out.append(flags.strip())
+def _unmatched(theirs: OvstestLines, packets: int) -> list[str]:
+    """ovstest's lines that match no packet, and the packets before its
+    last one that it printed no line for."""
+    out = [
+        f"ovstest's line {at}: {text[:80]!r} is not a packet line (N: FLAGS)"
+        for at, text in theirs.unparsed
+    ]
+    out += [
+        f"ovstest's line {at}: packet {number} again" for at, number in theirs.repeated
+    ]
+    out += [
+        f"ovstest printed packet {number}, beyond the capture's {packets:,}"
+        for number in sorted(theirs.states)
+        if not 1 <= number <= packets
+    ]
+    last = max((n for n in theirs.states if n <= packets), default=0)
+    out += [
+        f"ovstest printed no line for packet {number}"
+        for number in range(1, last)
+        if number not in theirs.states
+    ]
     return out
+
+
+def _nothing(theirs: OvstestLines, stderr: str) -> str:
+    """Why no packet line came: what ovstest printed instead, or its last
+    words on stderr."""
+    unparsed = theirs.unparsed
+    if unparsed:
+        at, text = unparsed[0]
+        return (
+            f"{len(unparsed):,} line(s) that are not packet lines (N: FLAGS), "
+            f"the first (line {at}): {text[:80]!r}"
+        )
+    return _last(stderr) or "no output"
 
 
 def _last(text: str) -> str:

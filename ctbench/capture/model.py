@@ -29,10 +29,22 @@ class Capture:
     frames: list[bytes] = field(default_factory=list)
     ts_ns: array[int] = field(default_factory=lambda: array("q"))
     cut: int = 0
+    # Captures joined into this one, in order: each file's path and its own
+    # span (first to last timestamp).  Empty for a single file.
+    parts: list[tuple[str, int]] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.frames)
 
     @property
     def duration_ns(self) -> int:
+        """The traffic's span: a joined capture's is the sum of its files'
+        own spans, as files from different days (or years) hold no traffic
+        in between."""
+        if self.parts:
+            return sum(span for _, span in self.parts)
         return self.ts_ns[-1] - self.ts_ns[0] if len(self.ts_ns) > 1 else 0
+
+    def spans_ns(self) -> list[tuple[str, int]]:
+        """Each file's path and own span: the joined files', or this one's."""
+        return self.parts or [(self.path, self.duration_ns)]

@@ -46,12 +46,26 @@ from ctbench.scenarios.replay import (
 _CAPTURE = click.Path(dir_okay=False, path_type=Path)
 # pcap --ovstest: some packet's state differs from ovstest's.
 EXIT_DIFFER = 1
+# pcap's table without -b: the design of the seed patch (conntrack-key-by-zone).
+PCAP_BACKEND = "per-zone"
 
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _track_options(func: F) -> F:
+def _track_options(zone_help: str) -> Callable[[F], F]:
+    """--zone, --clock and --trust-l4-checksums; ``zone_help`` says what
+    --zone is to the command."""
+
+    def add(func: F) -> F:
+        return click.option(
+            "--zone", type=INTEGER, default=0, show_default=True, help=zone_help
+        )(_clock_and_checksums(func))
+
+    return add
+
+
+def _clock_and_checksums(func: F) -> F:
     func = click.option(
         "--trust-l4-checksums",
         is_flag=True,
@@ -59,20 +73,13 @@ def _track_options(func: F) -> F:
         "the NIC has verified them (default: verify them, as ovstest does; "
         "loopback captures carry unfinished checksums).",
     )(func)
-    func = click.option(
+    return click.option(
         "--clock",
         type=click.Choice(CLOCKS),
         default="capture",
         show_default=True,
         help="Each batch's time: the capture's timestamps, the wall clock "
         "(ovstest's), or frozen at 0 (nothing expires).",
-    )(func)
-    return click.option(
-        "--zone",
-        type=INTEGER,
-        default=0,
-        show_default=True,
-        help="Conntrack zone of the packets (the first zone with --zones).",
     )(func)
 
 
@@ -82,13 +89,13 @@ def _track_options(func: F) -> F:
 @click.option(
     "--backend",
     "-b",
-    "backend",
-    default="per-zone",
-    show_default=True,
+    "backends",
+    multiple=True,
     metavar="NAME[:KEY=VALUE,...]",
-    help="The backend whose table tracks the packets.",
+    help=f"The backend whose table tracks the packets [default: {PCAP_BACKEND}]; "
+    "one only (replay runs several side by side).",
 )
-@_track_options
+@_track_options("Conntrack zone of every packet.")
 @click.option(
     "--format",
     "fmt",
@@ -125,7 +132,7 @@ def _track_options(func: F) -> F:
 def pcap(
     file: Path,
     batch_size: int,
-    backend: str,
+    backends: tuple[str, ...],
     zone: int,
     clock: str,
     trust_l4_checksums: bool,
@@ -155,7 +162,13 @@ def pcap(
         clock=clock,
         verify_l4=not trust_l4_checksums,
     )
-    spec = parse_backends((backend,))[0]
+    if len(backends) > 1:
+        raise CtbenchError(
+            f"pcap tracks the packets with one backend: -b is given "
+            f"{len(backends)} times ({', '.join(backends)}); replay runs several "
+            "side by side"
+        )
+    spec = parse_backends(backends or (PCAP_BACKEND,))[0]
     if ovstest_path is not None:
         if summary or fmt not in (None, "text") or output is not None:
             raise CtbenchError(
@@ -238,11 +251,20 @@ def _against_ovstest(
     for d in result.differences:
         why = f"  ({d.why})" if d.why else ""
         click.echo(f"{d.number}: ctbench {d.ctbench}, ovstest {d.ovstest}{why}")
-    compared = min(result.printed, result.packets)
-    if result.differences:
+    for line in result.unmatched:
+        click.echo(line)
+    compared = result.printed
+    if result.differences or result.unmatched:
+        unmatched = len(result.unmatched)
         click.echo(
             f"{len(result.differences):,} of {compared:,} packets differ between "
             f"ctbench ({spec.label}) and {binary}"
+            + (
+                f"; ovstest's lines and the capture's packets do not pair up in "
+                f"{unmatched:,} place(s), listed above"
+                if unmatched
+                else ""
+            )
         )
         sys.exit(EXIT_DIFFER)
     click.echo(
@@ -301,7 +323,7 @@ def _summary(
     help="Spread the connections over N zones from --zone on (by a hash of "
     "each connection's key, so both directions share a zone).",
 )
-@_track_options
+@_track_options("Conntrack zone of the packets (the first zone with --zones).")
 @run_options
 def replay(
     files: tuple[Path, ...],

@@ -21,9 +21,16 @@ from ctbench.ovstest.alongside import (
     parse_binary,
     unreproducible,
 )
-from ctbench.ovstest.parse import THREADS, ZONES, parse
+from ctbench.ovstest.parse import (
+    MAX_TEXT_BYTES,
+    THREADS,
+    ZONES,
+    parse,
+    read_stream,
+    text_of,
+)
 from ctbench.ovstest.records import import_run, parse_args
-from ctbench.results import ResultsError, read_text
+from ctbench.results.files import read_bytes
 
 
 def ovstest_options(func: Callable[..., None]) -> Callable[..., None]:
@@ -131,8 +138,8 @@ def import_ovstest(
     table: int | None,
     fmt: str | None,
 ) -> None:
-    """Read ovstest test-conntrack's output from FILE (or - for stdin) and
-    write it as a results file, then show its report.
+    """Read ovstest test-conntrack's output from FILE (or - for stdin; at
+    most 16 MiB) and write it as a results file, then show its report.
 
     FILE may be ovstest's output as printed (a benchmark-zones table and the
     time lines before it, or benchmark's "conntrack:  N ms"), or a patch
@@ -154,16 +161,10 @@ def import_ovstest(
     check_output(output, () if str(file) == "-" else (file,))
     if str(file) == "-":
         origin = "stdin"
-        text = sys.stdin.read()
+        text = read_stream(sys.stdin.buffer, origin)
     else:
         origin = str(file)
-        try:
-            text = read_text(file)
-        except ResultsError as exc:
-            # read_text words an undecodable file as bad JSON: not here.
-            if "not UTF-8" in str(exc):
-                raise CtbenchError(f"{file}: not UTF-8 text") from None
-            raise
+        text = text_of(read_bytes(file, MAX_TEXT_BYTES + 1), origin)
     args = None
     if args_text is not None:
         args = parse_args(command_name or _guess(args_text), args_text)

@@ -76,8 +76,13 @@ class PowerLawFit:
         return next(e for e in self.exponents if e.variable == variable)
 
     def predict(self, stored: float, zone: float) -> float:
+        return math.exp(self.log_predict(stored, zone))
+
+    def log_predict(self, stored: float, zone: float) -> float:
+        """The prediction's natural log (it may lie beyond a float's range in
+        a hand-edited file, where predict() would overflow)."""
         b, c = (e.value for e in self.exponents)
-        return math.exp(self.intercept + b * math.log(stored) + c * math.log(zone))
+        return self.intercept + b * math.log(stored) + c * math.log(zone)
 
 
 def fit_power_law(

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Final
+from typing import BinaryIO, Final
 
 from ctbench.errors import CtbenchError
 from ctbench.scenarios import threads, zones
@@ -40,6 +40,14 @@ PHASE_NAMES: Final = {phase.label: phase.name for phase in zones.PHASES}
 STAT_NAMES: Final = {"Min": "min", "Max": "max", "95%ile": "p95", "Avg": "avg"}
 # How many numbers follow each command on its command line.
 ARG_COUNTS: Final = {ZONES: (3,), THREADS: (3, 4)}
+
+# The most text import-ovstest reads: the seed's whole mail thread
+# (tests/data/ovstest/conntrack-key-by-zone.patch.txt) is 30 KB, and one
+# ovstest output under 1 KB; beyond this it is not ovstest's output.
+MAX_TEXT_BYTES: Final = 16 * 2**20
+# Read in chunks of this many bytes, so Ctrl-C is seen between them while a
+# fast writer fills the pipe (a read of everything at once ignores it).
+_READ_CHUNK_BYTES: Final = 2**16
 
 # A mail's quote marks before the text: ">", "> >", ">> >", ...
 _QUOTE = re.compile(r"^(?:[ \t]*>)+ ?")
@@ -103,6 +111,34 @@ class _Context:
 
     args: dict[str, tuple[int, ...]] = field(default_factory=dict)
     times: list[tuple[str, int]] = field(default_factory=list)
+
+
+def read_stream(stream: BinaryIO, where: str) -> str:
+    """The text of a stream (stdin), read in chunks up to MAX_TEXT_BYTES."""
+    chunks: list[bytes] = []
+    size = 0
+    while size <= MAX_TEXT_BYTES:
+        chunk = stream.read(_READ_CHUNK_BYTES)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return text_of(b"".join(chunks), where)
+
+
+def text_of(raw: bytes, where: str) -> str:
+    """ovstest's output as text: UTF-8, and at most MAX_TEXT_BYTES (a longer
+    ``raw`` is refused, so read at most one byte more)."""
+    if len(raw) > MAX_TEXT_BYTES:
+        raise ParseError(
+            f"{where}: more than {MAX_TEXT_BYTES // 2**20} MiB, the most "
+            "import-ovstest reads (ovstest's output is under 1 KB, a whole "
+            "mail thread of tables tens of KB)"
+        )
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ParseError(f"{where}: not UTF-8 text") from None
 
 
 def _cells(text: str) -> list[str]:

@@ -19,7 +19,8 @@ from ctbench.model import DEFAULT_CONN_LIMIT
 from ctbench.ovstest.parse import ARG_COUNTS, THREADS, ZONES, Build, Output
 from ctbench.results import BackendResult, Fill, PhaseResult, RunResult
 from ctbench.results import distinct_labels as numbered
-from ctbench.scenarios import threads
+from ctbench.scenarios import threads, zones
+from ctbench.scenarios.frame import ConfigError
 from ctbench.stats import Summary
 
 TOOL: Final = "ovstest"
@@ -55,6 +56,9 @@ ARG_NAMES: Final = {
     ZONES: ("entries", "zones", "iterations"),
     THREADS: ("n_threads", "n_pkts", "batch_size", "change_conn"),
 }
+# ovstest's arguments are checked as ctbench's commands check theirs: the
+# spec gives ovstest's own bounds, which the commands apply.
+_CHECK_PARAMS: Final = {ZONES: zones.check_params, THREADS: threads.check_params}
 
 
 class OvstestImportError(CtbenchError, ValueError):
@@ -228,6 +232,14 @@ def import_run(
         )
     own_labels = numbered(list(labels) + [BACKEND] * (len(own) - len(labels)))
     params = params_for(cmd, run_args)
+    try:
+        _CHECK_PARAMS[cmd](params)
+    except ConfigError as exc:
+        told = "--args" if chosen[0].args is None else "the text's command line"
+        raise OvstestImportError(
+            f"{origin}: ovstest {cmd} {' '.join(map(str, run_args))} (from "
+            f"{told}): {exc}"
+        ) from None
     iterations = params.get("iterations") if cmd == ZONES else None
     results: list[BackendResult] = []
     for output in chosen:

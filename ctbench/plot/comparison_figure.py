@@ -8,6 +8,7 @@ twice as slow and twice as fast lie at the same distance from 1.
 
 from __future__ import annotations
 
+import math
 import textwrap
 from collections.abc import Sequence
 from pathlib import Path
@@ -61,34 +62,48 @@ def comparison_figure(named: Sequence[tuple[str, ComparisonDoc]]) -> Figure:
             f"{', '.join(n for n, _ in named)}: no row has a ratio (a baseline of 0)"
         )
     doc = named[0][1]
+    values = [doc.faster_below, doc.slower_above]
+    for row in rows:
+        values += [v for v in (row.ratio, row.low, row.high) if v is not None]
+    low, high = min(values), max(values)
+    pad = (high / low) ** 0.08
+    limits = (low / pad, high * pad)
+    if not (limits[0] > 0 and math.isfinite(limits[1])):
+        raise PlotError(
+            f"{', '.join(n for n, _ in named)}: ratios from {low:.3g} to "
+            f"{high:.3g} span too many decades to draw on one axis"
+        )
     fig = new_figure(9.0, 1.6 + 0.42 * len(rows))
     ax = fig.subplots()
     ys = list(range(len(rows)))[::-1]  # first row on top
     ax.axvspan(doc.faster_below, doc.slower_above, color="0.88", zorder=0)
     ax.axvline(1.0, color="0.3", linewidth=0.8, zorder=1)
-    values = [doc.faster_below, doc.slower_above]
     for y, row in zip(ys, rows, strict=True):
         assert row.ratio is not None
         color = VERDICT_COLORS[row.verdict]
-        values.append(row.ratio)
         if row.low is not None and row.high is not None:
+            # A percentile interval need not hold its own estimate: then the
+            # two are drawn apart (an error bar cannot reach back).
+            inside = row.low <= row.ratio <= row.high
             ax.errorbar(
-                row.ratio,
+                row.ratio if inside else row.low,
                 y,
-                xerr=[[row.ratio - row.low], [row.high - row.ratio]],
-                fmt="o",
+                xerr=[
+                    [row.ratio - row.low if inside else 0.0],
+                    [row.high - (row.ratio if inside else row.low)],
+                ],
+                fmt="o" if inside else "none",
                 color=color,
                 capsize=3,
                 markersize=5,
             )
-            values += [row.low, row.high]
+            if not inside:
+                ax.plot(row.ratio, y, "o", color=color, markersize=5)
         else:  # too few samples for an interval: the ratio alone, hollow
             ax.plot(row.ratio, y, "o", mfc="white", mec=color, markersize=6)
     ax.set_yticks(ys, labels)
     ax.set_xscale("log")
-    low, high = min(values), max(values)
-    pad = (high / low) ** 0.08
-    ax.set_xlim(low / pad, high * pad)
+    ax.set_xlim(*limits)
     # Labelled ratios: 1, 2, 5 per decade over a wide span; within one
     # decade (the usual 0.8x-3x), more of them, or only 1x and 2x show.
     subs = (1.0, 2.0, 5.0) if high / low >= 10 else (1.0, 1.5, 2.0, 3.0, 5.0, 7.0)

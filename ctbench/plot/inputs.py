@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from ctbench.compare import STATS, VERDICTS
+from ctbench.compare import STATS, VERDICTS, CompareError, Settings
 from ctbench.render.comparison.json_doc import COMPARISON_SCHEMA
 from ctbench.results import ResultsError, parse_json, read_text, run_from_json
 from ctbench.results.schema import require
@@ -90,6 +90,18 @@ def comparison_from_json(data: Any, where: str) -> ComparisonDoc:
             where,
             f"'settings.{key}' must be a number above 0",
         )
+    # The threshold as compare checks it, and the band compare derives from it.
+    try:
+        band = Settings(stat=stat, threshold=settings["threshold"])
+    except CompareError as exc:
+        raise ResultsError(f"{where}: 'settings': {exc}") from None
+    for key, derived in (("slower_above", band.upper), ("faster_below", band.lower)):
+        require(
+            math.isclose(settings[key], derived),
+            where,
+            f"'settings.{key}' must be {derived:.6g}, as the threshold "
+            f"{band.threshold:g} gives (got {settings[key]:.6g})",
+        )
     raw_rows = data.get("rows")
     require(
         isinstance(raw_rows, list) and bool(raw_rows),
@@ -119,6 +131,12 @@ def comparison_from_json(data: Any, where: str) -> ComparisonDoc:
                 f"'ratios.{stat}.{key}' must be a number above 0 or null",
             )
             values[key] = None if value is None else float(value)
+        low, high = values["low"], values["high"]
+        require(
+            low is None or high is None or low <= high,
+            at,
+            f"'ratios.{stat}.low' lies above 'ratios.{stat}.high'",
+        )
         rows.append(
             ForestRow(
                 raw["backend"],
@@ -160,6 +178,6 @@ def load_input(path: Path) -> PlotInput:
             f"{where}: a sweep plan holds no measurements: run its commands, "
             "then ctbench sweep --merge their files"
         )
-    from ctbench.commands import command_names
+    from ctbench.commands import param_checks
 
-    return PlotInput(where, RUN, run_from_json(data, where, command_names()))
+    return PlotInput(where, RUN, run_from_json(data, where, param_checks()))

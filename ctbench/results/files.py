@@ -199,9 +199,9 @@ def read_text(path: Path) -> str:
         ) from None
 
 
-def read_bytes(path: Path) -> bytes:
+def read_bytes(path: Path, most: int | None = None) -> bytes:
     """A regular file's bytes (a symlink is followed), or a one-line
-    ResultsError.
+    ResultsError; with ``most``, its first ``most`` bytes only.
 
     Anything else is refused before it is read: /dev/zero would be read
     until memory runs out, and opening a FIFO blocks until a writer comes.
@@ -213,7 +213,7 @@ def read_bytes(path: Path) -> bytes:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
         with os.fdopen(fd, "rb") as file:
             _regular(path, os.fstat(file.fileno()).st_mode)
-            return file.read()
+            return file.read() if most is None else file.read(most)
     except OSError as exc:
         raise ResultsError(f"{path}: cannot read: {exc.strerror or exc}") from None
 
@@ -225,9 +225,9 @@ def _regular(path: Path, mode: int) -> None:
 
 
 def loads(text: str, where: str = "results") -> RunResult:
-    from ctbench.commands import command_names
+    from ctbench.commands import param_checks
 
-    return run_from_json(parse_json(text, where), where, command_names())
+    return run_from_json(parse_json(text, where), where, param_checks())
 
 
 def load(path: Path) -> RunResult:

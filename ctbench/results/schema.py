@@ -60,6 +60,11 @@ class ResultsError(CtbenchError, ValueError):
     """A results file that cannot be read or trusted."""
 
 
+# A command's check of the parameters a run recorded: it raises a
+# CtbenchError for what the command would refuse as options.
+ParamsCheck = Callable[[Mapping[str, Any]], None]
+
+
 def run_to_json(run: RunResult) -> dict[str, Any]:
     ovs = run.ovs_stats
     doc: dict[str, Any] = {
@@ -156,6 +161,11 @@ def _positive(value: Any) -> bool:
     return _integer(value) and value >= 1
 
 
+def _counts_by_name(value: Any) -> bool:
+    """An object of counts, such as replay's packets per state."""
+    return isinstance(value, dict) and all(map(_count, value.values()))
+
+
 class _Rule(NamedTuple):
     """A field's check, and what the field must be, for the refusal."""
 
@@ -244,6 +254,9 @@ _KNOWN_EXTRA: Final[dict[str, Callable[[Any], bool]]] = {
         )
     },
     "thread_packets": lambda v: isinstance(v, list) and all(map(_integer, v)),
+    # replay's packets per state and per reason a packet is invalid.
+    "states": _counts_by_name,
+    "invalid_reasons": _counts_by_name,
 }
 _KNOWN_HARNESS: Final[dict[str, Callable[[Any], bool]]] = {
     "timer_overhead_ns": _number,
@@ -332,16 +345,17 @@ def check_header(data: Any, where: str) -> int:
 
 
 def run_from_json(
-    data: Any, where: str = "results", commands: tuple[str, ...] = ()
+    data: Any, where: str = "results", commands: Mapping[str, ParamsCheck] | None = None
 ) -> RunResult:
-    """A run from its JSON document; ``commands`` are the command names a
-    run may have (every name when empty)."""
+    """A run from its JSON document; ``commands`` are the commands a run may
+    be of, each with the check of its parameters (any command, unchecked,
+    when None)."""
     schema = check_header(data, where)
     kind = data.get("kind", RUN_KIND) if schema >= 2 else RUN_KIND
     require(kind == RUN_KIND, where, f"a {kind!r} document, not a run's results")
     command = data.get("command")
     require(
-        isinstance(command, str) and (not commands or command in commands),
+        isinstance(command, str) and (commands is None or command in commands),
         where,
         f"unknown command {command!r}",
     )
@@ -354,6 +368,13 @@ def run_from_json(
                 where,
                 f"'params.{key}' must be {rule.what}",
             )
+    if commands is not None:
+        try:
+            commands[command](data["params"])
+        except CtbenchError as exc:
+            raise ResultsError(
+                f"{where}: 'params' hold what {command} refuses: {exc}"
+            ) from None
     started = _timestamp(data, "started", where)
     finished = _timestamp(data, "finished", where)
     require(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import gc
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, ClassVar, Final, Protocol
@@ -61,6 +61,16 @@ class CommonConfig:
             "gc": "enabled" if self.gc_enabled else "frozen",
             "backends": [spec.label for spec in self.backends],
         }
+
+
+def recorded(
+    params: Mapping[str, Any], keys: Iterable[str], stand_ins: Mapping[str, Any]
+) -> dict[str, Any]:
+    """A config's keyword arguments from the parameters a run recorded, so
+    that the config's own checks judge them: each of ``keys`` recorded, and
+    for a required argument that is not, a stand-in the config accepts (a
+    parameter a file does not record is not checked)."""
+    return {**stand_ins, **{key: params[key] for key in keys if key in params}}
 
 
 @contextmanager

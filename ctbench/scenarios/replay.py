@@ -10,9 +10,10 @@ repetitions is not timed), so every repetition does the same work.
 
 from __future__ import annotations
 
+import math
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Final
@@ -36,6 +37,7 @@ from ctbench.scenarios.frame import (
     execute_counts,
     never,
     no_progress,
+    recorded,
     run_workload,
 )
 from ctbench.scenarios.zones import ESTIMATE_BYTES_PER_CONN
@@ -90,6 +92,51 @@ class ReplayConfig(CommonConfig):
         }
 
 
+def check_params(params: Mapping[str, Any]) -> None:
+    """Refuse (ConfigError, TrackError) recorded parameters that replay
+    refuses as options, or that replay never records (its ``capture``)."""
+    if "capture" in params and not _capture_recorded(params["capture"]):
+        raise ConfigError(
+            "'capture' must be an object of format, link_types (strings), "
+            "duration_s, spans_s (seconds, 0 or more) and cut_by_snaplen (a count)"
+        )
+    track = recorded(params, ("batch_size", "zone", "zones", "clock"), {})
+    if "trust_l4_checksums" in params:
+        track["verify_l4"] = not params["trust_l4_checksums"]
+    run = recorded(params, ("repeat", "conn_limit"), {})
+    ReplayConfig(
+        files=tuple(params.get("files", ("a capture",))),
+        track=TrackConfig(**track),
+        **run,
+    )
+
+
+def _capture_recorded(value: Any) -> bool:
+    """``params.capture`` as :meth:`ReplayWorkload.params` records it (each
+    key checked when present)."""
+
+    def number(v: Any) -> bool:
+        return isinstance(v, int | float) and not isinstance(v, bool)
+
+    def seconds(v: Any) -> bool:
+        return number(v) and 0 <= v < math.inf
+
+    checks: dict[str, Callable[[Any], bool]] = {
+        "format": lambda v: isinstance(v, str),
+        "link_types": lambda v: (
+            isinstance(v, list) and all(isinstance(t, str) for t in v)
+        ),
+        "duration_s": seconds,
+        "spans_s": lambda v: isinstance(v, list) and all(map(seconds, v)),
+        "cut_by_snaplen": lambda v: (
+            isinstance(v, int) and not isinstance(v, bool) and v >= 0
+        ),
+    }
+    return isinstance(value, dict) and all(
+        check(value[key]) for key, check in checks.items() if key in value
+    )
+
+
 def load_captures(paths: Sequence[Path]) -> Capture:
     """The captures' packets as one stream, in the order given."""
     captures = [read_capture(path) for path in paths]
@@ -104,6 +151,7 @@ def load_captures(paths: Sequence[Path]) -> Capture:
         joined.frames.extend(capture.frames)
         joined.ts_ns.extend(capture.ts_ns)
         joined.cut += capture.cut
+        joined.parts.append((capture.path, capture.duration_ns))
     return joined
 
 
@@ -164,6 +212,7 @@ class ReplayWorkload:
                 "format": capture.format,
                 "link_types": list(capture.link_types),
                 "duration_s": capture.duration_ns / 1e9,
+                "spans_s": [span / 1e9 for _, span in capture.spans_ns()],
                 "cut_by_snaplen": capture.cut,
             },
         }
@@ -304,34 +353,62 @@ def _summary(run: RunResult) -> list[str]:
     params = run.params
     found = params.get("capture")
     capture: dict[str, Any] = found if isinstance(found, dict) else {}
+    # A hand-made file may lack what replay records: "?" for what it lacks.
     lines = [
-        f"capture: {params.get('packets', '?'):,} packets in "
-        f"{params.get('batches', '?'):,} batches of up to "
-        f"{params.get('batch_size')} ({', '.join(capture.get('link_types', []))}, "
-        f"{capture.get('duration_s', 0):.3f} s of traffic), clock "
-        f"{params.get('clock')}, zone {_zones(params)}, {_times(params)}"
+        f"capture: {_known_count(params.get('packets'))} packets in "
+        f"{_known_count(params.get('batches'))} batches of up to "
+        f"{params.get('batch_size', '?')} "
+        f"({', '.join(capture.get('link_types', [])) or '?'}, "
+        f"{_traffic(params.get('files', []), capture)}), clock "
+        f"{params.get('clock', '?')}, zone {_zones(params)}, {_times(params)}"
     ]
     for result in run.results:
         extra = result.extra
         states = extra.get("states") or {}
         if states:
             listed = ", ".join(f"{name} {n:,}" for name, n in states.items())
-            lines.append(f"{result.label}: states (first repetition): {listed}")
+            lines.append(
+                f"{result.label}: each packet's state (first repetition): {listed}"
+            )
         reasons = extra.get("invalid_reasons") or {}
         if reasons:
             listed = ", ".join(f"{why} {n:,}" for why, n in reasons.items())
-            lines.append(f"{result.label}: invalid because: {listed}")
+            lines.append(f"{result.label}: inv|trk because: {listed}")
         phase = result.phases.get(PHASE)
         if phase and phase.counters:
             c = phase.counters
+            # The model counts a packet invalid where it has no connection
+            # (conn_key_extract() refused it, or it could not start one); a
+            # packet a tracked TCP connection rejects is inv|trk and not
+            # counted (tests/data/captures/tcp.pcap: 5 inv|trk, 3 counted).
             lines.append(
                 f"{result.label}: work over {extra.get('repetitions', 0):,} "
                 f"repetitions: {c.get('lookups', 0):,} packets, "
                 f"{c.get('created', 0):,} connections created, "
-                f"{c.get('removed', 0):,} removed, {c.get('invalid', 0):,} invalid, "
+                f"{c.get('removed', 0):,} removed, {c.get('invalid', 0):,} invalid "
+                "without a connection (unreadable, or could not start one; "
+                "inv|trk also counts those a tracked connection rejected), "
                 f"{c.get('refused', 0):,} refused"
             )
     return lines
+
+
+def _known_count(value: Any) -> str:
+    return f"{value:,}" if isinstance(value, int) else "?"
+
+
+def _traffic(files: list[str], capture: dict[str, Any]) -> str:
+    """How long the traffic lasts: each file's own span when several are
+    played (files from different years would otherwise read as decades of
+    traffic).  Files before spans_s was recorded have only the whole span."""
+    spans = capture.get("spans_s")
+    if spans and len(spans) > 1 and len(spans) == len(files):
+        listed = ", ".join(
+            f"{name} {span:.3f} s" for name, span in zip(files, spans, strict=True)
+        )
+        return f"each file's traffic: {listed}"
+    duration = capture.get("duration_s")
+    return f"{duration:.3f} s of traffic" if duration is not None else "? s of traffic"
 
 
 def _times(params: dict[str, Any]) -> str:

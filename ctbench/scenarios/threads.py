@@ -42,7 +42,7 @@ import math
 import threading
 import time
 from array import array
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import repeat
 from typing import Any, ClassVar, Final
@@ -65,6 +65,7 @@ from ctbench.scenarios.frame import (
     execute_counts,
     never,
     no_progress,
+    recorded,
     run_workload,
 )
 
@@ -158,6 +159,18 @@ class ThreadsConfig(CommonConfig):
             "backends": common["backends"],
             "parallel": parallel_threads(),
         }
+
+
+def check_params(params: Mapping[str, Any]) -> None:
+    """Refuse (ConfigError) recorded parameters (a results file's, or
+    ovstest's imported arguments) that benchmark refuses as arguments."""
+    ThreadsConfig(
+        **recorded(
+            params,
+            ("n_threads", "n_pkts", "batch_size", "change_conn", "conn_limit"),
+            {"n_threads": 1, "n_pkts": 1, "batch_size": 1},
+        )
+    )
 
 
 def thread_batch(tid: int, batch_size: int, change_conn: bool) -> list[bytes]:

@@ -20,7 +20,7 @@ every phase.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, ClassVar, Final
@@ -41,6 +41,7 @@ from ctbench.scenarios.frame import (
     execute_counts,
     never,
     no_progress,
+    recorded,
     run_workload,
 )
 
@@ -142,6 +143,26 @@ class ZoneConfig(CommonConfig):
             "ovs_stats": self.ovs_stats,
             "backends": common["backends"],
         }
+
+
+def check_params(params: Mapping[str, Any]) -> None:
+    """Refuse (ConfigError) recorded parameters (a results file's, or
+    ovstest's imported arguments) that benchmark-zones refuses as options."""
+    ZoneConfig(
+        **recorded(
+            params,
+            (
+                "entries",
+                "zones",
+                "iterations",
+                "batch_size",
+                "conn_limit",
+                "warmup",
+                "sweep_every",
+            ),
+            {"entries": 1, "zones": 1, "iterations": 1},
+        )
+    )
 
 
 def build_frames(entries: int, start: int = 0) -> list[bytes]:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +34,12 @@ from ctbench.scenarios.zones import PHASE_ORDER
 from ctbench.sweep.analysis import STATISTICS, GrowthFit, Observation, PointRecord
 from ctbench.sweep.grid import Point, SweepConfig, command_line
 
+# The largest x whose e^x is a float: beyond it a fit's scatter factor or a
+# prediction cannot be computed, let alone drawn.
+_LOG_FLOAT_MAX: Final = math.log(sys.float_info.max)
+# Relative slack for figures a file rounds (JSON keeps 17 digits; the fit's
+# own arithmetic rounds at about 1e-15).
+_ROUNDING: Final = 1e-9
 SWEEP_KIND: Final = "sweep"
 PLAN_KIND: Final = "sweep-plan"
 
@@ -233,6 +240,7 @@ def sweep_from_json(data: Any, where: str) -> SweepDocument:
         for i, raw in enumerate(_list(data.get("points"), where, "points"))
     ]
     fits = _fits(_list(data.get("fits"), where, "fits"), where)
+    _check_predictions(fits, points, where)
     for key in ("warnings", "notes"):
         require(_strings(data.get(key, [])), where, f"'{key}' must be strings")
     return SweepDocument(
@@ -301,6 +309,12 @@ def _fits(raws: list[Any], where: str) -> list[GrowthFit]:
         quality = _object(raw.get("fit"), at, "fit")
         for key in ("r_squared", "residual_se", "log_intercept"):
             _get(quality, key, _finite, f"{at}.fit")
+        require(
+            0 <= quality["residual_se"] <= _LOG_FLOAT_MAX,
+            f"{at}.fit",
+            f"'residual_se' must be from 0 to {_LOG_FLOAT_MAX:.1f} (its e^x, "
+            "the scatter factor, a float)",
+        )
         for key in ("points", "dof", "machines"):
             _get(quality, key, _positive_int, f"{at}.fit")
         slot = grouped.setdefault((backend, phase), {})
@@ -325,6 +339,44 @@ def _fits(raws: list[Any], where: str) -> list[GrowthFit]:
         )
         fits.append(GrowthFit(backend, phase, fit, int(quality["machines"])))
     return fits
+
+
+def _check_predictions(
+    fits: list[GrowthFit], points: list[PointRecord], where: str
+) -> None:
+    """What each fit must be to the observations it was fitted to.
+
+    Its residual standard error is at most the spread of their log costs
+    (a least-squares fit with an intercept leaves RSS <= TSS <= n s^2 / 4,
+    s the spread, and dof = n - 3 >= 1 gives sigma^2 <= n s^2 / (4 (n - 3))
+    <= s^2), and its prediction at each of them is a float (a hand-edited
+    exponent or intercept can put it beyond any)."""
+    for growth in fits:
+        fitted = [
+            o
+            for point in points
+            for o in point.observations
+            if (o.backend, o.phase) == (growth.backend, growth.phase)
+        ]
+        log_costs = [math.log(o.cost_us) for o in fitted if o.cost_us > 0]
+        if log_costs:
+            spread = max(log_costs) - min(log_costs)
+            require(
+                growth.fit.residual_se <= spread * (1 + _ROUNDING) + _ROUNDING,
+                where,
+                f"the fit of {growth.backend}, {growth.phase}: 'residual_se' "
+                f"{growth.fit.residual_se:.3g} exceeds the spread of its log "
+                f"costs ({spread:.3g}), which bounds it",
+            )
+        for o in fitted:
+            log_cost = growth.fit.log_predict(o.stored, o.zone)
+            require(
+                abs(log_cost) <= _LOG_FLOAT_MAX,
+                where,
+                f"the fit of {growth.backend}, {growth.phase} predicts e^"
+                f"{log_cost:.3g} us at stored {o.stored:,}, zone {o.zone:,}: "
+                "beyond any float",
+            )
 
 
 def load_sweep(path: Path) -> SweepDocument:
