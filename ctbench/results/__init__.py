@@ -12,7 +12,14 @@ from ctbench.results.files import (
     save,
     write_atomic,
 )
-from ctbench.results.merge import file_labels, merge_runs, pool_runs
+from ctbench.results.merge import (
+    Pooling,
+    file_labels,
+    merge_runs,
+    pool_runs,
+    pooled_runs,
+    side_by_side,
+)
 from ctbench.results.model import (
     COMPLETE,
     FAILED,
@@ -41,6 +48,7 @@ __all__ = [
     "Fill",
     "Memory",
     "PhaseResult",
+    "Pooling",
     "ResultsError",
     "RunResult",
     "check_header",
@@ -51,10 +59,12 @@ __all__ = [
     "loads",
     "merge_runs",
     "pool_runs",
+    "pooled_runs",
     "parse_json",
     "read_text",
     "run_from_json",
     "run_to_json",
     "save",
+    "side_by_side",
     "write_atomic",
 ]

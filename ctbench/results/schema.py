@@ -244,6 +244,7 @@ _KNOWN_EXTRA: Final[dict[str, Callable[[Any], bool]]] = {
         )
     },
     "thread_packets": lambda v: isinstance(v, list) and all(map(_integer, v)),
+    "wall_ms_per_run": lambda v: isinstance(v, list) and all(map(_number, v)),
 }
 _KNOWN_HARNESS: Final[dict[str, Callable[[Any], bool]]] = {
     "timer_overhead_ns": _number,
