@@ -284,3 +284,22 @@ def test_runs_whose_fills_differ_are_refused() -> None:
     cut.results[1].fill = Fill(20_000, 9_000, 0, 1.0, 2.0, 9_000)
     with pytest.raises(ResultsError, match="per-zone stored 20,000 of 20,000 in a"):
         results.pool_runs([("a.json", make_run(n=5)), ("b.json", cut)])
+
+
+def test_side_by_side_each_file_says_whether_its_figures_are_means() -> None:
+    pooled = ("p.json", results.pool_runs([("a", make_run(n=5)), ("b", make_run(n=5))]))
+    single = ("one.json", make_run(n=5))
+    for named in ([pooled, single], [single, pooled]):
+        lines = build_report(results.merge_runs(named)).summary
+        fills = [line for line in lines if "packet generation" in line]
+        assert len(fills) == 4
+        for line in fills:
+            assert ("(means of 2 pooled runs)" in line) == line.startswith("p.json:")
+
+
+def test_a_hand_edited_side_by_side_record_is_ignored() -> None:
+    run = make_run(n=5)
+    run.source = {"side_by_side": [{"file": 1}], "pooled": "x"}
+    report = build_report(results.loads(results.dumps(run)))
+    assert len(report.comparisons) == 2  # per-zone against single, two phases
+    assert not any("pooled" in line for line in report.summary)

@@ -61,7 +61,11 @@ def merge_runs(runs: Sequence[tuple[str, RunResult]]) -> RunResult:
         source={
             **first.source,
             SIDE_BY_SIDE: [
-                {"file": name, "labels": [r.label for r in run.results]}
+                {
+                    "file": name,
+                    "labels": [r.label for r in run.results],
+                    "runs": pooled_runs(run),
+                }
                 for name, run in runs
             ],
         },
@@ -86,13 +90,23 @@ def side_by_side(
     """The files a merge_runs() run shows, in order: each one's name and its
     backends, each with the label it had in its file; [] for any other run."""
     files = run.source.get(SIDE_BY_SIDE)
-    if not isinstance(files, list):
+    # Only merge_runs() writes it, but a hand-edited file could hold anything.
+    if not (
+        isinstance(files, list)
+        and all(
+            isinstance(entry, dict)
+            and isinstance(entry.get("file"), str)
+            and isinstance(entry.get("labels"), list)
+            for entry in files
+        )
+        and sum(len(entry["labels"]) for entry in files) == len(run.results)
+    ):
         return []
     out = []
     results = iter(run.results)
     for entry in files:
-        labels = list(entry["labels"])
-        out.append((str(entry["file"]), [(lb, next(results)) for lb in labels]))
+        labels = [str(label) for label in entry["labels"]]
+        out.append((entry["file"], [(label, next(results)) for label in labels]))
     return out
 
 
@@ -107,9 +121,8 @@ AGREED_PARAMS: Final = ("seed",)
 # (ctbench.results.pairing), whatever spec was typed for it.
 PAIRED_PARAMS: Final = ("backends",)
 
-# The extra figures of a command's result, each paired with the figures of
-# every run it pools:
-#   (pooled figures so far, each run's figures, the runs' parameters) -> rates
+# How a command computes its rates again: (the pooled figures so far, each
+# run's figures, each run's parameters) -> the rates.
 Rates = Callable[
     [dict[str, Any], Sequence[Mapping[str, Any]], Sequence[Mapping[str, Any]]],
     dict[str, float],
@@ -153,10 +166,23 @@ def pooling_of(command: str) -> Pooling:
     return pooling(command)
 
 
-def pooled_runs(run: RunResult) -> int:
-    """How many runs a results file holds: the runs merge pooled into it, or 1."""
+def pooled_runs(run: RunResult, result: BackendResult | None = None) -> int:
+    """How many runs a results file holds: the runs merge pooled into it, or
+    1.  With ``result``, of a run shown side by side: the runs of the file
+    that result comes from."""
+    entries = run.source.get(SIDE_BY_SIDE)
+    if result is not None and isinstance(entries, list):
+        for entry, (_, found) in zip(entries, side_by_side(run), strict=False):
+            if any(r is result for _, r in found):
+                runs = entry.get("runs")
+                return runs if isinstance(runs, int) and runs > 1 else 1
+    return len(_run_names("", run))
+
+
+def _run_names(name: str, run: RunResult) -> list[str]:
+    """The runs a file holds: those merge pooled into it, or itself."""
     names = run.source.get("pooled")
-    return len(names) if isinstance(names, list) and names else 1
+    return [str(n) for n in names] if isinstance(names, list) and names else [name]
 
 
 def pool_runs(
@@ -200,7 +226,7 @@ def pool_runs(
     partners = [_check_poolable(first_name, first, name, run) for name, run in runs]
     # How many runs each input stands for, to weigh its means.
     weights = [pooled_runs(run) for _, run in runs]
-    names = [n for (name, run) in runs for n in run.source.get("pooled") or [name]]
+    names = [n for name, run in runs for n in _run_names(name, run)]
     started, finished = _span([run for _, run in runs])
     signals = list(dict.fromkeys(run.stopped_by for _, run in runs if run.stopped_by))
     pooled = replace(
@@ -282,15 +308,11 @@ def _fill_counts(fill: Fill) -> tuple[int, int, int, int]:
 def _span(runs: Sequence[RunResult]) -> tuple[str, str]:
     """The earliest start and the latest end; "" where a run did not record
     one, or where they cannot be set in order (a time without a zone)."""
-
-    def when(text: str) -> datetime:
-        return datetime.fromisoformat(text)
-
     starts = [run.started for run in runs]
     ends = [run.finished for run in runs]
     try:
-        started = min(starts, key=when) if all(starts) else ""
-        finished = max(ends, key=when) if all(ends) else ""
+        started = min(starts, key=datetime.fromisoformat) if all(starts) else ""
+        finished = max(ends, key=datetime.fromisoformat) if all(ends) else ""
     except (TypeError, ValueError):
         return "", ""
     return started, finished

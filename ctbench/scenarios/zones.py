@@ -469,10 +469,10 @@ def _method(run: RunResult) -> str:
 def _summary(run: RunResult) -> list[str]:
     """The fill, memory and run time of each backend."""
     lines = []
-    runs = pooled_runs(run)
-    # A pooled file's once-a-run figures are means, its run time the sum.
-    mean = f"; mean of {runs} pooled runs" if runs > 1 else ""
     for result in run.results:
+        # A pooled file's once-a-run figures are means, its run time the sum.
+        runs = pooled_runs(run, result)
+        mean = f"; mean of {runs} pooled runs" if runs > 1 else ""
         fill, name = result.fill, result.label
         if fill.requested:
             lines.append(_fill_line(name, fill, runs))
