@@ -1,8 +1,8 @@
 """The commands whose runs make results files, and their report sections.
 
 Registering a command here (with its CLI module and its core module) is
-what it takes for ``report``, ``compare`` and every format to handle its
-results files.
+what it takes for ``report``, ``compare``, ``merge`` and every format to
+handle its results files.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from ctbench.report.sections import CommandSections
+from ctbench.results.merge import Pooling
 from ctbench.results.schema import ParamsCheck
 from ctbench.scenarios import replay, threads, zones
 
@@ -25,6 +26,13 @@ PARAM_CHECKS: Final[dict[str, ParamsCheck]] = {
     zones.COMMAND: zones.check_params,
     threads.COMMAND: threads.check_params,
     replay.COMMAND: replay.check_params,
+}
+
+# How each command's extra figures pool (ctbench merge).
+POOLING: Final[dict[str, Pooling]] = {
+    zones.COMMAND: zones.POOLING,
+    threads.COMMAND: threads.POOLING,
+    replay.COMMAND: replay.POOLING,
 }
 
 
@@ -43,3 +51,9 @@ def _any_params(params: Mapping[str, Any]) -> None:
 
 def sections(command: str) -> CommandSections:
     return SECTIONS[command]
+
+
+def pooling(command: str) -> Pooling:
+    """A command's Pooling; figures of an unknown command pool as figures
+    per run (kept where every run agrees)."""
+    return POOLING.get(command, Pooling())

@@ -54,6 +54,12 @@ import numpy.typing as npt
 
 from ctbench.errors import CtbenchError
 from ctbench.results import BackendResult, RunResult, distinct_labels
+from ctbench.results.machines import (
+    ENVIRONMENT_KEYS,
+    environment_differences,
+    show,
+)
+from ctbench.results.pairing import PairingError, pair_backends
 from ctbench.stats import (
     BOOTSTRAP_STATS,
     PERCENTILE_METHOD,
@@ -94,16 +100,6 @@ EXIT_OK: Final = 0
 EXIT_REGRESSION: Final = 1
 EXIT_INCONCLUSIVE: Final = 3
 
-# Environment fields that make timings incomparable when they differ.
-# Hostname and platform string are left out: CI runners change names.
-ENVIRONMENT_KEYS: Final = (
-    "cpu_model",
-    "cpu_count",
-    "python_version",
-    "python_implementation",
-    "gil_enabled",
-    "ctbench_version",
-)
 # Parameters that may differ without a warning: which backends ran.
 IGNORED_PARAMS: Final = ("backends",)
 FILL_COUNTERS: Final = ("requested", "stored", "refused")
@@ -151,6 +147,9 @@ class Settings:
     seed: int = DEFAULT_SEED
     strict: bool = False
     counters_must_match: bool = False
+    # (baseline label, candidate label): backends compared whatever their
+    # tables (``--pair``); the others pair by the table they ran.
+    pairs: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         if self.stat not in STATS:
@@ -478,6 +477,67 @@ def _by_label(run: RunResult) -> dict[str, list[BackendResult]]:
     return out
 
 
+def _plain(by: dict[str, list[BackendResult]]) -> set[str]:
+    return {
+        label
+        for label, side in by.items()
+        if all(_summary_group(r) is None for r in side)
+    }
+
+
+def _match(
+    base_by: dict[str, list[BackendResult]],
+    cand_by: dict[str, list[BackendResult]],
+    requested: Sequence[tuple[str, str]],
+    names: tuple[str, str],
+) -> tuple[list[tuple[str, list[BackendResult], list[BackendResult]]], list[str]]:
+    """What is compared with what, in the baseline's order: (row label,
+    baseline side, candidate side), and notes on what is not.
+
+    Backends with samples on both sides pair by the table they ran
+    (:func:`ctbench.results.pairing.pair_backends`), so ``sharded`` and
+    ``sharded:shards=64`` pair; ``requested`` pairs two labels whatever
+    their tables.  A label with ovstest's summaries on a side matches the
+    same label on the other."""
+    plain_base, plain_cand = _plain(base_by), _plain(cand_by)
+    # A label with samples here and only summaries there pairs by label.
+    by_label = (base_by.keys() - plain_base) | (cand_by.keys() - plain_cand)
+    try:
+        pairing = pair_backends(
+            [(lb, base_by[lb][0]) for lb in base_by if lb in plain_base - by_label],
+            [(lb, cand_by[lb][0]) for lb in cand_by if lb in plain_cand - by_label],
+            requested,
+            names,
+        )
+    except PairingError as exc:
+        raise CompareError(str(exc)) from None
+    pairs = {p.base_label: p for p in pairing.pairs}
+    matched = []
+    for label, side in base_by.items():
+        if label in pairs:
+            pair = pairs[label]
+            matched.append((pair.label, [pair.base], [pair.cand]))
+        elif label in by_label and label in cand_by:
+            matched.append((label, side, cand_by[label]))
+    only = [(lb, names[0]) for lb in pairing.only_base] + [
+        (lb, names[1]) for lb in pairing.only_cand
+    ]
+    only += [(lb, names[0]) for lb in by_label & base_by.keys() - cand_by.keys()]
+    only += [(lb, names[1]) for lb in by_label & cand_by.keys() - base_by.keys()]
+    other = {label for label, _, _ in pairing.other_tables}
+    notes = [
+        f"backend {lb}: only in {where}, not compared"
+        for lb, where in only
+        if lb not in other
+    ]
+    notes += [
+        f"backend {label}: another table in each file ({a} in {names[0]}, {b} in "
+        f"{names[1]}): not compared; --pair {label} {label} compares them"
+        for label, a, b in pairing.other_tables
+    ]
+    return matched, notes
+
+
 def _summaries(side: list[BackendResult], phase: str) -> list[Summary]:
     """Each run's statistics of ``phase``: ovstest's summary, or, from
     samples, the same statistics (its EWMA and P-square too)."""
@@ -507,10 +567,6 @@ def _summary_ratios(base: list[Summary], cand: list[Summary]) -> dict[str, Ratio
     return ratios
 
 
-def _show(value: object) -> str:
-    return repr(value) if isinstance(value, str) else str(value)
-
-
 def differences(
     baseline: RunResult, candidate: RunResult, names: tuple[str, str]
 ) -> list[str]:
@@ -524,46 +580,13 @@ def differences(
             continue  # an imported output has no such setting (ovstest's gc)
         if baseline.params.get(key) != candidate.params.get(key):
             out.append(
-                f"different parameters: {key} is {_show(baseline.params.get(key))} "
-                f"in {a_name} but {_show(candidate.params.get(key))} in {b_name}"
+                f"different parameters: {key} is {show(baseline.params.get(key))} "
+                f"in {a_name} but {show(candidate.params.get(key))} in {b_name}"
             )
     for name, run in ((a_name, baseline), (b_name, candidate)):
         if not run.complete:
             out.append(f"{name} is an incomplete (interrupted) run")
     return out
-
-
-def environment_differences(
-    baseline: RunResult, candidate: RunResult, names: tuple[str, str]
-) -> list[str]:
-    """Warnings for the environment fields that make timings incomparable:
-    the two runs come from different machines or builds."""
-    a_name, b_name = names
-    # A file that records no environment (an imported ovstest output) is
-    # said once, not field by field.
-    unknown = [
-        name
-        for name, run in ((a_name, baseline), (b_name, candidate))
-        if not any(run.environment.get(key) for key in ENVIRONMENT_KEYS)
-    ]
-    if unknown:
-        return [
-            f"unknown environment: {name} does not say which machine or build "
-            "made it, so its timings may not compare with the other's"
-            for name in unknown
-        ]
-    env_a = {**baseline.environment, "ctbench_version": _version(baseline)}
-    env_b = {**candidate.environment, "ctbench_version": _version(candidate)}
-    return [
-        f"different environment: {key} is {_show(env_a.get(key))} in "
-        f"{a_name} but {_show(env_b.get(key))} in {b_name}"
-        for key in ENVIRONMENT_KEYS
-        if env_a.get(key) != env_b.get(key)
-    ]
-
-
-def _version(run: RunResult) -> object:
-    return run.environment.get("ctbench_version") or run.tool_version or None
 
 
 def _counter_diffs(
@@ -602,11 +625,11 @@ def compare(
             f"{baseline.command!r}, {b_name} is {candidate.command!r}"
         )
     base_by, cand_by = _by_label(baseline), _by_label(candidate)
-    rows, diffs, notes = [], [], []
+    matched, notes = _match(base_by, cand_by, settings.pairs, names)
+    rows, diffs = [], []
     summary_rows: list[SummaryRow] = []
     too_few = 0
-    for label in [lb for lb in base_by if lb in cand_by]:
-        base_side, cand_side = base_by[label], cand_by[label]
+    for label, base_side, cand_side in matched:
         if any(_summary_group(r) is not None for r in base_side + cand_side):
             rows += _ovstest_rows(label, base_side, cand_side, settings, summary_rows)
             continue
@@ -648,9 +671,6 @@ def compare(
         notes.append(SUMMARY_ROWS_NOTE)
     if any(r.backend in _min_sampled(base_by, cand_by) for r in rows):
         notes.append(MIN_SAMPLES_NOTE)
-    for label in base_by.keys() ^ cand_by.keys():
-        where = a_name if label in base_by else b_name
-        notes.append(f"backend {label}: only in {where}, not compared")
     if not rows and not summary_rows:
         raise CompareError(
             f"{a_name} and {b_name} have no backend and phase with samples in common"
@@ -742,6 +762,7 @@ __all__ = [
     "DEFAULT_RESAMPLES",
     "DEFAULT_SEED",
     "DEFAULT_STAT",
+    "ENVIRONMENT_KEYS",
     "MAX_RESAMPLES",
     "STATS",
     "VERDICTS",

@@ -153,9 +153,10 @@ def test_report_shows_imported_tables_beside_a_ctbench_run(tmp_path: Path) -> No
     assert "Avg = arithmetic mean" in text
     assert "its Avg (an EWMA, weight 0.01, not a mean) in OVS Avg" in text
     assert "(a P-square estimate) is in OVS 95%ile" in text
-    # ctbench's means are compared with each other, never with ovstest's.
-    assert "Comparing the averages" in text
-    assert "patch.json" not in text.split("Comparing the averages")[1].split("\n\n")[0]
+    # Files side by side compare each ctbench backend's means with the same
+    # table's in another file, never with ovstest's (which has no samples):
+    # here there is nothing to compare.
+    assert "Comparing the averages" not in text
     code, table, _ = run_cli("report", run_file, imported, "--format", "table")
     assert code == 0 and "in ovs_ewma" in table
     code, doc, _ = run_cli("report", imported, "--format", "json")

@@ -74,6 +74,22 @@ def test_report_json_with_several_files_is_a_list(tmp_path: Path, base: str) -> 
     assert results.run_from_json(documents[1]) == results.load(Path(other))
 
 
+def test_report_sets_each_backend_against_itself_in_the_first_file(
+    tmp_path: Path,
+) -> None:
+    # report a.json b.json once said "b.json:per-zone is 51% faster than
+    # a.json:single": two designs, not two files.
+    a = _save(tmp_path, "a.json", make_run())
+    b = _save(tmp_path, "b.json", make_run(scale=1.3))
+    result = _invoke("report", a, b, "--format", "markdown")
+    assert result.code == 0, result.err
+    lines = [ln for ln in result.out.splitlines() if " than " in ln]
+    assert len(lines) == 4  # two backends, two phases
+    for line in lines:
+        backend = line.split(" b.json:")[1].split()[0]
+        assert f"b.json:{backend} is 30.0% slower than a.json:{backend} (" in line
+
+
 def test_report_warns_about_different_parameters(tmp_path: Path, base: str) -> None:
     other = _save(tmp_path, "other.json", make_run(params={"entries": 5}))
     result = _invoke("report", base, other, "--format", "table")
@@ -94,6 +110,71 @@ def test_report_needs_a_file() -> None:
 
 
 # -- compare: exit statuses and verdicts --------------------------------------
+
+
+def _sharded(tmp_path: Path, name: str, *specs: str) -> str:
+    """A run of sharded tables under these labels: NAME[:shards=N], whose
+    effective option is N shards, 64 by default."""
+    run = make_run(backends=[f"b{i}" for i in range(len(specs))])
+    for result, spec in zip(run.results, specs, strict=True):
+        shards = int(spec.partition("=")[2] or 64)
+        result.backend, result.label = "sharded", spec
+        result.options = {"shards": shards}
+    run.params["backends"] = list(specs)
+    return _save(tmp_path, name, run)
+
+
+def test_compare_pairs_one_table_typed_two_ways(tmp_path: Path) -> None:
+    a = _sharded(tmp_path, "a.json", "sharded", "sharded:shards=8")
+    b = _sharded(tmp_path, "b.json", "sharded:shards=64", "sharded:shards=16")
+    result = _invoke("compare", a, b, "--format", "json")
+    assert result.code == 0, result.err
+    doc = json.loads(result.out)
+    assert {row["backend"] for row in doc["rows"]} == {"sharded -> sharded:shards=64"}
+    assert "pairs" not in doc["settings"]
+    asked = _invoke(
+        "compare", a, b, "--pair", "sharded:shards=8", "sharded:shards=16",
+        "--format", "json",
+    )  # fmt: skip
+    assert asked.code == 0, asked.err
+    doc = json.loads(asked.out)
+    assert {row["backend"] for row in doc["rows"]} == {
+        "sharded -> sharded:shards=64",
+        "sharded:shards=8 -> sharded:shards=16",
+    }
+    assert doc["settings"]["pairs"] == [["sharded:shards=8", "sharded:shards=16"]]
+
+
+def test_compare_pair_of_a_label_not_there_is_one_line(tmp_path: Path) -> None:
+    a = _sharded(tmp_path, "a.json", "sharded")
+    b = _sharded(tmp_path, "b.json", "sharded:shards=64")
+    result = _invoke("compare", a, b, "--pair", "sharded", "shards=64")
+    assert result.code == 2
+    assert result.err == (
+        f"ctbench: error: --pair: {b} has no backend shards=64 (it has "
+        "sharded:shards=64)\n"
+    )
+
+
+def test_merge_pools_one_table_typed_two_ways(tmp_path: Path) -> None:
+    a = _sharded(tmp_path, "a.json", "sharded", "sharded:shards=8")
+    b = _sharded(tmp_path, "b.json", "sharded:shards=8", "sharded:shards=64")
+    out = tmp_path / "m.json"
+    result = _invoke("merge", a, b, "-o", str(out))
+    assert result.code == 0, result.err
+    pooled = results.load(out)
+    by_shards = {r.options["shards"]: r for r in pooled.results}
+    runs = [results.load(Path(a)), results.load(Path(b))]
+    for shards, label in ((64, "sharded"), (8, "sharded:shards=8")):
+        assert by_shards[shards].label == label
+        samples = by_shards[shards].phases["flush_full_zone"].samples_us
+        assert samples == [
+            s
+            for run in runs
+            for r in run.results
+            if r.options["shards"] == shards
+            for s in r.phases["flush_full_zone"].samples_us
+        ]
 
 
 def test_compare_file_with_itself(base: str) -> None:

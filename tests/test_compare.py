@@ -19,7 +19,7 @@ from ctbench.compare import (
     parse_threshold,
     verdict,
 )
-from ctbench.results import PhaseResult
+from ctbench.results import PhaseResult, RunResult
 
 # -- thresholds ---------------------------------------------------------------
 
@@ -312,6 +312,57 @@ def test_phase_without_samples_is_skipped_with_a_note() -> None:
     assert result.notes == [
         "flush_full_zone on single: no samples in one file, skipped"
     ]
+
+
+def _typed(run: RunResult, *labels: str, shards: tuple[int, ...]) -> RunResult:
+    """``run``'s backends as sharded tables given these labels and shard
+    counts (their effective options)."""
+    for result, label, n in zip(run.results, labels, shards, strict=True):
+        result.backend, result.label, result.options = "sharded", label, {"shards": n}
+    return run
+
+
+def test_backends_pair_by_the_table_they_ran_not_the_label_typed() -> None:
+    # -b sharded (64 shards by default) against -b sharded:shards=64.
+    base = _typed(make_run(backends=["a"]), "sharded", shards=(64,))
+    cand = _typed(make_run(backends=["a"]), "sharded:shards=64", shards=(64,))
+    result = compare(base, cand)
+    assert {r.backend for r in result.rows} == {"sharded -> sharded:shards=64"}
+    assert result.notes == []
+
+
+def test_a_label_that_names_another_table_is_not_compared() -> None:
+    base = _typed(make_run(), "sharded", "per-zone-x", shards=(64, 1))
+    cand = _typed(make_run(), "sharded", "per-zone-x", shards=(16, 1))
+    result = compare(base, cand, names=("a", "b"))
+    assert {r.backend for r in result.rows} == {"per-zone-x"}
+    assert result.notes == [
+        "backend sharded: another table in each file (sharded:shards=64 in a, "
+        "sharded:shards=16 in b): not compared; --pair sharded sharded compares "
+        "them"
+    ]
+    paired = compare(base, cand, Settings(pairs=(("sharded", "sharded"),)))
+    assert {r.backend for r in paired.rows} == {"sharded", "per-zone-x"}
+
+
+def test_pairs_asked_for_compare_two_tables() -> None:
+    base = _typed(make_run(), "sharded:shards=8", "sharded:shards=16", shards=(8, 16))
+    cand = _typed(make_run(), "sharded:shards=64", "sharded", shards=(64, 16))
+    pairs = (("sharded:shards=8", "sharded:shards=64"),)
+    result = compare(base, cand, Settings(pairs=pairs))
+    # The pair asked for, then the other table with its own.
+    assert list(dict.fromkeys(r.backend for r in result.rows)) == [
+        "sharded:shards=8 -> sharded:shards=64",
+        "sharded:shards=16 -> sharded",
+    ]
+    assert result.notes == []
+    # Without it, the tables that differ are each only in one file.
+    assert compare(base, cand, names=("a", "b")).notes == [
+        "backend sharded:shards=64: only in b, not compared",
+        "backend sharded:shards=8: only in a, not compared",
+    ]
+    with pytest.raises(CompareError, match="--pair: b has no backend x"):
+        compare(base, cand, Settings(pairs=(("sharded:shards=8", "x"),)), ("a", "b"))
 
 
 def test_repeated_backend_labels_are_numbered() -> None:

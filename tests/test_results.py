@@ -827,7 +827,8 @@ def test_pooling_benchmark_runs_sums_packets_and_computes_rates_again() -> None:
         ]
     )
     assert pooled.results[0].extra == {
-        "wall_ms": 400.0,
+        # No single barrier-to-barrier time: each run's, in order.
+        "wall_ms_per_run": [100.0, 300.0],
         "packets": 2048,
         "pps": pytest.approx(5120.0),
         "pps_per_thread": pytest.approx(2560.0),

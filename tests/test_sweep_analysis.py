@@ -46,9 +46,39 @@ def test_points_from_another_machine_are_flagged_as_compare_flags_them() -> None
     assert [p.file for p in flagged] == ["p-3000-30.json"]
     assert flagged[0].flags == [
         "different environment: cpu_model is 'Test CPU @ 3.0GHz' in "
-        "p-1000-10.json but 'Other' in p-3000-30.json"
+        "8 of the 9 points but 'Other' in p-3000-30.json"
     ]
     assert {f.machines for f in doc.fits} == {2}
+
+
+def test_a_foreign_point_given_first_is_the_one_flagged() -> None:
+    # It once was the yardstick: the 8 points of the common machine were
+    # flagged and it was not.
+    named = grid_runs()
+    named[0] = (named[0][0], zones_run(1000, 10, environment={"cpu_model": "Other"}))
+    doc = build_sweep(named, "min")
+    assert [p.file for p in doc.points if p.flags] == ["p-1000-10.json"]
+    assert doc.points[0].flags == [
+        "different environment: cpu_model is 'Test CPU @ 3.0GHz' in "
+        "8 of the 9 points but 'Other' in p-1000-10.json"
+    ]
+    assert doc.warnings[0] == (
+        "the points come from 2 different machines or builds (8 points with "
+        "cpu_model 'Test CPU @ 3.0GHz'; 1 point with cpu_model 'Other'; the "
+        "others are flagged below): their timings are not comparable, and the "
+        "fits mix them"
+    )
+
+
+def test_points_that_differ_only_in_ovs_stats_make_one_sweep() -> None:
+    # --ovs-stats adds ovstest's estimators to the report: no timed work.
+    named = grid_runs()
+    named[3] = (named[3][0], zones_run(3000, 10, params={"ovs_stats": True}))
+    doc = build_sweep(named, "min")
+    assert len(doc.fits) == 8 and not doc.warnings
+    # The grid's shared parameters do not claim the first point's value.
+    assert "ovs_stats" not in doc.grid["params"]
+    assert build_sweep(grid_runs(), "min").grid["params"]["ovs_stats"] is False
 
 
 def test_a_missing_point_and_a_repeated_one_are_warned_about() -> None:

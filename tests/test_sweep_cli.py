@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 from cli_helpers import run_cli
+from sweep_factory import grid_runs
 
+from ctbench import results
 from ctbench.cli.progress_display import ProgressDisplay
 from ctbench.results import load
 from ctbench.sweep.document import load_sweep
@@ -163,7 +165,9 @@ def test_a_plan_run_on_two_machines_merges_and_flags_them(
     doc = load_sweep(Path("merged.json"))
     assert len(doc.points) == 4 and len(doc.fits) == 4
     assert doc.warnings[0].startswith("the points come from 2 different machines")
-    assert sum("cpu_model is" in w and "'Other CPU'" in w for w in doc.warnings) == 2
+    # Two points each: no machine holds most, so every point is flagged.
+    assert "no one holds most points" in doc.warnings[0]
+    assert sum("cpu_model is" in w and "'Other CPU'" in w for w in doc.warnings) == 4
     assert "WARNING: the points come from 2 different machines" in out
     assert "2 machines" in out  # each fit says it mixes them
     assert {p.file.split("/")[0] for p in doc.points} == {"a", "b"}
@@ -176,6 +180,26 @@ def test_merge_refuses_files_that_are_not_one_sweep(tmp_path: Path) -> None:
     assert run_cli(*run, "50", "3", "1", "--warmup", "1", "-o", b).code == 0
     code, out, err = run_cli("sweep", "--merge", a, b)
     assert code == 2 and "warmup is 1 but 0" in err and len(err.splitlines()) == 1
+
+
+def test_merge_after_the_scenario_names_the_file_it_cannot_read(
+    tmp_path: Path,
+) -> None:
+    # "sweep benchmark-zones --merge a.json" once took the scenario for a
+    # file: "benchmark-zones: cannot read".
+    missing = tmp_path / "a.json"
+    code, _, err = run_cli("sweep", "benchmark-zones", "--merge", missing)
+    assert code == 2
+    assert err == f"ctbench: error: {missing}: cannot read: No such file or directory\n"
+    code, _, err = run_cli("sweep", "benchmark-zones", "--merge")
+    assert code == 2 and "--merge needs the results FILEs to fit" in err
+    files = []
+    for name, run in grid_runs():
+        results.save(run, tmp_path / name)
+        files.append(tmp_path / name)
+    code, out, err = run_cli("sweep", "benchmark-zones", "--merge", *files)
+    assert code == 0, err
+    assert "flush full zone" in out
 
 
 def test_a_sweep_too_long_is_refused_before_anything_is_made(tmp_path: Path) -> None:

@@ -106,6 +106,16 @@ def _threshold(ctx: click.Context, param: click.Parameter, value: str) -> float:
     help="Fail (exit 1) when any work counter differs.",
 )
 @click.option(
+    "--pair",
+    "pairs",
+    nargs=2,
+    multiple=True,
+    metavar="BASE_LABEL CAND_LABEL",
+    help="Compare these two backends, whatever tables they ran; repeat for "
+    "more. Others pair by the table they ran (name and effective options), "
+    "so -b sharded and -b sharded:shards=64 pair by themselves.",
+)
+@click.option(
     "--format",
     "fmt",
     type=click.Choice(list(render_comparison.FORMATS)),
@@ -124,6 +134,7 @@ def compare(
     resamples: int,
     strict: bool,
     counters_must_match: bool,
+    pairs: tuple[tuple[str, str], ...],
     fmt: str,
 ) -> None:
     """Compare CANDIDATE against BASELINE, backend by backend and phase by phase.
@@ -133,6 +144,8 @@ def compare(
     when the whole interval of --stat is above 1 + threshold, faster when
     below 1 / (1 + threshold), unchanged inside that band, inconclusive
     when it straddles an edge.  Work counters are compared exactly.
+    Backends pair by the table they ran (its name and effective options),
+    whatever label they were given; --pair sets two labels side by side.
 
     \b
     Exit status:
@@ -146,6 +159,7 @@ def compare(
       ctbench compare results/baseline-zones-small.json new.json
       ctbench compare base.json new.json --stat p95 --threshold 5% --strict
       ctbench compare base.json new.json --format markdown >> "$GITHUB_STEP_SUMMARY"
+      ctbench compare a.json b.json --pair sharded:shards=8 sharded:shards=64
     """
     settings = Settings(
         stat=stat,
@@ -154,6 +168,7 @@ def compare(
         seed=seed,
         strict=strict,
         counters_must_match=counters_must_match,
+        pairs=pairs,
     )
     base_run, cand_run = results.load(baseline), results.load(candidate)
     names = (str(baseline), str(candidate))
@@ -181,10 +196,17 @@ def merge(files: tuple[Path, ...], output: Path) -> None:
     """Pool several runs of one scenario into one results file.
 
     Each backend's samples are concatenated in the order given and its
-    counters summed; the runs must share the command, the parameters (but
-    for ITERATIONS) and the backends.  Totals (ITERATIONS, rounds, run
-    time, packets) are summed and rates computed again; a figure of one run
-    that differs between runs is dropped.  Alternate two builds' runs
+    counters summed.  The runs must share the command, the parameters (but
+    for ITERATIONS and replay's --repeat), the tables (a backend pairs by
+    its name and effective options, however it was typed) and the machine
+    and build (the fields compare warns about).  Totals are summed
+    (ITERATIONS, rounds, --repeat and repetitions, benchmark's packets,
+    benchmark-zones' total run time) and rates computed again from them;
+    measurements made once a run (fill times, memory, the clock's overhead)
+    become their mean; benchmark's barrier-to-barrier time is listed run
+    by run, since no one time is the pool's; the table's state at the end
+    is kept only where every run agrees.  The pooled file spans the
+    earliest start to the latest finish.  Alternate two builds' runs
     (A B A B) and pool each side: machine drift then falls on both alike.
     A file given twice (or through a link) is pooled twice, with a warning.
 

@@ -69,7 +69,9 @@ GRID_OPTIONS = (
 
 
 @click.command("sweep")
-@click.argument("args", nargs=-1, metavar="benchmark-zones | --merge FILE...")
+@click.argument(
+    "args", nargs=-1, metavar="benchmark-zones | [benchmark-zones] --merge FILE..."
+)
 @click.option("--entries", metavar="N,N,...", help="ENTRIES values, e.g. 1000,3000")
 @click.option("--zones", metavar="N,N,...", help="ZONES values, e.g. 10,30,100")
 @click.option("--iterations", type=INTEGER, help="ITERATIONS at every point.")
@@ -179,7 +181,10 @@ def sweep(ctx: click.Context, /, args: tuple[str, ...], **opts: object) -> None:
     assert output is None or isinstance(output, Path)
     statistic, fmt = str(opts["statistic"]), str(opts["fmt"])
     if opts["merge"]:
-        _merge(ctx, args, output, statistic, fmt)
+        # "sweep benchmark-zones --merge FILE...": the scenario named before
+        # its files, not a file of its own.
+        files = args[1:] if args[:1] and args[0] in SCENARIOS else args
+        _merge(ctx, files, output, statistic, fmt)
         return
     if len(args) != 1 or args[0] not in SCENARIOS:
         got = " ".join(args) or "nothing"

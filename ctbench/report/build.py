@@ -14,8 +14,9 @@ from ctbench.report.ovstest_lines import (
     ovstest_summary,
 )
 from ctbench.report.sections import CommandSections
-from ctbench.results import FAILED, RunResult
+from ctbench.results import FAILED, BackendResult, RunResult, side_by_side
 from ctbench.results.merge import SIDE_BY_SIDE
+from ctbench.results.pairing import pair_backends
 from ctbench.stats import PERCENTILE_METHOD_NOTE
 
 # The exact statistics every row has, in the table formats' order.
@@ -182,7 +183,10 @@ def _compare_means(
     run: RunResult, phases: list[str], sections: CommandSections
 ) -> list[str]:
     """'flush empty zone: per-zone is 99.9% faster than single (95% CI ...)'
-    lines, each backend against the first one, on arithmetic means.
+    lines, each backend against the first one, on arithmetic means; with
+    files side by side (report a.json b.json), each backend of a later file
+    against the first file's that ran the same table: like with like, the
+    change between the files, not between two designs.
 
     The interval (:func:`ctbench.compare.mean_change`) covers the sampling
     noise within the run, so that a difference of a few percent is not read
@@ -194,15 +198,14 @@ def _compare_means(
     ran = [r for r in run.results if r.status != FAILED and not is_ovstest(r)]
     if len(ran) < 2:
         return []
-    base, others = ran[0], ran[1:]
+    pairs = _side_by_side_pairs(run)
+    if not side_by_side(run):
+        pairs = [(ran[0], other) for other in ran[1:]]
     lines = []
     for phase in phases:
-        bp = base.phases.get(phase)
-        if bp is None:
-            continue
-        for other in others:
-            op = other.phases.get(phase)
-            if op is None:
+        for base, other in pairs:
+            bp, op = base.phases.get(phase), other.phases.get(phase)
+            if bp is None or op is None:
                 continue
             key = f"{base.label}/{other.label}/{phase}"
             change = mean_change(bp.samples_us, op.samples_us, key)
@@ -214,6 +217,20 @@ def _compare_means(
                 f"({_interval_words(change)})"
             )
     return lines
+
+
+def _side_by_side_pairs(run: RunResult) -> list[tuple[BackendResult, BackendResult]]:
+    """Files shown side by side: each later file's backends against the
+    first file's that ran the same table, like with like."""
+    files = [
+        [(label, r) for label, r in found if r.status != FAILED and not is_ovstest(r)]
+        for _, found in side_by_side(run)
+    ]
+    return [
+        (pair.base, pair.cand)
+        for other in files[1:]
+        for pair in pair_backends(files[0], other).pairs
+    ]
 
 
 def _end_words(change: float) -> str:

@@ -16,7 +16,14 @@ from ctbench.results.files import (
     writer_lock,
     writing,
 )
-from ctbench.results.merge import file_labels, merge_runs, pool_runs
+from ctbench.results.merge import (
+    Pooling,
+    file_labels,
+    merge_runs,
+    pool_runs,
+    pooled_runs,
+    side_by_side,
+)
 from ctbench.results.model import (
     COMPLETE,
     FAILED,
@@ -45,6 +52,7 @@ __all__ = [
     "Fill",
     "Memory",
     "PhaseResult",
+    "Pooling",
     "ResultsError",
     "RunResult",
     "check_header",
@@ -55,12 +63,14 @@ __all__ = [
     "loads",
     "merge_runs",
     "pool_runs",
+    "pooled_runs",
     "parse_json",
     "read_text",
     "run_from_json",
     "run_to_json",
     "same_file",
     "save",
+    "side_by_side",
     "write_atomic",
     "write_file",
     "writer_lock",

@@ -257,6 +257,7 @@ _KNOWN_EXTRA: Final[dict[str, Callable[[Any], bool]]] = {
     # replay's packets per state and per reason a packet is invalid.
     "states": _counts_by_name,
     "invalid_reasons": _counts_by_name,
+    "wall_ms_per_run": lambda v: isinstance(v, list) and all(map(_number, v)),
 }
 _KNOWN_HARNESS: Final[dict[str, Callable[[Any], bool]]] = {
     "timer_overhead_ns": _number,

@@ -27,7 +27,8 @@ from ctbench.packets import IPPROTO_TCP, CtState, ct_state_flags
 from ctbench.parse import explain_frame
 from ctbench.report.model import Column
 from ctbench.report.sections import CommandSections, ExtraColumn, extra_value
-from ctbench.results import PhaseResult, RunResult
+from ctbench.results import PhaseResult, Pooling, RunResult, pooled_runs
+from ctbench.results.merge import is_number
 from ctbench.scenarios.frame import (
     CommonConfig,
     ConfigError,
@@ -360,7 +361,7 @@ def _summary(run: RunResult) -> list[str]:
         f"{params.get('batch_size', '?')} "
         f"({', '.join(capture.get('link_types', [])) or '?'}, "
         f"{_traffic(params.get('files', []), capture)}), clock "
-        f"{params.get('clock', '?')}, zone {_zones(params)}, {_times(params)}"
+        f"{params.get('clock', '?')}, zone {_zones(params)}, {_times(run)}"
     ]
     for result in run.results:
         extra = result.extra
@@ -411,9 +412,11 @@ def _traffic(files: list[str], capture: dict[str, Any]) -> str:
     return f"{duration:.3f} s of traffic" if duration is not None else "? s of traffic"
 
 
-def _times(params: dict[str, Any]) -> str:
-    repeat = params.get("repeat", 1)
-    return "played once" if repeat == 1 else f"played {repeat:,} times"
+def _times(run: RunResult) -> str:
+    repeat = run.params.get("repeat", 1)
+    played = "played once" if repeat == 1 else f"played {repeat:,} times"
+    runs = pooled_runs(run)
+    return played + (f" over {runs} pooled runs" if runs > 1 else "")
 
 
 def _zones(params: dict[str, Any]) -> str:
@@ -421,6 +424,34 @@ def _zones(params: dict[str, Any]) -> str:
     if zones == 1:
         return str(zone)
     return f"{zone}..{zone + zones - 1} (by connection)"
+
+
+def _pooled_rate(
+    pooled: dict[str, Any],
+    extras: Sequence[Mapping[str, Any]],
+    params: Sequence[Mapping[str, Any]],
+) -> dict[str, float]:
+    """Packets/s over the pooled runs, as ReplayWorkload.run computes one
+    run's: the packets of the whole repetitions over their timed executes.
+    Each run's time is its packets over its rate."""
+    packets = seconds = 0.0
+    for extra in extras:
+        per_rep, reps, pps = (extra.get(k) for k in ("packets", "repetitions", "pps"))
+        if not (is_number(per_rep) and is_number(reps)):
+            return {}
+        if not reps:
+            continue  # no whole repetition: nothing in the rate
+        if not (is_number(pps) and pps > 0):
+            return {}
+        packets += per_rep * reps
+        seconds += per_rep * reps / pps
+    return {"pps": packets / seconds} if seconds else {}
+
+
+# The extra figures (ReplayWorkload.run): ``packets`` is the capture's, one
+# repetition's; the repetitions are summed; the first repetition's states
+# and the table at the end are per run.
+POOLING: Final = Pooling(summed=("repetitions",), rates=("pps",), rate=_pooled_rate)
 
 
 SECTIONS: Final = CommandSections(

@@ -55,7 +55,8 @@ from ctbench.packets import ovstest_frame
 from ctbench.report.model import Column
 from ctbench.report.numbers import fmt_rate, fmt_us
 from ctbench.report.sections import CommandSections, ExtraColumn, extra_value
-from ctbench.results import BackendResult, PhaseResult, RunResult
+from ctbench.results import BackendResult, PhaseResult, Pooling, RunResult
+from ctbench.results.merge import is_number
 from ctbench.scenarios.frame import (
     MAX_BATCH_SIZE,
     CommonConfig,
@@ -393,13 +394,66 @@ def _method(run: RunResult) -> str:
 
 
 def _conntrack_lines(run: RunResult) -> list[str]:
-    """ovstest's output line, ``conntrack:  %5lld ms``, once per backend."""
+    """ovstest's output line, ``conntrack:  %5lld ms``, once per backend;
+    a pooled file has one barrier-to-barrier time per run, each its line."""
     lines = []
     for result in run.results:
         wall_ms = result.extra.get("wall_ms")
         if isinstance(wall_ms, int | float):
             lines.append(f"{result.label}: conntrack:  {round(wall_ms):5d} ms")
+        walls = _walls(result)
+        for i, ms in enumerate(walls if wall_ms is None else [], 1):
+            lines.append(
+                f"{result.label}: conntrack:  {round(ms):5d} ms  "
+                f"(pooled run {i} of {len(walls)})"
+            )
     return lines
+
+
+# A pooled file lists each run's barrier-to-barrier time: no single one is
+# the pool's (ctbench.results.merge).
+WALLS_KEY: Final = "wall_ms_per_run"
+
+
+def _walls(result: BackendResult) -> list[float]:
+    """Each run's barrier-to-barrier time: the run's own, or a pool's list."""
+    wall_ms = result.extra.get("wall_ms")
+    if is_number(wall_ms):
+        return [float(wall_ms)]
+    walls = result.extra.get(WALLS_KEY)
+    if isinstance(walls, list) and all(map(is_number, walls)):
+        return [float(ms) for ms in walls]
+    return []
+
+
+def _pooled_rates(
+    pooled: dict[str, Any],
+    extras: Sequence[Mapping[str, Any]],
+    params: Sequence[Mapping[str, Any]],
+) -> dict[str, float]:
+    """Throughput over the pooled runs: their packets over their
+    barrier-to-barrier times added up, as _fill_result computes one run's."""
+    packets, walls = pooled.get("packets"), pooled.get(WALLS_KEY)
+    if not is_number(packets) or not isinstance(walls, list):
+        return {}
+    wall_s = sum(walls) / 1e3
+    pps = packets / wall_s if wall_s > 0 else 0.0
+    n_threads = params[0].get("n_threads")
+    rates = {"pps": pps}
+    if is_number(n_threads) and n_threads > 0:
+        rates["pps_per_thread"] = pps / n_threads
+    return rates
+
+
+# The extra figures (_fill_result): totals over the run and per thread;
+# the barrier-to-barrier time, one per run; the rates over it.
+POOLING: Final = Pooling(
+    summed=("packets",),
+    summed_per_thread=("thread_packets", "thread_batches", "thread_ms"),
+    listed={"wall_ms": WALLS_KEY},
+    rates=("pps", "pps_per_thread"),
+    rate=_pooled_rates,
+)
 
 
 def threads_note(run: RunResult) -> str:
@@ -439,8 +493,8 @@ def _summary(run: RunResult) -> list[str]:
     for result in run.results:
         extra = result.extra
         packets = extra.get("packets")
-        wall_ms = extra.get("wall_ms")
-        if not isinstance(packets, int) or not isinstance(wall_ms, int | float):
+        walls = _walls(result)
+        if not isinstance(packets, int) or not walls:
             continue
         pps, per_thread = (
             extra_value("pps")(result),
@@ -448,9 +502,14 @@ def _summary(run: RunResult) -> list[str]:
         )
         counts = [int(c) for c in extra.get("thread_packets", [])]
         conns = int(extra.get("connections", 0))
+        during, over = f"in {fmt_us(walls[0] * 1e3)}", ""
+        if "wall_ms" not in extra:
+            times = " + ".join(fmt_us(ms * 1e3) for ms in walls)
+            during = f"in {len(walls)} pooled runs ({times} barrier to barrier)"
+            over = " over their sum"
         lines.append(
-            f"{result.label}: {packets:,} packets in {fmt_us(wall_ms * 1e3)}: "
-            f"{fmt_rate(pps)} packets/s, {fmt_rate(per_thread)} per thread "
+            f"{result.label}: {packets:,} packets {during}: "
+            f"{fmt_rate(pps)} packets/s{over}, {fmt_rate(per_thread)} per thread "
             f"(packets per thread: {_thread_counts(counts)}); "
             f"{conns:,} connection{'' if conns == 1 else 's'} in the table"
         )

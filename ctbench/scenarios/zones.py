@@ -30,7 +30,7 @@ from ctbench.model import SWEEP_BATCH_DIVISOR, Conntrack, FlushResult
 from ctbench.packets import ovstest_frame, zone_benchmark_ports
 from ctbench.report.numbers import fmt_bytes, fmt_us
 from ctbench.report.sections import CommandSections
-from ctbench.results import Memory, PhaseResult, RunResult
+from ctbench.results import Memory, PhaseResult, Pooling, RunResult, pooled_runs
 from ctbench.scenarios.frame import (
     MAX_BATCH_SIZE,
     CommonConfig,
@@ -491,14 +491,18 @@ def _summary(run: RunResult) -> list[str]:
     """The fill, memory and run time of each backend."""
     lines = []
     for result in run.results:
+        # A pooled file's once-a-run figures are means, its run time the sum.
+        runs = pooled_runs(run, result)
+        mean = f"; mean of {runs} pooled runs" if runs > 1 else ""
         fill, name = result.fill, result.label
         if fill.requested:
-            lines.append(_fill_line(name, fill))
+            lines.append(_fill_line(name, fill, runs))
         if result.memory.sample_conns:
             lines.append(
                 f"{name}: memory {result.memory.bytes_per_conn:.0f} bytes per "
                 f"connection, {fmt_bytes(result.memory.fixed_bytes)} fixed "
-                f"(tracemalloc, {result.memory.sample_conns:,}-connection sample)"
+                f"(tracemalloc, {result.memory.sample_conns:,}-connection sample"
+                f"{mean})"
             )
         wall = result.extra.get("wall_s")
         if isinstance(wall, int | float):
@@ -508,16 +512,18 @@ def _summary(run: RunResult) -> list[str]:
                 if isinstance(untimed, int | float) and untimed
                 else ""
             )
-            lines.append(f"{name}: total run time {wall:.2f} s{harness}")
+            over = f" over {runs} pooled runs" if runs > 1 else ""
+            lines.append(f"{name}: total run time {wall:.2f} s{over}{harness}")
     return lines
 
 
-def _fill_line(name: str, fill: Any) -> str:
+def _fill_line(name: str, fill: Any, runs: int = 1) -> str:
     attempted = fill.requested if fill.attempted is None else fill.attempted
     repeats = attempted - fill.stored - fill.refused
+    mean = f" (means of {runs} pooled runs)" if runs > 1 else ""
     line = (
         f"{name}: packet generation {fmt_us(fill.generate_us)}, initial insert "
-        f"{fmt_us(fill.insert_us)}; stored {fill.stored:,} of "
+        f"{fmt_us(fill.insert_us)}{mean}; stored {fill.stored:,} of "
         f"{fill.requested:,} requested, {fill.refused:,} refused"
     )
     if repeats > 0:
@@ -540,6 +546,14 @@ def _warnings(run: RunResult) -> list[str]:
         for result in run.results
         if result.fill.refused
     ]
+
+
+# The extra figures (ZoneWorkload.run): totals over the run, and the
+# harness's time per round; stored_at_end is per run.
+POOLING: Final = Pooling(
+    summed=("rounds", "swept", "wall_s"),
+    per_round=("harness_untimed_us_per_round",),
+)
 
 
 SECTIONS: Final = CommandSections(

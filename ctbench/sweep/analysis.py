@@ -19,10 +19,10 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
-from ctbench.compare import ENVIRONMENT_KEYS, environment_differences
 from ctbench.errors import CtbenchError
 from ctbench.growth.fit import FitError, PowerLawFit, fit_power_law
 from ctbench.results import COMPLETE, RunResult
+from ctbench.results.machines import ENVIRONMENT_KEYS, environment_differences, show
 from ctbench.scenarios.zones import COMMAND, PHASE_ORDER, SECTIONS
 
 # What a point's cost is, from its samples.  The minimum by default: the
@@ -41,8 +41,18 @@ _REDUCE: Final[dict[str, Callable[[npt.NDArray[np.float64]], Any]]] = {
     "mean": np.mean,
 }
 # The parameters that may differ between the points of one sweep: the two
-# sizes it varies, how many rounds each ran, and which backends.
-VARIED_PARAMS: Final = ("entries", "zones", "iterations", "backends", "seed")
+# sizes it varies, how many rounds each ran, which backends, and options
+# that change no timed work: --ovs-stats only adds ovstest's estimators,
+# computed from the samples afterwards (ctbench.stats), and the seed of
+# older files seeded nothing.
+VARIED_PARAMS: Final = (
+    "entries",
+    "zones",
+    "iterations",
+    "backends",
+    "seed",
+    "ovs_stats",
+)
 
 METHOD: Final = (
     "Each backend and phase: one least-squares fit over the points of "
@@ -164,16 +174,55 @@ def point_record(file: str, run: RunResult, statistic: str) -> PointRecord:
     return record
 
 
-def machine_warnings(records: Sequence[PointRecord], runs: Sequence[RunResult]) -> None:
-    """Flag each point whose machine differs from the first point's, as
-    ``compare`` flags two runs (same fields, same words)."""
-    if not records:
-        return
-    first_run, first = runs[0], records[0]
-    for record, run in zip(records[1:], runs[1:], strict=True):
-        record.flags += environment_differences(
-            first_run, run, (first.file, record.file)
+def machine_warnings(
+    records: Sequence[PointRecord], runs: Sequence[RunResult]
+) -> list[str]:
+    """Flag the points whose machine or build is not the one most points
+    ran on, as ``compare`` flags two runs (same fields, same words).  When
+    no machine holds most points (a tie), every point is flagged, against
+    the largest group of the others.  Returns a line that names the groups,
+    or nothing when every point ran on one machine."""
+    groups: dict[tuple[object, ...], list[int]] = {}
+    for i, record in enumerate(records):
+        groups.setdefault(record.machine, []).append(i)
+    if len(groups) < 2:
+        return []
+    # Largest first; among equals, the one seen first.
+    ranked = sorted(groups.values(), key=len, reverse=True)
+    majority = ranked[0] if len(ranked[0]) > len(ranked[1]) else None
+    total = len(records)
+    for members in ranked:
+        if members is majority:
+            continue
+        reference = majority or next(g for g in ranked if g is not members)
+        where = f"{len(reference)} of the {total} points"
+        for i in members:
+            records[i].flags += environment_differences(
+                runs[reference[0]], runs[i], (where, records[i].file)
+            )
+    varying = [
+        key
+        for j, key in enumerate(ENVIRONMENT_KEYS)
+        if len({machine[j] for machine in groups}) > 1
+    ]
+    described = [
+        f"{len(members)} point{'s' if len(members) > 1 else ''} with "
+        + ", ".join(
+            f"{key} {show(records[members[0]].machine[ENVIRONMENT_KEYS.index(key)])}"
+            for key in varying
         )
+        for members in ranked
+    ]
+    flagged = (
+        "the others are flagged below"
+        if majority
+        else "no one holds most points, so each point is flagged below"
+    )
+    return [
+        f"the points come from {len(groups)} different machines or builds "
+        f"({'; '.join(described)}; {flagged}): their timings are not "
+        "comparable, and the fits mix them"
+    ]
 
 
 def check_same_sweep(named: Sequence[tuple[str, RunResult]]) -> list[str]:

@@ -26,7 +26,7 @@ def build_sweep(
     """The sweep of these points (file name, run), in the order given."""
     warnings = check_same_sweep(named)
     records = [point_record(name, run, statistic) for name, run in named]
-    machine_warnings(records, [run for _, run in named])
+    machines = machine_warnings(records, [run for _, run in named])
     seen: dict[tuple[int, int], str] = {}
     for record in records:
         key = (record.entries, record.zones)
@@ -42,17 +42,16 @@ def build_sweep(
     for record in records:
         warnings += [f"{record.file}: {flag}" for flag in record.flags]
     fits, notes = fit_growth(records)
-    machines = {record.machine for record in records}
-    if len(machines) > 1:
-        warnings.insert(
-            0,
-            f"the points come from {len(machines)} different machines or "
-            "builds (see below): their timings are not comparable, and the "
-            "fits mix them",
-        )
+    warnings[:0] = machines
     backends = list(dict.fromkeys(o.backend for r in records for o in r.observations))
-    first = named[0][1] if named else None
-    grid = grid_of(records, first.params if first else {})
+    runs = [run for _, run in named]
+    # The parameters every point shares (--ovs-stats may differ).
+    shared = {
+        key: value
+        for key, value in (runs[0].params.items() if runs else ())
+        if all(key in run.params and run.params[key] == value for run in runs)
+    }
+    grid = grid_of(records, shared)
     grid["params"]["backends"] = backends
     return SweepDocument(
         command=COMMAND,

@@ -13,7 +13,8 @@ from ctbench.report.comparison import ComparisonReport
 # The JSON comparison document's own version (it is not a results file).
 # History: 1, first version; "summary_rows" (ovstest's summaries: ratios,
 # no interval, no verdict) added without a bump, present only when there are
-# such rows: documents without them are unchanged.
+# such rows: documents without them are unchanged; likewise
+# "settings.pairs" (compare --pair), present only when pairs were asked for.
 COMPARISON_SCHEMA: Final = 1
 
 
@@ -69,6 +70,8 @@ def to_json_dict(c: Comparison) -> dict[str, Any]:
         "exit_status": c.exit_status(),
         "outcome": c.outcome(),
     }
+    if s.pairs:  # only then, as summary_rows
+        doc["settings"]["pairs"] = [list(pair) for pair in s.pairs]
     if c.summary_rows:  # only then: older documents stay byte for byte
         doc["summary_rows"] = [
             {
