@@ -183,3 +183,18 @@ def test_incomplete_run_is_flagged() -> None:
     text = render(run, "patch")
     assert "incomplete run" in text
     assert "clipped" not in text
+
+
+def test_one_sample_prints_no_stdev() -> None:
+    """One sample: the stdev (n - 1) is undefined, printed "-", not 0.00."""
+    run = hand_built_run(refused=0)
+    for result in run.results:
+        for phase in result.phases.values():
+            phase.samples_us = phase.samples_us[:1]
+    lines = render(run, "table").splitlines()
+    head = next(i for i, line in enumerate(lines) if line.startswith("phase "))
+    heads = lines[head].split()
+    body = [line.split() for line in lines[head + 2 :] if line.strip()][:8]
+    # Counted from the right: a phase label is several words.
+    cells = [row[heads.index("stdev") - len(heads)] for row in body]
+    assert cells == ["-"] * 8
