@@ -5,13 +5,18 @@ tests/test_render.py`` and review the diff.
 """
 
 import os
+import re
 from pathlib import Path
 
 import numpy as np
 import pytest
 from run_factory import golden_environment, mask_bootstrap_digits
+from sweep_factory import grid_runs
 
+from ctbench.compare import compare
 from ctbench.render import FORMATS, render
+from ctbench.render.comparison import render as render_comparison
+from ctbench.render.growth import render as render_growth
 from ctbench.report.build import build_report
 from ctbench.results import (
     BackendResult,
@@ -21,6 +26,7 @@ from ctbench.results import (
     RunResult,
 )
 from ctbench.scenarios.zones import PHASE_ORDER
+from ctbench.sweep.build import build_sweep
 
 GOLDEN = Path(__file__).parent / "golden"
 # Means in microseconds per phase, roughly the shape of the reference table.
@@ -198,3 +204,32 @@ def test_one_sample_prints_no_stdev() -> None:
     # Counted from the right: a phase label is several words.
     cells = [row[heads.index("stdev") - len(heads)] for row in body]
     assert cells == ["-"] * 8
+
+
+def _markdown_cells(text: str) -> list[int]:
+    """Cells per table line, split where GitHub splits: at a "|" that is
+    not escaped."""
+    return [
+        len(re.split(r"(?<!\\)\|", line))
+        for line in text.splitlines()
+        if line.startswith("|")
+    ]
+
+
+def _piped_run() -> RunResult:
+    run = hand_built_run(refused=0)
+    run.results[0].label = "a|b.json:single"  # report labels FILE:backend
+    return run
+
+
+def test_a_pipe_in_a_label_stays_in_its_markdown_cell() -> None:
+    report = render(_piped_run(), "markdown")
+    comparison = render_comparison(compare(_piped_run(), _piped_run()), "markdown")
+    points = grid_runs()
+    for _, run in points:
+        run.results[0].label = "single|a"
+    growth = render_growth(build_sweep(points, "min"), "markdown")
+    for text in (report, comparison, growth):
+        widths = _markdown_cells(text)
+        assert len(widths) > 2 and len(set(widths)) == 1, text
+        assert "\\|" in text
