@@ -53,6 +53,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ctbench.errors import CtbenchError
+from ctbench.report.numbers import plural
 from ctbench.results import BackendResult, RunResult, distinct_labels
 from ctbench.stats import (
     BOOTSTRAP_STATS,
@@ -639,7 +640,8 @@ def compare(
             notes.append(f"{phase} on {label}: only in {where}, not compared")
     if too_few:
         notes.append(
-            f"{too_few} row(s) have fewer than {MIN_INTERVAL_SAMPLES} samples a "
+            f"{plural(too_few, 'row')} {'has' if too_few == 1 else 'have'} fewer "
+            f"than {MIN_INTERVAL_SAMPLES} samples a "
             "side: no interval and no verdict (inconclusive); at 2-5 samples a "
             "bootstrap interval claims a difference that is not there 10-28% of "
             "the time (bench/interval_coverage.py)"

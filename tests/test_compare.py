@@ -232,6 +232,11 @@ def test_too_few_samples_give_no_verdict_with_the_reason() -> None:
     assert any("fewer than 20 samples a side" in n for n in result.notes)
     assert result.exit_status() == 0
     assert compare(base, cand, Settings(strict=True)).exit_status() == 3
+    assert "4 rows have fewer than 20 samples a side" in " ".join(result.notes)
+    base, cand = make_run(n=3, backends=["single"]), make_run(n=30, backends=["single"])
+    base.results[0].phases["flush_full_zone"].samples_us *= 10
+    one = compare(base, cand)
+    assert "1 row has fewer than 20 samples a side" in " ".join(one.notes)
     enough = compare(make_run(n=20), make_run(n=20, seed=1, scale=1.5))
     assert {r.verdict for r in enough.rows} == {"slower"}
 

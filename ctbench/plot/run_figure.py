@@ -119,6 +119,7 @@ def run_figure(named: Sequence[tuple[str, RunResult]]) -> Figure:
     n = "/".join(map(str, sorted(rounds)))
     fig.suptitle(
         f"{run_title(run, len(named))}: latency per phase\n"
-        f"empirical CDF of {n} samples per backend; time on a log axis",
+        f"empirical CDF of {n} {'sample' if rounds == {1} else 'samples'} per "
+        "backend; time on a log axis",
     )
     return fig

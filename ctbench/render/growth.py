@@ -54,7 +54,7 @@ def title(doc: SweepDocument) -> str:
         f"ctbench sweep {doc.command}: {plural(len(doc.points), 'point')}, "
         f"entries {', '.join(f'{v:,}' for v in grid.get('entries', []))} x "
         f"zones {', '.join(f'{v:,}' for v in grid.get('zones', []))}, "
-        f"{iterations} iterations"
+        f"{iterations} {'iteration' if iterations == '1' else 'iterations'}"
     )
 
 

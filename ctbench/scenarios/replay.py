@@ -25,6 +25,7 @@ from ctbench.model import Conntrack, Limits
 from ctbench.packets import IPPROTO_TCP, CtState, ct_state_flags
 from ctbench.parse import explain_frame
 from ctbench.report.model import Column
+from ctbench.report.numbers import plural
 from ctbench.report.sections import CommandSections, ExtraColumn, extra_value
 from ctbench.results import PhaseResult, RunResult
 from ctbench.scenarios.frame import (
@@ -305,8 +306,8 @@ def _summary(run: RunResult) -> list[str]:
     found = params.get("capture")
     capture: dict[str, Any] = found if isinstance(found, dict) else {}
     lines = [
-        f"capture: {params.get('packets', '?'):,} packets in "
-        f"{params.get('batches', '?'):,} batches of up to "
+        f"capture: {plural(params.get('packets'), 'packet')} in "
+        f"{plural(params.get('batches'), 'batch', 'batches')} of up to "
         f"{params.get('batch_size')} ({', '.join(capture.get('link_types', []))}, "
         f"{capture.get('duration_s', 0):.3f} s of traffic), clock "
         f"{params.get('clock')}, zone {_zones(params)}, {_times(params)}"
@@ -325,9 +326,10 @@ def _summary(run: RunResult) -> list[str]:
         if phase and phase.counters:
             c = phase.counters
             lines.append(
-                f"{result.label}: work over {extra.get('repetitions', 0):,} "
-                f"repetitions: {c.get('lookups', 0):,} packets, "
-                f"{c.get('created', 0):,} connections created, "
+                f"{result.label}: work over "
+                f"{plural(extra.get('repetitions', 0), 'repetition')}: "
+                f"{plural(c.get('lookups', 0), 'packet')}, "
+                f"{plural(c.get('created', 0), 'connection')} created, "
                 f"{c.get('removed', 0):,} removed, {c.get('invalid', 0):,} invalid, "
                 f"{c.get('refused', 0):,} refused"
             )

@@ -22,6 +22,7 @@ import numpy.typing as npt
 from ctbench.compare import ENVIRONMENT_KEYS, environment_differences
 from ctbench.errors import CtbenchError
 from ctbench.growth.fit import FitError, PowerLawFit, fit_power_law
+from ctbench.report.numbers import plural
 from ctbench.results import COMPLETE, RunResult
 from ctbench.scenarios.zones import COMMAND, PHASE_ORDER, SECTIONS
 
@@ -143,7 +144,7 @@ def point_record(file: str, run: RunResult, statistic: str) -> PointRecord:
             continue
         if result.fill.refused:
             record.flags.append(
-                f"the connection limit refused {result.fill.refused:,} commits "
+                f"the connection limit refused {plural(result.fill.refused, 'commit')} "
                 f"on {result.label}: its zones hold fewer than ENTRIES"
             )
         stored = stored_during_rounds(run, index)
