@@ -47,6 +47,15 @@ def test_report_renders_one_file_in_every_format(base: str, fmt: str) -> None:
         assert results.loads(result.out) == results.load(Path(base))
 
 
+def test_report_rich_on_a_narrow_pipe_keeps_every_figure(base: str) -> None:
+    """Piped, rich takes COLUMNS (80 by default): a narrow one cut numbers
+    to "…"."""
+    code, out, _ = run_cli("report", base, "--format", "rich", env={"COLUMNS": "30"})
+    assert code == 0 and "…" not in out
+    words = " ".join(out.split())  # the note wraps at the table's width
+    assert "NOTE: this table needs" in words and "30 were available" in words
+
+
 def test_report_shows_several_files_side_by_side(tmp_path: Path, base: str) -> None:
     other = _save(tmp_path, "branch.json", make_run(scale=1.3))
     result = _invoke("report", base, other, "--format", "table")

@@ -160,9 +160,7 @@ def test_a_comparison_is_a_forest_of_ratios_with_the_threshold_band() -> None:
 
 def _labelled_ratios(fig: Figure) -> tuple[list[float], tuple[float, float]]:
     """The x ticks that carry a label once drawn, and the axis's span."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-    FigureCanvasAgg(fig).draw()
+    fig.draw_without_rendering()  # tick labels are set when drawn
     (ax,) = _visible(fig)
     low, high = ax.get_xlim()
     ticks = [

@@ -14,8 +14,9 @@ from run_factory import golden_environment, mask_bootstrap_digits
 from sweep_factory import grid_runs
 
 from ctbench.compare import compare
-from ctbench.render import FORMATS, render
+from ctbench.render import FORMATS, render, rich_view
 from ctbench.render.comparison import render as render_comparison
+from ctbench.render.format import cell
 from ctbench.render.growth import render as render_growth
 from ctbench.report.build import build_report
 from ctbench.results import (
@@ -233,3 +234,27 @@ def test_a_pipe_in_a_label_stays_in_its_markdown_cell() -> None:
         widths = _markdown_cells(text)
         assert len(widths) > 2 and len(set(widths)) == 1, text
         assert "\\|" in text
+
+
+@pytest.mark.parametrize("width", [80, 40, 20])
+def test_the_rich_view_never_cuts_a_figure(width: int) -> None:
+    """Piped or on a narrow terminal, rich shortened numbers to "…": the
+    labels wrap instead, and a table that still does not fit is drawn at
+    its full width with a note."""
+    run = hand_built_run(refused=0)
+    report = build_report(run)
+    text = re.sub(r"\x1b\[[0-9;]*m", "", render(run, "rich", width))
+    assert "…" not in text
+    expected = [
+        [row.label, *(cell(c, row.values.get(c.key)) for c in report.grouped)]
+        for group in report.groups
+        for row in group.rows
+    ]
+    drawn = [
+        [part.strip() for part in line.split("│")[1:-1]]
+        for line in text.splitlines()
+        if line.startswith("│   ")  # a backend's row, indented under its phase
+    ]
+    assert drawn == expected
+    needs = rich_view.table_width(report)
+    assert ("NOTE: this table needs" in text) == (needs > width)
