@@ -114,6 +114,17 @@ def test_compare_file_with_itself(base: str) -> None:
     assert _main_status("compare", base, base) == 0
 
 
+@pytest.mark.parametrize("resamples", ["1", "999"])
+def test_compare_refuses_too_few_resamples_in_one_line(
+    base: str, resamples: str
+) -> None:
+    """--resamples 1 once called a file compared with itself slower."""
+    code, out, err = run_cli("compare", base, base, "--resamples", resamples)
+    assert code == 2 and out == ""
+    assert len(err.strip().splitlines()) == 1
+    assert "--resamples" in err and "1000<=x<=100000" in err
+
+
 def test_compare_regression_exits_1(tmp_path: Path, base: str) -> None:
     slower = _save(tmp_path, "slower.json", make_run(scale=1.3))
     result = _invoke("compare", base, slower)
