@@ -18,6 +18,25 @@ threshold t (10% by default):
 - unchanged: the whole interval lies within [1 / (1 + t), 1 + t];
 - inconclusive: the interval straddles either edge of that band.
 
+What that promises when nothing changed (two samples of one distribution,
+such as a file compared with itself: the method does not know they are the
+same and resamples each side on its own):
+
+- slower or faster at most about 2.5% of the time each (the share of
+  percentile intervals that miss the true ratio on one side, Efron &
+  Tibshirani 1993, ch. 13): the interval would have to miss 1 and the
+  whole band as well;
+- unchanged at least 95% of the time (the interval's coverage) once the
+  interval is narrow, high / low at most 1 + t: an interval that holds 1
+  and is that narrow lies inside the band;
+- a wider interval (a noisy phase, few samples) may straddle an edge:
+  inconclusive, which says the samples cannot tell a change of t from none,
+  not that something changed.  ``compare()`` says so in a note, with the
+  samples that would narrow the interval enough.
+
+``python bench/interval_coverage.py`` measures each rate on synthetic
+samples of several spreads and sizes.
+
 Work counters (per phase, and the fill's requested/stored/refused) are
 compared exactly: the same workload on the same backend does the same work,
 so any difference is a behaviour change, not noise.
@@ -53,6 +72,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ctbench.errors import CtbenchError
+from ctbench.report.numbers import plural
 from ctbench.results import BackendResult, RunResult, distinct_labels
 from ctbench.results.machines import (
     ENVIRONMENT_KEYS,
@@ -79,6 +99,17 @@ MAX_THRESHOLD: Final = 10.0
 # 2,000 resamples: Efron & Tibshirani (1993, section 19.3) suggest 1,000 or
 # more for percentile intervals; 2,000 keeps the 2.5% tail at 50 resamples.
 DEFAULT_RESAMPLES: Final = 2_000
+# Fewer and a percentile interval means nothing: its ends are the 2.5th and
+# 97.5th percentiles of the resampled ratios, estimated from 25 resamples
+# each at 1,000, from none at all at 1 (where the "interval" was one
+# resample, which could miss its own point estimate and call a file
+# compared with itself slower).  Efron & Tibshirani (1993, section 19.3) and
+# Davison & Hinkley ("Bootstrap Methods and their Application", Cambridge
+# 1997, chapter 5) ask for about 1,000 or more for percentile intervals.
+MIN_RESAMPLES: Final = 1_000
+RESAMPLES_SOURCE: Final = (
+    "Efron & Tibshirani 1993, section 19.3; Davison & Hinkley 1997, ch. 5"
+)
 # More resamples narrow nothing but the interval's own noise: 100,000 is
 # 50x Efron & Tibshirani's advice, and with 20,000 samples a side (the
 # subsample cap below) takes about a minute per row here.
@@ -158,10 +189,11 @@ class Settings:
             raise CompareError(
                 f"threshold must be greater than 0 and at most {MAX_THRESHOLD:.0%}"
             )
-        if not 1 <= self.resamples <= MAX_RESAMPLES:
+        if not MIN_RESAMPLES <= self.resamples <= MAX_RESAMPLES:
             raise CompareError(
-                f"--resamples must be from 1 to {MAX_RESAMPLES:,} "
-                f"(got {self.resamples})"
+                f"--resamples must be from {MIN_RESAMPLES:,} to {MAX_RESAMPLES:,} "
+                f"(got {self.resamples}): fewer make a 95% percentile interval "
+                f"meaningless ({RESAMPLES_SOURCE})"
             )
 
     @property
@@ -662,13 +694,15 @@ def compare(
             notes.append(f"{phase} on {label}: only in {where}, not compared")
     if too_few:
         notes.append(
-            f"{too_few} row(s) have fewer than {MIN_INTERVAL_SAMPLES} samples a "
+            f"{plural(too_few, 'row')} {'has' if too_few == 1 else 'have'} fewer "
+            f"than {MIN_INTERVAL_SAMPLES} samples a "
             "side: no interval and no verdict (inconclusive); at 2-5 samples a "
             "bootstrap interval claims a difference that is not there 10-28% of "
             "the time (bench/interval_coverage.py)"
         )
     if summary_rows:
         notes.append(SUMMARY_ROWS_NOTE)
+    notes += _too_wide_note(rows, settings)
     if any(r.backend in _min_sampled(base_by, cand_by) for r in rows):
         notes.append(MIN_SAMPLES_NOTE)
     if not rows and not summary_rows:
@@ -686,6 +720,34 @@ def compare(
         notes=sorted(notes),
         summary_rows=summary_rows,
     )
+
+
+def _too_wide_note(rows: list[Row], settings: Settings) -> list[str]:
+    """A note on the inconclusive rows that show no change (their interval
+    holds 1) but are too wide for the band: how many times the samples a
+    side would narrow them to high / low = 1 + threshold, where "unchanged"
+    is promised 95% of the time (an interval's width shrinks as the square
+    root of the samples)."""
+    wide = [
+        r.ratios[settings.stat]
+        for r in rows
+        if r.verdict == "inconclusive"
+        and r.ratios[settings.stat].low <= 1 <= r.ratios[settings.stat].high
+    ]
+    if not wide:
+        return []
+    widest = max(r.high / r.low for r in wide)
+    factor = math.ceil((math.log(widest) / math.log(settings.upper)) ** 2)
+    one = len(wide) == 1
+    return [
+        f"{plural(len(wide), 'inconclusive row')} {'shows' if one else 'show'} "
+        f"no change ({'its interval holds' if one else 'their intervals hold'} 1) "
+        f"but {'is' if one else 'are'} too wide to call unchanged (high/low "
+        f"{'' if one else 'up to '}{widest:.3f}): with no change, a 95% interval "
+        "comes out unchanged 95% of the time once its high/low is at most "
+        f"{settings.upper:.3f}, and about {factor}x the samples a side would "
+        f"narrow {'it' if one else 'them'} that far (bench/interval_coverage.py)"
+    ]
 
 
 SUMMARY_ROWS_NOTE: Final = (
@@ -764,6 +826,8 @@ __all__ = [
     "DEFAULT_STAT",
     "ENVIRONMENT_KEYS",
     "MAX_RESAMPLES",
+    "MIN_RESAMPLES",
+    "RESAMPLES_SOURCE",
     "STATS",
     "VERDICTS",
     "CompareError",

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from ctbench import __version__
+from ctbench.report.numbers import plural
 
 
 def cpu_model() -> str:
@@ -99,7 +100,7 @@ def thread_headroom(
         found.append(
             (
                 (map_count - mapped) // MAPPINGS_PER_THREAD,
-                f"vm.max_map_count ({map_count:,} mappings, "
+                f"vm.max_map_count ({plural(map_count, 'mapping')}, "
                 f"{MAPPINGS_PER_THREAD} a thread)",
             )
         )

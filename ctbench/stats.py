@@ -6,7 +6,8 @@ ctbench reports exact statistics computed from every sample:
 - the arithmetic mean and the median;
 - p95 and p99 by linear interpolation between closest ranks (numpy's
   ``method="linear"``, Hyndman & Fan's definition 7);
-- the sample standard deviation (n - 1 in the denominator) and the count.
+- the sample standard deviation (n - 1 in the denominator), undefined (None,
+  printed "-") for a single sample, and the count.
 
 ovstest's table is different, and ``ovs_ewma`` / ``ovs_p95`` reproduce it so a
 ctbench run can be set beside a published ovstest table (lib/stopwatch.c):
@@ -96,7 +97,9 @@ def summarize(samples: Sequence[float], ovs: bool = False) -> Summary | None:
         median=float(np.median(data)),
         p95=float(p95),
         p99=float(p99),
-        stdev=float(data.std(ddof=1)) if len(data) > 1 else 0.0,
+        # With n - 1 in the denominator one sample has no spread to speak
+        # of: not 0, which would claim a perfectly steady phase.
+        stdev=float(data.std(ddof=1)) if len(data) > 1 else None,
         count=len(data),
         ovs_ewma=ovs_ewma(samples) if ovs else None,
         ovs_p95=PSquare.of(samples).value if ovs else None,

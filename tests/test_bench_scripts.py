@@ -117,8 +117,12 @@ def test_bench_scripts_import_the_working_tree_before_any_other_copy(
 
 
 def test_interval_coverage_runs_with_few_trials() -> None:
-    out = _run("bench/interval_coverage.py", "--trials", "3")
+    out = _run("bench/interval_coverage.py", "--trials", "3", "--verdict-trials", "2")
     assert "20 samples a side" in out
+    assert "compare on two samples of one distribution" in out
+    assert any(
+        line.split()[:3] == ["bimodal", "100/130", "300"] for line in out.splitlines()
+    )
 
 
 def test_execute_crossover_runs_with_one_round() -> None:

@@ -320,7 +320,7 @@ def test_a_truncated_table_is_refused_with_its_line(tmp_path: Path) -> None:
         "import-ovstest", cut, "--args", "1 2 3", "-o", tmp_path / "o.json"
     )
     _one_line_error(code, err)
-    assert "without its Avg row(s) (cut short?)" in err
+    assert "without its Avg row (cut short?)" in err
 
 
 class _Stream(io.RawIOBase):

@@ -47,6 +47,15 @@ def test_report_renders_one_file_in_every_format(base: str, fmt: str) -> None:
         assert results.loads(result.out) == results.load(Path(base))
 
 
+def test_report_rich_on_a_narrow_pipe_keeps_every_figure(base: str) -> None:
+    """Piped, rich takes COLUMNS (80 by default): a narrow one cut numbers
+    to "…"."""
+    code, out, _ = run_cli("report", base, "--format", "rich", env={"COLUMNS": "30"})
+    assert code == 0 and "…" not in out
+    words = " ".join(out.split())  # the note wraps at the table's width
+    assert "NOTE: this table needs" in words and "30 were available" in words
+
+
 def test_report_shows_several_files_side_by_side(tmp_path: Path, base: str) -> None:
     other = _save(tmp_path, "branch.json", make_run(scale=1.3))
     result = _invoke("report", base, other, "--format", "table")
@@ -184,6 +193,17 @@ def test_compare_file_with_itself(base: str) -> None:
     assert "Work counters: identical." in result.out
     assert "percentile bootstrap (Efron & Tibshirani 1993" in result.out
     assert _main_status("compare", base, base) == 0
+
+
+@pytest.mark.parametrize("resamples", ["1", "999"])
+def test_compare_refuses_too_few_resamples_in_one_line(
+    base: str, resamples: str
+) -> None:
+    """--resamples 1 once called a file compared with itself slower."""
+    code, out, err = run_cli("compare", base, base, "--resamples", resamples)
+    assert code == 2 and out == ""
+    assert len(err.strip().splitlines()) == 1
+    assert "--resamples" in err and "1000<=x<=100000" in err
 
 
 def test_compare_regression_exits_1(tmp_path: Path, base: str) -> None:

@@ -13,13 +13,14 @@ from ctbench import compare as comparing
 from ctbench import stats
 from ctbench.compare import (
     CompareError,
+    Comparison,
     Settings,
     compare,
     mean_change,
     parse_threshold,
     verdict,
 )
-from ctbench.results import PhaseResult, RunResult
+from ctbench.results import BackendResult, PhaseResult, RunResult
 
 # -- thresholds ---------------------------------------------------------------
 
@@ -56,6 +57,18 @@ def test_settings_validate() -> None:
         Settings(threshold=0)
     with pytest.raises(CompareError):
         Settings(resamples=0)
+
+
+@pytest.mark.parametrize("resamples", [1, 10, 999])
+def test_too_few_resamples_for_a_percentile_interval_are_refused(
+    resamples: int,
+) -> None:
+    """One resample made a self-comparison "slower", with an "interval"
+    that missed its own point estimate; a 95% percentile interval needs
+    about 1,000 (Efron & Tibshirani 1993; Davison & Hinkley 1997)."""
+    with pytest.raises(CompareError, match="from 1,000 to 100,000"):
+        Settings(resamples=resamples)
+    assert Settings(resamples=comparing.MIN_RESAMPLES).resamples == 1000
 
 
 # -- verdicts from intervals --------------------------------------------------
@@ -157,6 +170,58 @@ def test_p95_only_regression_is_seen_by_p95() -> None:
     assert {r.verdict for r in p95.rows} == {"slower"}
 
 
+# -- two samples of one distribution -----------------------------------------
+
+
+def _one_phase_run(samples: np.ndarray) -> RunResult:
+    phase = PhaseResult([float(s) for s in samples], {})
+    backend = BackendResult("single", phases={"flush_full_zone": phase})
+    return RunResult("benchmark-zones", {}, {}, "", complete=True, results=[backend])
+
+
+def _no_change(spread: float, trials: int = 100, n: int = 30) -> list[Comparison]:
+    """Comparisons of two samples of one lognormal distribution, each pair
+    with its own bootstrap seed (bench/interval_coverage.py, in small)."""
+    out = []
+    for trial in range(trials):
+        rng = np.random.default_rng([11, trial])
+        a, b = (100 * rng.lognormal(0, spread, n) for _ in range(2))
+        result = compare(_one_phase_run(a), _one_phase_run(b), Settings(seed=trial))
+        out.append(result)
+    return out
+
+
+def test_no_change_on_a_quiet_machine_comes_out_unchanged() -> None:
+    """A 5% spread at 30 samples a side: the intervals are narrow (high/low
+    below 1.1), where the rule promises "unchanged" 95% of the time."""
+    verdicts = [c.rows[0].verdict for c in _no_change(0.05)]
+    assert verdicts.count("unchanged") >= 95
+    assert "slower" not in verdicts and "faster" not in verdicts
+
+
+def test_no_change_on_a_noisy_machine_is_never_a_difference() -> None:
+    """A 20% spread at 30 samples a side is too noisy to call unchanged at
+    10% (the issue's 4 inconclusive rows of 8): inconclusive, never slower
+    or faster, each narrow interval unchanged, and a note says why and how
+    many samples would settle it."""
+    results = _no_change(0.20)
+    verdicts = [c.rows[0].verdict for c in results]
+    assert "slower" not in verdicts and "faster" not in verdicts
+    assert verdicts.count("inconclusive") > 50
+    for c in results:
+        ratio = c.rows[0].ratios["median"]
+        if ratio.high / ratio.low <= c.settings.upper:
+            assert c.rows[0].verdict == "unchanged"
+        wide = [n for n in c.notes if "too wide to call unchanged" in n]
+        if c.rows[0].verdict == "inconclusive" and ratio.low <= 1 <= ratio.high:
+            (note,) = wide
+            assert note.startswith("1 inconclusive row shows no change")
+            factor = math.ceil((math.log(ratio.high / ratio.low) / math.log(1.1)) ** 2)
+            assert f"about {factor}x the samples a side" in note
+        else:
+            assert not wide
+
+
 # -- the bootstrap ------------------------------------------------------------
 
 
@@ -232,6 +297,11 @@ def test_too_few_samples_give_no_verdict_with_the_reason() -> None:
     assert any("fewer than 20 samples a side" in n for n in result.notes)
     assert result.exit_status() == 0
     assert compare(base, cand, Settings(strict=True)).exit_status() == 3
+    assert "4 rows have fewer than 20 samples a side" in " ".join(result.notes)
+    base, cand = make_run(n=3, backends=["single"]), make_run(n=30, backends=["single"])
+    base.results[0].phases["flush_full_zone"].samples_us *= 10
+    one = compare(base, cand)
+    assert "1 row has fewer than 20 samples a side" in " ".join(one.notes)
     enough = compare(make_run(n=20), make_run(n=20, seed=1, scale=1.5))
     assert {r.verdict for r in enough.rows} == {"slower"}
 

@@ -6,6 +6,7 @@ Built on matplotlib's Figure directly, headless (Agg), as ``plot`` does.
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 import pytest
@@ -15,7 +16,7 @@ from sweep_factory import grid_runs
 from ctbench.compare import Settings, compare
 from ctbench.plot.axes import decade_limits, time_label
 from ctbench.plot.comparison_figure import comparison_figure
-from ctbench.plot.inputs import comparison_from_json
+from ctbench.plot.inputs import ComparisonDoc, ForestRow, comparison_from_json
 from ctbench.plot.run_figure import run_figure
 from ctbench.plot.sweep_figure import sweep_figure
 from ctbench.render.comparison.json_doc import to_json_dict
@@ -155,3 +156,44 @@ def test_a_comparison_is_a_forest_of_ratios_with_the_threshold_band() -> None:
     assert legend == ["slower", "unchanged band [0.909, 1.1] (threshold 10%)"]
     title = fig.get_suptitle()
     assert title.startswith("ctbench compare: new.json against base.json")
+
+
+def _labelled_ratios(fig: Figure) -> tuple[list[float], tuple[float, float]]:
+    """The x ticks that carry a label once drawn, and the axis's span."""
+    fig.draw_without_rendering()  # tick labels are set when drawn
+    (ax,) = _visible(fig)
+    low, high = ax.get_xlim()
+    ticks = [
+        float(t)
+        for t, label in zip(ax.get_xticks(), ax.get_xticklabels(), strict=True)
+        if low <= t <= high and label.get_text()
+    ]
+    return ticks, (low, high)
+
+
+@pytest.mark.parametrize(
+    "intervals",
+    [
+        # The usual span, 0.9x-1.6x: a log locator labelled only 1x and 1.5x.
+        [(0.97, 1.0, 1.05), (1.2, 1.3, 1.45), (1.3, 1.45, 1.6)],
+        [(0.98, 1.0, 1.02)],
+        [(0.3, 0.5, 0.7), (1.5, 2.0, 2.5)],
+        [(0.05, 0.1, 0.2), (5.0, 8.0, 12.0)],
+    ],
+)
+def test_the_ratio_axis_labels_enough_ticks_to_read_each_interval(
+    intervals: list[tuple[float, float, float]],
+) -> None:
+    rows = [
+        ForestRow("single", f"phase_{i}", ratio, low, high, "inconclusive")
+        for i, (low, ratio, high) in enumerate(intervals)
+    ]
+    doc = ComparisonDoc(
+        "benchmark-zones", "a.json", "b.json", "median", 1.1, 1 / 1.1, 0.1, rows
+    )
+    ticks, (low, high) = _labelled_ratios(comparison_figure([("c.json", doc)]))
+    assert len(ticks) >= 4
+    span = math.log(high / low)
+    for end in [v for interval in intervals for v in interval]:
+        # Each end within an eighth of the axis of a labelled ratio.
+        assert min(abs(math.log(end / t)) for t in ticks) <= span / 8, (end, ticks)

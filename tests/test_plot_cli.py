@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,8 @@ from sweep_factory import grid_runs
 
 from ctbench import results
 from ctbench.plot import INSTALL_HINT
+from ctbench.results import PhaseResult, RunResult
+from ctbench.stats import Summary
 from ctbench.sweep.build import build_sweep
 from ctbench.sweep.document import dumps_sweep
 
@@ -189,3 +192,51 @@ def test_a_ratio_outside_its_interval_is_drawn_apart_from_it(
     out = tmp_path / "x.png"
     assert run_cli("plot", files["comparison"], "-o", out).code == 0
     assert out.read_bytes().startswith(MAGIC["png"])
+
+
+def _summary_only_run(low: float) -> RunResult:
+    """A run of ovstest's figures alone, as import-ovstest writes it."""
+    run = make_run(backends=["single"])
+    run.environment = {}
+    summary = Summary.from_ovstest(low, low * 3, low * 2, low * 1.5, 100)
+    run.results[0].phases = {"flush_full_zone": PhaseResult(summary=summary)}
+    return run
+
+
+def _stopped_run() -> RunResult:
+    """A run stopped during its fill: no round, so no sample."""
+    run = make_run(backends=["single"], complete=False)
+    run.stopped_by = "SIGINT"
+    run.results[0].phases = {}
+    run.results[0].status = "interrupted"
+    return run
+
+
+@pytest.mark.parametrize(
+    ("make", "why"),
+    [
+        (_stopped_run, "the run was stopped by SIGINT before its first round ended"),
+        (lambda: _summary_only_run(100), "ovstest's summary figures only"),
+    ],
+)
+def test_a_run_without_samples_says_why(
+    tmp_path: Path, make: Callable[[], RunResult], why: str
+) -> None:
+    results.save(make(), tmp_path / "s.json")
+    err = _one_line_error(
+        *run_cli("plot", tmp_path / "s.json", "-o", tmp_path / "x.png")
+    )
+    assert f"no samples to plot: s.json: {why}" in err
+
+
+def test_a_comparison_of_summaries_only_says_so(tmp_path: Path) -> None:
+    base, cand = tmp_path / "a.json", tmp_path / "b.json"
+    results.save(_summary_only_run(100), base)
+    results.save(_summary_only_run(130), cand)
+    code, out, _ = run_cli("compare", base, cand, "--format", "json")
+    assert code == 0 and json.loads(out)["rows"] == []
+    cmp = tmp_path / "cmp.json"
+    cmp.write_text(out)
+    err = _one_line_error(*run_cli("plot", cmp, "-o", tmp_path / "x.png"))
+    assert "cmp.json: a comparison of ovstest summaries only" in err
+    assert "'rows' must be a list" not in err

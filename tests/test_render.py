@@ -5,13 +5,19 @@ tests/test_render.py`` and review the diff.
 """
 
 import os
+import re
 from pathlib import Path
 
 import numpy as np
 import pytest
 from run_factory import golden_environment, mask_bootstrap_digits
+from sweep_factory import grid_runs
 
-from ctbench.render import FORMATS, render
+from ctbench.compare import compare
+from ctbench.render import FORMATS, render, rich_view
+from ctbench.render.comparison import render as render_comparison
+from ctbench.render.format import cell
+from ctbench.render.growth import render as render_growth
 from ctbench.report.build import build_report
 from ctbench.results import (
     BackendResult,
@@ -21,6 +27,7 @@ from ctbench.results import (
     RunResult,
 )
 from ctbench.scenarios.zones import PHASE_ORDER
+from ctbench.sweep.build import build_sweep
 
 GOLDEN = Path(__file__).parent / "golden"
 # Means in microseconds per phase, roughly the shape of the reference table.
@@ -183,3 +190,71 @@ def test_incomplete_run_is_flagged() -> None:
     text = render(run, "patch")
     assert "incomplete run" in text
     assert "clipped" not in text
+
+
+def test_one_sample_prints_no_stdev() -> None:
+    """One sample: the stdev (n - 1) is undefined, printed "-", not 0.00."""
+    run = hand_built_run(refused=0)
+    for result in run.results:
+        for phase in result.phases.values():
+            phase.samples_us = phase.samples_us[:1]
+    lines = render(run, "table").splitlines()
+    head = next(i for i, line in enumerate(lines) if line.startswith("phase "))
+    heads = lines[head].split()
+    body = [line.split() for line in lines[head + 2 :] if line.strip()][:8]
+    # Counted from the right: a phase label is several words.
+    cells = [row[heads.index("stdev") - len(heads)] for row in body]
+    assert cells == ["-"] * 8
+
+
+def _markdown_cells(text: str) -> list[int]:
+    """Cells per table line, split where GitHub splits: at a "|" that is
+    not escaped."""
+    return [
+        len(re.split(r"(?<!\\)\|", line))
+        for line in text.splitlines()
+        if line.startswith("|")
+    ]
+
+
+def _piped_run() -> RunResult:
+    run = hand_built_run(refused=0)
+    run.results[0].label = "a|b.json:single"  # report labels FILE:backend
+    return run
+
+
+def test_a_pipe_in_a_label_stays_in_its_markdown_cell() -> None:
+    report = render(_piped_run(), "markdown")
+    comparison = render_comparison(compare(_piped_run(), _piped_run()), "markdown")
+    points = grid_runs()
+    for _, run in points:
+        run.results[0].label = "single|a"
+    growth = render_growth(build_sweep(points, "min"), "markdown")
+    for text in (report, comparison, growth):
+        widths = _markdown_cells(text)
+        assert len(widths) > 2 and len(set(widths)) == 1, text
+        assert "\\|" in text
+
+
+@pytest.mark.parametrize("width", [80, 40, 20])
+def test_the_rich_view_never_cuts_a_figure(width: int) -> None:
+    """Piped or on a narrow terminal, rich shortened numbers to "…": the
+    labels wrap instead, and a table that still does not fit is drawn at
+    its full width with a note."""
+    run = hand_built_run(refused=0)
+    report = build_report(run)
+    text = re.sub(r"\x1b\[[0-9;]*m", "", render(run, "rich", width))
+    assert "…" not in text
+    expected = [
+        [row.label, *(cell(c, row.values.get(c.key)) for c in report.grouped)]
+        for group in report.groups
+        for row in group.rows
+    ]
+    drawn = [
+        [part.strip() for part in line.split("│")[1:-1]]
+        for line in text.splitlines()
+        if line.startswith("│   ")  # a backend's row, indented under its phase
+    ]
+    assert drawn == expected
+    needs = rich_view.table_width(report)
+    assert ("NOTE: this table needs" in text) == (needs > width)

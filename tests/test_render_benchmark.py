@@ -114,3 +114,16 @@ def test_refused_commits_are_warned_about() -> None:
     run = hand_built_run()
     run.results[0].phases["ct_execute_batch"].counters["refused"] = 5
     assert "refused 5 commits on single" in render(run, "patch")
+
+
+def test_one_cpu_and_one_refused_commit_read_in_the_singular() -> None:
+    run = hand_built_run()
+    run.environment["cpu_count"] = 1
+    run.results[0].phases["ct_execute_batch"].counters["refused"] = 1
+    text = render(run, "patch")
+    assert "refused 1 commit on single" in text
+    assert "together they used the one CPU." in text
+    assert threads_note(hand_built_run(n_threads=1)).endswith("(2 CPUs, GIL enabled).")
+    one = hand_built_run(n_threads=1)
+    one.environment["cpu_count"] = 1
+    assert "(1 CPU, GIL enabled)" in threads_note(one)

@@ -11,6 +11,7 @@ from ctbench.keys import reverse_key
 from ctbench.model import Conntrack
 from ctbench.packets import CtState, Endpoints, udp_frame
 from ctbench.parse import explain_frame
+from ctbench.render import render
 from ctbench.scenarios.frame import Turn
 from ctbench.scenarios.replay import ReplayConfig, run_replay
 
@@ -113,3 +114,19 @@ def test_an_interrupted_replay_keeps_whole_and_partial_work() -> None:
 def test_turn_is_what_the_frame_hands_the_workload() -> None:
     # The replay workload is a scenario-frame workload like the others.
     assert "progress" in Turn.__dataclass_fields__
+
+
+def test_counts_of_one_read_in_the_singular() -> None:
+    """One flow of three packets in one batch, played once: "1 batch",
+    "1 repetition", "1 connection", never "1 batches"."""
+    capture = synthetic([0.0, 0.1, 0.2], [False, True, False])
+    config = ReplayConfig(
+        files=("synthetic",),
+        track=TrackConfig(batch_size=32),
+        backends=(BackendSpec("per-zone"),),
+    )
+    text = render(run_replay(config, capture), "patch")
+    assert "capture: 3 packets in 1 batch of up to 32" in text
+    assert "work over 1 repetition: 3 packets, 1 connection created" in text
+    for wrong in ("1 batches", "1 repetitions", "1 connections"):
+        assert wrong not in text

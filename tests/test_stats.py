@@ -20,8 +20,10 @@ def test_summary_matches_numpy(values: list[float]) -> None:
     assert s.median == pytest.approx(np.median(data))
     assert s.p95 == pytest.approx(np.percentile(data, 95, method="linear"))
     assert s.p99 == pytest.approx(np.percentile(data, 99, method="linear"))
-    expected_sd = data.std(ddof=1) if len(values) > 1 else 0.0
-    assert s.stdev == pytest.approx(expected_sd, rel=1e-9, abs=1e-9)
+    if len(values) > 1:
+        assert s.stdev == pytest.approx(data.std(ddof=1), rel=1e-9, abs=1e-9)
+    else:
+        assert s.stdev is None
     assert s.count == len(values)
 
 
@@ -33,6 +35,15 @@ def test_summary_known_samples() -> None:
     assert s.p95 == pytest.approx(9.55)
     assert s.p99 == pytest.approx(9.91)
     assert s.stdev == pytest.approx(3.0276503540974917)
+
+
+def test_one_sample_has_no_stdev() -> None:
+    """The sample standard deviation divides by n - 1: undefined for one
+    sample, so absent (the reports print "-"), never 0."""
+    s = summarize([42.0])
+    assert s is not None and s.stdev is None
+    assert "stdev" not in s.as_dict()
+    assert s.count == 1 and s.mean == 42.0
 
 
 def test_summary_of_nothing_is_none() -> None:

@@ -25,6 +25,7 @@ from ctbench.capture.writer import pcap_bytes
 from ctbench.ovstest.runner import BinaryError, run_binary
 from ctbench.packets import CT_STATE_NAMES, ct_state_flags
 from ctbench.parse import l3_start
+from ctbench.report.numbers import plural
 
 # The longest line ovstest prints for a packet ("4294967295: new|est|rel|...").
 _LINE_BYTES: Final = 64
@@ -168,7 +169,7 @@ def check(
             else _last(ran.stderr) or "no reason given"
         )
         result.notes.append(
-            f"ovstest printed {result.printed:,} of {packets:,} packets: it "
+            f"ovstest printed {result.printed:,} of {plural(packets, 'packet')}: it "
             f"stopped at packet {stop + 1} ({reason})"
         )
     if config.clock != "wall" and capture.duration_ns >= SHORTEST_TIMEOUT_NS:

@@ -32,6 +32,7 @@ from ctbench.parse import explain_frame
 from ctbench.render import FORMATS as REPORT_FORMATS
 from ctbench.render.packet_stream import FORMATS as STREAM_FORMATS
 from ctbench.render.packet_stream import PacketRecord, StreamWriter
+from ctbench.report.numbers import plural
 from ctbench.scenarios.replay import (
     DEFAULT_BATCH_SIZE,
     ReplayConfig,
@@ -221,7 +222,7 @@ def pcap(
     except KeyboardInterrupt:
         writer.close()
         click.echo(
-            f"ctbench: interrupted after {done:,} of {len(capture):,} packets",
+            f"ctbench: interrupted after {done:,} of {plural(len(capture), 'packet')}",
             err=True,
         )
         sys.exit(EXIT_INTERRUPTED)
@@ -256,19 +257,21 @@ def _against_ovstest(
     compared = result.printed
     if result.differences or result.unmatched:
         unmatched = len(result.unmatched)
+        differ = "differs" if len(result.differences) == 1 else "differ"
         click.echo(
-            f"{len(result.differences):,} of {compared:,} packets differ between "
-            f"ctbench ({spec.label}) and {binary}"
+            f"{len(result.differences):,} of {plural(compared, 'packet')} {differ} "
+            f"between ctbench ({spec.label}) and {binary}"
             + (
-                f"; ovstest's lines and the capture's packets do not pair up in "
-                f"{unmatched:,} place(s), listed above"
+                "; ovstest's lines and the capture's packets do not pair up in "
+                f"{plural(unmatched, 'place')}, listed above"
                 if unmatched
                 else ""
             )
         )
         sys.exit(EXIT_DIFFER)
     click.echo(
-        f"ctbench ({spec.label}) and {binary} agree on all {compared:,} packets "
+        f"ctbench ({spec.label}) and {binary} agree on "
+        f"{'the' if compared == 1 else 'all'} {plural(compared, 'packet')} "
         f"compared (batch size {config.batch_size})"
     )
 

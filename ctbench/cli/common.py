@@ -26,7 +26,7 @@ from ctbench.model import DEFAULT_CONN_LIMIT
 from ctbench.ovstest.alongside import OvstestPlan
 from ctbench.render import FORMATS, lay_out
 from ctbench.report.build import build_report
-from ctbench.report.numbers import fmt_bytes
+from ctbench.report.numbers import fmt_bytes, plural
 from ctbench.results import RunResult
 from ctbench.scenarios.frame import DEFAULT_BACKENDS, Progress
 
@@ -372,7 +372,7 @@ def check_memory(needed: int, conns: int, force: bool) -> None:
     if force or available is None or needed <= available:
         return
     raise ResourceError(
-        f"this run needs about {fmt_bytes(needed)} ({conns:,} connections and "
+        f"this run needs about {fmt_bytes(needed)} ({plural(conns, 'connection')} and "
         f"the run's packets and samples) but only {fmt_bytes(available)} is "
         "available; use smaller arguments, or --force"
     )

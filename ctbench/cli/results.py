@@ -90,10 +90,14 @@ def _threshold(ctx: click.Context, param: click.Parameter, value: str) -> float:
 )
 @click.option(
     "--resamples",
-    type=Integer(1, comparing.MAX_RESAMPLES),
+    type=Integer(comparing.MIN_RESAMPLES, comparing.MAX_RESAMPLES),
     default=comparing.DEFAULT_RESAMPLES,
     show_default=True,
-    help=f"Bootstrap resamples per side (at most {comparing.MAX_RESAMPLES:,}).",
+    help=(
+        f"Bootstrap resamples per side, {comparing.MIN_RESAMPLES:,} to "
+        f"{comparing.MAX_RESAMPLES:,}: a 95% percentile interval needs about "
+        f"1,000 or more ({comparing.RESAMPLES_SOURCE})."
+    ),
 )
 @click.option(
     "--strict",
@@ -146,6 +150,13 @@ def compare(
     when it straddles an edge.  Work counters are compared exactly.
     Backends pair by the table they ran (its name and effective options),
     whatever label they were given; --pair sets two labels side by side.
+
+    With no change (a file compared with itself), a row comes out slower
+    or faster at most about 2.5% of the time each, and unchanged at least
+    95% of the time once its interval is narrow (high/low at most 1 +
+    threshold);
+    a wider one, from a noisy phase or few samples, may be inconclusive,
+    and a note says how many more samples would settle it.
 
     \b
     Exit status:

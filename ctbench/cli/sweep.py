@@ -29,6 +29,7 @@ from ctbench.estimate import estimate_zones_grid
 from ctbench.memory import DEFAULT_SAMPLE_CONNS
 from ctbench.model import DEFAULT_CONN_LIMIT
 from ctbench.render import growth
+from ctbench.report.numbers import plural
 from ctbench.results import RunResult
 from ctbench.scenarios.zones import ZoneConfig, run_zones
 from ctbench.sweep.analysis import DEFAULT_STATISTIC, STATISTICS
@@ -254,7 +255,8 @@ def _plan(config: SweepConfig, output: Path) -> None:
     for point in points:
         click.echo(command_line(config.argv(point, point.file_name())))
     click.echo(
-        f"plan of {len(points)} points written to {output}; run each command "
+        f"plan of {plural(len(points), 'point')} written to {output}; run each "
+        "command "
         "on its own (one per machine, or one after the other), then "
         "ctbench sweep --merge FILE...",
         err=True,
@@ -311,8 +313,9 @@ def _run(
     existing = point_files(config, points_dir)
     if existing and not resume:
         raise SweepUsageError(
-            f"{points_dir} already holds {len(existing)} of this grid's results "
-            f"files ({existing[0].name}, ...): give --resume to keep the "
+            f"{points_dir} already holds {len(existing)} of this grid's "
+            f"{'results file' if len(existing) == 1 else 'results files'} "
+            f"({existing[0].name}, ...): give --resume to keep the "
             "finished ones, or remove them"
         )
     todo = config.points()

@@ -29,6 +29,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ctbench.growth.student_t import t_quantile
+from ctbench.report.numbers import plural
 
 CONFIDENCE: Final = 0.95
 # A fit whose points miss the fitted law by more than 25% typically (one
@@ -99,7 +100,7 @@ def fit_power_law(
     n = len(y)
     if n < len(VARIABLES) + 2:
         raise FitError(
-            f"{n} point(s): a fit of two exponents and a constant needs at "
+            f"{plural(n, 'point')}: a fit of two exponents and a constant needs at "
             "least 4, for one degree of freedom to estimate its error"
         )
     if not (np.all(s > 0) and np.all(z > 0) and np.all(y > 0)):

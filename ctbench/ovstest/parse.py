@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import BinaryIO, Final
 
 from ctbench.errors import CtbenchError
+from ctbench.report.numbers import plural
 from ctbench.scenarios import threads, zones
 
 ZONES: Final = zones.COMMAND
@@ -261,15 +262,16 @@ def _ovstest_table(
             raise ParseError(f"{here}: expected a Min, Max, 95%ile or Avg row")
         if len(cells) != len(phases) + 1:
             raise ParseError(
-                f"{here}: {cells[0]} row has {len(cells) - 1} values for "
-                f"{len(phases)} phases"
+                f"{here}: {cells[0]} row has {plural(len(cells) - 1, 'value')} for "
+                f"{plural(len(phases), 'phase')}"
             )
         values[STAT_NAMES[cells[0]]] = [_value(c, here) for c in cells[1:]]
     missing = [name for name, key in STAT_NAMES.items() if key not in values]
     if missing:
         raise ParseError(
             f"{where}: line {i + 1}: ovstest table without its "
-            f"{', '.join(missing)} row(s) (cut short?)"
+            f"{', '.join(missing)} {'row' if len(missing) == 1 else 'rows'} "
+            "(cut short?)"
         )
     figures = tuple(
         (
@@ -293,7 +295,8 @@ def _patch_table(
         here = f"{where}: line {at + 1}"
         if len(cells) != len(heads) + 1:
             raise ParseError(
-                f"{here}: {len(cells) - 1} values where the header has {len(heads)}"
+                f"{here}: {plural(len(cells) - 1, 'value')} where the header has "
+                f"{len(heads)}"
             )
         if not any(cells[1:]):
             if cells[0] not in PHASE_NAMES:

@@ -17,6 +17,7 @@ from ctbench import __version__
 from ctbench.errors import CtbenchError
 from ctbench.model import DEFAULT_CONN_LIMIT
 from ctbench.ovstest.parse import ARG_COUNTS, THREADS, ZONES, Build, Output
+from ctbench.report.numbers import plural
 from ctbench.results import BackendResult, Fill, PhaseResult, RunResult
 from ctbench.results import distinct_labels as numbered
 from ctbench.scenarios import threads, zones
@@ -214,8 +215,8 @@ def import_run(
         )
     if table is not None and not 1 <= table <= len(keys):
         raise OvstestImportError(
-            f"--table must be from 1 to {len(keys)}: {origin} holds {len(keys)} "
-            f"run{'s' if len(keys) > 1 else ''} (got {table})"
+            f"--table must be from 1 to {len(keys)}: {origin} holds "
+            f"{plural(len(keys), 'run')} (got {table})"
         )
     cmd, run_args = keys[(table or 1) - 1]
     chosen = runs[cmd, run_args]
@@ -226,9 +227,10 @@ def import_run(
     ]
     if len(labels) > len(own):
         raise OvstestImportError(
-            f"{len(labels)} --label given for {len(own)} ovstest table(s) or "
-            "line(s) that name no build (a patch table's rows are named by "
-            "their build)"
+            f"{len(labels)} --label given for "
+            f"{plural(len(own), 'ovstest table or line', 'ovstest tables or lines')}"
+            f" that {'names' if len(own) == 1 else 'name'} no build (a patch "
+            "table's rows are named by their build)"
         )
     own_labels = numbered(list(labels) + [BACKEND] * (len(own) - len(labels)))
     params = params_for(cmd, run_args)

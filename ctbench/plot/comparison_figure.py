@@ -40,11 +40,62 @@ def _phase_label(command: str, phase: str) -> str:
     return phase.replace("_", " ")
 
 
+# Labelled ratios: at least this many on the axis, and no stretch of it
+# (the ends included) wider than this share of its log span without one,
+# so that each interval's ends read off two nearby labels.
+MIN_RATIO_LABELS: Final = 4
+MAX_UNLABELLED_SHARE: Final = 0.25
+# Round ratios per decade, sparsest first: a log axis is read on these.
+LOG_SUBS: Final = (
+    (1.0, 2.0, 5.0),
+    (1.0, 1.5, 2.0, 3.0, 5.0, 7.0),
+    (1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0),
+)
+# Evenly spaced round ratios (0.9, 1, 1.1, ...), for a span too narrow
+# for any of the above: at most this many intervals between labels.
+LINEAR_BINS: Final = (6, 8, 10, 12)
+
+
+def ratio_ticks(low: float, high: float) -> list[float]:
+    """The labelled ratios of a log axis from ``low`` to ``high``.
+
+    The sparsest set of round ratios that labels the axis densely enough
+    (:data:`MIN_RATIO_LABELS`, :data:`MAX_UNLABELLED_SHARE`): 1, 2, 5 a
+    decade over a wide span, evenly spaced ones over the usual 0.9x-1.6x,
+    where 1, 2, 5 (or 1, 1.5, 2, 3) would label only 1x and 1.5x.
+    """
+    from matplotlib.ticker import Locator, LogLocator, MaxNLocator
+
+    candidates: list[Locator] = [LogLocator(base=10, subs=subs) for subs in LOG_SUBS]
+    candidates += [MaxNLocator(n, steps=[1, 2, 2.5, 5, 10]) for n in LINEAR_BINS]
+    ticks: list[float] = []
+    for locator in candidates:
+        raw = locator.tick_values(low, high)
+        ticks = [float(t) for t in raw if low <= t <= high and t > 0]
+        if readable(ticks, low, high):
+            break
+    return ticks
+
+
+def readable(ticks: Sequence[float], low: float, high: float) -> bool:
+    """Enough labels, and no long unlabelled stretch, on a log axis."""
+    if len(ticks) < MIN_RATIO_LABELS:
+        return False
+    marks = [math.log(v) for v in (low, *sorted(ticks), high)]
+    widest = max(b - a for a, b in zip(marks, marks[1:], strict=False))
+    return widest <= MAX_UNLABELLED_SHARE * (marks[-1] - marks[0])
+
+
 def comparison_figure(named: Sequence[tuple[str, ComparisonDoc]]) -> Figure:
     from matplotlib.artist import Artist
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
-    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+    from matplotlib.ticker import (
+        FixedLocator,
+        FuncFormatter,
+        LogLocator,
+        NullFormatter,
+    )
 
     labels: list[str] = []
     rows = []
@@ -104,10 +155,7 @@ def comparison_figure(named: Sequence[tuple[str, ComparisonDoc]]) -> Figure:
     ax.set_yticks(ys, labels)
     ax.set_xscale("log")
     ax.set_xlim(*limits)
-    # Labelled ratios: 1, 2, 5 per decade over a wide span; within one
-    # decade (the usual 0.8x-3x), more of them, or only 1x and 2x show.
-    subs = (1.0, 2.0, 5.0) if high / low >= 10 else (1.0, 1.5, 2.0, 3.0, 5.0, 7.0)
-    ax.xaxis.set_major_locator(LogLocator(base=10, subs=subs))
+    ax.xaxis.set_major_locator(FixedLocator(ratio_ticks(*limits)))
     ax.xaxis.set_minor_locator(LogLocator(base=10, subs=tuple(range(1, 10))))
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}x"))
     ax.xaxis.set_minor_formatter(NullFormatter())

@@ -12,7 +12,9 @@ from pathlib import Path
 from typing import Any, Final
 
 from ctbench.compare import STATS, VERDICTS, CompareError, Settings
+from ctbench.plot import PlotError
 from ctbench.render.comparison.json_doc import COMPARISON_SCHEMA
+from ctbench.report.numbers import plural
 from ctbench.results import ResultsError, parse_json, read_text, run_from_json
 from ctbench.results.schema import require
 from ctbench.sweep.document import (
@@ -103,11 +105,9 @@ def comparison_from_json(data: Any, where: str) -> ComparisonDoc:
             f"{band.threshold:g} gives (got {settings[key]:.6g})",
         )
     raw_rows = data.get("rows")
-    require(
-        isinstance(raw_rows, list) and bool(raw_rows),
-        where,
-        "'rows' must be a list of rows",
-    )
+    require(isinstance(raw_rows, list), where, "'rows' must be a list of rows")
+    if not raw_rows:
+        raise PlotError(f"{where}: {_why_no_rows(data.get('summary_rows'))}")
     rows = []
     for i, raw in enumerate(raw_rows):
         at = f"{where}: rows[{i}]"
@@ -159,6 +159,18 @@ def comparison_from_json(data: Any, where: str) -> ComparisonDoc:
         threshold=float(settings["threshold"]),
         rows=rows,
     )
+
+
+def _why_no_rows(summary_rows: Any) -> str:
+    """Why a well-formed comparison has nothing for a forest plot."""
+    if isinstance(summary_rows, list) and summary_rows:
+        return (
+            "a comparison of ovstest summaries only: its "
+            f"{plural(len(summary_rows), 'summary row')} hold ratios without "
+            "an interval or a verdict, nothing to draw in a forest plot "
+            "(compare's table shows them)"
+        )
+    return "a comparison with no rows: nothing to plot"
 
 
 def load_input(path: Path) -> PlotInput:

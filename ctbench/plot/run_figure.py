@@ -16,7 +16,7 @@ import numpy as np
 from ctbench.commands import sections
 from ctbench.plot import PlotError, new_figure
 from ctbench.plot.axes import log_time_axis, time_label
-from ctbench.results import RunResult, merge_runs
+from ctbench.results import FAILED, RunResult, merge_runs
 
 if TYPE_CHECKING:
     from matplotlib.artist import Artist
@@ -40,6 +40,20 @@ def run_title(run: RunResult, runs: int) -> str:
     return f"ctbench {run.command} {params}"
 
 
+def _why_no_samples(run: RunResult) -> str:
+    """Why a run has no sample to draw: ovstest's figures alone, a run
+    stopped before its first round ended, or no phase at all."""
+    phases = [p for r in run.results for p in r.phases.values()]
+    if any(p.summary is not None for p in phases):
+        return "ovstest's summary figures only (an imported table or --ovstest run)"
+    if not run.complete:
+        by = f" by {run.stopped_by}" if run.stopped_by else ""
+        return f"the run was stopped{by} before its first round ended"
+    if any(r.status == FAILED for r in run.results):
+        return "every backend failed before its first round ended"
+    return "no phase holds a sample"
+
+
 def run_figure(named: Sequence[tuple[str, RunResult]]) -> Figure:
     """The latency distributions of one run, or of several side by side
     (backends labelled FILE:backend, as ``report`` labels them)."""
@@ -53,10 +67,8 @@ def run_figure(named: Sequence[tuple[str, RunResult]]) -> Figure:
         if any(r.phases.get(name) and r.phases[name].samples_us for r in run.results)
     ]
     if not phases:
-        raise PlotError(
-            f"{', '.join(n for n, _ in named)}: no samples to plot (an imported "
-            "ovstest table holds only its summary)"
-        )
+        why = "; ".join(f"{name}: {_why_no_samples(r)}" for name, r in named)
+        raise PlotError(f"no samples to plot: {why}")
     cols = 2 if len(phases) > 1 else 1
     rows = math.ceil(len(phases) / cols)
     fig = new_figure(6.0 * cols, 3.6 * rows + 0.6)
@@ -119,6 +131,7 @@ def run_figure(named: Sequence[tuple[str, RunResult]]) -> Figure:
     n = "/".join(map(str, sorted(rounds)))
     fig.suptitle(
         f"{run_title(run, len(named))}: latency per phase\n"
-        f"empirical CDF of {n} samples per backend; time on a log axis",
+        f"empirical CDF of {n} {'sample' if rounds == {1} else 'samples'} per "
+        "backend; time on a log axis",
     )
     return fig

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Literal
 from ctbench.plot import PlotError, new_figure
 from ctbench.plot.axes import count_label, log_count_axis, log_time_axis
 from ctbench.render.growth import power
+from ctbench.report.numbers import plural
 from ctbench.scenarios.zones import PHASE_ORDER, SECTIONS
 from ctbench.sweep.analysis import GrowthFit, Observation
 from ctbench.sweep.document import SweepDocument
@@ -44,7 +45,7 @@ def _group_key(obs: Observation, group_of: str) -> int:
 
 
 def group_label(key: int, group_of: str) -> str:
-    return f"zone {count_label(key)}" if group_of == "zone" else f"{key:,} zones"
+    return f"zone {count_label(key)}" if group_of == "zone" else plural(key, "zone")
 
 
 def _series(
@@ -197,7 +198,8 @@ def sweep_figure(named: Sequence[tuple[str, SweepDocument]]) -> Figure:
     doc = named[0][1]
     statistic = "/".join(sorted(statistics))
     fig.suptitle(
-        f"ctbench sweep {doc.command}: cost against size, {len(doc.points)} points\n"
+        f"ctbench sweep {doc.command}: cost against size, "
+        f"{plural(len(doc.points), 'point')}\n"
         f"each point's {STAT_WORDS.get(statistic, statistic)} over its rounds; "
         "legend: fitted cost ∝ stored^b · zone^c (scatter factor); dashed: the fit",
     )

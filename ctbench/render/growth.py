@@ -12,6 +12,7 @@ from typing import Final
 from tabulate import tabulate
 
 from ctbench.growth.fit import POOR_FIT_FACTOR, Exponent
+from ctbench.render.markdown import markdown_table
 from ctbench.report.numbers import plural
 from ctbench.sweep.analysis import METHOD, GrowthFit
 from ctbench.sweep.document import SweepDocument
@@ -53,7 +54,7 @@ def title(doc: SweepDocument) -> str:
         f"ctbench sweep {doc.command}: {plural(len(doc.points), 'point')}, "
         f"entries {', '.join(f'{v:,}' for v in grid.get('entries', []))} x "
         f"zones {', '.join(f'{v:,}' for v in grid.get('zones', []))}, "
-        f"{iterations} iterations"
+        f"{iterations} {'iteration' if iterations == '1' else 'iterations'}"
     )
 
 
@@ -66,11 +67,10 @@ def render(doc: SweepDocument, fmt: str = "table") -> str:
     rows = [[f.label, f.backend, growth(f), str(f.fit.n), quality(f)] for f in doc.fits]
     headers = ["phase", "backend", "growth (95% intervals)", "points", "scatter"]
     markdown = fmt == "markdown"
-    table = tabulate(
-        rows,
-        headers=headers,
-        tablefmt="github" if markdown else "simple",
-        disable_numparse=True,
+    table = (
+        markdown_table(rows, headers)
+        if markdown
+        else tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True)
     )
     note = method(doc) if markdown else textwrap.fill(method(doc), WRAP)
     lines = [f"### {title(doc)}" if markdown else title(doc), "", note, ""]

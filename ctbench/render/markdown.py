@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from tabulate import tabulate
 
 from ctbench.render.format import Format
@@ -9,10 +11,24 @@ from ctbench.render.table import headers, rows
 from ctbench.report.model import COMPARISONS_HEADING, Report
 
 
-def render(report: Report, width: int = 80) -> str:
-    body = tabulate(
-        rows(report), headers=headers(report), tablefmt="github", disable_numparse=True
+def markdown_table(body: Sequence[Sequence[str]], heads: Sequence[str]) -> str:
+    """A GitHub table whose cells may hold a "|" (a file or backend label):
+    it is written "\\|", which GitHub reads as the character, where a bare
+    one would end the cell and shift the rest of the row."""
+    return tabulate(
+        [[_escape(c) for c in row] for row in body],
+        headers=[_escape(h) for h in heads],
+        tablefmt="github",
+        disable_numparse=True,
     )
+
+
+def _escape(cell: str) -> str:
+    return cell.replace("|", "\\|")
+
+
+def render(report: Report, width: int = 80) -> str:
+    body = markdown_table(rows(report), headers(report))
     lines = [f"### {report.title}", ""]
     if report.lead:
         lines += ["```", *report.lead, "```", ""]

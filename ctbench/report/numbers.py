@@ -45,6 +45,12 @@ def percent(value: float) -> str:
     return text
 
 
-def plural(n: int, word: str) -> str:
-    """'1 zone', '3 zones', '1,000 zones'."""
-    return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s"
+def plural(n: object, word: str, many: str | None = None) -> str:
+    """A count and its noun: '1 zone', '3 zones', '1,000 zones'; ``many``
+    where an "s" is not the plural (plural(2, "batch", "batches")), and "?"
+    for a count that is not known (absent, or not a whole number in a
+    hand-edited file).  Every count in ctbench's output goes
+    through here, so none reads "1 batches"."""
+    words = word if n == 1 else (many or f"{word}s")
+    known = isinstance(n, int) and not isinstance(n, bool)
+    return f"{format(n, ',') if known else '?'} {words}"

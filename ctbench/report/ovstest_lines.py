@@ -88,7 +88,8 @@ def _repeats_line(group: str, results: list[BackendResult]) -> str:
     sources = [source_of(r) for r in results]
     argv = sources[0].get("argv")
     command = " ".join(map(str, argv)) if isinstance(argv, list) else "?"
-    parts = [f"{group}: ran {command} {len(results)} times"]
+    times = "once" if len(results) == 1 else f"{len(results):,} times"
+    parts = [f"{group}: ran {command} {times}"]
     walls = [s["wall_s"] for s in sources if isinstance(s.get("wall_s"), int | float)]
     if walls:
         parts.append(

@@ -26,6 +26,7 @@ from ctbench.model import Conntrack, Limits
 from ctbench.packets import IPPROTO_TCP, CtState, ct_state_flags
 from ctbench.parse import explain_frame
 from ctbench.report.model import Column
+from ctbench.report.numbers import plural
 from ctbench.report.sections import CommandSections, ExtraColumn, extra_value
 from ctbench.results import PhaseResult, Pooling, RunResult, pooled_runs
 from ctbench.results.merge import is_number
@@ -356,8 +357,8 @@ def _summary(run: RunResult) -> list[str]:
     capture: dict[str, Any] = found if isinstance(found, dict) else {}
     # A hand-made file may lack what replay records: "?" for what it lacks.
     lines = [
-        f"capture: {_known_count(params.get('packets'))} packets in "
-        f"{_known_count(params.get('batches'))} batches of up to "
+        f"capture: {plural(params.get('packets'), 'packet')} in "
+        f"{plural(params.get('batches'), 'batch', 'batches')} of up to "
         f"{params.get('batch_size', '?')} "
         f"({', '.join(capture.get('link_types', [])) or '?'}, "
         f"{_traffic(params.get('files', []), capture)}), clock "
@@ -383,19 +384,16 @@ def _summary(run: RunResult) -> list[str]:
             # packet a tracked TCP connection rejects is inv|trk and not
             # counted (tests/data/captures/tcp.pcap: 5 inv|trk, 3 counted).
             lines.append(
-                f"{result.label}: work over {extra.get('repetitions', 0):,} "
-                f"repetitions: {c.get('lookups', 0):,} packets, "
-                f"{c.get('created', 0):,} connections created, "
+                f"{result.label}: work over "
+                f"{plural(extra.get('repetitions', 0), 'repetition')}: "
+                f"{plural(c.get('lookups', 0), 'packet')}, "
+                f"{plural(c.get('created', 0), 'connection')} created, "
                 f"{c.get('removed', 0):,} removed, {c.get('invalid', 0):,} invalid "
                 "without a connection (unreadable, or could not start one; "
                 "inv|trk also counts those a tracked connection rejected), "
                 f"{c.get('refused', 0):,} refused"
             )
     return lines
-
-
-def _known_count(value: Any) -> str:
-    return f"{value:,}" if isinstance(value, int) else "?"
 
 
 def _traffic(files: list[str], capture: dict[str, Any]) -> str:

@@ -53,7 +53,7 @@ from ctbench import environment
 from ctbench.model import Conntrack, Counters
 from ctbench.packets import ovstest_frame
 from ctbench.report.model import Column
-from ctbench.report.numbers import fmt_rate, fmt_us
+from ctbench.report.numbers import fmt_rate, fmt_us, plural
 from ctbench.report.sections import CommandSections, ExtraColumn, extra_value
 from ctbench.results import BackendResult, PhaseResult, Pooling, RunResult
 from ctbench.results.merge import is_number
@@ -302,7 +302,7 @@ class ThreadsWorkload:
                 if thread.ident is not None:
                     thread.join()
             raise ConfigError(
-                f"cannot start {config.n_threads} threads: {exc}"
+                f"cannot start {plural(config.n_threads, 'thread')}: {exc}"
             ) from None
         turn.progress(STAGE, 0, total)
         try:
@@ -461,22 +461,24 @@ def threads_note(run: RunResult) -> str:
     n = int(run.params.get("n_threads", 1) or 1)
     gil = bool(run.environment.get("gil_enabled", True))
     parallel = bool(run.params.get("parallel", not gil))
-    cpus = run.environment.get("cpu_count", "?")
+    count = run.environment.get("cpu_count")
+    cpus = plural(count if isinstance(count, int) else None, "CPU")
     if n == 1:
         return (
-            f"Threads: 1 thread, so nothing ran in parallel ({cpus} CPUs, "
+            f"Threads: 1 thread, so nothing ran in parallel ({cpus}, "
             f"GIL {'enabled' if gil else 'disabled'})."
         )
     if not parallel:
         return (
             f"Threads: {n} threads ran concurrently but not in parallel: CPython's "
             "GIL lets one thread execute Python at a time, so together they used "
-            f"at most one of the {cpus} CPUs. A batch's latency includes the time "
+            f"{'the one CPU' if count == 1 else f'at most one of the {cpus}'}. "
+            "A batch's latency includes the time "
             "it waited for the GIL and the model's lock."
         )
     return (
-        f"Threads: {n} threads could run Python in parallel (GIL disabled, {cpus} "
-        "CPUs): lookups take no lock, and creating or removing a connection takes "
+        f"Threads: {n} threads could run Python in parallel (GIL disabled, {cpus}"
+        "): lookups take no lock, and creating or removing a connection takes "
         "the model's lock, as OVS takes ct_lock. A batch's latency includes the "
         "time it waited for that lock."
     )
@@ -508,10 +510,10 @@ def _summary(run: RunResult) -> list[str]:
             during = f"in {len(walls)} pooled runs ({times} barrier to barrier)"
             over = " over their sum"
         lines.append(
-            f"{result.label}: {packets:,} packets {during}: "
+            f"{result.label}: {plural(packets, 'packet')} {during}: "
             f"{fmt_rate(pps)} packets/s{over}, {fmt_rate(per_thread)} per thread "
             f"(packets per thread: {_thread_counts(counts)}); "
-            f"{conns:,} connection{'' if conns == 1 else 's'} in the table"
+            f"{plural(conns, 'connection')} in the table"
         )
     return lines + [threads_note(run)]
 
@@ -525,8 +527,9 @@ def _warnings(run: RunResult) -> list[str]:
         refused = phase.counters.get("refused", 0) if phase else 0
         if refused:
             out.append(
-                f"WARNING: the connection limit ({limit}) refused {refused:,} "
-                f"commits on {result.label}; use --conn-limit 0 for no limit"
+                f"WARNING: the connection limit ({limit}) refused "
+                f"{plural(refused, 'commit')} on {result.label}; use --conn-limit 0 "
+                "for no limit"
             )
     return out
 

@@ -28,7 +28,7 @@ from typing import Any, ClassVar, Final
 from ctbench.memory import DEFAULT_SAMPLE_CONNS, measure_memory
 from ctbench.model import SWEEP_BATCH_DIVISOR, Conntrack, FlushResult
 from ctbench.packets import ovstest_frame, zone_benchmark_ports
-from ctbench.report.numbers import fmt_bytes, fmt_us
+from ctbench.report.numbers import fmt_bytes, fmt_us, plural
 from ctbench.report.sections import CommandSections
 from ctbench.results import Memory, PhaseResult, Pooling, RunResult, pooled_runs
 from ctbench.scenarios.frame import (
@@ -541,8 +541,10 @@ def _warnings(run: RunResult) -> list[str]:
     limit = f"{raw_limit:,}" if isinstance(raw_limit, int) else "unknown"
     return [
         f"WARNING: the connection limit ({limit}) clipped the workload on "
-        f"{result.label}: {result.fill.refused:,} of {result.fill.requested:,} "
-        "commits were refused; use --conn-limit 0 for no limit"
+        f"{result.label}: {result.fill.refused:,} of "
+        f"{plural(result.fill.requested, 'commit')} "
+        f"{'was' if result.fill.refused == 1 else 'were'} refused; use "
+        "--conn-limit 0 for no limit"
         for result in run.results
         if result.fill.refused
     ]

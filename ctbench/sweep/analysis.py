@@ -21,6 +21,7 @@ import numpy.typing as npt
 
 from ctbench.errors import CtbenchError
 from ctbench.growth.fit import FitError, PowerLawFit, fit_power_law
+from ctbench.report.numbers import plural
 from ctbench.results import COMPLETE, RunResult
 from ctbench.results.machines import ENVIRONMENT_KEYS, environment_differences, show
 from ctbench.scenarios.zones import COMMAND, PHASE_ORDER, SECTIONS
@@ -153,7 +154,7 @@ def point_record(file: str, run: RunResult, statistic: str) -> PointRecord:
             continue
         if result.fill.refused:
             record.flags.append(
-                f"the connection limit refused {result.fill.refused:,} commits "
+                f"the connection limit refused {plural(result.fill.refused, 'commit')} "
                 f"on {result.label}: its zones hold fewer than ENTRIES"
             )
         stored = stored_during_rounds(run, index)

@@ -2,24 +2,18 @@
 
 from __future__ import annotations
 
-from tabulate import tabulate
-
 from ctbench.render.comparison.format import ComparisonFormat
+from ctbench.render.markdown import markdown_table
 from ctbench.report.comparison import SUMMARY_HEADING, ComparisonReport
 
 
 def render(r: ComparisonReport) -> str:
-    body = tabulate(r.rows, headers=r.headers, tablefmt="github", disable_numparse=True)
+    body = markdown_table(r.rows, r.headers)
     lines = [f"### {r.title}", "", f"**{r.outcome}**", ""]
     if r.rows or not r.summary_rows:
         lines += [body, ""]
     if r.summary_rows:
-        summary = tabulate(
-            r.summary_rows,
-            headers=r.summary_headers,
-            tablefmt="github",
-            disable_numparse=True,
-        )
+        summary = markdown_table(r.summary_rows, r.summary_headers)
         lines += [f"**{SUMMARY_HEADING}**", "", summary, ""]
     lines += [*r.method, "", r.counters[0]]
     if r.counters[1:]:
