@@ -224,6 +224,59 @@ def test_a_failing_backend_keeps_the_others_results_and_exits_4(
     )
 
 
+class PluginStop(BaseException):
+    """A plugin's own BaseException subclass, as a careless plugin may raise."""
+
+
+@pytest.mark.parametrize(
+    ("raised", "recorded"),
+    [
+        (SystemExit(0), "SystemExit: 0"),
+        (SystemExit("bye"), "SystemExit: bye"),
+        (GeneratorExit(), "GeneratorExit: (no message)"),
+        (PluginStop("halt"), "PluginStop: halt"),
+    ],
+    ids=["sys.exit(0)", "sys.exit(text)", "GeneratorExit", "own-BaseException"],
+)
+def test_a_plugin_that_exits_fails_alone_and_the_others_are_kept(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    raised: BaseException,
+    recorded: str,
+) -> None:
+    from ctbench.backends.per_zone import PerZoneTable
+
+    def bind_and_exit(self: PerZoneTable, zone: int) -> object:
+        raise raised
+
+    monkeypatch.setattr(PerZoneTable, "bind", bind_and_exit)
+    out_file = tmp_path / "run.json"
+    # per-zone first: the backend after the one that exits still runs.
+    code, out, err = run_cli(*SMALL, "-b", "per-zone", "-b", "single", "-o", out_file)
+    assert code == 4, err
+    assert "backend per-zone failed; the others' results were kept" in err
+    assert f"per-zone: FAILED: {recorded}" in out
+    run = load(out_file)
+    per_zone, single = run.results
+    assert per_zone.status == "failed" and per_zone.error is not None
+    assert per_zone.error.startswith(recorded)
+    assert single.status == "complete"
+    assert len(single.phases["flush_full_zone"].samples_us) == 2
+
+
+def test_a_ctrl_c_inside_a_plugins_exception_group_is_still_an_interrupt(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from ctbench.backends.per_zone import PerZoneTable
+
+    def bind_and_group(self: PerZoneTable, zone: int) -> object:
+        raise BaseExceptionGroup("task group", [KeyboardInterrupt()])
+
+    monkeypatch.setattr(PerZoneTable, "bind", bind_and_group)
+    code, _, err = run_cli(*SMALL, "-b", "per-zone", "-b", "single")
+    assert code == 130, err
+
+
 def test_a_lone_failing_backend_claims_no_others(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -165,9 +165,11 @@ def run_workload(
     """Run the workload on each backend in turn, one table alive at a time.
 
     An interrupt (the flag, or a KeyboardInterrupt) stops the run and keeps
-    what was gathered.  Any other exception a backend raises (a MemoryError,
-    a plugin's bug) marks that backend failed with the error in one line,
-    and the next backend runs.
+    what was gathered.  Anything else a backend raises marks that backend
+    failed with the error in one line, and the next backend runs: a
+    MemoryError, a plugin's bug, and also a plugin's ``sys.exit()``
+    (SystemExit), GeneratorExit or own BaseException subclass, which would
+    otherwise end the process with the finished backends' results unsaved.
     """
     config = workload.config
     run = new_run(workload.command, workload.params())
@@ -186,15 +188,28 @@ def run_workload(
         except KeyboardInterrupt:
             stopped = True
             result.status = INTERRUPTED
-        except Exception as exc:  # recorded, then the next backend runs
-            result.status = FAILED
-            result.error = one_line(exc)
+        except BaseException as exc:  # recorded, then the next backend runs
+            if _holds_interrupt(exc):
+                stopped = True
+                result.status = INTERRUPTED
+            else:
+                result.status = FAILED
+                result.error = one_line(exc)
         gc.collect()  # release this table before the next one is built
         if stopped:
             break
     run.complete = not stopped and all(r.status == COMPLETE for r in run.results)
     run.finished = environment.now_iso()
     return run
+
+
+def _holds_interrupt(exc: BaseException) -> bool:
+    """A group of exceptions (from a plugin's task group) with a Ctrl-C in
+    it is still the user's stop, not the backend's failure."""
+    return (
+        isinstance(exc, BaseExceptionGroup)
+        and exc.subgroup(KeyboardInterrupt) is not None
+    )
 
 
 def _run_one(
