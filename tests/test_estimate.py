@@ -8,6 +8,7 @@ from cli_helpers import run_cli
 from ctbench.backends import BackendSpec
 from ctbench.estimate import (
     QUIET_BELOW_S,
+    REFUSE_ABOVE_S,
     Costs,
     Estimate,
     calibrate,
@@ -112,3 +113,12 @@ def test_a_grid_is_the_sum_of_its_points() -> None:
     alone = [estimate_zones(specs, e, z, 3, 0) for e, z in points]
     assert not grid.calibrated
     assert grid.seconds == pytest.approx(sum(a.seconds for a in alone))
+
+
+@pytest.mark.parametrize("command", ["benchmark-zones", "benchmark", "replay", "sweep"])
+def test_force_help_names_both_refusals_it_lifts(command: str) -> None:
+    code, out, _ = run_cli(command, "--help")
+    assert code == 0
+    force = " ".join(out.split("--force", 1)[1].split("--", 1)[0].split())
+    assert REFUSE_ABOVE_S == 3600  # what "an hour" in the help says
+    assert "memory" in force and "over an hour" in force

@@ -132,6 +132,13 @@ class RunOptions:
         }
 
 
+# Both refusals --force lifts (check_memory and check_time below).
+FORCE_HELP: Final = (
+    "Run even if it is estimated to need more memory than is available or "
+    "to take over an hour (both are refused without it)."
+)
+
+
 def run_options(func: Callable[..., None]) -> Callable[..., None]:
     """The options every benchmark command shares, handed to it as one
     ``opts: RunOptions`` argument."""
@@ -172,9 +179,7 @@ def run_options(func: Callable[..., None]) -> Callable[..., None]:
             is_flag=True,
             help="Leave Python's cyclic GC on during timed phases (default: frozen).",
         ),
-        click.option(
-            "--force", is_flag=True, help="Run even if memory looks too small."
-        ),
+        click.option("--force", is_flag=True, help=FORCE_HELP),
         output_options,
     )
     for option in reversed(options):

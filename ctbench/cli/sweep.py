@@ -13,6 +13,7 @@ import click
 from ctbench import results
 from ctbench.cli.common import (
     EXIT_BACKEND_FAILED,
+    FORCE_HELP,
     INTEGER,
     Integer,
     OutputFile,
@@ -136,7 +137,7 @@ GRID_OPTIONS = (
     help="Where each point's results file goes [default: beside -o, "
     "sweep.json -> sweep-points/].",
 )
-@click.option("--force", is_flag=True, help="Run even if it looks too long.")
+@click.option("--force", is_flag=True, help=FORCE_HELP)
 @click.option(
     "--format",
     "fmt",
