@@ -165,3 +165,28 @@ def test_memory_fill_is_checked_as_benchmark_zones_checks_it(
 ) -> None:
     code, out, err = run_cli("backends", "--memory", option, value)
     assert code == 2 and out == "" and "is not in the range" in err
+
+
+def test_memory_at_the_run_applies_the_connection_limit_as_the_run_does() -> None:
+    # ovstest's largest fill: 281 T requested, 3 M stored under OVS's limit.
+    args = ["backends", "--memory", "--entries", "4294967295", "--zones", "65534"]
+    code, out, _ = run_cli(*args, "-b", "single")
+    assert code == 0
+    header, _, row = out.splitlines()[:3]
+    assert header.endswith("at 3,000,000 conns")
+    assert row.endswith("MiB")  # hundreds of MiB, not 38.8 PiB
+    assert "clipped to 3,000,000 by --conn-limit" in " ".join(out.split())
+    code, out, _ = run_cli(*args, "-b", "single", "--conn-limit", "1000")
+    assert out.splitlines()[0].endswith("at 1,000 conns")
+    code, out, _ = run_cli(
+        "backends", "--memory", "--entries", "600", "--zones", "2", "--conn-limit", "0"
+    )
+    assert out.splitlines()[0].endswith("at 1,200 conns")
+    assert "clipped" not in out
+
+
+def test_memory_projection_is_fixed_plus_per_conn_times_stored() -> None:
+    (row,) = measure_backends([BackendSpec("single")], 1000, 5000, conn_limit=4000)
+    f = row.figures
+    assert row.stored == 4000
+    assert row.projected_bytes == f.fixed_bytes + f.bytes_per_conn * 4000
