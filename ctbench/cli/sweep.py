@@ -152,7 +152,13 @@ GRID_OPTIONS = (
     type=OutputFile(),
     help="The sweep file (JSON; with --plan, the plan), written atomically.",
 )
-@click.option("--quiet", "-q", is_flag=True, help="No progress on stderr.")
+@click.option(
+    "--quiet",
+    "-q",
+    is_flag=True,
+    help="No progress on stderr: no bars, no line per point kept or written "
+    "(a point file that must run again is still named).",
+)
 @click.pass_context
 def sweep(ctx: click.Context, /, args: tuple[str, ...], **opts: object) -> None:
     """Run benchmark-zones at every ENTRIES x ZONES point and fit how each
@@ -404,9 +410,12 @@ def _make_points_dir(points_dir: Path) -> None:
 
 
 def _say(quiet: bool) -> Callable[[Event], None]:
+    """A line per point on stderr: progress (kept, written) unless quiet;
+    what a point loses (a file run again, a point cut short) always."""
+
     def say(event: Event) -> None:
         where = f"[{event.index}/{event.total}] {event.point}"
-        if event.step is Step.KEPT:
+        if event.step is Step.KEPT and not quiet:
             click.echo(f"{where}: kept {event.path}", err=True)
         elif event.step is Step.REDO:
             click.echo(f"{where}: {event.path} {event.detail}: runs again", err=True)
