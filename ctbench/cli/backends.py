@@ -11,7 +11,7 @@ from ctbench.backends import (
     backend_names,
     describe,
 )
-from ctbench.cli.common import Integer
+from ctbench.cli.common import Integer, warn_shadowed
 from ctbench.memory import DEFAULT_ENTRIES, DEFAULT_ZONES, measure_backends
 from ctbench.model import DEFAULT_CONN_LIMIT
 from ctbench.render.memory_table import format_memory_table
@@ -75,6 +75,7 @@ def backends(
     """
     if memory:
         chosen = [BackendSpec.parse(s) for s in specs] or _available()
+        warn_shadowed([spec.name for spec in chosen])
         rows = measure_backends(
             chosen,
             DEFAULT_ENTRIES if entries is None else entries,
@@ -87,6 +88,7 @@ def backends(
         raise click.UsageError(
             "--backend, --entries, --zones and --conn-limit go with --memory"
         )
+    warn_shadowed()
     names = backend_names()
     width = max(map(len, names), default=0)
     for name in names:

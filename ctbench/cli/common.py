@@ -8,7 +8,7 @@ import re
 import signal
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, TypeVar
@@ -17,7 +17,7 @@ import click
 from rich.console import Console
 
 from ctbench import environment, results
-from ctbench.backends import BackendSpec, backend_kwargs
+from ctbench.backends import BackendSpec, backend_kwargs, shadowed
 from ctbench.cli.progress_display import Interrupt, ProgressDisplay
 from ctbench.environment import available_memory
 from ctbench.errors import CtbenchError, OutputError
@@ -104,11 +104,21 @@ class NumbersAsArguments(click.Command):
 
 def parse_backends(values: tuple[str, ...]) -> tuple[BackendSpec, ...]:
     if not values:
+        warn_shadowed([spec.name for spec in DEFAULT_BACKENDS])
         return DEFAULT_BACKENDS
     specs = tuple(BackendSpec.parse(v) for v in values)
     for spec in specs:
         backend_kwargs(spec)  # unknown names and bad options fail before any work
+    warn_shadowed([spec.name for spec in specs])
     return specs
+
+
+def warn_shadowed(names: Iterable[str] | None = None) -> None:
+    """One line on stderr for each backend name (of ``names``, or any) that
+    two installed packages register, naming both and the one used."""
+    for name, line in sorted(shadowed().items()):
+        if names is None or name in names:
+            click.echo(f"ctbench: warning: {line}", err=True)
 
 
 @dataclass(frozen=True)
