@@ -16,6 +16,7 @@ from ctbench.capture.track import CLOCKS, TrackConfig, track, track_batches
 from ctbench.cli.common import (
     EXIT_INTERRUPTED,
     INTEGER,
+    STOPPING_HELP,
     OutputFile,
     RunOptions,
     finish,
@@ -269,7 +270,7 @@ def _summary(
     finish(run_replay(replay, capture), fmt, output)
 
 
-@click.command("replay")
+@click.command("replay", epilog=STOPPING_HELP)
 @click.argument("files", nargs=-1, required=True, type=_CAPTURE)
 @click.option(
     "--batch-size",

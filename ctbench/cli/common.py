@@ -18,7 +18,7 @@ from rich.console import Console
 
 from ctbench import environment, results
 from ctbench.backends import BackendSpec, backend_kwargs, shadowed
-from ctbench.cli.progress_display import Interrupt, ProgressDisplay
+from ctbench.cli.progress_display import Interrupt, ProgressDisplay, to_stderr
 from ctbench.environment import available_memory
 from ctbench.errors import CtbenchError, OutputError
 from ctbench.estimate import QUIET_BELOW_S, REFUSE_ABOVE_S, Estimate
@@ -142,6 +142,14 @@ class RunOptions:
         }
 
 
+# What Ctrl-C does, in every benchmark command's --help (README, "Stopping").
+STOPPING_HELP: Final = (
+    "Ctrl-C (or SIGTERM) stops the run at its next check, between calls into "
+    "the backend: a call in progress (a phase, a chunk of the fill, a slow "
+    "plugin's call) is finished first. What was gathered is reported and "
+    "written (exit status 130, or 143). A second Ctrl-C abandons the call in "
+    "progress."
+)
 # Both refusals --force lifts (check_memory and check_time below).
 FORCE_HELP: Final = (
     "Run even if it is estimated to need more memory than is available or "
@@ -367,9 +375,11 @@ def run_benchmark(
     interrupt = Interrupt()
     with interrupt.installed():
         with ProgressDisplay(opts.quiet) as progress:
+            interrupt.notice = progress.notice
             run = scenario(progress, interrupt)
             if ovstest is not None and not interrupt.requested:
                 ovstest.run(run, planned.seconds, progress, interrupt)
+            interrupt.notice = to_stderr
         if interrupt.signal is not None:
             run.stopped_by = interrupt.signal.name
         finish(run, opts.fmt, opts.output)

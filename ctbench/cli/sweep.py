@@ -22,7 +22,7 @@ from ctbench.cli.common import (
     check_time,
     parse_backends,
 )
-from ctbench.cli.progress_display import Interrupt, ProgressDisplay
+from ctbench.cli.progress_display import Interrupt, ProgressDisplay, to_stderr
 from ctbench.errors import CtbenchError, OutputError
 from ctbench.estimate import estimate_zones_grid
 from ctbench.memory import DEFAULT_SAMPLE_CONNS
@@ -168,6 +168,8 @@ def sweep(ctx: click.Context, /, args: tuple[str, ...], **opts: object) -> None:
     (-o) records the grid, the points and, per backend and phase, the
     exponents of cost = k * stored^b * zone^c with 95% intervals.  Ctrl-C
     keeps the finished points and fits them; --resume skips them next time.
+    The point running stops once its call in progress returns (a second
+    Ctrl-C abandons that call) and is not kept.
 
     --plan writes the points' command lines instead of running them, to run
     on other machines; --merge fits the results files they made.
@@ -340,7 +342,11 @@ def _run(
 
     def run_point(point: Point, zone_config: ZoneConfig) -> RunResult:
         with ProgressDisplay(quiet) as progress:
-            return run_zones(zone_config, progress, interrupt)
+            interrupt.notice = progress.notice
+            try:
+                return run_zones(zone_config, progress, interrupt)
+            finally:
+                interrupt.notice = to_stderr
 
     def checkpoint(done: list[tuple[Path, RunResult]]) -> None:
         doc = build_sweep([(str(p), r) for p, r in done], statistic, complete=False)
