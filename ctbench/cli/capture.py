@@ -333,7 +333,7 @@ def replay(
     require_packets(capture)
     run_benchmark(
         partial(run_replay, config, capture),
-        estimated_bytes(capture),
+        estimated_bytes(config, capture),
         len(capture),
         partial(estimate_replay, config, capture),
         opts,

@@ -35,6 +35,10 @@ Progress = Callable[[str, str, int, int], None]
 DEFAULT_BACKENDS: Final = (BackendSpec("single"), BackendSpec("per-zone"))
 # NETDEV_MAX_BURST (lib/netdev.h): the datapath's largest batch.
 MAX_BATCH_SIZE: Final = 32
+# A run's process before its table and samples (the interpreter, numpy,
+# rich, ctbench): `benchmark-zones 1 2 1` peaks at 39.6 MiB RSS
+# (`python bench/estimates.py --constants`).
+PROCESS_BYTES: Final = 40 * 2**20
 
 
 class ConfigError(CtbenchError, ValueError):
