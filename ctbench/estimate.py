@@ -1,22 +1,21 @@
 """How long a run will take, known before it starts.
 
 The estimate is the run's work times each piece's cost, measured on this
-machine by a short calibration of each backend: for benchmark-zones, a real
-fill and a few real rounds (the scenario's own code, its harness included)
-at the run's own execute size, ENTRIES frames, up to 4,096; past that, a
-round's cost grows with ENTRIES, and the single map's scans with the
-connections stored.  A round has a cost of its own besides its frames (the
-four timed calls, the counters and samples kept between them), so a run of
-many rounds of one entry is not free: `benchmark-zones 1 2 30000000` takes
-about 35 us a round here, 20 minutes.  Every sample also costs the report
-and the results file a little at the end.
+machine by a short calibration of each backend: for benchmark-zones, the
+scenario's own fill and a few of its rounds, its harness included, at the
+run's execute size (ENTRIES frames, up to 4,096) on a table as big as the
+run's (up to 262,144 connections); past those sizes a round's cost grows
+with ENTRIES, and a scanning design's flushes with the connections stored.
+A round has a cost of its own besides its frames (the four timed calls,
+the counters and samples kept between them), so a run of many rounds of
+one entry is not free: `benchmark-zones 1 2 30000000` takes about 35 us a
+round here, 20 minutes.  Every sample also costs the report and the
+results file a little at the end.
 
 ``python bench/estimates.py`` checks the estimates against real runs on a
-grid of points, corners included (its output is in the module's commit).
-Checked against real runs before: `benchmark-zones 10000 1000 1000` was
-estimated at 182-203 s and took 173 s.
+grid of points, corners included.
 
-Calibrating costs about 0.1-0.3 s per backend, so it is done only when an
+Calibrating costs about 0.1-0.5 s per backend, so it is done only when an
 upper bound from generous fixed costs says the run could last more than a
 minute; below that the run just starts.  The command line prints an estimate
 over a minute and refuses one over an hour unless --force.
@@ -25,6 +24,7 @@ over a minute and refuses one over an hour unless --force.
 from __future__ import annotations
 
 import math
+import statistics
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -37,6 +37,7 @@ from ctbench.results import BackendResult
 from ctbench.scenarios.frame import Turn, gc_frozen, never
 from ctbench.scenarios.zones import (
     FILL_CHUNK_FRAMES,
+    MAX_ZONES,
     PHASES,
     ZoneConfig,
     ZoneWorkload,
@@ -71,11 +72,17 @@ FIXED_S: Final = 1.0
 # `benchmark 1 1 1` 0.44 s on the 2-vCPU AMD VM, 1.7 ms a thread; 4,000
 # threads took 1.1 ms each.
 THREAD_START_S: Final = 1.7e-3
-# The largest execute the calibration times (bigger ones cost the same per
-# frame), and the zones it fills at least: enough for the bulk path and
-# stable timings, small enough to stay near 0.1 s per backend.
+# The largest execute the calibration times: enough for the bulk path and
+# stable timings (bigger ones cost the same per frame).
 CALIBRATION_FRAMES: Final = 4096
-CALIBRATION_ZONES: Final = 8
+# The largest table the calibration fills: a big table's probes and scans
+# miss the caches.  With 3,000,000 stored, a calibration on 32,768
+# connections measured the single map's round x2.3 and commit x2.4 too
+# cheap, the sharded map's scanned node x4.1 and round x3.6; on 262,144,
+# x1.2, x2.0, x1.3 and x1.7; the per-zone maps x1.0-1.1 on either
+# (`python bench/estimates.py --large-table`, machine shared).  Filling
+# it costs the calibration about 0.3 s.
+CALIBRATION_CONNS: Final = 1 << 18
 # The calibration's rounds: as many as execute about 2,048 frames each way,
 # and at least a few, so a round of one frame is timed 2,048 times.
 CALIBRATION_ROUND_FRAMES: Final = 2048
@@ -125,57 +132,19 @@ def _timed(fn: Callable[[], object]) -> float:
     return time.perf_counter() - start
 
 
-def calibrate(spec: BackendSpec, entries: int) -> Costs:
-    """Measure one backend's costs at the run's execute size, n =
-    min(ENTRIES, 4,096) frames (about 0.1-0.3 s): the fill's commits and a
-    scan of the whole table on a table of at least 4,096 connections, then
-    benchmark-zones' own rounds, with their harness, on two zones of n."""
+def calibrate(spec: BackendSpec, entries: int, stored: int) -> Costs:
+    """Measure one backend's costs by running benchmark-zones' own fill and
+    rounds, small: executes of n = min(ENTRIES, 4,096) frames, as many
+    zones of n as make the run's table up to CALIBRATION_CONNS (a big
+    table's dict probes and scans miss the caches), the scenario's own
+    harness between the timed calls (about 0.1-0.5 s)."""
     n = min(entries, CALIBRATION_FRAMES)
-    generate = _timed(lambda: build_frames(CALIBRATION_FRAMES)) / CALIBRATION_FRAMES
-    commit, refused, visit, scans_all = _table_costs(spec, n)
-    return Costs(
-        frames=n,
-        generate=generate,
-        commit=commit,
-        refused=refused,
-        visit=visit,
-        scans_all=scans_all,
-        round=_round_seconds(spec, n, visit),
-    )
-
-
-def _table_costs(spec: BackendSpec, n: int) -> tuple[float, float, float, bool]:
-    """Per frame: a commit and a refused frame, in executes of n frames; per
-    node: a scan of the whole table (0 for a design that does not scan)."""
-    zones = max(CALIBRATION_ZONES, CALIBRATION_FRAMES // n)
-    frames = build_frames(n)
-    model = Conntrack(create_table(spec), Limits(conn_limit=0))
-    with gc_frozen():
-        fill = _timed(lambda: [model.execute(frames, z, True, 0) for z in range(zones)])
-        # A frame the limit refuses looks its key up both ways and creates
-        # nothing: as an execute without commit into an empty zone.
-        refused = _timed(
-            lambda: [model.execute(frames, UNUSED_ZONE, False, 0) for _ in range(zones)]
-        )
-        nodes = len(model.table)
-        scans_all = len(model.table.zone_values(UNUSED_ZONE)) >= nodes
-        # The least of three: a scan cut by the scheduler overstates.
-        scan = min(_timed(lambda: model.flush(UNUSED_ZONE)) for _ in range(3))
-    frame_calls = n * zones
-    visit = scan / nodes if scans_all else 0.0
-    return fill / frame_calls, refused / frame_calls, visit, scans_all
-
-
-def _round_seconds(spec: BackendSpec, n: int, visit: float) -> float:
-    """One round of n frames, as benchmark-zones runs it: the rounds' whole
-    time (the timed phases, the harness between them, and whatever the
-    machine's other work takes from them, as it will from the run's), per
-    round, without the scans of the table (2n connections here), which grow
-    with the run's table instead."""
+    zones = min(max(2, min(stored, CALIBRATION_CONNS) // n), MAX_ZONES)
     rounds = max(CALIBRATION_MIN_ROUNDS, CALIBRATION_ROUND_FRAMES // n)
+    generate = _timed(lambda: build_frames(CALIBRATION_FRAMES)) / CALIBRATION_FRAMES
     config = ZoneConfig(
         entries=n,
-        zones=2,
+        zones=zones,
         iterations=rounds,
         memory_sample=0,
         backends=(spec,),
@@ -185,11 +154,36 @@ def _round_seconds(spec: BackendSpec, n: int, visit: float) -> float:
     model = Conntrack(create_table(spec), Limits(conn_limit=0))
     result = BackendResult(backend=spec.name, options=dict(spec.options))
     turn = Turn(spec, result, model, lambda stage, done, total: None, never)
+    calls = max(1, CALIBRATION_FRAMES // n)
     with gc_frozen():
         workload.run(turn)
+        frames = workload.frames
+        # A frame the limit refuses looks its key up both ways and creates
+        # nothing: as an execute without commit into an empty zone.
+        refused = _timed(
+            lambda: [model.execute(frames, UNUSED_ZONE, False, 0) for _ in range(calls)]
+        )
+    nodes = model.n_conns
+    empty_flush = result.phases["flush_empty_zone"]
+    scans_all = empty_flush.counters.get("visited", 0) > 0
+    # A scan as the rounds make it, right after an execute: a standalone one
+    # finds the table warmer in the caches (53 against 90 ns a node on the
+    # sharded map, `python bench/estimates.py --large-table`).
+    scan = statistics.median(empty_flush.samples_us) / 1e6
+    visit = scan / nodes if scans_all else 0.0
+    # The rounds' whole time (the timed calls, the harness between them, and
+    # what the machine's other work takes from them, as it will from the
+    # run's), without the two scans of the table, which grow with the run's.
     rounds_s = float(result.extra["wall_s"]) - result.fill.insert_us / 1e6
-    scans = 2 * model.n_conns * visit
-    return max(rounds_s / rounds - scans, 0.0)
+    return Costs(
+        frames=n,
+        generate=generate,
+        commit=result.fill.insert_us / 1e6 / (n * zones),
+        refused=refused / (calls * n),
+        visit=visit,
+        scans_all=scans_all,
+        round=max(rounds_s / rounds - 2 * nodes * visit, 0.0),
+    )
 
 
 def zones_seconds(
@@ -256,14 +250,21 @@ def estimate_zones_grid(
     )
     if bound <= calibrate_above:
         return Estimate(bound, calibrated=False)
+    # Each backend is calibrated once per execute size, on the largest
+    # table the points of that size hold.
+    largest: dict[int, int] = {}
+    for e, z in points:
+        n = min(e, CALIBRATION_FRAMES)
+        stored = Limits(conn_limit=conn_limit).stored(e * z)
+        largest[n] = max(largest.get(n, 0), stored)
     measured: dict[tuple[str, int], Costs] = {}  # a spec given twice: once
     total = 0.0
     for e, z in points:
+        n = min(e, CALIBRATION_FRAMES)
         for i, spec in enumerate(specs):
-            key = (spec.label, min(e, CALIBRATION_FRAMES))
-            if key not in measured:
-                measured[key] = calibrate(spec, e)
-            costs = measured[key]
+            if (spec.label, n) not in measured:
+                measured[spec.label, n] = calibrate(spec, e, largest[n])
+            costs = measured[spec.label, n]
             generate = e * costs.generate if i == 0 else 0.0
             total += FIXED_S + generate + zones_seconds(costs, e, z, rounds, conn_limit)
     return Estimate(total, calibrated=True)

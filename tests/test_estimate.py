@@ -40,7 +40,7 @@ BOTH = (BackendSpec("single"), BackendSpec("per-zone"))
 
 
 def test_calibration_tells_a_scanning_design_from_an_indexed_one() -> None:
-    single, per_zone = (calibrate(spec, 1000) for spec in BOTH)
+    single, per_zone = (calibrate(spec, 1000, 10_000) for spec in BOTH)
     assert single.scans_all and not per_zone.scans_all
     assert single.visit > 0 and per_zone.visit == 0
     for costs in (single, per_zone):
@@ -50,8 +50,8 @@ def test_calibration_tells_a_scanning_design_from_an_indexed_one() -> None:
 
 
 def test_calibration_runs_at_the_runs_execute_size_up_to_4096_frames() -> None:
-    assert calibrate(BOTH[1], 1).frames == 1
-    assert calibrate(BOTH[1], 10**6).frames == CALIBRATION_FRAMES
+    assert calibrate(BOTH[1], 1, 2).frames == 1
+    assert calibrate(BOTH[1], 10**6, 10**6).frames == CALIBRATION_FRAMES
 
 
 # Fixed calibration inputs: the structure of the estimate, not timings.
@@ -99,18 +99,21 @@ def test_a_sweep_calibrates_once_per_backend_and_execute_size(
 ) -> None:
     from ctbench import estimate
 
-    calls: list[tuple[str, int]] = []
+    calls: list[tuple[str, int, int]] = []
 
-    def fixed(spec: BackendSpec, entries: int) -> Costs:
-        calls.append((spec.label, entries))
+    def fixed(spec: BackendSpec, entries: int, stored: int) -> Costs:
+        calls.append((spec.label, min(entries, CALIBRATION_FRAMES), stored))
         return replace(UNIT, frames=min(entries, CALIBRATION_FRAMES))
 
     monkeypatch.setattr(estimate, "calibrate", fixed)
     points = [(1000, 2), (1000, 3), (5000, 2), (9000, 2)]
     grid = estimate_zones_grid(BOTH, points, 10, 0, calibrate_above=0)
-    # 1000 once per backend; 5000 and 9000 both execute 4,096 at most.
+    # 1000 once per backend; 5000 and 9000 both execute 4,096 at most; each
+    # on the largest table of its points.
     assert sorted(calls) == sorted(
-        (spec.label, e) for spec in BOTH for e in (1000, 5000)
+        (spec.label, n, stored)
+        for spec in BOTH
+        for n, stored in ((1000, 3000), (4096, 18000))
     )
     expected = sum(
         len(BOTH) * FIXED_S
