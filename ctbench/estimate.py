@@ -1,21 +1,30 @@
 """How long a run will take, known before it starts.
 
-The estimate is the run's work (how many commits, lookups, nodes visited and
-removed, batches) times each operation's cost, measured on this machine by a
-short calibration of each backend on a table of 32,768 connections.  Checked
-against real runs: `benchmark-zones 10000 1000 1000` was estimated at 182-203
-s and took 173 s; `10000 300 20` at 10 s and took 10-13 s (the small table's
-costs per node are, if anything, higher than a large one's).
+The estimate is the run's work times each piece's cost, measured on this
+machine by a short calibration of each backend: for benchmark-zones, the
+scenario's own fill and a few of its rounds, its harness included, at the
+run's execute size (ENTRIES frames, up to 4,096) on a table as big as the
+run's (up to 262,144 connections); past those sizes a round's cost grows
+with ENTRIES, and a scanning design's flushes with the connections stored.
+A round has a cost of its own besides its frames (the four timed calls,
+the counters and samples kept between them), so a run of many rounds of
+one entry is not free: `benchmark-zones 1 2 30000000` takes about 35 us a
+round here, 20 minutes.  Every sample also costs the report and the
+results file a little at the end.
 
-Calibrating costs about 0.1 s per backend, so it is done only when an upper
-bound from generous fixed costs says the run could last more than a minute;
-below that the run just starts.  The command line prints an estimate over a
-minute and refuses one over an hour unless --force.
+``python bench/estimates.py`` checks the estimates against real runs on a
+grid of points, corners included.
+
+Calibrating costs about 0.1-0.5 s per backend, so it is done only when an
+upper bound from generous fixed costs says the run could last more than a
+minute; below that the run just starts.  The command line prints an estimate
+over a minute and refuses one over an hour unless --force.
 """
 
 from __future__ import annotations
 
 import math
+import statistics
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -23,7 +32,17 @@ from typing import Final
 
 from ctbench.backends import BackendSpec, create_table
 from ctbench.model import Conntrack, Limits
-from ctbench.packets import ovstest_frame, zone_benchmark_ports
+from ctbench.packets import ovstest_frame
+from ctbench.results import BackendResult
+from ctbench.scenarios.frame import Turn, gc_frozen, never
+from ctbench.scenarios.zones import (
+    FILL_CHUNK_FRAMES,
+    MAX_ZONES,
+    PHASES,
+    ZoneConfig,
+    ZoneWorkload,
+    build_frames,
+)
 
 # Below this the run starts without a word; above it the estimate is shown.
 QUIET_BELOW_S: Final = 60.0
@@ -37,6 +56,15 @@ BOUND_COMMIT_S: Final = 10e-6
 BOUND_LOOKUP_S: Final = 3e-6
 BOUND_VISIT_S: Final = 200e-9
 BOUND_BATCH_FRAME_S: Final = 10e-6
+# A round's own cost and an execute call's, whatever their frames: 33-38 us
+# a round of one entry, 5-8 us a one-frame commit in the fill, here
+# (`python bench/estimates.py`, the `1 2 N` and `1 65534 N` points).
+BOUND_ROUND_S: Final = 200e-6
+BOUND_CALL_S: Final = 50e-6
+# The report and the results file, per sample kept: statistics and layout
+# 0.12-0.25 us, the JSON file 0.26-0.55 us here (`python bench/estimates.py
+# --constants`, and the same timing on a 1.6 M-sample run).
+REPORT_S_PER_SAMPLE: Final = 0.8e-6
 # Every backend's memory sample, set-up and report: a second at most.
 FIXED_S: Final = 1.0
 # Starting one of benchmark's threads (it builds its batch, then waits at
@@ -44,10 +72,24 @@ FIXED_S: Final = 1.0
 # `benchmark 1 1 1` 0.44 s on the 2-vCPU AMD VM, 1.7 ms a thread; 4,000
 # threads took 1.1 ms each.
 THREAD_START_S: Final = 1.7e-3
-# Frames per calibration execute and zones it fills: enough for the bulk
-# path and stable timings, small enough to stay near 0.1 s per backend.
+# The largest execute the calibration times: enough for the bulk path and
+# stable timings (bigger ones cost the same per frame).
 CALIBRATION_FRAMES: Final = 4096
-CALIBRATION_ZONES: Final = 8
+# The largest table the calibration fills: a big table's probes and scans
+# miss the caches.  With 3,000,000 stored, a calibration on 32,768
+# connections measured the single map's round x2.3 and commit x2.4 too
+# cheap, the sharded map's scanned node x4.1 and round x3.6; on 262,144,
+# x1.2, x2.0, x1.3 and x1.7; the per-zone maps x1.0-1.1 on either
+# (`python bench/estimates.py --large-table`, machine shared).  Filling
+# it costs the calibration about 0.3 s.
+CALIBRATION_CONNS: Final = 1 << 18
+# The calibration's rounds: as many as execute about 2,048 frames each way,
+# and at least a few, so a round of one frame is timed 2,048 times.
+CALIBRATION_ROUND_FRAMES: Final = 2048
+CALIBRATION_MIN_ROUNDS: Final = 10
+# A zone the calibration neither fills (it fills at most 4,096) nor flushes
+# (the rounds flush zones 1 and 65535).
+UNUSED_ZONE: Final = 0xFFFE
 
 
 @dataclass(frozen=True)
@@ -72,14 +114,16 @@ class Estimate:
 
 @dataclass(frozen=True)
 class Costs:
-    """One backend's measured costs, in seconds."""
+    """One backend's costs in seconds, measured with executes of ``frames``
+    frames (the run's ENTRIES, up to CALIBRATION_FRAMES)."""
 
-    commit: float  # per frame that creates a connection
+    frames: int
+    generate: float  # per frame built (once per run, shared by the backends)
+    commit: float  # per frame of the fill that creates a connection
     refused: float  # per frame that finds nothing and creates nothing
-    lookup: float  # per frame that finds its connection
-    visit: float  # per node a zone iteration visits
-    remove: float  # per connection a flush removes
-    scans_all: bool  # a zone iteration visits every node of the table
+    visit: float  # per node a scan of the whole table visits
+    scans_all: bool  # a zone's flush scans every node of the table
+    round: float  # a round of ``frames`` frames, harness included, scans not
 
 
 def _timed(fn: Callable[[], object]) -> float:
@@ -88,61 +132,86 @@ def _timed(fn: Callable[[], object]) -> float:
     return time.perf_counter() - start
 
 
-def calibrate(spec: BackendSpec) -> Costs:
-    """Measure one backend's costs on a small table (about 0.1 s)."""
-    frames = [
-        ovstest_frame(*zone_benchmark_ports(i)) for i in range(CALIBRATION_FRAMES)
-    ]
-    n = len(frames)
-    model = Conntrack(create_table(spec), Limits(conn_limit=0))
-    fill = _timed(
-        lambda: [model.execute(frames, z, True, 0) for z in range(CALIBRATION_ZONES)]
+def calibrate(spec: BackendSpec, entries: int, stored: int) -> Costs:
+    """Measure one backend's costs by running benchmark-zones' own fill and
+    rounds, small: executes of n = min(ENTRIES, 4,096) frames, as many
+    zones of n as make the run's table up to CALIBRATION_CONNS (a big
+    table's dict probes and scans miss the caches), the scenario's own
+    harness between the timed calls (about 0.1-0.5 s)."""
+    n = min(entries, CALIBRATION_FRAMES)
+    zones = min(max(2, min(stored, CALIBRATION_CONNS) // n), MAX_ZONES)
+    rounds = max(CALIBRATION_MIN_ROUNDS, CALIBRATION_ROUND_FRAMES // n)
+    generate = _timed(lambda: build_frames(CALIBRATION_FRAMES)) / CALIBRATION_FRAMES
+    config = ZoneConfig(
+        entries=n,
+        zones=zones,
+        iterations=rounds,
+        memory_sample=0,
+        backends=(spec,),
+        conn_limit=0,
     )
-    lookup = _timed(lambda: model.execute(frames, 0, False, 0))
-    refused = _timed(lambda: model.execute(frames, 0xFFFE, False, 0))
-    table = model.table
-    nodes = len(table)
-    empty_walk = _timed(lambda: table.zone_values(0xFFFE))
-    scans_all = len(table.zone_values(0xFFFE)) >= nodes
-    full_walk = _timed(lambda: table.zone_values(1))
-    flush = _timed(lambda: model.flush(1))
-    visit = (empty_walk / nodes) if scans_all else full_walk / n
-    walked = nodes if scans_all else n
+    workload = ZoneWorkload(config)
+    model = Conntrack(create_table(spec), Limits(conn_limit=0))
+    result = BackendResult(backend=spec.name, options=dict(spec.options))
+    turn = Turn(spec, result, model, lambda stage, done, total: None, never)
+    calls = max(1, CALIBRATION_FRAMES // n)
+    with gc_frozen():
+        workload.run(turn)
+        frames = workload.frames
+        # A frame the limit refuses looks its key up both ways and creates
+        # nothing: as an execute without commit into an empty zone.
+        refused = _timed(
+            lambda: [model.execute(frames, UNUSED_ZONE, False, 0) for _ in range(calls)]
+        )
+    nodes = model.n_conns
+    empty_flush = result.phases["flush_empty_zone"]
+    scans_all = empty_flush.counters.get("visited", 0) > 0
+    # A scan as the rounds make it, right after an execute: a standalone one
+    # finds the table warmer in the caches (53 against 90 ns a node on the
+    # sharded map, `python bench/estimates.py --large-table`).
+    scan = statistics.median(empty_flush.samples_us) / 1e6
+    visit = scan / nodes if scans_all else 0.0
+    # The rounds' whole time (the timed calls, the harness between them, and
+    # what the machine's other work takes from them, as it will from the
+    # run's), without the two scans of the table, which grow with the run's.
+    rounds_s = float(result.extra["wall_s"]) - result.fill.insert_us / 1e6
     return Costs(
-        commit=fill / (n * CALIBRATION_ZONES),
-        refused=refused / n,
-        lookup=lookup / n,
+        frames=n,
+        generate=generate,
+        commit=result.fill.insert_us / 1e6 / (n * zones),
+        refused=refused / (calls * n),
         visit=visit,
-        remove=max(flush - walked * visit, 0.0) / n,
         scans_all=scans_all,
+        round=max(rounds_s / rounds - 2 * nodes * visit, 0.0),
     )
 
 
 def zones_seconds(
     costs: Costs, entries: int, zones: int, rounds: int, conn_limit: int
 ) -> float:
-    """benchmark-zones' time on one backend with these costs."""
+    """benchmark-zones' time on one backend with these costs: the fill, the
+    rounds, and the report and file of the samples they keep."""
     requested = entries * zones
-    stored = min(requested, conn_limit) if conn_limit else requested
+    stored = Limits(conn_limit=conn_limit).stored(requested)
     fill = stored * costs.commit + (requested - stored) * costs.refused
-    visit_full = (stored if costs.scans_all else entries) * costs.visit
-    visit_empty = stored * costs.visit if costs.scans_all else 0.0
+    scans = 2 * stored * costs.visit if costs.scans_all else 0.0
+    per_round = costs.round * entries / costs.frames + scans
+    return fill + rounds * (per_round + len(PHASES) * REPORT_S_PER_SAMPLE)
+
+
+def bound_seconds(entries: int, zones: int, rounds: int, conn_limit: int) -> float:
+    """An upper bound of zones_seconds() on any backend, from BOUND_* costs."""
+    requested = entries * zones
+    stored = Limits(conn_limit=conn_limit).stored(requested)
+    calls = zones * math.ceil(entries / FILL_CHUNK_FRAMES)  # the fill's executes
+    fill = requested * BOUND_COMMIT_S + calls * BOUND_CALL_S
     per_round = (
-        entries * (costs.commit + costs.lookup + costs.remove)
-        + visit_full
-        + visit_empty
+        BOUND_ROUND_S
+        + entries * (BOUND_COMMIT_S + 2 * BOUND_LOOKUP_S)
+        + 2 * stored * BOUND_VISIT_S
     )
-    return fill + rounds * per_round
-
-
-BOUND: Final = Costs(
-    commit=BOUND_COMMIT_S,
-    refused=BOUND_LOOKUP_S,
-    lookup=BOUND_LOOKUP_S,
-    visit=BOUND_VISIT_S,
-    remove=BOUND_LOOKUP_S,
-    scans_all=True,
-)
+    generate = entries * BOUND_LOOKUP_S
+    return generate + fill + rounds * (per_round + len(PHASES) * REPORT_S_PER_SAMPLE)
 
 
 def estimate_zones(
@@ -151,9 +220,17 @@ def estimate_zones(
     zones: int,
     rounds: int,
     conn_limit: int,
+    *,
+    calibrate_above: float = QUIET_BELOW_S,
 ) -> Estimate:
     """The whole run, every backend in turn."""
-    return estimate_zones_grid(specs, [(entries, zones)], rounds, conn_limit)
+    return estimate_zones_grid(
+        specs,
+        [(entries, zones)],
+        rounds,
+        conn_limit,
+        calibrate_above=calibrate_above,
+    )
 
 
 def estimate_zones_grid(
@@ -161,24 +238,35 @@ def estimate_zones_grid(
     points: Sequence[tuple[int, int]],
     rounds: int,
     conn_limit: int,
+    *,
+    calibrate_above: float = QUIET_BELOW_S,
 ) -> Estimate:
     """Runs of every (ENTRIES, ZONES) point in turn (a sweep), each backend
-    calibrated once."""
+    calibrated once per execute size.  ``calibrate_above``: the bound below
+    which the bound is the answer (0 calibrates always)."""
     bound = sum(
-        len(specs) * (FIXED_S + zones_seconds(BOUND, e, z, rounds, conn_limit))
+        len(specs) * (FIXED_S + bound_seconds(e, z, rounds, conn_limit))
         for e, z in points
     )
-    if bound <= QUIET_BELOW_S:
+    if bound <= calibrate_above:
         return Estimate(bound, calibrated=False)
-    measured: dict[str, Costs] = {}  # a spec given twice is measured once
+    # Each backend is calibrated once per execute size, on the largest
+    # table the points of that size hold.
+    largest: dict[int, int] = {}
+    for e, z in points:
+        n = min(e, CALIBRATION_FRAMES)
+        stored = Limits(conn_limit=conn_limit).stored(e * z)
+        largest[n] = max(largest.get(n, 0), stored)
+    measured: dict[tuple[str, int], Costs] = {}  # a spec given twice: once
     total = 0.0
-    for spec in specs:
-        costs = measured.get(spec.label) or measured.setdefault(
-            spec.label, calibrate(spec)
-        )
-        total += sum(
-            FIXED_S + zones_seconds(costs, e, z, rounds, conn_limit) for e, z in points
-        )
+    for e, z in points:
+        n = min(e, CALIBRATION_FRAMES)
+        for i, spec in enumerate(specs):
+            if (spec.label, n) not in measured:
+                measured[spec.label, n] = calibrate(spec, e, largest[n])
+            costs = measured[spec.label, n]
+            generate = e * costs.generate if i == 0 else 0.0
+            total += FIXED_S + generate + zones_seconds(costs, e, z, rounds, conn_limit)
     return Estimate(total, calibrated=True)
 
 
@@ -187,12 +275,18 @@ def estimate_threads(
     n_threads: int,
     batches_per_thread: int,
     batch_size: int,
+    *,
+    calibrate_above: float = QUIET_BELOW_S,
 ) -> Estimate:
-    """benchmark's threads share one interpreter lock: their batches add up."""
+    """benchmark's threads share one interpreter lock: their batches add up.
+    ``calibrate_above``: the bound below which the bound is the answer."""
     batches = n_threads * batches_per_thread
     starts = n_threads * THREAD_START_S
-    bound = len(specs) * (FIXED_S + starts + batches * batch_size * BOUND_BATCH_FRAME_S)
-    if bound <= QUIET_BELOW_S:
+    report = batches * REPORT_S_PER_SAMPLE
+    bound = len(specs) * (
+        FIXED_S + starts + report + batches * batch_size * BOUND_BATCH_FRAME_S
+    )
+    if bound <= calibrate_above:
         return Estimate(bound, calibrated=False)
     total = 0.0
     frame = ovstest_frame(1, 2)
@@ -207,5 +301,5 @@ def estimate_threads(
 
         # The least of four: a calibration cut by the scheduler overstates.
         per_batch = min(_timed(fifty) for _ in range(4)) / 50
-        total += FIXED_S + starts + batches * per_batch
+        total += FIXED_S + starts + report + batches * per_batch
     return Estimate(total, calibrated=True)

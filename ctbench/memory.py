@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ctbench.backends import BackendSpec, Options, backend_kwargs, create_table
-from ctbench.model import BULK_MIN_FRAMES, Conntrack, Limits
+from ctbench.model import BULK_MIN_FRAMES, DEFAULT_CONN_LIMIT, Conntrack, Limits
 from ctbench.packets import ovstest_frame, zone_benchmark_ports
 
 DEFAULT_SAMPLE_CONNS = 50_000
@@ -111,12 +111,19 @@ class BackendMemory:
     figures: MemoryFigures
     entries: int
     zones: int
+    conn_limit: int = DEFAULT_CONN_LIMIT  # 0: no limit
+
+    @property
+    def stored(self) -> int:
+        """The connections benchmark-zones would store: the fill, clipped by
+        the table-wide limit as the run clips it."""
+        return Limits(conn_limit=self.conn_limit).stored(self.entries * self.zones)
 
     @property
     def projected_bytes(self) -> float:
-        """Fixed bytes plus bytes per connection times the whole fill."""
+        """Fixed bytes plus bytes per connection times the connections stored."""
         f = self.figures
-        return f.fixed_bytes + f.bytes_per_conn * self.entries * self.zones
+        return f.fixed_bytes + f.bytes_per_conn * self.stored
 
 
 def measure_backends(
@@ -124,6 +131,7 @@ def measure_backends(
     entries: int = DEFAULT_ENTRIES,
     zones: int = DEFAULT_ZONES,
     max_conns: int = DEFAULT_SAMPLE_CONNS,
+    conn_limit: int = DEFAULT_CONN_LIMIT,
 ) -> list[BackendMemory]:
     """Memory figures for each spec, in order.  Every spec is validated before
     the first is measured, so a typo in the last one fails at once."""
@@ -131,7 +139,11 @@ def measure_backends(
         backend_kwargs(spec)
     return [
         BackendMemory(
-            spec, measure_memory(spec, entries, zones, max_conns), entries, zones
+            spec,
+            measure_memory(spec, entries, zones, max_conns),
+            entries,
+            zones,
+            conn_limit,
         )
         for spec in specs
     ]

@@ -134,3 +134,19 @@ def test_empty_flush_cache_runs_on_small_sizes() -> None:
     out = _run("bench/empty_flush_cache.py", "--entries", "300,600", "--rounds", "2")
     assert "flush of the empty zone" in out
     assert [line.split()[0] for line in out.splitlines()[3:]] == ["300", "600"]
+
+
+def test_estimates_runs_a_grid_point_and_prints_both_ratios() -> None:
+    # The verdict depends on the machine's load: only the run is checked.
+    done = subprocess.run(
+        [sys.executable, "bench/estimates.py", "--only", "Z5"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
+    assert done.returncode in (0, 1), done.stderr
+    header, row, last = done.stdout.splitlines()
+    assert header.split()[:3] == ["point", "command", "est"]
+    assert row.startswith("Z5    benchmark-zones 1 65534 20 --backend=single")
+    assert last.endswith("of 1 points within 2x")

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
 from cli_helpers import run_cli, run_process
 
-from ctbench.backends import BackendSpec
+from ctbench import __version__
+from ctbench.backends import BackendSpec, create_table, registry
+from ctbench.backends.single import SingleMapTable
 from ctbench.memory import measure_backends
 from ctbench.render.memory_table import format_memory_table
 
+SMALL_RUN = ["benchmark-zones", "20", "2", "1", "-q", "--memory-sample", "0"]
 BUILTINS = ("single", "per-zone", "sharded", "per-zone-sharded", "lazy-per-zone")
 
 
@@ -165,3 +172,96 @@ def test_memory_fill_is_checked_as_benchmark_zones_checks_it(
 ) -> None:
     code, out, err = run_cli("backends", "--memory", option, value)
     assert code == 2 and out == "" and "is not in the range" in err
+
+
+def test_memory_at_the_run_applies_the_connection_limit_as_the_run_does() -> None:
+    # ovstest's largest fill: 281 T requested, 3 M stored under OVS's limit.
+    args = ["backends", "--memory", "--entries", "4294967295", "--zones", "65534"]
+    code, out, _ = run_cli(*args, "-b", "single")
+    assert code == 0
+    header, _, row = out.splitlines()[:3]
+    assert header.endswith("at 3,000,000 conns")
+    assert row.endswith("MiB")  # hundreds of MiB, not 38.8 PiB
+    assert "clipped to 3,000,000 by --conn-limit" in " ".join(out.split())
+    code, out, _ = run_cli(*args, "-b", "single", "--conn-limit", "1000")
+    assert out.splitlines()[0].endswith("at 1,000 conns")
+    code, out, _ = run_cli(
+        "backends", "--memory", "--entries", "600", "--zones", "2", "--conn-limit", "0"
+    )
+    assert out.splitlines()[0].endswith("at 1,200 conns")
+    assert "clipped" not in out
+
+
+def test_memory_projection_is_fixed_plus_per_conn_times_stored() -> None:
+    (row,) = measure_backends([BackendSpec("single")], 1000, 5000, conn_limit=4000)
+    f = row.figures
+    assert row.stored == 4000
+    assert row.projected_bytes == f.fixed_bytes + f.bytes_per_conn * 4000
+
+
+def _fake_distribution(site: Path, name: str, entry_points: str) -> None:
+    """An installed distribution as importlib.metadata finds one: its
+    dist-info directory, with no code of its own (its entry points name
+    ctbench's classes)."""
+    info = site / f"{name.replace('-', '_')}-1.0.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(
+        f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n"
+    )
+    (info / "entry_points.txt").write_text(f"[ctbench.backends]\n{entry_points}\n")
+
+
+@pytest.fixture
+def fresh_registry() -> Iterator[None]:
+    registry.cache_clear()
+    yield
+    registry.cache_clear()
+
+
+@pytest.mark.parametrize("where", ["after", "before"])
+def test_a_plugin_named_like_a_builtin_is_named_in_a_warning_and_ignored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_registry: None, where: str
+) -> None:
+    _fake_distribution(
+        tmp_path, "evil-plugin", "single = ctbench.backends.sharded:ShardedTable"
+    )
+    if where == "after":
+        monkeypatch.setattr(sys, "path", [*sys.path, str(tmp_path)])
+    else:
+        monkeypatch.syspath_prepend(str(tmp_path))
+    warning = "ctbench: warning: backend 'single' is registered by "
+    for args in (["backends"], [*SMALL_RUN, "-b", "single"], [*SMALL_RUN]):
+        code, _, err = run_cli(*args)
+        assert code == 0, err
+        (line,) = [x for x in err.splitlines() if x.startswith(warning)]
+        assert f"ctbench {__version__}" in line and "evil-plugin 1.0" in line
+        assert line.endswith(
+            f"ctbench {__version__}'s is used (the built-in), evil-plugin 1.0's ignored"
+        )
+    # The built-in runs, whatever the order on sys.path.
+    assert type(create_table(BackendSpec("single"))) is SingleMapTable
+    # A run of other backends is not told about it.
+    code, _, err = run_cli(*SMALL_RUN, "-b", "per-zone")
+    assert code == 0 and "warning" not in err
+
+
+def test_two_plugins_of_one_name_warn_and_the_first_on_the_path_is_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_registry: None
+) -> None:
+    first, second = tmp_path / "a", tmp_path / "b"
+    _fake_distribution(
+        first, "plugin-a", "twin = ctbench.backends.sharded:ShardedTable"
+    )
+    _fake_distribution(
+        second, "plugin-b", "twin = ctbench.backends.single:SingleMapTable"
+    )
+    monkeypatch.syspath_prepend(str(second))
+    monkeypatch.syspath_prepend(str(first))
+    code, out, err = run_cli("backends")
+    assert code == 0 and "twin" in out
+    assert err == (
+        "ctbench: warning: backend 'twin' is registered by plugin-a 1.0 and "
+        "plugin-b 1.0: plugin-a 1.0's is used (the first on sys.path), "
+        "plugin-b 1.0's ignored\n"
+    )
+    assert type(create_table(BackendSpec("twin"))).__name__ == "ShardedTable"

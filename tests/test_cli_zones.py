@@ -224,6 +224,59 @@ def test_a_failing_backend_keeps_the_others_results_and_exits_4(
     )
 
 
+class PluginStop(BaseException):
+    """A plugin's own BaseException subclass, as a careless plugin may raise."""
+
+
+@pytest.mark.parametrize(
+    ("raised", "recorded"),
+    [
+        (SystemExit(0), "SystemExit: 0"),
+        (SystemExit("bye"), "SystemExit: bye"),
+        (GeneratorExit(), "GeneratorExit: (no message)"),
+        (PluginStop("halt"), "PluginStop: halt"),
+    ],
+    ids=["sys.exit(0)", "sys.exit(text)", "GeneratorExit", "own-BaseException"],
+)
+def test_a_plugin_that_exits_fails_alone_and_the_others_are_kept(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    raised: BaseException,
+    recorded: str,
+) -> None:
+    from ctbench.backends.per_zone import PerZoneTable
+
+    def bind_and_exit(self: PerZoneTable, zone: int) -> object:
+        raise raised
+
+    monkeypatch.setattr(PerZoneTable, "bind", bind_and_exit)
+    out_file = tmp_path / "run.json"
+    # per-zone first: the backend after the one that exits still runs.
+    code, out, err = run_cli(*SMALL, "-b", "per-zone", "-b", "single", "-o", out_file)
+    assert code == 4, err
+    assert "backend per-zone failed; the others' results were kept" in err
+    assert f"per-zone: FAILED: {recorded}" in out
+    run = load(out_file)
+    per_zone, single = run.results
+    assert per_zone.status == "failed" and per_zone.error is not None
+    assert per_zone.error.startswith(recorded)
+    assert single.status == "complete"
+    assert len(single.phases["flush_full_zone"].samples_us) == 2
+
+
+def test_a_ctrl_c_inside_a_plugins_exception_group_is_still_an_interrupt(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from ctbench.backends.per_zone import PerZoneTable
+
+    def bind_and_group(self: PerZoneTable, zone: int) -> object:
+        raise BaseExceptionGroup("task group", [KeyboardInterrupt()])
+
+    monkeypatch.setattr(PerZoneTable, "bind", bind_and_group)
+    code, _, err = run_cli(*SMALL, "-b", "per-zone", "-b", "single")
+    assert code == 130, err
+
+
 def test_a_lone_failing_backend_claims_no_others(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -309,6 +362,70 @@ def test_a_second_ctrl_c_still_leaves_whole_rounds_and_a_complete_file(
         result.extra
     )
     assert run.finished
+
+
+def test_the_first_ctrl_c_says_it_waits_for_the_call_in_progress_the_second_abandons_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ctbench.backends.per_zone import PerZoneTable
+
+    real_zone_values = PerZoneTable.zone_values
+    real_notice = ProgressDisplay.notice
+    events: list[str] = []
+
+    def slow_in_round_3(self: PerZoneTable, zone: int) -> object:
+        """The empty flush's walk, as a plugin whose third one is slow."""
+        if zone == 0xFFFF and events.count("walk") == 2:
+            events.append("slow call")
+            os.kill(os.getpid(), signal.SIGINT)
+            for _ in range(100_000):  # the call goes on after the first Ctrl-C
+                pass
+            events.append("still in the call")
+            os.kill(os.getpid(), signal.SIGINT)
+            for _ in range(100_000):
+                pass
+            events.append("returned")  # not reached: abandoned
+        if zone == 0xFFFF:
+            events.append("walk")
+        return real_zone_values(self, zone)
+
+    def notice(self: ProgressDisplay, text: str) -> None:
+        events.append("notice")
+        real_notice(self, text)
+
+    monkeypatch.setattr(PerZoneTable, "zone_values", slow_in_round_3)
+    monkeypatch.setattr(ProgressDisplay, "notice", notice)
+    out_file = tmp_path / "run.json"
+    code, out, err = run_cli(*LONGER, "-b", "single", "-b", "per-zone", "-o", out_file)
+    assert code == 130, err
+    assert events == [
+        *["walk"] * 2,
+        "slow call",
+        "notice",  # said at once, while the call runs on
+        "still in the call",
+    ]
+    lines = err.splitlines()
+    assert lines[0] == (
+        "ctbench: SIGINT: stopping once the call in progress returns; "
+        "Ctrl-C again abandons it"
+    )
+    assert lines[-1] == "interrupted by SIGINT: partial results shown"
+    single, per_zone = load(out_file).results
+    assert single.status == "complete" and per_zone.status == "interrupted"
+    assert {len(p.samples_us) for p in per_zone.phases.values()} == {2}
+    assert "incomplete run (stopped by SIGINT)" in out
+
+
+@pytest.mark.parametrize("command", ["benchmark-zones", "benchmark", "replay"])
+def test_help_says_what_ctrl_c_waits_for(command: str) -> None:
+    code, out, _ = run_cli(command, "--help")
+    text = " ".join(out.split())
+    assert code == 0
+    assert (
+        "a call in progress (a phase, a chunk of the fill, a slow plugin's call) "
+        "is finished first"
+    ) in text
+    assert "A second Ctrl-C abandons the call in progress." in text
 
 
 def test_sigterm_from_outside_a_real_process(tmp_path: Path) -> None:

@@ -2,42 +2,154 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
-from cli_helpers import run_cli
+from cli_helpers import ROOT, run_cli
 
 from ctbench.backends import BackendSpec
 from ctbench.estimate import (
+    CALIBRATION_FRAMES,
+    FIXED_S,
     QUIET_BELOW_S,
+    REFUSE_ABOVE_S,
+    REPORT_S_PER_SAMPLE,
     Costs,
     Estimate,
+    bound_seconds,
     calibrate,
     estimate_threads,
     estimate_zones,
+    estimate_zones_grid,
     zones_seconds,
+)
+from ctbench.scenarios.threads import (
+    ESTIMATE_BYTES_PER_BATCH,
+    ESTIMATE_BYTES_PER_EARLIER_BATCH,
+    ThreadsConfig,
+)
+from ctbench.scenarios.threads import ESTIMATE_FIXED_BYTES as THREADS_FIXED_BYTES
+from ctbench.scenarios.zones import (
+    ESTIMATE_BYTES_PER_EARLIER_ROUND,
+    ESTIMATE_BYTES_PER_ROUND,
+    PHASES,
+    ZoneConfig,
 )
 
 BOTH = (BackendSpec("single"), BackendSpec("per-zone"))
 
 
 def test_calibration_tells_a_scanning_design_from_an_indexed_one() -> None:
-    single, per_zone = calibrate(BOTH[0]), calibrate(BOTH[1])
+    single, per_zone = (calibrate(spec, 1000, 10_000) for spec in BOTH)
     assert single.scans_all and not per_zone.scans_all
+    assert single.visit > 0 and per_zone.visit == 0
     for costs in (single, per_zone):
-        assert 0 < costs.lookup < costs.commit < 1e-3
-        assert 0 < costs.visit < 1e-5
+        assert costs.frames == 1000
+        assert 0 < costs.refused < 1e-3 and 0 < costs.commit < 1e-3
+        assert 0 < costs.round < 1  # a round of 1,000 frames, harness included
+
+
+def test_calibration_runs_at_the_runs_execute_size_up_to_4096_frames() -> None:
+    assert calibrate(BOTH[1], 1, 2).frames == 1
+    assert calibrate(BOTH[1], 10**6, 10**6).frames == CALIBRATION_FRAMES
+
+
+# Fixed calibration inputs: the structure of the estimate, not timings.
+UNIT = Costs(
+    frames=3,
+    generate=0.0,
+    commit=1,
+    refused=0.5,
+    visit=0.01,
+    scans_all=True,
+    round=2,
+)
 
 
 def test_the_work_counts_as_the_scenario_does() -> None:
-    unit = Costs(
-        commit=1, refused=0.5, lookup=0.25, visit=0.01, remove=0.125, scans_all=True
-    )
+    report = len(PHASES) * REPORT_S_PER_SAMPLE
     # 2 zones x 3 entries, a limit of 4: 4 commits and 2 refused; each round
-    # commits, looks up and removes 3, and walks the 4 stored twice.
-    assert zones_seconds(unit, 3, 2, 10, 4) == pytest.approx(
-        4 + 1 + 10 * (3 * 1.375 + 0.08)
+    # costs its calibrated 2 s for 3 frames, walks the 4 stored twice, and
+    # leaves 4 samples for the report.
+    assert zones_seconds(UNIT, 3, 2, 10, 4) == pytest.approx(
+        4 + 1 + 10 * (2 + 0.08 + report)
     )
-    indexed = Costs(1, 0.5, 0.25, 0.01, 0.125, scans_all=False)
-    assert zones_seconds(indexed, 3, 2, 10, 4) == pytest.approx(5 + 10 * (4.125 + 0.03))
+    indexed = replace(UNIT, scans_all=False)
+    assert zones_seconds(indexed, 3, 2, 10, 4) == pytest.approx(5 + 10 * (2 + report))
+    # Past the calibration's execute size, a round grows with ENTRIES.
+    assert zones_seconds(indexed, 6, 1, 10, 0) == pytest.approx(6 + 10 * (4 + report))
+
+
+def test_a_round_costs_its_own_time_however_few_its_frames() -> None:
+    # ENTRIES 1: one frame a phase, yet each round costs what the calibration
+    # measured for a whole round (35 us is this machine's, measured).
+    one = Costs(1, 0.0, 5e-6, 4e-6, 17e-9, scans_all=True, round=35e-6)
+    rounds = 30_000_000
+    seconds = zones_seconds(one, 1, 2, rounds, 3_000_000)
+    assert seconds > rounds * 35e-6  # 17.5 minutes at least
+    assert zones_seconds(one, 1, 2, 2 * rounds, 3_000_000) == pytest.approx(
+        2 * seconds, rel=1e-6
+    )
+    # The bound that decides whether to calibrate is above it.
+    assert bound_seconds(1, 2, rounds, 3_000_000) > seconds > QUIET_BELOW_S
+
+
+def test_a_sweep_calibrates_once_per_backend_and_execute_size(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from ctbench import estimate
+
+    calls: list[tuple[str, int, int]] = []
+
+    def fixed(spec: BackendSpec, entries: int, stored: int) -> Costs:
+        calls.append((spec.label, min(entries, CALIBRATION_FRAMES), stored))
+        return replace(UNIT, frames=min(entries, CALIBRATION_FRAMES))
+
+    monkeypatch.setattr(estimate, "calibrate", fixed)
+    points = [(1000, 2), (1000, 3), (5000, 2), (9000, 2)]
+    grid = estimate_zones_grid(BOTH, points, 10, 0, calibrate_above=0)
+    # 1000 once per backend; 5000 and 9000 both execute 4,096 at most; each
+    # on the largest table of its points.
+    assert sorted(calls) == sorted(
+        (spec.label, n, stored)
+        for spec in BOTH
+        for n, stored in ((1000, 3000), (4096, 18000))
+    )
+    expected = sum(
+        len(BOTH) * FIXED_S
+        + zones_seconds(replace(UNIT, frames=min(e, 4096)), e, z, 10, 0) * len(BOTH)
+        for e, z in points
+    )
+    assert grid.calibrated and grid.seconds == pytest.approx(expected)
+
+
+def test_many_rounds_of_one_entry_are_refused_for_their_memory(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from ctbench.cli import common
+
+    monkeypatch.setattr(common, "available_memory", lambda: 16 * 2**30)
+    code, out, err = run_cli("benchmark-zones", "1", "2", "30000000", "-b", "single")
+    assert code == 2 and out == ""
+    assert err.startswith("ctbench: error: this run needs about ")
+    assert "but only 16.0 GiB is available" in err and err.count("\n") == 1
+
+
+def test_memory_counts_every_kept_round_and_the_earlier_backends_samples() -> None:
+    def config(iterations: int, backends: int) -> ZoneConfig:
+        specs = (BackendSpec("single"),) * backends
+        return ZoneConfig(entries=1, zones=2, iterations=iterations, backends=specs)
+
+    one, more = config(1000, 1), config(2000, 1)
+    assert more.estimated_bytes() - one.estimated_bytes() == 1000 * (
+        ESTIMATE_BYTES_PER_ROUND
+    )
+    two, three = config(1000, 2), config(1000, 3)
+    step = ESTIMATE_BYTES_PER_EARLIER_ROUND * 1000
+    assert two.estimated_bytes() - one.estimated_bytes() == step
+    assert three.estimated_bytes() - two.estimated_bytes() == step
+    # 30 M rounds of one entry: tens of GB, whatever the table.
+    assert config(30_000_000, 1).estimated_bytes() > 40e9
 
 
 def test_short_runs_are_not_calibrated() -> None:
@@ -62,22 +174,26 @@ def test_estimates_read_as_durations(seconds: float, words: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "args",
+    ("args", "refusal"),
     [
         # The connection limit caps the table, not the fill: 6.6e10 attempts,
         # a day here, and hours even on a machine many times faster (an
         # attempt costs 0.5-1 us here; 100000 60000 1 was estimated at only
         # 1:38-2:48, too close to the hour for a faster CI runner).
-        ["1000000", "65534", "1"],
-        ["10", "1", str(2**64)],  # ITERATIONS
-        ["10", "1", "1", "--warmup", str(2**64)],
+        (["1000000", "65534", "1"], "this run would take "),
+        # Kept rounds are held in memory, which runs out first.
+        (["10", "1", str(2**64)], "this run needs about "),  # ITERATIONS
+        # Warm-up rounds are not kept: only their time counts.
+        (["10", "1", "1", "--warmup", str(2**64)], "this run would take "),
     ],
     ids=["huge-fill", "iterations", "warmup"],
 )
-def test_runs_over_an_hour_are_refused_in_one_line(args: list[str]) -> None:
+def test_runs_over_an_hour_or_the_memory_are_refused_in_one_line(
+    args: list[str], refusal: str
+) -> None:
     code, out, err = run_cli("benchmark-zones", *args, "-q")
     assert code == 2 and out == ""
-    assert err.startswith("ctbench: error: this run would take ")
+    assert err.startswith(f"ctbench: error: {refusal}")
     assert "--force" in err and err.count("\n") == 1
 
 
@@ -104,11 +220,40 @@ def test_thread_starts_count() -> None:
 
 
 def test_a_grid_is_the_sum_of_its_points() -> None:
-    from ctbench.estimate import estimate_zones_grid
-
     specs = (BackendSpec("single"), BackendSpec("per-zone"))
     points = [(100, 2), (300, 5)]
     grid = estimate_zones_grid(specs, points, 3, 0)
     alone = [estimate_zones(specs, e, z, 3, 0) for e, z in points]
     assert not grid.calibrated
     assert grid.seconds == pytest.approx(sum(a.seconds for a in alone))
+
+
+@pytest.mark.parametrize("command", ["benchmark-zones", "benchmark", "replay", "sweep"])
+def test_force_help_names_both_refusals_it_lifts(command: str) -> None:
+    code, out, _ = run_cli(command, "--help")
+    assert code == 0
+    force = " ".join(out.split("--force", 1)[1].split("--", 1)[0].split())
+    assert REFUSE_ABOVE_S == 3600  # what "an hour" in the help says
+    assert "memory" in force and "over an hour" in force
+
+
+def test_a_replay_of_many_repetitions_is_refused_for_its_samples_memory() -> None:
+    capture = ROOT / "tests" / "data" / "captures" / "mixed.pcap"
+    code, out, err = run_cli("replay", capture, "--repeat", "1000000000", "-q")
+    assert code == 2 and out == ""
+    assert err.startswith("ctbench: error: this run needs about ")
+    assert err.count("\n") == 1
+
+
+def test_benchmark_memory_counts_the_earlier_backends_samples() -> None:
+    def config(backends: int) -> ThreadsConfig:
+        specs = (BackendSpec("single"),) * backends
+        return ThreadsConfig(n_threads=2, n_pkts=1000, batch_size=10, backends=specs)
+
+    batches = 2 * 100
+    assert config(1).estimated_bytes() == (
+        batches * ESTIMATE_BYTES_PER_BATCH + THREADS_FIXED_BYTES
+    )
+    assert config(3).estimated_bytes() - config(2).estimated_bytes() == (
+        batches * ESTIMATE_BYTES_PER_EARLIER_BATCH
+    )

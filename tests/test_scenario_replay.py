@@ -4,16 +4,27 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from ctbench.backends import BackendSpec, create_table
 from ctbench.capture import Capture, read_capture
 from ctbench.capture.track import TrackConfig, connection_zone, plan_batches, track
+from ctbench.estimate import FIXED_S, REPORT_S_PER_SAMPLE
 from ctbench.keys import reverse_key
 from ctbench.model import Conntrack
 from ctbench.packets import CtState, Endpoints, udp_frame
 from ctbench.parse import explain_frame
 from ctbench.render import render
 from ctbench.scenarios.frame import Turn
-from ctbench.scenarios.replay import ReplayConfig, run_replay
+from ctbench.scenarios.replay import (
+    BOUND_PACKET_S,
+    BYTES_PER_EARLIER_SAMPLE,
+    BYTES_PER_SAMPLE,
+    ReplayConfig,
+    estimate_replay,
+    estimated_bytes,
+    run_replay,
+)
 
 DATA = Path(__file__).parent / "data" / "captures"
 NEW = int(CtState.NEW | CtState.TRACKED)
@@ -130,3 +141,66 @@ def test_counts_of_one_read_in_the_singular() -> None:
     assert "work over 1 repetition: 3 packets, 1 connection created" in text
     for wrong in ("1 batches", "1 repetitions", "1 connections"):
         assert wrong not in text
+
+
+# -- estimates: every repetition's samples and time ---------------------------
+
+
+def _config(repeat: int, backends: int = 1, batch: int = 1) -> ReplayConfig:
+    return ReplayConfig(
+        files=("mixed.pcap",),
+        track=TrackConfig(batch_size=batch),
+        repeat=repeat,
+        backends=(BackendSpec("single"),) * backends,
+    )
+
+
+def test_memory_counts_a_sample_per_batch_and_repetition() -> None:
+    capture = read_capture(DATA / "mixed.pcap")
+    batches = len(plan_batches(capture, TrackConfig(batch_size=1)))
+    one, more = (estimated_bytes(_config(r), capture) for r in (1000, 3000))
+    assert more - one == 2000 * batches * BYTES_PER_SAMPLE
+    two = estimated_bytes(_config(1000, backends=2), capture)
+    assert two - one == 1000 * batches * BYTES_PER_EARLIER_SAMPLE
+    # A billion repetitions of 52 packets: terabytes of samples.
+    assert estimated_bytes(_config(10**9), capture) > 10**12
+
+
+def test_the_bound_counts_every_packet_and_sample() -> None:
+    capture = read_capture(DATA / "mixed.pcap")
+    config = _config(1000, backends=2)
+    samples = len(plan_batches(capture, config.track)) * 1000
+    bound = estimate_replay(config, capture, calibrate_above=float("inf"))
+    assert not bound.calibrated
+    assert bound.seconds == pytest.approx(
+        2 * (FIXED_S + samples * REPORT_S_PER_SAMPLE + 52_000 * BOUND_PACKET_S)
+    )
+
+
+def test_the_calibration_runs_whole_repetitions_flush_included(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from ctbench.scenarios import replay
+
+    seen: list[tuple[int, int]] = []
+    real_run = replay.ReplayWorkload.run
+
+    def run(self: replay.ReplayWorkload, turn: Turn) -> bool:
+        seen.append((self.config.repeat, len(self.capture)))
+        return real_run(self, turn)
+
+    flushes: list[int] = []
+    real_flush = Conntrack.flush
+
+    def flush(self: Conntrack, zone: int | None = None) -> object:
+        flushes.append(self.n_conns)
+        return real_flush(self, zone)
+
+    monkeypatch.setattr(replay.ReplayWorkload, "run", run)
+    monkeypatch.setattr(Conntrack, "flush", flush)
+    capture = read_capture(DATA / "mixed.pcap")
+    estimate = estimate_replay(_config(10**6), capture, calibrate_above=0)
+    assert estimate.calibrated and estimate.seconds > 0
+    # 52 packets: 4,096 // 52 = 78 repetitions, with a flush between each.
+    assert seen == [(78, 52)]
+    assert len(flushes) == 77 and min(flushes) > 0

@@ -86,13 +86,38 @@ def test_finished_points_are_refused_without_resume_and_kept_with_it(
     before = {p.name: p.stat().st_mtime_ns for p in points.iterdir()}
     code, _, err = run_cli(*SWEEP, "-o", out)
     assert code == 2 and "give --resume to keep the finished ones" in err
-    code, _, err = run_cli(*SWEEP, "-o", out, "--resume")
+    loud = SWEEP[:-1]  # without -q: a line per point kept
+    code, _, err = run_cli(*loud, "-o", out, "--resume")
     assert code == 0 and err.count(": kept ") == 4
     assert {p.name: p.stat().st_mtime_ns for p in points.iterdir()} == before
     # A point run with other parameters is run again, not kept.
     longer = [*GRID[:-1], "3", "-b", "single", "-q"]
     code, _, err = run_cli("sweep", "benchmark-zones", *longer, "-o", out, "--resume")
     assert code == 0 and err.count("holds a run with other parameters: runs again") == 4
+
+
+def test_resume_quiet_prints_no_line_per_point(tmp_path: Path) -> None:
+    out = tmp_path / "s.json"
+    assert run_cli(*SWEEP, "-o", out).code == 0
+    (tmp_path / "s-points" / "benchmark-zones-e50-z2.json").unlink()
+    code, text, err = run_cli(*SWEEP, "-o", out, "--resume")
+    assert code == 0 and "4 points" in text
+    # Neither the 3 points kept nor the one run again get a line; only the
+    # sweep file's own line is left.
+    assert err.splitlines() == [f"sweep written to {out}"]
+
+
+def test_resume_quiet_still_names_a_point_file_it_cannot_keep(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "s.json"
+    assert run_cli(*SWEEP, "-o", out).code == 0
+    (tmp_path / "s-points" / "benchmark-zones-e50-z2.json").write_text("{}")
+    code, _, err = run_cli(*SWEEP, "-o", out, "--resume")
+    assert code == 0
+    (line,) = [x for x in err.splitlines() if "e50-z2" in x]
+    assert line.endswith(": runs again") and "cannot be kept" in line
+    assert ": kept " not in err
 
 
 def test_ctrl_c_keeps_the_finished_points_and_resume_runs_the_rest(
@@ -122,7 +147,7 @@ def test_ctrl_c_keeps_the_finished_points_and_resume_runs_the_rest(
     assert len(list((tmp_path / "s-points").iterdir())) == 1
 
     monkeypatch.setattr(ProgressDisplay, "__call__", real_call)
-    code, _, err = run_cli(*SWEEP, "-o", out, "--resume")
+    code, _, err = run_cli(*SWEEP[:-1], "-o", out, "--resume")
     assert code == 0 and err.count(": kept ") == 1
     doc = load_sweep(out)
     assert doc.complete and len(doc.points) == 4 and len(doc.fits) == 4

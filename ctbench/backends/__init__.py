@@ -32,9 +32,10 @@ A table reports the options it runs with, defaults included, in ``options``.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from importlib.metadata import entry_points
+from importlib.metadata import EntryPoint, entry_points
 from itertools import chain
 from typing import Any, ClassVar, Final, Protocol, runtime_checkable
 
@@ -162,10 +163,66 @@ class BackendSpec:
         return cls(name, options)
 
 
+# The distribution whose entry points are the built-in backends.
+OWN_DISTRIBUTION: Final = "ctbench"
+
+
 @functools.cache
 def registry() -> Mapping[str, Any]:
-    """Entry points of the group by name; loaded once, classes imported lazily."""
-    return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+    """Entry points of the group by name; loaded once, classes imported lazily.
+
+    A name two distributions register is resolved as :func:`shadowed` says.
+    """
+    return _resolve(entry_points(group=ENTRY_POINT_GROUP))[0]
+
+
+def shadowed() -> dict[str, str]:
+    """For each backend name two or more installed distributions register,
+    one line naming them and the one used: ctbench's own if it is one of
+    them (a plugin cannot silently replace a built-in that results files
+    name), else the first found (first on sys.path, as an import would)."""
+    return _resolve(entry_points(group=ENTRY_POINT_GROUP))[1]
+
+
+def _resolve(
+    found: Iterable[EntryPoint],
+) -> tuple[dict[str, EntryPoint], dict[str, str]]:
+    by_name: dict[str, list[EntryPoint]] = {}
+    for ep in found:
+        same = by_name.setdefault(ep.name, [])
+        if all(_package(ep) != _package(o) or ep.value != o.value for o in same):
+            same.append(ep)
+    chosen = {
+        name: next((ep for ep in eps if _is_own(ep)), eps[0])
+        for name, eps in by_name.items()
+    }
+    lines = {}
+    for name, eps in by_name.items():
+        if len(eps) < 2:
+            continue
+        used = chosen[name]
+        why = "the built-in" if _is_own(used) else "the first on sys.path"
+        packages = " and ".join(_package(ep) for ep in eps)
+        ignored = " and ".join(f"{_package(ep)}'s" for ep in eps if ep is not used)
+        lines[name] = (
+            f"backend {name!r} is registered by {packages}: "
+            f"{_package(used)}'s is used ({why}), {ignored} ignored"
+        )
+    return chosen, lines
+
+
+def _package(ep: EntryPoint) -> str:
+    """'name version' of the distribution that declares the entry point."""
+    dist = ep.dist
+    if dist is None:
+        return f"an unknown package ({ep.value})"
+    return f"{dist.name} {dist.version}"
+
+
+def _is_own(ep: EntryPoint) -> bool:
+    dist = ep.dist
+    name = "" if dist is None else re.sub(r"[-_.]+", "-", dist.name).lower()
+    return name == OWN_DISTRIBUTION
 
 
 def backend_names() -> list[str]:

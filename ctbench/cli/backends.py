@@ -11,8 +11,9 @@ from ctbench.backends import (
     backend_names,
     describe,
 )
-from ctbench.cli.common import Integer
+from ctbench.cli.common import Integer, warn_shadowed
 from ctbench.memory import DEFAULT_ENTRIES, DEFAULT_ZONES, measure_backends
+from ctbench.model import DEFAULT_CONN_LIMIT
 from ctbench.render.memory_table import format_memory_table
 from ctbench.scenarios.zones import MAX_ENTRIES, MAX_ZONES
 
@@ -38,6 +39,13 @@ from ctbench.scenarios.zones import MAX_ENTRIES, MAX_ZONES
     f"[default: {DEFAULT_ZONES}].",
 )
 @click.option(
+    "--conn-limit",
+    type=Integer(min=0),
+    default=None,
+    help="With --memory: the table-wide connection limit, as benchmark-zones' "
+    f"(0 means no limit) [default: {DEFAULT_CONN_LIMIT:,}].",
+)
+@click.option(
     "--backend",
     "-b",
     "specs",
@@ -46,12 +54,18 @@ from ctbench.scenarios.zones import MAX_ENTRIES, MAX_ZONES
     help="With --memory: a backend to measure, repeatable [default: all].",
 )
 def backends(
-    memory: bool, entries: int | None, zones: int | None, specs: tuple[str, ...]
+    memory: bool,
+    entries: int | None,
+    zones: int | None,
+    conn_limit: int | None,
+    specs: tuple[str, ...],
 ) -> None:
     """List the table backends registered under the ctbench.backends entry point.
 
     With --memory, measure each one with tracemalloc on a sample of at most
-    50,000 connections, and print its fixed and per-connection memory.
+    50,000 connections, and print its fixed and per-connection memory, and
+    what benchmark-zones ENTRIES ZONES would hold: the fill clipped by the
+    connection limit, as the run clips it.
 
     \b
     Examples:
@@ -61,15 +75,20 @@ def backends(
     """
     if memory:
         chosen = [BackendSpec.parse(s) for s in specs] or _available()
+        warn_shadowed([spec.name for spec in chosen])
         rows = measure_backends(
             chosen,
             DEFAULT_ENTRIES if entries is None else entries,
             DEFAULT_ZONES if zones is None else zones,
+            conn_limit=DEFAULT_CONN_LIMIT if conn_limit is None else conn_limit,
         )
         click.echo(format_memory_table(rows))
         return
-    if specs or entries is not None or zones is not None:
-        raise click.UsageError("--backend, --entries and --zones go with --memory")
+    if specs or entries is not None or zones is not None or conn_limit is not None:
+        raise click.UsageError(
+            "--backend, --entries, --zones and --conn-limit go with --memory"
+        )
+    warn_shadowed()
     names = backend_names()
     width = max(map(len, names), default=0)
     for name in names:

@@ -16,6 +16,7 @@ from ctbench.capture.track import CLOCKS, TrackConfig, track, track_batches
 from ctbench.cli.common import (
     EXIT_INTERRUPTED,
     INTEGER,
+    STOPPING_HELP,
     OutputFile,
     RunOptions,
     check_output,
@@ -301,7 +302,7 @@ def _summary(
         finish(run, fmt, output, interrupt)
 
 
-@click.command("replay")
+@click.command("replay", epilog=STOPPING_HELP)
 @click.argument("files", nargs=-1, required=True, type=_CAPTURE)
 @click.option(
     "--batch-size",
@@ -365,7 +366,7 @@ def replay(
     require_packets(capture)
     run_benchmark(
         partial(run_replay, config, capture),
-        estimated_bytes(capture),
+        estimated_bytes(config, capture),
         len(capture),
         partial(estimate_replay, config, capture),
         opts,

@@ -17,8 +17,8 @@ import click
 from rich.console import Console
 
 from ctbench import environment, results
-from ctbench.backends import BackendSpec, backend_kwargs
-from ctbench.cli.progress_display import Interrupt, ProgressDisplay
+from ctbench.backends import BackendSpec, backend_kwargs, shadowed
+from ctbench.cli.progress_display import Interrupt, ProgressDisplay, to_stderr
 from ctbench.environment import available_memory
 from ctbench.errors import CtbenchError, OutputError
 from ctbench.estimate import QUIET_BELOW_S, REFUSE_ABOVE_S, Estimate
@@ -104,11 +104,21 @@ class NumbersAsArguments(click.Command):
 
 def parse_backends(values: tuple[str, ...]) -> tuple[BackendSpec, ...]:
     if not values:
+        warn_shadowed([spec.name for spec in DEFAULT_BACKENDS])
         return DEFAULT_BACKENDS
     specs = tuple(BackendSpec.parse(v) for v in values)
     for spec in specs:
         backend_kwargs(spec)  # unknown names and bad options fail before any work
+    warn_shadowed([spec.name for spec in specs])
     return specs
+
+
+def warn_shadowed(names: Iterable[str] | None = None) -> None:
+    """One line on stderr for each backend name (of ``names``, or any) that
+    two installed packages register, naming both and the one used."""
+    for name, line in sorted(shadowed().items()):
+        if names is None or name in names:
+            click.echo(f"ctbench: warning: {line}", err=True)
 
 
 @dataclass(frozen=True)
@@ -130,6 +140,21 @@ class RunOptions:
             "conn_limit": self.conn_limit,
             "gc_enabled": self.gc_enabled,
         }
+
+
+# What Ctrl-C does, in every benchmark command's --help (README, "Stopping").
+STOPPING_HELP: Final = (
+    "Ctrl-C (or SIGTERM) stops the run at its next check, between calls into "
+    "the backend: a call in progress (a phase, a chunk of the fill, a slow "
+    "plugin's call) is finished first. What was gathered is reported and "
+    "written (exit status 130, or 143). A second Ctrl-C abandons the call in "
+    "progress."
+)
+# Both refusals --force lifts (check_memory and check_time below).
+FORCE_HELP: Final = (
+    "Run even if it is estimated to need more memory than is available or "
+    "to take over an hour (both are refused without it)."
+)
 
 
 def run_options(func: Callable[..., None]) -> Callable[..., None]:
@@ -172,9 +197,7 @@ def run_options(func: Callable[..., None]) -> Callable[..., None]:
             is_flag=True,
             help="Leave Python's cyclic GC on during timed phases (default: frozen).",
         ),
-        click.option(
-            "--force", is_flag=True, help="Run even if memory looks too small."
-        ),
+        click.option("--force", is_flag=True, help=FORCE_HELP),
         output_options,
     )
     for option in reversed(options):
@@ -411,9 +434,11 @@ def run_benchmark(
     interrupt = Interrupt()
     with interrupt.installed():
         with ProgressDisplay(opts.quiet) as progress:
+            interrupt.notice = progress.notice
             run = scenario(progress, interrupt)
             if ovstest is not None and not interrupt.requested:
                 ovstest.run(run, planned.seconds, progress, interrupt)
+            interrupt.notice = to_stderr
             interrupt.hold()  # the run has ended: keep its file safe
         if interrupt.signal is not None:
             run.stopped_by = interrupt.signal.name

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
 from typing import Final
 
+import click
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -26,9 +27,29 @@ from rich.progress import (
 STOP_SIGNALS: Final = (signal.SIGINT, signal.SIGTERM)
 
 
+# What the first signal promises, said at once on stderr: the scenarios look
+# at the flag between calls into the table, never inside one.
+STOPPING_NOTICE: Final = (
+    "ctbench: {signal}: stopping once the call in progress returns; "
+    "Ctrl-C again abandons it"
+)
+
+
+def to_stderr(text: str) -> None:
+    """One line on stderr from a signal handler: a write that fails (stderr
+    closed, or busy with the line the handler interrupted) loses the line,
+    never the run."""
+    try:
+        click.echo(text, err=True)
+    except (OSError, RuntimeError, ValueError):
+        pass
+
+
 class Interrupt:
-    """Set by the first SIGINT or SIGTERM, which it remembers; a second one
-    raises KeyboardInterrupt, which the scenarios also stop on.
+    """Set by the first SIGINT or SIGTERM, which it remembers and answers
+    with a line on stderr (``notice``); a second one raises
+    KeyboardInterrupt, which the scenarios also stop on, wherever the main
+    thread is: inside a backend's call, that call is abandoned.
 
     Once the run has stopped, :meth:`hold` makes a further signal wait
     until :meth:`release`, when the results file is written: raised in the
@@ -39,6 +60,7 @@ class Interrupt:
 
     def __init__(self) -> None:
         self.signal: signal.Signals | None = None
+        self.notice: Callable[[str], None] = to_stderr
         self._holding = False
         self._held: signal.Signals | None = None
 
@@ -52,6 +74,8 @@ class Interrupt:
     def _handler(self, signum: int, frame: FrameType | None) -> None:
         if self.signal is None:
             self.signal = signal.Signals(signum)
+            if not self._holding:
+                self.notice(STOPPING_NOTICE.format(signal=self.signal.name))
         elif self._holding:
             self._held = signal.Signals(signum)
         else:
@@ -105,6 +129,17 @@ class ProgressDisplay:
 
     def __exit__(self, *exc: object) -> None:
         self._progress.__exit__(None, None, None)
+
+    def notice(self, text: str) -> None:
+        """A line on stderr above the bars (printed through the display, so
+        that its next refresh does not draw over it)."""
+        if not self.enabled:
+            to_stderr(text)
+            return
+        try:
+            self._progress.console.print(text, markup=False, highlight=False)
+        except (OSError, RuntimeError, ValueError):
+            pass
 
     def __call__(self, backend: str, stage: str, done: int, total: int) -> None:
         if not self.enabled:

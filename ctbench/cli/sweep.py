@@ -13,6 +13,7 @@ import click
 from ctbench import results
 from ctbench.cli.common import (
     EXIT_BACKEND_FAILED,
+    FORCE_HELP,
     INTEGER,
     Integer,
     OutputFile,
@@ -23,7 +24,7 @@ from ctbench.cli.common import (
     parse_backends,
     write_before_report,
 )
-from ctbench.cli.progress_display import Interrupt, ProgressDisplay
+from ctbench.cli.progress_display import Interrupt, ProgressDisplay, to_stderr
 from ctbench.errors import CtbenchError, OutputError
 from ctbench.estimate import estimate_zones_grid
 from ctbench.memory import DEFAULT_SAMPLE_CONNS
@@ -141,7 +142,7 @@ GRID_OPTIONS = (
     help="Where each point's results file goes [default: beside -o, "
     "sweep.json -> sweep-points/].",
 )
-@click.option("--force", is_flag=True, help="Run even if it looks too long.")
+@click.option("--force", is_flag=True, help=FORCE_HELP)
 @click.option(
     "--format",
     "fmt",
@@ -156,7 +157,13 @@ GRID_OPTIONS = (
     type=OutputFile(),
     help="The sweep file (JSON; with --plan, the plan), written atomically.",
 )
-@click.option("--quiet", "-q", is_flag=True, help="No progress on stderr.")
+@click.option(
+    "--quiet",
+    "-q",
+    is_flag=True,
+    help="No progress on stderr: no bars, no line per point kept or written "
+    "(a point file that must run again is still named).",
+)
 @click.pass_context
 def sweep(ctx: click.Context, /, args: tuple[str, ...], **opts: object) -> None:
     """Run benchmark-zones at every ENTRIES x ZONES point and fit how each
@@ -166,6 +173,8 @@ def sweep(ctx: click.Context, /, args: tuple[str, ...], **opts: object) -> None:
     (-o) records the grid, the points and, per backend and phase, the
     exponents of cost = k * stored^b * zone^c with 95% intervals.  Ctrl-C
     keeps the finished points and fits them; --resume skips them next time.
+    The point running stops once its call in progress returns (a second
+    Ctrl-C abandons that call) and is not kept.
 
     --plan writes the points' command lines instead of running them, to run
     on other machines; --merge fits the results files they made.
@@ -345,7 +354,11 @@ def _run(
 
     def run_point(point: Point, zone_config: ZoneConfig) -> RunResult:
         with ProgressDisplay(quiet) as progress:
-            return run_zones(zone_config, progress, interrupt)
+            interrupt.notice = progress.notice
+            try:
+                return run_zones(zone_config, progress, interrupt)
+            finally:
+                interrupt.notice = to_stderr
 
     def checkpoint(done: list[tuple[Path, RunResult]]) -> None:
         doc = build_sweep([(str(p), r) for p, r in done], statistic, complete=False)
@@ -420,9 +433,12 @@ def _make_points_dir(points_dir: Path) -> None:
 
 
 def _say(quiet: bool) -> Callable[[Event], None]:
+    """A line per point on stderr: progress (kept, written) unless quiet;
+    what a point loses (a file run again, a point cut short) always."""
+
     def say(event: Event) -> None:
         where = f"[{event.index}/{event.total}] {event.point}"
-        if event.step is Step.KEPT:
+        if event.step is Step.KEPT and not quiet:
             click.echo(f"{where}: kept {event.path}", err=True)
         elif event.step is Step.REDO:
             click.echo(f"{where}: {event.path} {event.detail}: runs again", err=True)

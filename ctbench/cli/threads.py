@@ -8,6 +8,7 @@ import click
 
 from ctbench.cli.common import (
     INTEGER,
+    STOPPING_HELP,
     NumbersAsArguments,
     RunOptions,
     check_output,
@@ -21,7 +22,7 @@ from ctbench.ovstest.alongside import OvstestPlan
 from ctbench.scenarios.threads import ThreadsConfig, run_threads
 
 
-@click.command("benchmark", cls=NumbersAsArguments)
+@click.command("benchmark", cls=NumbersAsArguments, epilog=STOPPING_HELP)
 @click.argument("n_threads", type=INTEGER)
 @click.argument("n_pkts", type=INTEGER)
 @click.argument("batch_size", type=INTEGER)

@@ -8,6 +8,7 @@ import click
 
 from ctbench.cli.common import (
     INTEGER,
+    STOPPING_HELP,
     NumbersAsArguments,
     RunOptions,
     check_output,
@@ -20,7 +21,7 @@ from ctbench.ovstest.alongside import OvstestPlan
 from ctbench.scenarios.zones import ZoneConfig, run_zones
 
 
-@click.command("benchmark-zones", cls=NumbersAsArguments)
+@click.command("benchmark-zones", cls=NumbersAsArguments, epilog=STOPPING_HELP)
 @click.argument("entries", type=INTEGER)
 @click.argument("zones", type=INTEGER)
 @click.argument("iterations", type=INTEGER)

@@ -43,6 +43,11 @@ class Limits:
     default_zone_limit: int | None = None
     zone_limits: Mapping[int, int] = field(default_factory=dict)
 
+    def stored(self, requested: int) -> int:
+        """How many of ``requested`` distinct connections the table-wide
+        limit lets in; conn_not_found() refuses the rest in OVS."""
+        return min(requested, self.conn_limit) if self.conn_limit else requested
+
     def for_zone(self, zone: int) -> int | None:
         return self.zone_limits.get(zone, self.default_zone_limit)
 

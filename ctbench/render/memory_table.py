@@ -22,7 +22,7 @@ def format_memory_table(rows: Sequence[BackendMemory]) -> str:
     """The rows as a text table, with a note on what was measured."""
     if not rows:
         return "no backends"
-    fill = rows[0].entries * rows[0].zones
+    stored = rows[0].stored
     table = tabulate(
         [
             (
@@ -46,7 +46,7 @@ def format_memory_table(rows: Sequence[BackendMemory]) -> str:
             "per conn (B)",
             "sample conns",
             "sample zones",
-            f"at {plural(fill, 'conn')}",
+            f"at {plural(stored, 'conn')}",
         ),
         colalign=("left", "left") + ("right",) * 6,
         disable_numparse=True,
@@ -59,8 +59,16 @@ def format_memory_table(rows: Sequence[BackendMemory]) -> str:
         f"sample of up to {plural(r.figures.sample_conns, 'ovstest connection')}, "
         f"{r.entries:,} per zone as in the run (the key, the table's node, the "
         "connection's column slots, and any map a zone needs); 'at N conns' = "
-        f"empty + per conn x ENTRIES x ZONES ({r.entries:,} x {r.zones:,})."
+        f"empty + per conn x the connections stored, ENTRIES x ZONES "
+        f"({r.entries:,} x {r.zones:,})"
     )
+    if r.stored < r.entries * r.zones:
+        note += (
+            f", clipped to {r.conn_limit:,} by --conn-limit as benchmark-zones "
+            "clips its fill (0 for no limit)."
+        )
+    else:
+        note += "."
     small = min(r.figures.sample_conns for r in rows)
     if small < SMALL_SAMPLE:
         note += (

@@ -35,6 +35,10 @@ Progress = Callable[[str, str, int, int], None]
 DEFAULT_BACKENDS: Final = (BackendSpec("single"), BackendSpec("per-zone"))
 # NETDEV_MAX_BURST (lib/netdev.h): the datapath's largest batch.
 MAX_BATCH_SIZE: Final = 32
+# A run's process before its table and samples (the interpreter, numpy,
+# rich, ctbench): `benchmark-zones 1 2 1` peaks at 39.6 MiB RSS
+# (`python bench/estimates.py --constants`).
+PROCESS_BYTES: Final = 40 * 2**20
 
 
 class ConfigError(CtbenchError, ValueError):
@@ -175,9 +179,11 @@ def run_workload(
     """Run the workload on each backend in turn, one table alive at a time.
 
     An interrupt (the flag, or a KeyboardInterrupt) stops the run and keeps
-    what was gathered.  Any other exception a backend raises (a MemoryError,
-    a plugin's bug) marks that backend failed with the error in one line,
-    and the next backend runs.
+    what was gathered.  Anything else a backend raises marks that backend
+    failed with the error in one line, and the next backend runs: a
+    MemoryError, a plugin's bug, and also a plugin's ``sys.exit()``
+    (SystemExit), GeneratorExit or own BaseException subclass, which would
+    otherwise end the process with the finished backends' results unsaved.
     """
     config = workload.config
     run = new_run(workload.command, workload.params())
@@ -196,15 +202,28 @@ def run_workload(
         except KeyboardInterrupt:
             stopped = True
             result.status = INTERRUPTED
-        except Exception as exc:  # recorded, then the next backend runs
-            result.status = FAILED
-            result.error = one_line(exc)
+        except BaseException as exc:  # recorded, then the next backend runs
+            if _holds_interrupt(exc):
+                stopped = True
+                result.status = INTERRUPTED
+            else:
+                result.status = FAILED
+                result.error = one_line(exc)
         gc.collect()  # release this table before the next one is built
         if stopped:
             break
     run.complete = not stopped and all(r.status == COMPLETE for r in run.results)
     run.finished = environment.now_iso()
     return run
+
+
+def _holds_interrupt(exc: BaseException) -> bool:
+    """A group of exceptions (from a plugin's task group) with a Ctrl-C in
+    it is still the user's stop, not the backend's failure."""
+    return (
+        isinstance(exc, BaseExceptionGroup)
+        and exc.subgroup(KeyboardInterrupt) is not None
+    )
 
 
 def _run_one(

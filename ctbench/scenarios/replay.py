@@ -14,29 +14,31 @@ import math
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, ClassVar, Final
 
 from ctbench.backends import create_table
 from ctbench.capture import Capture, read_capture
 from ctbench.capture.track import Batch, TrackConfig, plan_batches, wall_ms
-from ctbench.estimate import BOUND_BATCH_FRAME_S, FIXED_S, QUIET_BELOW_S, Estimate
+from ctbench.estimate import FIXED_S, QUIET_BELOW_S, REPORT_S_PER_SAMPLE, Estimate
 from ctbench.model import Conntrack, Limits
 from ctbench.packets import IPPROTO_TCP, CtState, ct_state_flags
 from ctbench.parse import explain_frame
 from ctbench.report.model import Column
 from ctbench.report.numbers import plural
 from ctbench.report.sections import CommandSections, ExtraColumn, extra_value
-from ctbench.results import PhaseResult, Pooling, RunResult, pooled_runs
+from ctbench.results import BackendResult, PhaseResult, Pooling, RunResult, pooled_runs
 from ctbench.results.merge import is_number
 from ctbench.scenarios.frame import (
+    PROCESS_BYTES,
     CommonConfig,
     ConfigError,
     Progress,
     Turn,
     add_counts,
     execute_counts,
+    gc_frozen,
     never,
     no_progress,
     recorded,
@@ -53,8 +55,22 @@ MAX_REPEAT: Final = 10**9
 # its state in the first repetition's list and its sample's share (about
 # 60 more): per packet, beside the frame's own bytes.
 BYTES_PER_PACKET: Final = 100
-# Packets timed per backend to estimate a long run.
+# A sample per batch: a float in a list (32 bytes) and the report's and
+# the results file's share.  Measured peak RSS slopes of `replay
+# tests/data/captures/mixed.pcap --repeat N --batch-size 1 -o FILE`: 56
+# bytes a sample with one backend, 120 with two (`python bench/estimates.py
+# --constants`).
+BYTES_PER_SAMPLE: Final = 60
+BYTES_PER_EARLIER_SAMPLE: Final = 64
+# A bound per packet, for the decision to calibrate: 5x the 14-22 us a
+# packet of tests/data/captures/mixed.pcap costs here, batches of 32 and 1
+# (repetitions included; real captures cost more per packet than
+# ovstest's frame).
+BOUND_PACKET_S: Final = 100e-6
+# Packets run per backend to estimate a long run, in at least two
+# repetitions (the flush between them is part of a repetition's cost).
 _CALIBRATION_PACKETS: Final = 4096
+_CALIBRATION_MIN_REPEAT: Final = 2
 # How often the loop reports progress and checks for a stop, in batches.
 _CHECK_EVERY: Final = 256
 
@@ -290,42 +306,65 @@ def require_packets(capture: Capture) -> None:
         raise ConfigError(f"{capture.path}: holds no packets, nothing to replay")
 
 
-def estimated_bytes(capture: Capture) -> int:
-    """Peak memory of one backend's turn: the frames (held once, and
-    already read), and at most one connection per packet in the table."""
+def estimated_bytes(config: ReplayConfig, capture: Capture) -> int:
+    """Peak memory of the run: the process, the frames (held once, and
+    already read), at most one connection per packet in the table, and a
+    sample per batch and repetition, the last backend's as it keeps them
+    and the earlier backends' besides."""
     frames = sum(map(len, capture.frames)) + len(capture) * BYTES_PER_PACKET
-    return frames + len(capture) * ESTIMATE_BYTES_PER_CONN
+    samples = len(plan_batches(capture, config.track)) * config.repeat
+    per_sample = BYTES_PER_SAMPLE + BYTES_PER_EARLIER_SAMPLE * (
+        len(config.backends) - 1
+    )
+    return (
+        PROCESS_BYTES
+        + frames
+        + len(capture) * ESTIMATE_BYTES_PER_CONN
+        + samples * per_sample
+    )
 
 
-def estimate_replay(config: ReplayConfig, capture: Capture) -> Estimate:
+def estimate_replay(
+    config: ReplayConfig,
+    capture: Capture,
+    *,
+    calibrate_above: float = QUIET_BELOW_S,
+) -> Estimate:
     """The whole run, every backend in turn: a generous bound, or, when
-    that is over a minute, each backend's time for the capture's first
-    batches on this machine."""
+    that is over ``calibrate_above`` seconds, each backend's time for whole
+    repetitions of the capture's first packets (up to 4,096), run as the
+    replay runs them: the timed batches, the harness between them and the
+    untimed flush between repetitions."""
     packets = len(capture) * config.repeat
-    bound = len(config.backends) * (FIXED_S + packets * BOUND_BATCH_FRAME_S)
-    if bound <= QUIET_BELOW_S:
+    samples = len(plan_batches(capture, config.track)) * config.repeat
+    report = samples * REPORT_S_PER_SAMPLE
+    bound = len(config.backends) * (FIXED_S + report + packets * BOUND_PACKET_S)
+    if bound <= calibrate_above:
         return Estimate(bound, calibrated=False)
-    workload = ReplayWorkload(config, capture)
-    size = config.track.batch_size
-    sample = workload.batches[: max(1, _CALIBRATION_PACKETS // size)]
-    sampled = sum(b.end - b.start for b in sample)
+    first = min(len(capture), _CALIBRATION_PACKETS)
+    part = Capture(
+        capture.path,
+        capture.format,
+        capture.link_types,
+        capture.frames[:first],
+        capture.ts_ns[:first],
+    )
+    reps = max(_CALIBRATION_MIN_REPEAT, _CALIBRATION_PACKETS // first)
     total = 0.0
     for spec in config.backends:
+        workload = ReplayWorkload(replace(config, repeat=reps, backends=(spec,)), part)
         model = Conntrack(
             create_table(spec),
             Limits(conn_limit=config.conn_limit),
             verify_l4=config.verify_l4,
         )
-        start = time.perf_counter()
-        for batch in sample:
-            model.execute(
-                capture.frames[batch.start : batch.end],
-                batch.zone,
-                True,
-                batch.now or 0,
-            )
-        per_packet = (time.perf_counter() - start) / sampled
-        total += FIXED_S + packets * per_packet
+        result = BackendResult(backend=spec.name, options=dict(spec.options))
+        turn = Turn(spec, result, model, lambda stage, done, total: None, never)
+        with gc_frozen(not config.gc_enabled):
+            start = time.perf_counter()  # after the collection gc_frozen makes
+            workload.run(turn)
+            per_packet = (time.perf_counter() - start) / (reps * first)
+        total += FIXED_S + report + packets * per_packet
     return Estimate(total, calibrated=True)
 
 

@@ -94,7 +94,12 @@ PROGRESS_INTERVAL_S: Final = 0.1
 # Measured: `benchmark 4 33554432 32 1 -b per-zone -o FILE` peaked at 569 MB
 # RSS for 4,194,304 batches with an indented JSON file (about 125 bytes a
 # batch) and at 541 MB with the compact one written now.
-ESTIMATE_BYTES_PER_BATCH: Final = 130
+# `python bench/estimates.py --constants` measures more as the peak RSS
+# slope of `benchmark 1 N 1 -o FILE`: 217 bytes a batch; the larger holds.
+ESTIMATE_BYTES_PER_BATCH: Final = 220
+# What a finished backend's samples keep while the next backends run (a
+# float list): the same command with two backends adds 48 bytes a batch.
+ESTIMATE_BYTES_PER_EARLIER_BATCH: Final = 50
 # Interpreter, model, numpy and the rest of a run: 45 MB RSS for
 # `benchmark 1 1000000 32`.
 ESTIMATE_FIXED_BYTES: Final = 64 * 2**20
@@ -142,10 +147,13 @@ class ThreadsConfig(CommonConfig):
         return min(conns, self.conn_limit) if self.conn_limit else conns
 
     def estimated_bytes(self) -> int:
-        """Peak memory of one backend's run: its per-batch samples dominate."""
-        return (
-            self.n_threads * self.batches_per_thread * ESTIMATE_BYTES_PER_BATCH
-            + ESTIMATE_FIXED_BYTES
+        """Peak memory of the run: its per-batch samples dominate, the last
+        backend's as it keeps them and the earlier backends' as floats."""
+        per_batch = ESTIMATE_BYTES_PER_BATCH + ESTIMATE_BYTES_PER_EARLIER_BATCH * (
+            len(self.backends) - 1
+        )
+        return self.n_threads * self.batches_per_thread * per_batch + (
+            ESTIMATE_FIXED_BYTES
         )
 
     def params(self) -> dict[str, object]:

@@ -26,13 +26,14 @@ from functools import partial
 from typing import Any, ClassVar, Final
 
 from ctbench.memory import DEFAULT_SAMPLE_CONNS, measure_memory
-from ctbench.model import SWEEP_BATCH_DIVISOR, Conntrack, FlushResult
+from ctbench.model import SWEEP_BATCH_DIVISOR, Conntrack, FlushResult, Limits
 from ctbench.packets import ovstest_frame, zone_benchmark_ports
 from ctbench.report.numbers import fmt_bytes, fmt_us, plural
 from ctbench.report.sections import CommandSections
 from ctbench.results import Memory, PhaseResult, Pooling, RunResult, pooled_runs
 from ctbench.scenarios.frame import (
     MAX_BATCH_SIZE,
+    PROCESS_BYTES,
     CommonConfig,
     ConfigError,
     Progress,
@@ -70,6 +71,14 @@ ESTIMATE_BYTES_PER_CONN: Final = 250
 ESTIMATE_BYTES_PER_PACKET: Final = 150
 # 65,536 empty dicts of the per-zone design, measured at about 4.8 MB.
 ESTIMATE_FIXED_BYTES: Final = 8 * 2**20
+# What each kept round adds while its backend runs: four samples, each a
+# float with its counts (a dict, and ints past 256) until the run ends.
+# Measured peak RSS slopes (`python bench/estimates.py --constants`): 1,245
+# bytes a round at ENTRIES 1, 1,459 at ENTRIES 300.
+ESTIMATE_BYTES_PER_ROUND: Final = 1500
+# What a finished backend's round keeps while the next backends run (its
+# four samples as floats in lists): 258 bytes measured, same command.
+ESTIMATE_BYTES_PER_EARLIER_ROUND: Final = 260
 
 
 @dataclass(frozen=True)
@@ -117,16 +126,21 @@ class ZoneConfig(CommonConfig):
 
     @property
     def expected_stored(self) -> int:
-        if self.conn_limit:
-            return min(self.requested, self.conn_limit)
-        return self.requested
+        return Limits(conn_limit=self.conn_limit).stored(self.requested)
 
     def estimated_bytes(self) -> int:
-        """Peak memory of one backend's run: one table is alive at a time."""
+        """Peak memory of the run: the process, one table (one is alive at a
+        time), the packets, the last backend's rounds as it keeps them and
+        the earlier backends' samples."""
+        per_round = ESTIMATE_BYTES_PER_ROUND + ESTIMATE_BYTES_PER_EARLIER_ROUND * (
+            len(self.backends) - 1
+        )
         return (
-            self.expected_stored * ESTIMATE_BYTES_PER_CONN
+            PROCESS_BYTES
+            + self.expected_stored * ESTIMATE_BYTES_PER_CONN
             + self.entries * ESTIMATE_BYTES_PER_PACKET
             + ESTIMATE_FIXED_BYTES
+            + self.iterations * per_round
         )
 
     def params(self) -> dict[str, object]:
