@@ -142,6 +142,46 @@ def test_interrupt_stops_the_threads_and_keeps_what_was_measured() -> None:
     assert result.phases[PHASE].counters["lookups"] == sum(done)
 
 
+@pytest.mark.parametrize("where", ["_join", "_fill_result"])
+def test_a_second_ctrl_c_while_the_samples_are_gathered_keeps_them(
+    monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    """After the first stop the threads are joined and their samples
+    gathered: a further Ctrl-C then (SIGINT again, or ``timeout``'s second
+    signal) must not lose every sample; it stops the run, samples kept."""
+    from ctbench.scenarios import threads
+
+    real = getattr(threads, where)
+    calls = 0
+
+    def second_ctrl_c(*args: object) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise KeyboardInterrupt
+        real(*args)
+
+    monkeypatch.setattr(threads, where, second_ctrl_c)
+    checks = 0
+
+    def interrupted() -> bool:
+        nonlocal checks
+        checks += 1
+        return checks > 1
+
+    batches = 50 * CHECK_EVERY_BATCHES
+    run = run_threads(
+        small(n_threads=2, n_pkts=batches, batch_size=1, backends=BOTH),
+        interrupted=interrupted,
+    )
+    assert not run.complete and len(run.results) == 1
+    (result,) = run.results
+    assert result.status == "interrupted"
+    done = result.extra["thread_batches"]
+    assert sum(done) > 0
+    assert len(result.phases[PHASE].samples_us) == sum(done)
+
+
 def test_a_failing_thread_is_reported_not_hung(monkeypatch: pytest.MonkeyPatch) -> None:
     def broken(self: Conntrack, *args: object) -> list[int]:
         raise RuntimeError("table broke")

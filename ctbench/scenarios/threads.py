@@ -330,16 +330,51 @@ class ThreadsWorkload:
             barrier.abort()
             raise
         finally:
-            for thread in threads:
-                thread.join()
             wall_ns = end - start if start is not None else 0
-            _fill_result(config, result, model, before, workers, wall_ns)
+            stopped_again = _shielded(
+                lambda: _join(threads, abort, barrier),
+                lambda: _fill_result(config, result, model, before, workers, wall_ns),
+            )
+        if stopped_again:
+            raise KeyboardInterrupt
         for worker in workers:
             if worker.error is not None:
                 raise worker.error
         done = sum(w.batches_done for w in workers) * config.batch_size
         turn.progress(STAGE, done, total)
         return any(w.batches_done < w.n_batches for w in workers)
+
+
+def _join(
+    threads: Sequence[threading.Thread],
+    abort: threading.Event,
+    barrier: threading.Barrier,
+) -> None:
+    """Wait for every thread; a Ctrl-C meanwhile stops them at their next
+    check (every CHECK_EVERY_BATCHES batches) and is raised again."""
+    try:
+        for thread in threads:
+            thread.join()
+    except KeyboardInterrupt:
+        abort.set()
+        barrier.abort()
+        raise
+
+
+def _shielded(*steps: Callable[[], None]) -> bool:
+    """Run each step to its end, however many Ctrl-C come meanwhile: once the
+    threads have stopped, joining them and gathering their samples is what
+    keeps the run (a further Ctrl-C there would lose every sample).  Each
+    step must be safe to start again.  Returns whether a Ctrl-C came."""
+    interrupted = False
+    for step in steps:
+        while True:
+            try:
+                step()
+                break
+            except KeyboardInterrupt:
+                interrupted = True
+    return interrupted
 
 
 def _fill_result(
