@@ -34,7 +34,7 @@ from ctbench.backends import BackendSpec, create_table
 from ctbench.model import Conntrack, Limits
 from ctbench.packets import ovstest_frame
 from ctbench.results import BackendResult
-from ctbench.scenarios.frame import Turn, gc_frozen, never
+from ctbench.scenarios.harness import Turn, gc_frozen, never
 from ctbench.scenarios.zones import (
     FILL_CHUNK_FRAMES,
     MAX_ZONES,

@@ -14,7 +14,7 @@ from cli_helpers import run_cli, start_marked_run, wait_for
 from ctbench import results
 from ctbench.cli.progress_display import ProgressDisplay
 from ctbench.results import load
-from ctbench.scenarios.frame import Turn
+from ctbench.scenarios.harness import Turn
 
 SMALL = ["benchmark-zones", "50", "3", "2", "-q", "--memory-sample", "0"]
 LONGER = ["benchmark-zones", "50", "3", "10", "-q", "--memory-sample", "0"]

@@ -15,7 +15,7 @@ from ctbench.model import Conntrack
 from ctbench.packets import CtState, Endpoints, udp_frame
 from ctbench.parse import explain_frame
 from ctbench.render import render
-from ctbench.scenarios.frame import Turn
+from ctbench.scenarios.harness import Turn
 from ctbench.scenarios.replay import (
     BOUND_PACKET_S,
     BYTES_PER_EARLIER_SAMPLE,

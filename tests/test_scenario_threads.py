@@ -12,7 +12,7 @@ from ctbench.model import Conntrack, Limits
 from ctbench.packets import ovstest_frame
 from ctbench.parse import parse_frame
 from ctbench.results import FAILED, dumps, loads
-from ctbench.scenarios.frame import ConfigError
+from ctbench.scenarios.harness import ConfigError
 from ctbench.scenarios.threads import (
     CHECK_EVERY_BATCHES,
     PHASE,

@@ -8,7 +8,7 @@ from ctbench.packets import zone_benchmark_ports
 from ctbench.render import render
 from ctbench.results import dumps, loads
 from ctbench.scenarios import zones
-from ctbench.scenarios.frame import ConfigError
+from ctbench.scenarios.harness import ConfigError
 from ctbench.scenarios.zones import (
     PHASE_ORDER,
     SweepEmulation,

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from ctbench.backends import BackendSpec
-from ctbench.scenarios.frame import ConfigError
+from ctbench.scenarios.harness import ConfigError
 from ctbench.sweep.grid import Point, SweepConfig, parse_sizes, points_dir_for
 
 

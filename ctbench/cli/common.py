@@ -28,7 +28,7 @@ from ctbench.render import FORMATS, lay_out
 from ctbench.report.build import build_report
 from ctbench.report.numbers import fmt_bytes, plural
 from ctbench.results import RunResult
-from ctbench.scenarios.frame import DEFAULT_BACKENDS, Progress
+from ctbench.scenarios.harness import DEFAULT_BACKENDS, Progress
 
 EXIT_USAGE = 2
 EXIT_BACKEND_FAILED = 4  # a backend failed; the others' results were kept
@@ -134,7 +134,7 @@ class RunOptions:
     quiet: bool
 
     def common(self) -> dict[str, Any]:
-        """The scenario frame's fields (ctbench.scenarios.frame.CommonConfig)."""
+        """The scenario harness's fields (ctbench.scenarios.harness.CommonConfig)."""
         return {
             "backends": self.backends,
             "conn_limit": self.conn_limit,

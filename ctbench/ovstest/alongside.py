@@ -25,7 +25,7 @@ from ctbench.ovstest.parse import THREADS, ZONES, Output, ParseError, parse
 from ctbench.ovstest.records import BACKEND, results_of
 from ctbench.ovstest.runner import BinaryError, BinaryInterrupted, run_binary
 from ctbench.results import COMPLETE, FAILED, INTERRUPTED, BackendResult, RunResult
-from ctbench.scenarios.frame import ConfigError
+from ctbench.scenarios.harness import ConfigError
 
 SUBCOMMAND: Final = "test-conntrack"
 # The check: a table for the smallest zone run, within 10 s.

@@ -21,7 +21,7 @@ from ctbench.report.numbers import plural
 from ctbench.results import BackendResult, Fill, PhaseResult, RunResult
 from ctbench.results import distinct_labels as numbered
 from ctbench.scenarios import threads, zones
-from ctbench.scenarios.frame import ConfigError
+from ctbench.scenarios.harness import ConfigError
 from ctbench.stats import Summary
 
 TOOL: Final = "ovstest"

@@ -30,7 +30,7 @@ from ctbench.report.numbers import plural
 from ctbench.report.sections import CommandSections, ExtraColumn, extra_value
 from ctbench.results import BackendResult, PhaseResult, Pooling, RunResult, pooled_runs
 from ctbench.results.merge import is_number
-from ctbench.scenarios.frame import (
+from ctbench.scenarios.harness import (
     PROCESS_BYTES,
     CommonConfig,
     ConfigError,

@@ -57,7 +57,7 @@ from ctbench.report.numbers import fmt_rate, fmt_us, plural
 from ctbench.report.sections import CommandSections, ExtraColumn, extra_value
 from ctbench.results import BackendResult, PhaseResult, Pooling, RunResult
 from ctbench.results.merge import is_number
-from ctbench.scenarios.frame import (
+from ctbench.scenarios.harness import (
     MAX_BATCH_SIZE,
     CommonConfig,
     ConfigError,

@@ -31,7 +31,7 @@ from ctbench.packets import ovstest_frame, zone_benchmark_ports
 from ctbench.report.numbers import fmt_bytes, fmt_us, plural
 from ctbench.report.sections import CommandSections
 from ctbench.results import Memory, PhaseResult, Pooling, RunResult, pooled_runs
-from ctbench.scenarios.frame import (
+from ctbench.scenarios.harness import (
     MAX_BATCH_SIZE,
     PROCESS_BYTES,
     CommonConfig,

@@ -21,7 +21,7 @@ from pathlib import Path
 from ctbench import results
 from ctbench.errors import OutputError
 from ctbench.results import ResultsError, RunResult
-from ctbench.scenarios.frame import never, no_progress
+from ctbench.scenarios.harness import never, no_progress
 from ctbench.scenarios.zones import COMMAND, ZoneConfig, run_zones
 from ctbench.sweep.grid import Point, SweepConfig
 

@@ -1,6 +1,6 @@
-"""The frame every scenario runs in; a scenario is then only its workload.
+"""The harness every scenario runs in; a scenario is then only its workload.
 
-The frame owns what ``benchmark-zones``, ``benchmark`` and the commands to
+The harness owns what ``benchmark-zones``, ``benchmark`` and the commands to
 come share: the configuration fields every one has and their checks, the
 default backends, opening a model for a backend, the counters a phase
 records, labels for backends that repeat, and running the backends one
@@ -133,7 +133,7 @@ def one_line(exc: BaseException) -> str:
 
 @dataclass
 class Turn:
-    """One backend's turn: what the frame hands the workload."""
+    """One backend's turn: what the harness hands the workload."""
 
     spec: BackendSpec
     result: BackendResult
