@@ -13,7 +13,7 @@ from run_factory import make_run
 
 from ctbench import commands, results
 from ctbench.render import FORMATS, Format, render
-from ctbench.report.model import Column, Report
+from ctbench.report.document import Column, Report
 from ctbench.report.sections import CommandSections, ExtraColumn, extra_value
 
 

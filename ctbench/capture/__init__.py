@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ctbench.capture.model import Capture, CaptureError
+from ctbench.capture.contents import Capture, CaptureError
 from ctbench.capture.writer import pcap_bytes
 
 

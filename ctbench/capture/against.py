@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
+from ctbench.capture.contents import Capture
 from ctbench.capture.link import ETHERNET
-from ctbench.capture.model import Capture
 from ctbench.capture.track import TrackConfig
 from ctbench.capture.writer import pcap_bytes
 from ctbench.ovstest.runner import BinaryError, run_binary

@@ -21,7 +21,7 @@ import dpkt.pcap
 import dpkt.pcapng
 
 from ctbench.capture import link
-from ctbench.capture.model import Capture, CaptureError
+from ctbench.capture.contents import Capture, CaptureError
 from ctbench.results.files import read_bytes
 from ctbench.results.schema import ResultsError
 

@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Final
 
-from ctbench.capture.model import Capture
+from ctbench.capture.contents import Capture
 from ctbench.errors import CtbenchError
 from ctbench.keys import reverse_key
 from ctbench.model import Conntrack

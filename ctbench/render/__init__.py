@@ -11,7 +11,7 @@ from typing import Final
 from ctbench.render import csv_format, json_format, markdown, patch, rich_view, table
 from ctbench.render.format import Format
 from ctbench.report.build import build_report
-from ctbench.report.model import Report
+from ctbench.report.document import Report
 from ctbench.results import RunResult
 
 FORMATS: Final[dict[str, Format]] = {

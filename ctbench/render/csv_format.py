@@ -7,7 +7,7 @@ import io
 
 from ctbench.render.format import Format
 from ctbench.render.table import headers
-from ctbench.report.model import Report
+from ctbench.report.document import Report
 
 
 def render(report: Report, width: int = 80) -> str:

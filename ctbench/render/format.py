@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ctbench.report.model import Column, Report, Value
+from ctbench.report.document import Column, Report, Value
 from ctbench.report.numbers import fmt_count, fmt_rate, num
 
 # layout(report, terminal width) -> the text to print.

@@ -6,7 +6,7 @@ import json
 from collections.abc import Sequence
 
 from ctbench.render.format import Format
-from ctbench.report.model import Report
+from ctbench.report.document import Report
 from ctbench.results import RunResult, dumps, run_to_json
 
 

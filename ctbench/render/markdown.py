@@ -8,7 +8,7 @@ from tabulate import tabulate
 
 from ctbench.render.format import Format
 from ctbench.render.table import headers, rows
-from ctbench.report.model import COMPARISONS_HEADING, Report
+from ctbench.report.document import COMPARISONS_HEADING, Report
 
 
 def markdown_table(body: Sequence[Sequence[str]], heads: Sequence[str]) -> str:

@@ -5,7 +5,7 @@ summary and the warnings.  What you paste into a patch email."""
 from __future__ import annotations
 
 from ctbench.render.format import Format, cell
-from ctbench.report.model import COMPARISONS_HEADING, Report
+from ctbench.report.document import COMPARISONS_HEADING, Report
 
 
 def box(report: Report) -> list[str]:

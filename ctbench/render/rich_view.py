@@ -15,7 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ctbench.render.format import Format, cell
-from ctbench.report.model import COMPARISONS_HEADING, Report
+from ctbench.report.document import COMPARISONS_HEADING, Report
 
 # Wider than any table a report makes: measuring at this width gives the
 # table's own minimum, not one clamped to the terminal.

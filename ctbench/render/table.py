@@ -5,7 +5,7 @@ from __future__ import annotations
 from tabulate import tabulate
 
 from ctbench.render.format import Format, cell
-from ctbench.report.model import Report
+from ctbench.report.document import Report
 
 
 def rows(report: Report) -> list[list[str]]:

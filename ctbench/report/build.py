@@ -6,7 +6,7 @@ from typing import Final
 
 from ctbench.compare import MeanChange, mean_change
 from ctbench.ovstest.against import is_ovstest
-from ctbench.report.model import Column, Group, Report, Row, Value
+from ctbench.report.document import Column, Group, Report, Row, Value
 from ctbench.report.numbers import percent
 from ctbench.report.ovstest_lines import (
     SUMMARY_ONLY_NOTE,

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from ctbench.report.model import Column
+from ctbench.report.document import Column
 from ctbench.results import BackendResult, RunResult
 
 Lines = Callable[[RunResult], list[str]]

@@ -24,7 +24,7 @@ from ctbench.results.merge import (
     pooled_runs,
     side_by_side,
 )
-from ctbench.results.model import (
+from ctbench.results.run import (
     COMPLETE,
     FAILED,
     INTERRUPTED,

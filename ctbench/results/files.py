@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ctbench.errors import OutputError
-from ctbench.results.model import RunResult
+from ctbench.results.run import RunResult
 from ctbench.results.schema import ResultsError, run_from_json, run_to_json
 
 

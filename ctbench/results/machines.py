@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from ctbench.results.model import RunResult
+from ctbench.results.run import RunResult
 
 # Environment fields that make timings incomparable when they differ.
 # Hostname and platform string are left out: CI runners change names.

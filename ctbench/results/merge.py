@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any, Final, TypeGuard
 
 from ctbench.results.machines import environment_differences, show
-from ctbench.results.model import (
+from ctbench.results.pairing import pair_backends
+from ctbench.results.run import (
     COMPLETE,
     FAILED,
     INTERRUPTED,
@@ -20,7 +21,6 @@ from ctbench.results.model import (
     RunResult,
     distinct_labels,
 )
-from ctbench.results.pairing import pair_backends
 from ctbench.results.schema import ResultsError
 
 

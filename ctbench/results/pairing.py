@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ctbench.errors import CtbenchError
-from ctbench.results.model import BackendResult
+from ctbench.results.run import BackendResult
 
 # A side: each backend with the label it is known by there.
 Side = Sequence[tuple[str, BackendResult]]

@@ -34,7 +34,7 @@ from datetime import datetime
 from typing import Any, Final, NamedTuple
 
 from ctbench.errors import CtbenchError
-from ctbench.results.model import (
+from ctbench.results.run import (
     COMPLETE,
     INTERRUPTED,
     STATUSES,

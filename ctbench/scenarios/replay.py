@@ -25,7 +25,7 @@ from ctbench.estimate import FIXED_S, QUIET_BELOW_S, REPORT_S_PER_SAMPLE, Estima
 from ctbench.model import Conntrack, Limits
 from ctbench.packets import IPPROTO_TCP, CtState, ct_state_flags
 from ctbench.parse import explain_frame
-from ctbench.report.model import Column
+from ctbench.report.document import Column
 from ctbench.report.numbers import plural
 from ctbench.report.sections import CommandSections, ExtraColumn, extra_value
 from ctbench.results import BackendResult, PhaseResult, Pooling, RunResult, pooled_runs

@@ -52,7 +52,7 @@ import numpy as np
 from ctbench import environment
 from ctbench.model import Conntrack, Counters
 from ctbench.packets import ovstest_frame
-from ctbench.report.model import Column
+from ctbench.report.document import Column
 from ctbench.report.numbers import fmt_rate, fmt_us, plural
 from ctbench.report.sections import CommandSections, ExtraColumn, extra_value
 from ctbench.results import BackendResult, PhaseResult, Pooling, RunResult
