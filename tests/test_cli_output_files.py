@@ -19,7 +19,7 @@ from cli_helpers import ROOT, run_cli, start_marked_run, wait_for
 from run_factory import make_run
 
 from ctbench import results
-from ctbench.sweep.document import load_sweep
+from ctbench.growth.document import load_sweep
 
 CAPTURE = ROOT / "tests" / "data" / "captures" / "mixed.pcap"
 OVSTEST_TABLE = (

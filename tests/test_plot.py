@@ -14,13 +14,13 @@ from run_factory import make_run
 from sweep_factory import grid_runs
 
 from ctbench.compare import Settings, compare
+from ctbench.growth.build import build_sweep
 from ctbench.plot.axes import decade_limits, time_label
 from ctbench.plot.comparison_figure import comparison_figure
 from ctbench.plot.inputs import ComparisonDoc, ForestRow, comparison_from_json
 from ctbench.plot.run_figure import run_figure
 from ctbench.plot.sweep_figure import sweep_figure
 from ctbench.render.comparison.json_doc import to_json_dict
-from ctbench.sweep.build import build_sweep
 
 pytest.importorskip("matplotlib")
 

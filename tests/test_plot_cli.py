@@ -15,11 +15,11 @@ from run_factory import make_run
 from sweep_factory import grid_runs
 
 from ctbench import results
+from ctbench.growth.build import build_sweep
+from ctbench.growth.document import dumps_sweep
 from ctbench.plot import INSTALL_HINT
 from ctbench.results import PhaseResult, RunResult
 from ctbench.stats import Summary
-from ctbench.sweep.build import build_sweep
-from ctbench.sweep.document import dumps_sweep
 
 pytest.importorskip("matplotlib")
 

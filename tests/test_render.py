@@ -14,6 +14,7 @@ from run_factory import golden_environment, mask_bootstrap_digits
 from sweep_factory import grid_runs
 
 from ctbench.compare import compare
+from ctbench.growth.build import build_sweep
 from ctbench.render import FORMATS, render, rich_view
 from ctbench.render.comparison import render as render_comparison
 from ctbench.render.format import cell
@@ -27,7 +28,6 @@ from ctbench.results import (
     RunResult,
 )
 from ctbench.scenarios.zones import PHASE_ORDER
-from ctbench.sweep.build import build_sweep
 
 GOLDEN = Path(__file__).parent / "golden"
 # Means in microseconds per phase, roughly the shape of the reference table.

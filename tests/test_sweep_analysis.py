@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from sweep_factory import LAWS, grid_runs, zones_run
 
-from ctbench.sweep.analysis import SweepError, point_record
-from ctbench.sweep.build import build_sweep
+from ctbench.growth.analysis import SweepError, point_record
+from ctbench.growth.build import build_sweep
 
 
 def test_the_designs_exponents_come_back_within_their_intervals() -> None:

@@ -14,8 +14,8 @@ from sweep_factory import grid_runs
 
 from ctbench import results
 from ctbench.cli.progress_display import ProgressDisplay
+from ctbench.growth.document import load_sweep
 from ctbench.results import load
-from ctbench.sweep.document import load_sweep
 
 GRID = ["--entries", "50,100", "--zones", "2,3", "--iterations", "2"]
 # One backend keeps the tests quick: per-zone builds 65,536 maps a point.

@@ -10,14 +10,14 @@ from typing import Any
 import pytest
 from sweep_factory import grid_runs
 
-from ctbench.results import ResultsError
-from ctbench.sweep.build import build_sweep
-from ctbench.sweep.document import (
+from ctbench.growth.build import build_sweep
+from ctbench.growth.document import (
     dumps_sweep,
     load_sweep,
     sweep_from_json,
     sweep_to_json,
 )
+from ctbench.results import ResultsError
 
 
 def _document(tmp_path: Path) -> dict[str, Any]:

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from ctbench.backends import BackendSpec
+from ctbench.growth.grid import Point, SweepConfig, parse_sizes, points_dir_for
 from ctbench.scenarios.harness import ConfigError
-from ctbench.sweep.grid import Point, SweepConfig, parse_sizes, points_dir_for
 
 
 def test_sizes_are_parsed_sorted() -> None:

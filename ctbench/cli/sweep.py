@@ -27,16 +27,10 @@ from ctbench.cli.common import (
 from ctbench.cli.progress_display import Interrupt, ProgressDisplay, to_stderr
 from ctbench.errors import CtbenchError, OutputError
 from ctbench.estimate import estimate_zones_grid
-from ctbench.memory import DEFAULT_SAMPLE_CONNS
-from ctbench.model import DEFAULT_CONN_LIMIT
-from ctbench.render import growth
-from ctbench.report.numbers import plural
-from ctbench.results import RunResult
-from ctbench.scenarios.zones import ZoneConfig, run_zones
-from ctbench.sweep.analysis import DEFAULT_STATISTIC, STATISTICS
-from ctbench.sweep.build import build_sweep
-from ctbench.sweep.document import SweepDocument, dumps_sweep, plan_to_json
-from ctbench.sweep.grid import (
+from ctbench.growth.analysis import DEFAULT_STATISTIC, STATISTICS
+from ctbench.growth.build import build_sweep
+from ctbench.growth.document import SweepDocument, dumps_sweep, plan_to_json
+from ctbench.growth.grid import (
     SCENARIOS,
     SWEEP_MEMORY_SAMPLE,
     Point,
@@ -45,7 +39,13 @@ from ctbench.sweep.grid import (
     parse_sizes,
     points_dir_for,
 )
-from ctbench.sweep.runner import Event, Step, point_files, run_sweep
+from ctbench.growth.runner import Event, Step, point_files, run_sweep
+from ctbench.memory import DEFAULT_SAMPLE_CONNS
+from ctbench.model import DEFAULT_CONN_LIMIT
+from ctbench.render import growth
+from ctbench.report.numbers import plural
+from ctbench.results import RunResult
+from ctbench.scenarios.zones import ZoneConfig, run_zones
 
 
 class SweepUsageError(CtbenchError):
@@ -329,7 +329,7 @@ def _run(
         )
     todo = config.points()
     if resume:
-        from ctbench.sweep.runner import finished_point
+        from ctbench.growth.runner import finished_point
 
         todo = [
             p

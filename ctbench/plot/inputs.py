@@ -12,17 +12,17 @@ from pathlib import Path
 from typing import Any, Final
 
 from ctbench.compare import STATS, VERDICTS, CompareError, Settings
-from ctbench.plot import PlotError
-from ctbench.render.comparison.json_doc import COMPARISON_SCHEMA
-from ctbench.report.numbers import plural
-from ctbench.results import ResultsError, parse_json, read_text, run_from_json
-from ctbench.results.schema import require
-from ctbench.sweep.document import (
+from ctbench.growth.document import (
     PLAN_KIND,
     SWEEP_KIND,
     document_kind,
     sweep_from_json,
 )
+from ctbench.plot import PlotError
+from ctbench.render.comparison.json_doc import COMPARISON_SCHEMA
+from ctbench.report.numbers import plural
+from ctbench.results import ResultsError, parse_json, read_text, run_from_json
+from ctbench.results.schema import require
 
 RUN: Final = "run"
 SWEEP: Final = "sweep"

@@ -14,13 +14,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Literal
 
+from ctbench.growth.analysis import GrowthFit, Observation
+from ctbench.growth.document import SweepDocument
 from ctbench.plot import PlotError, new_figure
 from ctbench.plot.axes import count_label, log_count_axis, log_time_axis
 from ctbench.render.growth import power
 from ctbench.report.numbers import plural
 from ctbench.scenarios.zones import PHASE_ORDER, SECTIONS
-from ctbench.sweep.analysis import GrowthFit, Observation
-from ctbench.sweep.document import SweepDocument
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes

@@ -11,11 +11,11 @@ from typing import Final
 
 from tabulate import tabulate
 
+from ctbench.growth.analysis import METHOD, GrowthFit
+from ctbench.growth.document import SweepDocument
 from ctbench.growth.fit import POOR_FIT_FACTOR, Exponent
 from ctbench.render.markdown import markdown_table
 from ctbench.report.numbers import plural
-from ctbench.sweep.analysis import METHOD, GrowthFit
-from ctbench.sweep.document import SweepDocument
 
 FORMATS: Final = ("table", "markdown")
 # The method note's width in the table layout: the project's line length.

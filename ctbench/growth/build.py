@@ -5,16 +5,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ctbench import environment
-from ctbench.results import RunResult
-from ctbench.scenarios.zones import COMMAND
-from ctbench.sweep.analysis import (
+from ctbench.growth.analysis import (
     check_same_sweep,
     fit_growth,
     machine_warnings,
     missing_points,
     point_record,
 )
-from ctbench.sweep.document import SweepDocument, grid_of
+from ctbench.growth.document import SweepDocument, grid_of
+from ctbench.results import RunResult
+from ctbench.scenarios.zones import COMMAND
 
 
 def build_sweep(

@@ -20,10 +20,10 @@ from pathlib import Path
 
 from ctbench import results
 from ctbench.errors import OutputError
+from ctbench.growth.grid import Point, SweepConfig
 from ctbench.results import ResultsError, RunResult
 from ctbench.scenarios.harness import never, no_progress
 from ctbench.scenarios.zones import COMMAND, ZoneConfig, run_zones
-from ctbench.sweep.grid import Point, SweepConfig
 
 
 class Step(Enum):
