@@ -11,7 +11,7 @@ ovstest tracks a frame whose header checksum is wrong.
 
 Three entry points give the same key for the same frame:
 
-- :func:`explain_frame` parses any frame and says why an invalid one is
+- :func:`extract_key` parses any frame and says why an invalid one is
   invalid; :func:`parse_frame` is the same without the reason;
 - :data:`UDP4_FAST` is the ``struct`` layout of the per-frame fast path for
   the common frame (Ethernet + IPv4 without options + UDP without checksum),
@@ -432,7 +432,7 @@ def l3_start(frame: bytes) -> tuple[int, int]:
     return dl_type, off
 
 
-def explain_frame(frame: bytes, zone: int, verify_l4: bool = True) -> Parsed | str:
+def extract_key(frame: bytes, zone: int, verify_l4: bool = True) -> Parsed | str:
     """The frame's key, or the reason conntrack would call it invalid.
 
     The frame is read as lib/flow.c miniflow_extract() reads it (up to two
@@ -488,7 +488,7 @@ def explain_frame(frame: bytes, zone: int, verify_l4: bool = True) -> Parsed | s
 
 def parse_frame(frame: bytes, zone: int) -> Parsed | None:
     """The frame's key, or None for a frame conntrack calls invalid."""
-    parsed = explain_frame(frame, zone)
+    parsed = extract_key(frame, zone)
     return parsed if isinstance(parsed, Parsed) else None
 
 

@@ -9,7 +9,7 @@ from cli_helpers import run_cli
 from ovstest_standins import CRASH, FAIL, GARBAGE, HANG, replay, stand_in
 
 from ctbench import results
-from ctbench.ovstest import alongside
+from ctbench.ovstest import plan
 from ctbench.results import COMPLETE, FAILED
 
 ZONES = ["benchmark-zones", "50", "3", "2", "-q", "--memory-sample", "0"]
@@ -175,7 +175,7 @@ def test_a_binary_is_checked_before_any_work(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, check: str, message: str
 ) -> None:
     if check == HANG:  # the real bound is 10 s: too long for a test
-        monkeypatch.setattr(alongside, "CHECK_TIMEOUT_S", 1.0)
+        monkeypatch.setattr(plan, "CHECK_TIMEOUT_S", 1.0)
     binary = stand_in(tmp_path, "ovstest", replay(AFTER), check=check)
     out = tmp_path / "run.json"
     code, text, err = run_cli(*ZONES, "--ovstest", f"x={binary}", "-o", out)

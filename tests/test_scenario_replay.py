@@ -13,7 +13,7 @@ from ctbench.estimate import FIXED_S, REPORT_S_PER_SAMPLE
 from ctbench.keys import reverse_key
 from ctbench.model import Conntrack
 from ctbench.packets import CtState, Endpoints, udp_frame
-from ctbench.parse import explain_frame
+from ctbench.parse import extract_key
 from ctbench.render import render
 from ctbench.scenarios.harness import Turn
 from ctbench.scenarios.replay import (
@@ -90,7 +90,7 @@ def test_zones_keep_both_directions_of_a_connection_together() -> None:
     config = TrackConfig(zone=100, zones=8)
     used = set()
     for frame in capture.frames:
-        parsed = explain_frame(frame, 0)
+        parsed = extract_key(frame, 0)
         zone = connection_zone(parsed, config)
         assert 100 <= zone < 108
         used.add(zone)

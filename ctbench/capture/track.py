@@ -33,7 +33,7 @@ from ctbench.capture.contents import Capture
 from ctbench.errors import CtbenchError
 from ctbench.keys import reverse_key
 from ctbench.model import Conntrack
-from ctbench.parse import Parsed, explain_frame, l3_start
+from ctbench.parse import Parsed, extract_key, l3_start
 
 CLOCKS: Final = ("capture", "wall", "frozen")
 # NETDEV_MAX_BURST (lib/netdev.h), ovstest's bound on BATCH_SIZE.
@@ -134,7 +134,7 @@ def _zones(capture: Capture, config: TrackConfig) -> array[int]:
     return array(
         "H",
         (
-            connection_zone(explain_frame(frame, 0, config.verify_l4), config)
+            connection_zone(extract_key(frame, 0, config.verify_l4), config)
             for frame in capture.frames
         ),
     )

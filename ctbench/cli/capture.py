@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 import click
 
 from ctbench.backends import BackendSpec, create_table
-from ctbench.capture import against, read_capture
+from ctbench.capture import ovstest_states, read_capture
 from ctbench.capture.track import CLOCKS, TrackConfig, track, track_batches
 from ctbench.cli.common import (
     EXIT_INTERRUPTED,
@@ -29,7 +29,7 @@ from ctbench.cli.progress_display import Interrupt
 from ctbench.errors import CtbenchError
 from ctbench.model import Conntrack, Limits
 from ctbench.ovstest.runner import check_executable
-from ctbench.parse import explain_frame
+from ctbench.parse import extract_key
 from ctbench.render import FORMATS as REPORT_FORMATS
 from ctbench.render.packet_stream import FORMATS as STREAM_FORMATS
 from ctbench.render.packet_stream import PacketRecord, StreamWriter
@@ -210,7 +210,7 @@ def pcap(
                         capture.ts_ns[i],
                         batch.zone,
                         state,
-                        explain_frame(frame, batch.zone, config.verify_l4)
+                        extract_key(frame, batch.zone, config.verify_l4)
                         if fmt != "text"
                         else "",
                         explain_invalid(frame, config.verify_l4)
@@ -240,13 +240,13 @@ def _against_ovstest(
     capture = read_capture(file)
     model = Conntrack(create_table(spec), Limits(), verify_l4=config.verify_l4)
     states = track(capture, config, model)
-    result = against.check(
+    result = ovstest_states.check(
         file,
         capture,
         config,
         states,
         binary,
-        timeout if timeout is not None else against.default_timeout(capture),
+        timeout if timeout is not None else ovstest_states.default_timeout(capture),
     )
     for note in result.notes:
         click.echo(f"NOTE: {note}")

@@ -23,7 +23,7 @@ from ctbench.environment import available_memory
 from ctbench.errors import CtbenchError, OutputError
 from ctbench.estimate import QUIET_BELOW_S, REFUSE_ABOVE_S, Estimate
 from ctbench.model import DEFAULT_CONN_LIMIT
-from ctbench.ovstest.alongside import OvstestPlan
+from ctbench.ovstest.plan import OvstestPlan
 from ctbench.render import FORMATS, lay_out
 from ctbench.report.build import build_report
 from ctbench.report.numbers import fmt_bytes, plural

@@ -13,14 +13,6 @@ import click
 
 from ctbench.cli.common import Integer, OutputFile, check_output, emit, format_option
 from ctbench.errors import CtbenchError
-from ctbench.ovstest.alongside import (
-    MAX_REPEAT,
-    MIN_TIMEOUT_S,
-    TIMEOUT_FACTOR,
-    OvstestPlan,
-    parse_binary,
-    unreproducible,
-)
 from ctbench.ovstest.parse import (
     MAX_TEXT_BYTES,
     THREADS,
@@ -28,6 +20,14 @@ from ctbench.ovstest.parse import (
     parse,
     read_stream,
     text_of,
+)
+from ctbench.ovstest.plan import (
+    MAX_REPEAT,
+    MIN_TIMEOUT_S,
+    TIMEOUT_FACTOR,
+    OvstestPlan,
+    parse_binary,
+    unreproducible,
 )
 from ctbench.ovstest.records import import_run, parse_args
 from ctbench.results.files import read_bytes

@@ -18,7 +18,7 @@ from ctbench.cli.common import (
 )
 from ctbench.cli.ovstest import ovstest_options, refuse_unreproducible
 from ctbench.estimate import estimate_threads
-from ctbench.ovstest.alongside import OvstestPlan
+from ctbench.ovstest.plan import OvstestPlan
 from ctbench.scenarios.threads import ThreadsConfig, run_threads
 
 

@@ -17,7 +17,7 @@ from ctbench.cli.common import (
 )
 from ctbench.cli.ovstest import ovstest_options, refuse_unreproducible
 from ctbench.estimate import estimate_zones
-from ctbench.ovstest.alongside import OvstestPlan
+from ctbench.ovstest.plan import OvstestPlan
 from ctbench.scenarios.zones import ZoneConfig, run_zones
 
 

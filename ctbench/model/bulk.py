@@ -53,7 +53,7 @@ from ctbench.model.states import (
     UDP_TIMEOUTS_MS,
 )
 from ctbench.packets import IPPROTO_UDP
-from ctbench.parse import UDP4_MIN_LEN, explain_frame, udp4_bulk
+from ctbench.parse import UDP4_MIN_LEN, extract_key, udp4_bulk
 
 if TYPE_CHECKING:
     from ctbench.model.conntrack import Call, Conntrack
@@ -204,7 +204,7 @@ class BulkExecutor:
         ct = self.ct
         verify_l4 = ct.verify_l4
         for i in range(start, end):
-            parsed = explain_frame(frames[i], call.zone, verify_l4)
+            parsed = extract_key(frames[i], call.zone, verify_l4)
             if isinstance(parsed, str):
                 call.counts.invalid += 1
                 out[i] = INVALID

@@ -73,7 +73,7 @@ from ctbench.model.states import (
     valid_new,
 )
 from ctbench.packets import IPPROTO_TCP, IPPROTO_UDP, TCP_SYN
-from ctbench.parse import UDP4_FAST, Parsed, Segment, explain_frame
+from ctbench.parse import UDP4_FAST, Parsed, Segment, extract_key
 
 # lib/conntrack.c conntrack_clean(): a pass stops once it has visited more
 # than n_conn_limit / 64 connections (checked before each list).
@@ -293,7 +293,7 @@ class Conntrack:
                             continue
                         append(track(call, key, 17, 0, value))
                         continue
-                parsed = explain_frame(frame, zone, verify_l4)
+                parsed = extract_key(frame, zone, verify_l4)
                 if isinstance(parsed, str):
                     call.counts.invalid += 1
                     append(INVALID)

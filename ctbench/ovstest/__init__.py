@@ -6,9 +6,9 @@
   summary-only backends whose statistics are ovstest's own;
 - :mod:`ctbench.ovstest.runner` runs a binary with a time bound and
   measures its wall time and peak RSS;
-- :mod:`ctbench.ovstest.alongside` runs ``ovstest`` after ctbench's own
+- :mod:`ctbench.ovstest.plan` runs ``ovstest`` after ctbench's own
   backends, with the same arguments, into the same run;
-- :mod:`ctbench.ovstest.against` sets ctbench's figures beside ovstest's,
+- :mod:`ctbench.ovstest.figures` sets ctbench's figures beside ovstest's,
   like with like.
 
 Nothing here prints.

@@ -24,7 +24,7 @@ from ctbench.capture.track import Batch, TrackConfig, plan_batches, wall_ms
 from ctbench.estimate import FIXED_S, QUIET_BELOW_S, REPORT_S_PER_SAMPLE, Estimate
 from ctbench.model import Conntrack, Limits
 from ctbench.packets import IPPROTO_TCP, CtState, ct_state_flags
-from ctbench.parse import explain_frame
+from ctbench.parse import extract_key
 from ctbench.report.document import Column
 from ctbench.report.numbers import plural
 from ctbench.report.sections import CommandSections, ExtraColumn, extra_value
@@ -187,7 +187,7 @@ def invalid_reasons(
 
 def explain_invalid(frame: bytes, verify_l4: bool) -> str:
     """The reason a +inv packet is invalid."""
-    parsed = explain_frame(frame, 0, verify_l4)
+    parsed = extract_key(frame, 0, verify_l4)
     if isinstance(parsed, str):
         return parsed
     if parsed.related:
