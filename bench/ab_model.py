@@ -34,7 +34,7 @@ from _repo import ROOT  # the working tree's ctbench first
 from ctbench import backends as current_backends
 from ctbench import model as current_model
 from ctbench.backends import BackendSpec
-from ctbench.scenarios.zones import build_frames
+from ctbench.scenarios.benchmark_zones import build_frames
 
 PACKAGE_AT_REV = "ctbench_at_rev"
 _IMPORT = re.compile(r"\b(from|import) ctbench(?=[\s.])")

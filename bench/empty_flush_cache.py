@@ -22,7 +22,7 @@ import numpy as np
 
 from ctbench.backends import BackendSpec, create_table
 from ctbench.model import Conntrack, Limits
-from ctbench.scenarios.zones import EMPTY_ZONE, FULL_ZONE, NOW, build_frames
+from ctbench.scenarios.benchmark_zones import EMPTY_ZONE, FULL_ZONE, NOW, build_frames
 
 # Bigger than the last-level cache of any machine this runs on.
 EVICT_BYTES = 64 * 2**20

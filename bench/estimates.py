@@ -43,14 +43,14 @@ from ctbench.ovstest.runner import run_binary
 from ctbench.render import lay_out
 from ctbench.report.build import build_report
 from ctbench.results.files import dumps
+from ctbench.scenarios.benchmark import ThreadsConfig
+from ctbench.scenarios.benchmark_zones import ZoneConfig, run_zones
 from ctbench.scenarios.replay import (
     ReplayConfig,
     estimate_replay,
     estimated_bytes,
     load_captures,
 )
-from ctbench.scenarios.threads import ThreadsConfig
-from ctbench.scenarios.zones import ZoneConfig, run_zones
 
 ROOT = _repo.ROOT
 CAPTURES = ROOT / "tests" / "data" / "captures"

@@ -22,7 +22,7 @@ import _repo  # noqa: F401  (the working tree's ctbench first)
 
 from ctbench.backends import BackendSpec, create_table
 from ctbench.model import BULK_MIN_FRAMES, Conntrack, Limits
-from ctbench.scenarios.zones import build_frames
+from ctbench.scenarios.benchmark_zones import build_frames
 
 SIZES = (8, 16, 32, 48, 64, 96, 128, 256, 1024)
 

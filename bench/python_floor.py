@@ -40,7 +40,7 @@ from ctbench.model import Conntrack, Limits
 from ctbench.model.bulk import REVERSE_COLUMNS, key_list
 from ctbench.packets import IPPROTO_UDP, ovstest_frame
 from ctbench.parse import UDP4_FAST, udp4_bulk
-from ctbench.scenarios.zones import build_frames
+from ctbench.scenarios.benchmark_zones import build_frames
 
 PHASES = ("commit", "no commit", "flush full", "flush empty")
 # ovstest's Min row, microseconds, `benchmark-zones 10000 1000 100` on the

@@ -13,25 +13,25 @@ from typing import Any, Final
 from ctbench.report.sections import CommandSections
 from ctbench.results.merge import Pooling
 from ctbench.results.schema import ParamsCheck
-from ctbench.scenarios import replay, threads, zones
+from ctbench.scenarios import benchmark, benchmark_zones, replay
 
 SECTIONS: Final[dict[str, CommandSections]] = {
-    zones.COMMAND: zones.SECTIONS,
-    threads.COMMAND: threads.SECTIONS,
+    benchmark_zones.COMMAND: benchmark_zones.SECTIONS,
+    benchmark.COMMAND: benchmark.SECTIONS,
     replay.COMMAND: replay.SECTIONS,
 }
 # Each command's own checks of its options, applied to the parameters its
 # results files record; a command without one takes any.
 PARAM_CHECKS: Final[dict[str, ParamsCheck]] = {
-    zones.COMMAND: zones.check_params,
-    threads.COMMAND: threads.check_params,
+    benchmark_zones.COMMAND: benchmark_zones.check_params,
+    benchmark.COMMAND: benchmark.check_params,
     replay.COMMAND: replay.check_params,
 }
 
 # How each command's extra figures pool (ctbench merge).
 POOLING: Final[dict[str, Pooling]] = {
-    zones.COMMAND: zones.POOLING,
-    threads.COMMAND: threads.POOLING,
+    benchmark_zones.COMMAND: benchmark_zones.POOLING,
+    benchmark.COMMAND: benchmark.POOLING,
     replay.COMMAND: replay.POOLING,
 }
 

@@ -34,8 +34,7 @@ from ctbench.backends import BackendSpec, create_table
 from ctbench.model import Conntrack, Limits
 from ctbench.packets import ovstest_frame
 from ctbench.results import BackendResult
-from ctbench.scenarios.harness import Turn, gc_frozen, never
-from ctbench.scenarios.zones import (
+from ctbench.scenarios.benchmark_zones import (
     FILL_CHUNK_FRAMES,
     MAX_ZONES,
     PHASES,
@@ -43,6 +42,7 @@ from ctbench.scenarios.zones import (
     ZoneWorkload,
     build_frames,
 )
+from ctbench.scenarios.harness import Turn, gc_frozen, never
 
 # Below this the run starts without a word; above it the estimate is shown.
 QUIET_BELOW_S: Final = 60.0

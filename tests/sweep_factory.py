@@ -9,7 +9,7 @@ import numpy as np
 from run_factory import ENVIRONMENT, PARAMS
 
 from ctbench.results import BackendResult, Fill, PhaseResult, RunResult
-from ctbench.scenarios.zones import PHASE_ORDER
+from ctbench.scenarios.benchmark_zones import PHASE_ORDER
 
 # The designs' growth: (exponent of stored, exponent of zone) per phase.
 SINGLE = {

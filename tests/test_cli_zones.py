@@ -196,7 +196,7 @@ def test_box_width_ignores_the_prose_lines() -> None:
 def test_a_failing_backend_keeps_the_others_results_and_exits_4(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from ctbench.scenarios.zones import ZoneWorkload
+    from ctbench.scenarios.benchmark_zones import ZoneWorkload
 
     real_run = ZoneWorkload.run
 
@@ -280,7 +280,7 @@ def test_a_ctrl_c_inside_a_plugins_exception_group_is_still_an_interrupt(
 def test_a_lone_failing_backend_claims_no_others(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from ctbench.scenarios.zones import ZoneWorkload
+    from ctbench.scenarios.benchmark_zones import ZoneWorkload
 
     def fail(self: ZoneWorkload, turn: Turn) -> bool:
         raise RuntimeError("can't start new thread")

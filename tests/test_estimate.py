@@ -23,13 +23,13 @@ from ctbench.estimate import (
     estimate_zones_grid,
     zones_seconds,
 )
-from ctbench.scenarios.threads import (
+from ctbench.scenarios.benchmark import (
     ESTIMATE_BYTES_PER_BATCH,
     ESTIMATE_BYTES_PER_EARLIER_BATCH,
     ThreadsConfig,
 )
-from ctbench.scenarios.threads import ESTIMATE_FIXED_BYTES as THREADS_FIXED_BYTES
-from ctbench.scenarios.zones import (
+from ctbench.scenarios.benchmark import ESTIMATE_FIXED_BYTES as THREADS_FIXED_BYTES
+from ctbench.scenarios.benchmark_zones import (
     ESTIMATE_BYTES_PER_EARLIER_ROUND,
     ESTIMATE_BYTES_PER_ROUND,
     PHASES,

@@ -27,7 +27,7 @@ from ctbench.results import (
     PhaseResult,
     RunResult,
 )
-from ctbench.scenarios.zones import PHASE_ORDER
+from ctbench.scenarios.benchmark_zones import PHASE_ORDER
 
 GOLDEN = Path(__file__).parent / "golden"
 # Means in microseconds per phase, roughly the shape of the reference table.

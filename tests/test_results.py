@@ -20,7 +20,7 @@ from ctbench.backends import BackendSpec
 from ctbench.errors import OutputError
 from ctbench.model import Conntrack
 from ctbench.results import Fill, Memory, PhaseResult, ResultsError, RunResult
-from ctbench.scenarios import zones
+from ctbench.scenarios import benchmark_zones
 from ctbench.stats import summarize
 
 
@@ -577,7 +577,7 @@ def test_interrupted_runs_load(monkeypatch: pytest.MonkeyPatch, stop_at: str) ->
             raise KeyboardInterrupt
         return execute(self, batch, *args, **kwargs)
 
-    monkeypatch.setattr(zones, "FILL_CHUNK_FRAMES", 100)
+    monkeypatch.setattr(benchmark_zones, "FILL_CHUNK_FRAMES", 100)
     if stop_at == "inside a fill chunk":
         monkeypatch.setattr(Conntrack, "execute", cut_inside_the_second_chunk)
     seen: list[str] = []
@@ -588,7 +588,7 @@ def test_interrupted_runs_load(monkeypatch: pytest.MonkeyPatch, stop_at: str) ->
     def interrupted() -> bool:
         return stop_at in seen
 
-    config = zones.ZoneConfig(
+    config = benchmark_zones.ZoneConfig(
         entries=100,
         zones=4,
         iterations=3,
@@ -596,7 +596,7 @@ def test_interrupted_runs_load(monkeypatch: pytest.MonkeyPatch, stop_at: str) ->
         backends=(BackendSpec("single"),),
         memory_sample=50 if stop_at == "memory" else 0,
     )
-    run = zones.run_zones(config, progress, interrupted)
+    run = benchmark_zones.run_zones(config, progress, interrupted)
     assert not run.complete
     fill = run.results[0].fill
     if stop_at == "inside a fill chunk":
@@ -841,14 +841,14 @@ def test_pooling_benchmark_runs_sums_packets_and_computes_rates_again() -> None:
 
 def test_pooled_real_runs_count_the_rounds_they_hold() -> None:
     def run(iterations: int) -> RunResult:
-        config = zones.ZoneConfig(
+        config = benchmark_zones.ZoneConfig(
             entries=50,
             zones=2,
             iterations=iterations,
             backends=(BackendSpec("single"),),
             memory_sample=0,
         )
-        return zones.run_zones(config)
+        return benchmark_zones.run_zones(config)
 
     pooled = results.pool_runs([("a.json", run(4)), ("b.json", run(2))])
     result = pooled.results[0]

@@ -22,7 +22,7 @@ from ctbench.results import (
     ResultsError,
     RunResult,
 )
-from ctbench.scenarios import replay, threads, zones
+from ctbench.scenarios import benchmark, benchmark_zones, replay
 
 CAPTURE = Path(__file__).parent / "data" / "captures" / "mixed.pcap"
 BOTH = (BackendSpec("single"), BackendSpec("per-zone"))
@@ -82,7 +82,7 @@ def _two(a: RunResult, b: RunResult) -> tuple[RunResult, RunResult]:
 
 def test_pooled_benchmark_zones_runs_hold_the_pool_of_every_figure() -> None:
     def run(iterations: int, memory_sample: int = 200) -> RunResult:
-        config = zones.ZoneConfig(
+        config = benchmark_zones.ZoneConfig(
             entries=40,
             zones=3,
             iterations=iterations,
@@ -90,7 +90,7 @@ def test_pooled_benchmark_zones_runs_hold_the_pool_of_every_figure() -> None:
             backends=BOTH,
             memory_sample=memory_sample,
         )
-        return zones.run_zones(config)
+        return benchmark_zones.run_zones(config)
 
     a, b = _two(run(4), run(2))
     pooled = results.pool_runs([("a.json", a), ("b.json", b)])
@@ -146,8 +146,10 @@ def test_pooled_benchmark_zones_runs_hold_the_pool_of_every_figure() -> None:
 
 
 def test_pooled_benchmark_runs_list_each_barrier_to_barrier_time() -> None:
-    config = threads.ThreadsConfig(n_threads=2, n_pkts=160, batch_size=8, backends=BOTH)
-    a, b = _two(threads.run_threads(config), threads.run_threads(config))
+    config = benchmark.ThreadsConfig(
+        n_threads=2, n_pkts=160, batch_size=8, backends=BOTH
+    )
+    a, b = _two(benchmark.run_threads(config), benchmark.run_threads(config))
     pooled = results.pool_runs([("a.json", a), ("b.json", b)])
 
     expected = _pooled_header(a, b, dict(a.params))

@@ -12,8 +12,7 @@ from ctbench.model import Conntrack, Limits
 from ctbench.packets import ovstest_frame
 from ctbench.parse import parse_frame
 from ctbench.results import FAILED, dumps, loads
-from ctbench.scenarios.harness import ConfigError
-from ctbench.scenarios.threads import (
+from ctbench.scenarios.benchmark import (
     CHECK_EVERY_BATCHES,
     PHASE,
     STAGE,
@@ -21,6 +20,7 @@ from ctbench.scenarios.threads import (
     run_threads,
     thread_batch,
 )
+from ctbench.scenarios.harness import ConfigError
 
 BOTH = (BackendSpec("single"), BackendSpec("per-zone"))
 
@@ -149,9 +149,9 @@ def test_a_second_ctrl_c_while_the_samples_are_gathered_keeps_them(
     """After the first stop the threads are joined and their samples
     gathered: a further Ctrl-C then (SIGINT again, or ``timeout``'s second
     signal) must not lose every sample; it stops the run, samples kept."""
-    from ctbench.scenarios import threads
+    from ctbench.scenarios import benchmark
 
-    real = getattr(threads, where)
+    real = getattr(benchmark, where)
     calls = 0
 
     def second_ctrl_c(*args: object) -> None:
@@ -161,7 +161,7 @@ def test_a_second_ctrl_c_while_the_samples_are_gathered_keeps_them(
             raise KeyboardInterrupt
         real(*args)
 
-    monkeypatch.setattr(threads, where, second_ctrl_c)
+    monkeypatch.setattr(benchmark, where, second_ctrl_c)
     checks = 0
 
     def interrupted() -> bool:

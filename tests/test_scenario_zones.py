@@ -7,15 +7,15 @@ from ctbench.model import Conntrack, Limits
 from ctbench.packets import zone_benchmark_ports
 from ctbench.render import render
 from ctbench.results import dumps, loads
-from ctbench.scenarios import zones
-from ctbench.scenarios.harness import ConfigError
-from ctbench.scenarios.zones import (
+from ctbench.scenarios import benchmark_zones
+from ctbench.scenarios.benchmark_zones import (
     PHASE_ORDER,
     SweepEmulation,
     ZoneConfig,
     build_frames,
     run_zones,
 )
+from ctbench.scenarios.harness import ConfigError
 
 BOTH = (BackendSpec("single"), BackendSpec("per-zone"))
 
@@ -222,7 +222,7 @@ def test_an_interrupted_fill_counts_what_it_attempted() -> None:
 
 def test_the_fill_stops_within_a_zone(monkeypatch: pytest.MonkeyPatch) -> None:
     # A zone of 30 M frames once ignored Ctrl-C for 40 s: it was one call.
-    monkeypatch.setattr(zones, "FILL_CHUNK_FRAMES", 30)
+    monkeypatch.setattr(benchmark_zones, "FILL_CHUNK_FRAMES", 30)
     seen: list[int] = []
 
     def progress(backend: str, stage: str, done: int, total: int) -> None:
@@ -240,7 +240,7 @@ def test_chunked_and_whole_fills_store_the_same(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     whole = run_zones(small(zones=3, iterations=2))
-    monkeypatch.setattr(zones, "FILL_CHUNK_FRAMES", 7)
+    monkeypatch.setattr(benchmark_zones, "FILL_CHUNK_FRAMES", 7)
     chunked = run_zones(small(zones=3, iterations=2))
     for a, b in zip(whole.results, chunked.results, strict=True):
         untimed = {"insert_us": 0, "generate_us": 0}

@@ -238,8 +238,8 @@ def test_a_sweep_too_long_is_refused_before_anything_is_made(tmp_path: Path) -> 
 def test_a_backend_failing_at_a_point_is_left_out_and_exits_4(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from ctbench.scenarios.benchmark_zones import ZoneWorkload
     from ctbench.scenarios.harness import Turn
-    from ctbench.scenarios.zones import ZoneWorkload
 
     real_run = ZoneWorkload.run
 

@@ -15,7 +15,7 @@ from ctbench.cli.common import Integer, warn_shadowed
 from ctbench.memory import DEFAULT_ENTRIES, DEFAULT_ZONES, measure_backends
 from ctbench.model import DEFAULT_CONN_LIMIT
 from ctbench.render.memory_table import format_memory_table
-from ctbench.scenarios.zones import MAX_ENTRIES, MAX_ZONES
+from ctbench.scenarios.benchmark_zones import MAX_ENTRIES, MAX_ZONES
 
 
 @click.command()

@@ -45,7 +45,7 @@ from ctbench.model import DEFAULT_CONN_LIMIT
 from ctbench.render import growth
 from ctbench.report.numbers import plural
 from ctbench.results import RunResult
-from ctbench.scenarios.zones import ZoneConfig, run_zones
+from ctbench.scenarios.benchmark_zones import ZoneConfig, run_zones
 
 
 class SweepUsageError(CtbenchError):

@@ -19,7 +19,7 @@ from ctbench.cli.common import (
 from ctbench.cli.ovstest import ovstest_options, refuse_unreproducible
 from ctbench.estimate import estimate_threads
 from ctbench.ovstest.plan import OvstestPlan
-from ctbench.scenarios.threads import ThreadsConfig, run_threads
+from ctbench.scenarios.benchmark import ThreadsConfig, run_threads
 
 
 @click.command("benchmark", cls=NumbersAsArguments, epilog=STOPPING_HELP)

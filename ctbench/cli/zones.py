@@ -18,7 +18,7 @@ from ctbench.cli.common import (
 from ctbench.cli.ovstest import ovstest_options, refuse_unreproducible
 from ctbench.estimate import estimate_zones
 from ctbench.ovstest.plan import OvstestPlan
-from ctbench.scenarios.zones import ZoneConfig, run_zones
+from ctbench.scenarios.benchmark_zones import ZoneConfig, run_zones
 
 
 @click.command("benchmark-zones", cls=NumbersAsArguments, epilog=STOPPING_HELP)

@@ -14,7 +14,7 @@ from ctbench.growth.analysis import (
 )
 from ctbench.growth.document import SweepDocument, grid_of
 from ctbench.results import RunResult
-from ctbench.scenarios.zones import COMMAND
+from ctbench.scenarios.benchmark_zones import COMMAND
 
 
 def build_sweep(

@@ -32,7 +32,7 @@ from ctbench.growth.fit import VARIABLES, Exponent, PowerLawFit
 from ctbench.growth.grid import Point, SweepConfig, command_line
 from ctbench.results import check_header, parse_json, read_text
 from ctbench.results.schema import SCHEMA_VERSION, TOOL_NAME, require
-from ctbench.scenarios.zones import PHASE_ORDER
+from ctbench.scenarios.benchmark_zones import PHASE_ORDER
 
 # The largest x whose e^x is a float: beyond it a fit's scatter factor or a
 # prediction cannot be computed, let alone drawn.

@@ -13,8 +13,8 @@ import numpy as np
 from ctbench.backends import BackendSpec
 from ctbench.memory import DEFAULT_SAMPLE_CONNS
 from ctbench.model import DEFAULT_CONN_LIMIT
+from ctbench.scenarios.benchmark_zones import COMMAND, FULL_ZONE, ZoneConfig
 from ctbench.scenarios.harness import DEFAULT_BACKENDS, ConfigError
-from ctbench.scenarios.zones import COMMAND, FULL_ZONE, ZoneConfig
 
 SCENARIOS: Final = (COMMAND,)
 # A sweep skips the memory sample by default: growth needs the timings

@@ -22,8 +22,8 @@ from ctbench import results
 from ctbench.errors import OutputError
 from ctbench.growth.grid import Point, SweepConfig
 from ctbench.results import ResultsError, RunResult
+from ctbench.scenarios.benchmark_zones import COMMAND, ZoneConfig, run_zones
 from ctbench.scenarios.harness import never, no_progress
-from ctbench.scenarios.zones import COMMAND, ZoneConfig, run_zones
 
 
 class Step(Enum):

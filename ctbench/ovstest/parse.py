@@ -30,13 +30,13 @@ from typing import BinaryIO, Final
 
 from ctbench.errors import CtbenchError
 from ctbench.report.numbers import plural
-from ctbench.scenarios import threads, zones
+from ctbench.scenarios import benchmark, benchmark_zones
 
-ZONES: Final = zones.COMMAND
-THREADS: Final = threads.COMMAND
+ZONES: Final = benchmark_zones.COMMAND
+THREADS: Final = benchmark.COMMAND
 # The phase names ovstest prints (test-conntrack.c, the table's header) are
 # the labels ctbench gives its phases.
-PHASE_NAMES: Final = {phase.label: phase.name for phase in zones.PHASES}
+PHASE_NAMES: Final = {phase.label: phase.name for phase in benchmark_zones.PHASES}
 # test-conntrack.c prints these rows, lib/stopwatch.c computes them.
 STAT_NAMES: Final = {"Min": "min", "Max": "max", "95%ile": "p95", "Avg": "avg"}
 # How many numbers follow each command on its command line.

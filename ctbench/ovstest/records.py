@@ -20,7 +20,7 @@ from ctbench.ovstest.parse import ARG_COUNTS, THREADS, ZONES, Build, Output
 from ctbench.report.numbers import plural
 from ctbench.results import BackendResult, Fill, PhaseResult, RunResult
 from ctbench.results import distinct_labels as numbered
-from ctbench.scenarios import threads, zones
+from ctbench.scenarios import benchmark, benchmark_zones
 from ctbench.scenarios.harness import ConfigError
 from ctbench.stats import Summary
 
@@ -42,7 +42,7 @@ ESTIMATORS: Final = {
 }
 # benchmark's phase in an ovstest result: its one printed time, "conntrack:
 # N ms" (barrier to barrier), as a phase of one sample's Min and Max.
-CONNTRACK_PHASE: Final = threads.OVSTEST_TOTAL_PHASE
+CONNTRACK_PHASE: Final = benchmark.OVSTEST_TOTAL_PHASE
 # ovstest's "... time: N ms" lines that are the fill's (test-conntrack.c).
 GENERATE_LINE: Final = "initial packet generation time"
 INSERT_LINE: Final = "initial insert time"
@@ -59,7 +59,10 @@ ARG_NAMES: Final = {
 }
 # ovstest's arguments are checked as ctbench's commands check theirs: the
 # spec gives ovstest's own bounds, which the commands apply.
-_CHECK_PARAMS: Final = {ZONES: zones.check_params, THREADS: threads.check_params}
+_CHECK_PARAMS: Final = {
+    ZONES: benchmark_zones.check_params,
+    THREADS: benchmark.check_params,
+}
 
 
 class OvstestImportError(CtbenchError, ValueError):

@@ -30,6 +30,7 @@ from ctbench.report.numbers import plural
 from ctbench.report.sections import CommandSections, ExtraColumn, extra_value
 from ctbench.results import BackendResult, PhaseResult, Pooling, RunResult, pooled_runs
 from ctbench.results.merge import is_number
+from ctbench.scenarios.benchmark_zones import ESTIMATE_BYTES_PER_CONN
 from ctbench.scenarios.harness import (
     PROCESS_BYTES,
     CommonConfig,
@@ -44,7 +45,6 @@ from ctbench.scenarios.harness import (
     recorded,
     run_workload,
 )
-from ctbench.scenarios.zones import ESTIMATE_BYTES_PER_CONN
 
 COMMAND: Final = "replay"
 PHASE: Final = "execute_batch"
