@@ -36,11 +36,18 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from ctbench.cli import backends, capture, ovstest, results, threads, zones
+    from ctbench.cli import (
+        backends,
+        benchmark,
+        benchmark_zones,
+        capture,
+        ovstest,
+        results,
+    )
 
     cli.add_command(backends.backends)
-    cli.add_command(zones.benchmark_zones)
-    cli.add_command(threads.benchmark)
+    cli.add_command(benchmark_zones.benchmark_zones)
+    cli.add_command(benchmark.benchmark)
     cli.add_command(results.report)
     cli.add_command(results.compare)
     cli.add_command(results.merge)
