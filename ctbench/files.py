@@ -1,15 +1,18 @@
-"""Results files on disk: compact JSON, atomic writes, validated loads.
+"""File helpers that know nothing of what the files hold: atomic writes,
+the one place a failed write becomes a one-line error, the writer's lock,
+the same-file check, and reads of regular files only.
 
-The file helpers here (:func:`writing`, :func:`write_file`,
-:func:`write_atomic`, :func:`same_file`, :func:`writer_lock`) know nothing
-of results; they need only ``ctbench.errors``.
+They need only ``ctbench.errors``, so any layer may use them: results
+files (:mod:`ctbench.results.files`), captures (:mod:`ctbench.capture.reader`)
+and ovstest's output (``ctbench import-ovstest``) alike.  A read that fails
+raises :class:`ReadError`, which each caller may word as its own kind of
+file's error.
 """
 
 from __future__ import annotations
 
 import errno
 import fcntl
-import json
 import os
 import stat
 import tempfile
@@ -17,15 +20,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from ctbench.errors import OutputError
-from ctbench.results.run import RunResult
-from ctbench.results.schema import ResultsError, run_from_json, run_to_json
+from ctbench.errors import CtbenchError, OutputError
 
 
-def dumps(run: RunResult) -> str:
-    """Compact JSON: without indent, json uses its C encoder (4.2 M samples:
-    3.1 s instead of 5.5 s here; formatting the floats is the rest)."""
-    return json.dumps(run_to_json(run), separators=(",", ":")) + "\n"
+class ReadError(CtbenchError):
+    """A file that cannot be read: absent, unreadable, or not a regular file."""
 
 
 @contextmanager
@@ -86,11 +85,6 @@ def _umask() -> int:
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
-
-
-def save(run: RunResult, path: Path) -> None:
-    """Write ``run``'s results file, or raise the one-line OutputError."""
-    write_file(path, dumps(run))
 
 
 def same_file(a: Path, b: Path) -> bool:
@@ -162,21 +156,6 @@ def _locked(where: Path, target: Path) -> int:
         os.close(fd)
 
 
-def parse_json(text: str, where: str) -> object:
-    """The JSON document in ``text``, or a one-line ResultsError."""
-    if not text.strip():
-        raise ResultsError(f"{where}: empty file, not a ctbench results file")
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ResultsError(
-            f"{where}: not valid JSON (truncated or corrupt?): {exc.msg} "
-            f"at line {exc.lineno} column {exc.colno}"
-        ) from None
-    except RecursionError:
-        raise ResultsError(f"{where}: not valid JSON (nested too deeply)") from None
-
-
 # What a path that is not a regular file is, for the refusal.
 _FILE_KINDS: dict[int, str] = {
     stat.S_IFDIR: "a directory",
@@ -187,21 +166,9 @@ _FILE_KINDS: dict[int, str] = {
 }
 
 
-def read_text(path: Path) -> str:
-    """A regular file's UTF-8 text (a symlink is followed), or a one-line
-    ResultsError (see :func:`read_bytes`)."""
-    raw = read_bytes(path)
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise ResultsError(
-            f"{path}: not valid JSON (not UTF-8 text), not a ctbench results file"
-        ) from None
-
-
 def read_bytes(path: Path, most: int | None = None) -> bytes:
     """A regular file's bytes (a symlink is followed), or a one-line
-    ResultsError; with ``most``, its first ``most`` bytes only.
+    ReadError; with ``most``, its first ``most`` bytes only.
 
     Anything else is refused before it is read: /dev/zero would be read
     until memory runs out, and opening a FIFO blocks until a writer comes.
@@ -215,20 +182,10 @@ def read_bytes(path: Path, most: int | None = None) -> bytes:
             _regular(path, os.fstat(file.fileno()).st_mode)
             return file.read() if most is None else file.read(most)
     except OSError as exc:
-        raise ResultsError(f"{path}: cannot read: {exc.strerror or exc}") from None
+        raise ReadError(f"{path}: cannot read: {exc.strerror or exc}") from None
 
 
 def _regular(path: Path, mode: int) -> None:
     if not stat.S_ISREG(mode):
         kind = _FILE_KINDS.get(stat.S_IFMT(mode), "an unknown kind")
-        raise ResultsError(f"{path}: cannot read: not a regular file ({kind})")
-
-
-def loads(text: str, where: str = "results") -> RunResult:
-    from ctbench.commands import param_checks
-
-    return run_from_json(parse_json(text, where), where, param_checks())
-
-
-def load(path: Path) -> RunResult:
-    return loads(read_text(path), str(path))
+        raise ReadError(f"{path}: cannot read: not a regular file ({kind})")

@@ -18,7 +18,7 @@ import click
 from ctbench import __version__
 from ctbench.cli.common import EXIT_INTERRUPTED, EXIT_USAGE
 from ctbench.errors import CtbenchError
-from ctbench.results import writing
+from ctbench.files import writing
 
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as a shell reports it
 
@@ -77,7 +77,7 @@ def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
 
 class _Stdout:
     """Standard output whose failed writes (a full disk behind ``>``, EIO)
-    are the one-line error of :func:`ctbench.results.writing`, exit status
+    are the one-line error of :func:`ctbench.files.writing`, exit status
     2, rather than a traceback and exit 1, which compare uses for a
     regression.  Everything else is the stream's own."""
 

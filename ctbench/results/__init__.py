@@ -3,19 +3,7 @@
 ``load()`` is the single gate for every results file read from disk.
 """
 
-from ctbench.results.files import (
-    dumps,
-    load,
-    loads,
-    parse_json,
-    read_text,
-    same_file,
-    save,
-    write_atomic,
-    write_file,
-    writer_lock,
-    writing,
-)
+from ctbench.results.files import dumps, load, loads, parse_json, read_text, save
 from ctbench.results.merge import (
     Pooling,
     file_labels,
@@ -68,11 +56,6 @@ __all__ = [
     "read_text",
     "run_from_json",
     "run_to_json",
-    "same_file",
     "save",
     "side_by_side",
-    "write_atomic",
-    "write_file",
-    "writer_lock",
-    "writing",
 ]
