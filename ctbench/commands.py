@@ -10,15 +10,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
+from ctbench.report.commands import benchmark as benchmark_report
+from ctbench.report.commands import benchmark_zones as benchmark_zones_report
+from ctbench.report.commands import replay as replay_report
 from ctbench.report.sections import CommandSections
 from ctbench.results.merge import Pooling
 from ctbench.results.schema import ParamsCheck
 from ctbench.scenarios import benchmark, benchmark_zones, replay
 
 SECTIONS: Final[dict[str, CommandSections]] = {
-    benchmark_zones.COMMAND: benchmark_zones.SECTIONS,
-    benchmark.COMMAND: benchmark.SECTIONS,
-    replay.COMMAND: replay.SECTIONS,
+    benchmark_zones.COMMAND: benchmark_zones_report.SECTIONS,
+    benchmark.COMMAND: benchmark_report.SECTIONS,
+    replay.COMMAND: replay_report.SECTIONS,
 }
 # Each command's own checks of its options, applied to the parameters its
 # results files record; a command without one takes any.

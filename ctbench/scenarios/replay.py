@@ -25,10 +25,7 @@ from ctbench.estimate import FIXED_S, QUIET_BELOW_S, REPORT_S_PER_SAMPLE, Estima
 from ctbench.model import Conntrack, Limits
 from ctbench.packets import IPPROTO_TCP, CtState, ct_state_flags
 from ctbench.parse import extract_key
-from ctbench.report.document import Column
-from ctbench.report.numbers import plural
-from ctbench.report.sections import CommandSections, ExtraColumn, extra_value
-from ctbench.results import BackendResult, PhaseResult, Pooling, RunResult, pooled_runs
+from ctbench.results import BackendResult, PhaseResult, Pooling, RunResult
 from ctbench.results.merge import is_number
 from ctbench.scenarios.benchmark_zones import ESTIMATE_BYTES_PER_CONN
 from ctbench.scenarios.harness import (
@@ -377,92 +374,6 @@ def run_replay(
     return run_workload(ReplayWorkload(config, capture), progress, interrupted)
 
 
-# -- the report's sections ----------------------------------------------------
-
-METHOD_NOTE: Final = (
-    "Times in microseconds, one sample per execute of one batch (up to "
-    "BATCH_SIZE packets of one L3 type and zone). {stats} Packets/s: the "
-    "packets of the whole repetitions over their timed executes."
-)
-
-
-def _method(run: RunResult) -> str:
-    return METHOD_NOTE
-
-
-def _summary(run: RunResult) -> list[str]:
-    params = run.params
-    found = params.get("capture")
-    capture: dict[str, Any] = found if isinstance(found, dict) else {}
-    # A hand-made file may lack what replay records: "?" for what it lacks.
-    lines = [
-        f"capture: {plural(params.get('packets'), 'packet')} in "
-        f"{plural(params.get('batches'), 'batch', 'batches')} of up to "
-        f"{params.get('batch_size', '?')} "
-        f"({', '.join(capture.get('link_types', [])) or '?'}, "
-        f"{_traffic(params.get('files', []), capture)}), clock "
-        f"{params.get('clock', '?')}, zone {_zones(params)}, {_times(run)}"
-    ]
-    for result in run.results:
-        extra = result.extra
-        states = extra.get("states") or {}
-        if states:
-            listed = ", ".join(f"{name} {n:,}" for name, n in states.items())
-            lines.append(
-                f"{result.label}: each packet's state (first repetition): {listed}"
-            )
-        reasons = extra.get("invalid_reasons") or {}
-        if reasons:
-            listed = ", ".join(f"{why} {n:,}" for why, n in reasons.items())
-            lines.append(f"{result.label}: inv|trk because: {listed}")
-        phase = result.phases.get(PHASE)
-        if phase and phase.counters:
-            c = phase.counters
-            # The model counts a packet invalid where it has no connection
-            # (conn_key_extract() refused it, or it could not start one); a
-            # packet a tracked TCP connection rejects is inv|trk and not
-            # counted (tests/data/captures/tcp.pcap: 5 inv|trk, 3 counted).
-            lines.append(
-                f"{result.label}: work over "
-                f"{plural(extra.get('repetitions', 0), 'repetition')}: "
-                f"{plural(c.get('lookups', 0), 'packet')}, "
-                f"{plural(c.get('created', 0), 'connection')} created, "
-                f"{c.get('removed', 0):,} removed, {c.get('invalid', 0):,} invalid "
-                "without a connection (unreadable, or could not start one; "
-                "inv|trk also counts those a tracked connection rejected), "
-                f"{c.get('refused', 0):,} refused"
-            )
-    return lines
-
-
-def _traffic(files: list[str], capture: dict[str, Any]) -> str:
-    """How long the traffic lasts: each file's own span when several are
-    played (files from different years would otherwise read as decades of
-    traffic).  Files before spans_s was recorded have only the whole span."""
-    spans = capture.get("spans_s")
-    if spans and len(spans) > 1 and len(spans) == len(files):
-        listed = ", ".join(
-            f"{name} {span:.3f} s" for name, span in zip(files, spans, strict=True)
-        )
-        return f"each file's traffic: {listed}"
-    duration = capture.get("duration_s")
-    return f"{duration:.3f} s of traffic" if duration is not None else "? s of traffic"
-
-
-def _times(run: RunResult) -> str:
-    repeat = run.params.get("repeat", 1)
-    played = "played once" if repeat == 1 else f"played {repeat:,} times"
-    runs = pooled_runs(run)
-    return played + (f" over {runs} pooled runs" if runs > 1 else "")
-
-
-def _zones(params: dict[str, Any]) -> str:
-    zone, zones = params.get("zone", 0), params.get("zones", 1)
-    if zones == 1:
-        return str(zone)
-    return f"{zone}..{zone + zones - 1} (by connection)"
-
-
 def _pooled_rate(
     pooled: dict[str, Any],
     extras: Sequence[Mapping[str, Any]],
@@ -489,14 +400,3 @@ def _pooled_rate(
 # repetition's; the repetitions are summed; the first repetition's states
 # and the table at the end are per run.
 POOLING: Final = Pooling(summed=("repetitions",), rates=("pps",), rate=_pooled_rate)
-
-
-SECTIONS: Final = CommandSections(
-    phases={PHASE: "ct execute (one batch)"},
-    title_params=("files",),
-    method=_method,
-    extra_columns=(
-        ExtraColumn(Column("pps", "Packets/s", "rate"), extra_value("pps")),
-    ),
-    summary=_summary,
-)
