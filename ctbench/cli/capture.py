@@ -27,6 +27,7 @@ from ctbench.cli.common import (
 )
 from ctbench.cli.progress_display import Interrupt
 from ctbench.errors import CtbenchError
+from ctbench.estimate import estimate_replay
 from ctbench.model import Conntrack, Limits
 from ctbench.ovstest.runner import check_executable
 from ctbench.parse import extract_key
@@ -37,7 +38,6 @@ from ctbench.report.numbers import plural
 from ctbench.scenarios.replay import (
     DEFAULT_BATCH_SIZE,
     ReplayConfig,
-    estimate_replay,
     estimated_bytes,
     explain_invalid,
     load_captures,

@@ -14,18 +14,15 @@ import math
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Final
 
-from ctbench.backends import create_table
 from ctbench.capture import Capture, read_capture
 from ctbench.capture.track import Batch, TrackConfig, plan_batches, wall_ms
-from ctbench.estimate import FIXED_S, QUIET_BELOW_S, REPORT_S_PER_SAMPLE, Estimate
-from ctbench.model import Conntrack, Limits
 from ctbench.packets import IPPROTO_TCP, CtState, ct_state_flags
 from ctbench.parse import extract_key
-from ctbench.results import BackendResult, PhaseResult, Pooling, RunResult
+from ctbench.results import PhaseResult, Pooling, RunResult
 from ctbench.results.merge import is_number
 from ctbench.scenarios.benchmark_zones import ESTIMATE_BYTES_PER_CONN
 from ctbench.scenarios.harness import (
@@ -36,7 +33,6 @@ from ctbench.scenarios.harness import (
     Turn,
     add_counts,
     execute_counts,
-    gc_frozen,
     never,
     no_progress,
     recorded,
@@ -59,15 +55,6 @@ BYTES_PER_PACKET: Final = 100
 # --constants`).
 BYTES_PER_SAMPLE: Final = 60
 BYTES_PER_EARLIER_SAMPLE: Final = 64
-# A bound per packet, for the decision to calibrate: 5x the 14-22 us a
-# packet of tests/data/captures/mixed.pcap costs here, batches of 32 and 1
-# (repetitions included; real captures cost more per packet than
-# ovstest's frame).
-BOUND_PACKET_S: Final = 100e-6
-# Packets run per backend to estimate a long run, in at least two
-# repetitions (the flush between them is part of a repetition's cost).
-_CALIBRATION_PACKETS: Final = 4096
-_CALIBRATION_MIN_REPEAT: Final = 2
 # How often the loop reports progress and checks for a stop, in batches.
 _CHECK_EVERY: Final = 256
 
@@ -319,50 +306,6 @@ def estimated_bytes(config: ReplayConfig, capture: Capture) -> int:
         + len(capture) * ESTIMATE_BYTES_PER_CONN
         + samples * per_sample
     )
-
-
-def estimate_replay(
-    config: ReplayConfig,
-    capture: Capture,
-    *,
-    calibrate_above: float = QUIET_BELOW_S,
-) -> Estimate:
-    """The whole run, every backend in turn: a generous bound, or, when
-    that is over ``calibrate_above`` seconds, each backend's time for whole
-    repetitions of the capture's first packets (up to 4,096), run as the
-    replay runs them: the timed batches, the harness between them and the
-    untimed flush between repetitions."""
-    packets = len(capture) * config.repeat
-    samples = len(plan_batches(capture, config.track)) * config.repeat
-    report = samples * REPORT_S_PER_SAMPLE
-    bound = len(config.backends) * (FIXED_S + report + packets * BOUND_PACKET_S)
-    if bound <= calibrate_above:
-        return Estimate(bound, calibrated=False)
-    first = min(len(capture), _CALIBRATION_PACKETS)
-    part = Capture(
-        capture.path,
-        capture.format,
-        capture.link_types,
-        capture.frames[:first],
-        capture.ts_ns[:first],
-    )
-    reps = max(_CALIBRATION_MIN_REPEAT, _CALIBRATION_PACKETS // first)
-    total = 0.0
-    for spec in config.backends:
-        workload = ReplayWorkload(replace(config, repeat=reps, backends=(spec,)), part)
-        model = Conntrack(
-            create_table(spec),
-            Limits(conn_limit=config.conn_limit),
-            verify_l4=config.verify_l4,
-        )
-        result = BackendResult(backend=spec.name, options=dict(spec.options))
-        turn = Turn(spec, result, model, lambda stage, done, total: None, never)
-        with gc_frozen(not config.gc_enabled):
-            start = time.perf_counter()  # after the collection gc_frozen makes
-            workload.run(turn)
-            per_packet = (time.perf_counter() - start) / (reps * first)
-        total += FIXED_S + report + packets * per_packet
-    return Estimate(total, calibrated=True)
 
 
 def run_replay(
