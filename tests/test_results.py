@@ -6,6 +6,8 @@ import errno
 import json
 import os
 import stat
+import subprocess
+import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -15,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from run_factory import make_run
 
-from ctbench import results
+from ctbench import registry, results
 from ctbench.backends import BackendSpec
 from ctbench.errors import OutputError
 from ctbench.model import Conntrack
@@ -389,7 +391,7 @@ def test_malformed_files_are_refused_in_one_line(tmp_path: Path, name: str) -> N
     path = tmp_path / "bad.json"
     path.write_text(text, encoding="utf-8")
     with pytest.raises(ResultsError) as info:
-        results.load(path)
+        registry.load(path)
     message = str(info.value)
     assert words in message
     assert message.startswith(str(path))
@@ -408,8 +410,40 @@ FIXTURES = sorted(
 
 @pytest.mark.parametrize("name", FIXTURES)
 def test_every_results_file_in_the_repository_loads(name: str) -> None:
-    run = results.load(ROOT / name)
+    run = registry.load(ROOT / name)
     assert run.results and run.started
+
+
+def test_loading_a_results_file_imports_no_command() -> None:
+    """results.load checks the schema alone: the commands, and with them
+    the model, the backends, the scenarios and the capture reader, are the
+    registry's to bring in (ctbench.registry.load)."""
+    script = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from ctbench import results\n"
+        f"run = results.load(Path({str(ROOT / 'tests/golden/zones.json')!r}))\n"
+        "heavy = ('ctbench.model', 'ctbench.backends', 'ctbench.scenarios',\n"
+        "         'ctbench.capture', 'ctbench.registry', 'ctbench.commands')\n"
+        "print(sorted(m for m in sys.modules if m.startswith(heavy)))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "[]\n"
+
+
+def test_the_registry_refuses_a_command_the_results_layer_takes(
+    tmp_path: Path,
+) -> None:
+    doc = results.run_to_json(make_run(n=5))
+    doc["command"] = "no-such-command"
+    path = tmp_path / "run.json"
+    path.write_text(_text(doc), encoding="utf-8")
+    assert results.load(path).command == "no-such-command"
+    with pytest.raises(ResultsError, match="unknown command 'no-such-command'"):
+        registry.load(path)
 
 
 def test_the_fixtures_are_found() -> None:
@@ -467,7 +501,7 @@ def test_parameters_the_command_refuses_are_refused_on_load(
     path = tmp_path / "bad.json"
     path.write_text(_text(doc), encoding="utf-8")
     with pytest.raises(ResultsError) as info:
-        results.load(path)
+        registry.load(path)
     message = str(info.value)
     assert message.startswith(f"{path}: 'params' hold what {command} refuses: ")
     assert words in message and "\n" not in message
@@ -642,7 +676,7 @@ def test_pooling_refuses_summary_only_phases() -> None:
     )
     runs = [("ovstest.json", imported), ("b.json", make_run(n=5))]
     with pytest.raises(ResultsError, match="ovstest.json: it holds summary-only"):
-        results.pool_runs(runs)
+        registry.pool(runs)
 
 
 def _with_extra(run: RunResult, extra: dict[str, Any], **params: Any) -> RunResult:
@@ -676,7 +710,7 @@ def test_pooling_sums_the_totals_of_every_run() -> None:
         },
         iterations=5,
     )
-    pooled = results.pool_runs([("z.json", long), ("z5.json", short)])
+    pooled = registry.pool([("z.json", long), ("z5.json", short)])
     assert pooled.params["iterations"] == 25
     for result in pooled.results:
         assert result.extra == {
@@ -702,7 +736,7 @@ def test_pooling_weighs_the_harness_time_by_every_round_run() -> None:
         )
         for rounds, untimed in ((20, 10.0), (5, 20.0))
     ]
-    pooled = results.pool_runs([("a.json", runs[0]), ("b.json", runs[1])])
+    pooled = registry.pool([("a.json", runs[0]), ("b.json", runs[1])])
     figure = pooled.results[0].extra["harness_untimed_us_per_round"]
     assert figure == pytest.approx((10.0 * 25 + 20.0 * 10) / 35)
 
@@ -712,14 +746,14 @@ def test_pooling_drops_per_run_figures_that_differ() -> None:
         make_run(n=5), {"stored_at_end": 20_000, "note": "x", "only_here": 1}
     )
     second = _with_extra(make_run(n=5), {"stored_at_end": 19_000, "note": "x"})
-    pooled = results.pool_runs([("a.json", first), ("b.json", second)])
+    pooled = registry.pool([("a.json", first), ("b.json", second)])
     assert pooled.results[0].extra == {"note": "x"}
 
 
 def test_pooling_drops_a_total_a_run_lacks() -> None:
     first = _with_extra(make_run(n=5), {"wall_s": 1.0, "rounds": 5, "swept": 0})
     second = _with_extra(make_run(n=5), {"wall_s": 1.0, "swept": 0})
-    pooled = results.pool_runs([("a.json", first), ("b.json", second)])
+    pooled = registry.pool([("a.json", first), ("b.json", second)])
     # Neither run's 5 rounds alone would describe the pooled samples.
     assert pooled.results[0].extra == {"wall_s": 2.0, "swept": 0}
 
@@ -745,7 +779,7 @@ def test_pooling_benchmark_runs_sums_packets_and_computes_rates_again() -> None:
             n_threads=2,
         )
 
-    pooled = results.pool_runs(
+    pooled = registry.pool(
         [
             ("a.json", threads_run(100.0, [512, 512], [90.0, 95.0])),
             ("b.json", threads_run(300.0, [640, 384], [280.0, 290.0])),
@@ -775,7 +809,7 @@ def test_pooled_real_runs_count_the_rounds_they_hold() -> None:
         )
         return benchmark_zones.run_zones(config)
 
-    pooled = results.pool_runs([("a.json", run(4)), ("b.json", run(2))])
+    pooled = registry.pool([("a.json", run(4)), ("b.json", run(2))])
     result = pooled.results[0]
     assert pooled.params["iterations"] == result.extra["rounds"] == 6
     for phase in result.phases.values():

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from ctbench import files, results
+from ctbench import files, registry
 from ctbench.cli.common import (
     EXIT_BACKEND_FAILED,
     FORCE_HELP,
@@ -297,7 +297,7 @@ def _merge(
         raise SweepUsageError("--merge needs the results FILEs to fit")
     paths = [Path(f) for f in files]
     check_output(output, paths)
-    named = [(str(path), results.load(path)) for path in paths]
+    named = [(str(path), registry.load(path)) for path in paths]
     doc = build_sweep(named, statistic)
     _report(doc, output, fmt)
 

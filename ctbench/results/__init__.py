@@ -1,6 +1,7 @@
 """Run results: the in-memory model, its JSON file, merging runs.
 
-``load()`` is the single gate for every results file read from disk.
+``load()`` checks every results file read from disk against the schema;
+:func:`ctbench.registry.load` checks its command too.
 """
 
 from ctbench.results.files import dumps, load, loads, parse_json, read_text, save

@@ -67,9 +67,7 @@ def loads(
 ) -> RunResult:
     """The run in ``text``; ``commands`` are the commands it may be of, each
     with the check of its parameters (any command, unchecked, when None)."""
-    from ctbench.commands import param_checks
-
-    return run_from_json(parse_json(text, where), where, commands or param_checks())
+    return run_from_json(parse_json(text, where), where, commands)
 
 
 def load(path: Path, commands: Mapping[str, ParamsCheck] | None = None) -> RunResult:

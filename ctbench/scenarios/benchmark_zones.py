@@ -487,9 +487,11 @@ def run_zones(
     return run_workload(ZoneWorkload(config), progress, interrupted)
 
 
-# The extra figures (ZoneWorkload.run): totals over the run, and the
-# harness's time per round; stored_at_end is per run.
+# Pooled runs ran the sum of their ITERATIONS.  The extra figures
+# (ZoneWorkload.run): totals over the run, and the harness's time per round;
+# stored_at_end is per run.
 POOLING: Final = Pooling(
+    summed_params=("iterations",),
     summed=("rounds", "swept", "wall_s"),
     per_round=("harness_untimed_us_per_round",),
 )

@@ -94,6 +94,15 @@ class ReplayConfig(CommonConfig):
         }
 
 
+@dataclass(frozen=True)
+class ReplayInput:
+    """What a replay runs from: its config, and its captures read as one
+    stream (:func:`load_captures`), which its estimates read too."""
+
+    config: ReplayConfig
+    capture: Capture
+
+
 def check_params(params: Mapping[str, Any]) -> None:
     """Refuse (ConfigError, TrackError) recorded parameters that replay
     refuses as options, or that replay never records (its ``capture``)."""
@@ -339,7 +348,13 @@ def _pooled_rate(
     return {"pps": packets / seconds} if seconds else {}
 
 
-# The extra figures (ReplayWorkload.run): ``packets`` is the capture's, one
+# Pooled runs played the captures the sum of their --repeat times.  The
+# extra figures (ReplayWorkload.run): ``packets`` is the capture's, one
 # repetition's; the repetitions are summed; the first repetition's states
 # and the table at the end are per run.
-POOLING: Final = Pooling(summed=("repetitions",), rates=("pps",), rate=_pooled_rate)
+POOLING: Final = Pooling(
+    summed_params=("repeat",),
+    summed=("repetitions",),
+    rates=("pps",),
+    rate=_pooled_rate,
+)
