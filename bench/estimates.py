@@ -36,6 +36,7 @@ from ctbench.capture.track import TrackConfig
 from ctbench.estimate import (
     CALIBRATION_CONNS,
     calibrate,
+    estimate_replay,
     estimate_threads,
     estimate_zones,
 )
@@ -47,7 +48,6 @@ from ctbench.scenarios.benchmark import ThreadsConfig
 from ctbench.scenarios.benchmark_zones import ZoneConfig, run_zones
 from ctbench.scenarios.replay import (
     ReplayConfig,
-    estimate_replay,
     estimated_bytes,
     load_captures,
 )

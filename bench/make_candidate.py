@@ -21,7 +21,7 @@ from pathlib import Path
 import _repo  # noqa: F401  (the working tree's ctbench first)
 import numpy as np
 
-from ctbench import results
+from ctbench import registry, results
 
 
 def make_candidate(
@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.scale > 0 or args.noise < 0:
         parser.error("--scale must be > 0 and --noise >= 0")
     try:
-        run = results.load(args.source)
+        run = registry.load(args.source)
     except results.ResultsError as exc:
         print(f"make_candidate: error: {exc}", file=sys.stderr)
         return 2

@@ -1,59 +1,107 @@
-"""The commands whose runs make results files, and their report sections.
+"""ctbench's own commands whose runs make results files, as registry records.
 
-Registering a command here (with its CLI module and its core module) is
-what it takes for ``report``, ``compare``, ``merge`` and every format to
-handle its results files.
+Each record ties a command's scenario module, report module and CLI module
+together (:class:`ctbench.registry.Command`).  They are registered through
+the ``ctbench.commands`` entry-point group in ``pyproject.toml``, the group
+a third-party package uses for its own: nothing imports this module but the
+registry, when it loads the group.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, Final
+from collections.abc import Callable
+from typing import Final
 
-from ctbench.report.sections import CommandSections
-from ctbench.results.merge import Pooling
-from ctbench.results.schema import ParamsCheck
+from ctbench.estimate import Estimate, estimate_replay, estimate_threads, estimate_zones
+from ctbench.registry import Command, Footprint
+from ctbench.report.commands import benchmark as benchmark_report
+from ctbench.report.commands import benchmark_zones as benchmark_zones_report
+from ctbench.report.commands import replay as replay_report
+from ctbench.results import RunResult
 from ctbench.scenarios import benchmark, benchmark_zones, replay
-
-SECTIONS: Final[dict[str, CommandSections]] = {
-    benchmark_zones.COMMAND: benchmark_zones.SECTIONS,
-    benchmark.COMMAND: benchmark.SECTIONS,
-    replay.COMMAND: replay.SECTIONS,
-}
-# Each command's own checks of its options, applied to the parameters its
-# results files record; a command without one takes any.
-PARAM_CHECKS: Final[dict[str, ParamsCheck]] = {
-    benchmark_zones.COMMAND: benchmark_zones.check_params,
-    benchmark.COMMAND: benchmark.check_params,
-    replay.COMMAND: replay.check_params,
-}
-
-# How each command's extra figures pool (ctbench merge).
-POOLING: Final[dict[str, Pooling]] = {
-    benchmark_zones.COMMAND: benchmark_zones.POOLING,
-    benchmark.COMMAND: benchmark.POOLING,
-    replay.COMMAND: replay.POOLING,
-}
+from ctbench.scenarios.benchmark import ThreadsConfig
+from ctbench.scenarios.benchmark_zones import ZoneConfig
+from ctbench.scenarios.harness import Progress
+from ctbench.scenarios.replay import ReplayInput
 
 
-def command_names() -> tuple[str, ...]:
-    return tuple(SECTIONS)
+def _zones_estimate(config: ZoneConfig) -> Estimate:
+    return estimate_zones(
+        config.backends,
+        config.entries,
+        config.zones,
+        config.warmup + config.iterations,
+        config.conn_limit,
+    )
 
 
-def param_checks() -> dict[str, ParamsCheck]:
-    """Every command a results file may name, with its parameters' check."""
-    return {name: PARAM_CHECKS.get(name, _any_params) for name in SECTIONS}
+def _zones_memory(config: ZoneConfig) -> Footprint:
+    return Footprint(config.estimated_bytes(), config.expected_stored)
 
 
-def _any_params(params: Mapping[str, Any]) -> None:
-    return None
+BENCHMARK_ZONES: Final = Command(
+    name=benchmark_zones.COMMAND,
+    config=ZoneConfig,
+    run=benchmark_zones.run_zones,
+    estimate=_zones_estimate,
+    memory=_zones_memory,
+    check_params=benchmark_zones.check_params,
+    sections=benchmark_zones_report.SECTIONS,
+    cli="ctbench.cli.benchmark_zones:benchmark_zones",
+    pooling=benchmark_zones.POOLING,
+)
 
 
-def sections(command: str) -> CommandSections:
-    return SECTIONS[command]
+def _threads_estimate(config: ThreadsConfig) -> Estimate:
+    return estimate_threads(
+        config.backends,
+        config.n_threads,
+        config.batches_per_thread,
+        config.batch_size,
+    )
 
 
-def pooling(command: str) -> Pooling:
-    """A command's Pooling; figures of an unknown command pool as figures
-    per run (kept where every run agrees)."""
-    return POOLING.get(command, Pooling())
+def _threads_memory(config: ThreadsConfig) -> Footprint:
+    return Footprint(config.estimated_bytes(), config.expected_conns)
+
+
+BENCHMARK: Final = Command(
+    name=benchmark.COMMAND,
+    config=ThreadsConfig,
+    run=benchmark.run_threads,
+    estimate=_threads_estimate,
+    memory=_threads_memory,
+    check_params=benchmark.check_params,
+    sections=benchmark_report.SECTIONS,
+    cli="ctbench.cli.benchmark:benchmark",
+    pooling=benchmark.POOLING,
+)
+
+
+def _replay_run(
+    given: ReplayInput, progress: Progress, interrupted: Callable[[], bool]
+) -> RunResult:
+    return replay.run_replay(given.config, given.capture, progress, interrupted)
+
+
+def _replay_estimate(given: ReplayInput) -> Estimate:
+    return estimate_replay(given.config, given.capture)
+
+
+def _replay_memory(given: ReplayInput) -> Footprint:
+    return Footprint(
+        replay.estimated_bytes(given.config, given.capture), len(given.capture)
+    )
+
+
+REPLAY: Final = Command(
+    name=replay.COMMAND,
+    config=ReplayInput,
+    run=_replay_run,
+    estimate=_replay_estimate,
+    memory=_replay_memory,
+    check_params=replay.check_params,
+    sections=replay_report.SECTIONS,
+    cli="ctbench.cli.capture:replay",
+    pooling=replay.POOLING,
+)

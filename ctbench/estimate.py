@@ -10,7 +10,13 @@ A round has a cost of its own besides its frames (the four timed calls,
 the counters and samples kept between them), so a run of many rounds of
 one entry is not free: `benchmark-zones 1 2 30000000` takes about 35 us a
 round here, 20 minutes.  Every sample also costs the report and the
-results file a little at the end.
+results file a little at the end.  benchmark's threads are timed on a few
+of their batches; replay's on whole repetitions of the capture's first
+packets.
+
+Each command's estimate runs its own scenario small, so this module sits
+above the scenarios (:mod:`ctbench.scenarios`), and the scenarios know
+nothing of it.
 
 ``python bench/estimates.py`` checks the estimates against real runs on a
 grid of points, corners included.
@@ -27,10 +33,12 @@ import math
 import statistics
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Final
 
 from ctbench.backends import BackendSpec, create_table
+from ctbench.capture import Capture
+from ctbench.capture.track import plan_batches
 from ctbench.model import Conntrack, Limits
 from ctbench.packets import ovstest_frame
 from ctbench.results import BackendResult
@@ -43,6 +51,7 @@ from ctbench.scenarios.benchmark_zones import (
     build_frames,
 )
 from ctbench.scenarios.harness import Turn, gc_frozen, never
+from ctbench.scenarios.replay import ReplayConfig, ReplayWorkload
 
 # Below this the run starts without a word; above it the estimate is shown.
 QUIET_BELOW_S: Final = 60.0
@@ -87,6 +96,15 @@ CALIBRATION_CONNS: Final = 1 << 18
 # and at least a few, so a round of one frame is timed 2,048 times.
 CALIBRATION_ROUND_FRAMES: Final = 2048
 CALIBRATION_MIN_ROUNDS: Final = 10
+# A bound per packet, for the decision to calibrate: 5x the 14-22 us a
+# packet of tests/data/captures/mixed.pcap costs here, batches of 32 and 1
+# (repetitions included; real captures cost more per packet than
+# ovstest's frame).
+BOUND_REPLAY_PACKET_S: Final = 100e-6
+# Packets run per backend to estimate a long run, in at least two
+# repetitions (the flush between them is part of a repetition's cost).
+REPLAY_CALIBRATION_PACKETS: Final = 4096
+REPLAY_CALIBRATION_MIN_REPEAT: Final = 2
 # A zone the calibration neither fills (it fills at most 4,096) nor flushes
 # (the rounds flush zones 1 and 65535).
 UNUSED_ZONE: Final = 0xFFFE
@@ -302,4 +320,48 @@ def estimate_threads(
         # The least of four: a calibration cut by the scheduler overstates.
         per_batch = min(_timed(fifty) for _ in range(4)) / 50
         total += FIXED_S + starts + report + batches * per_batch
+    return Estimate(total, calibrated=True)
+
+
+def estimate_replay(
+    config: ReplayConfig,
+    capture: Capture,
+    *,
+    calibrate_above: float = QUIET_BELOW_S,
+) -> Estimate:
+    """The whole run, every backend in turn: a generous bound, or, when
+    that is over ``calibrate_above`` seconds, each backend's time for whole
+    repetitions of the capture's first packets (up to 4,096), run as the
+    replay runs them: the timed batches, the harness between them and the
+    untimed flush between repetitions."""
+    packets = len(capture) * config.repeat
+    samples = len(plan_batches(capture, config.track)) * config.repeat
+    report = samples * REPORT_S_PER_SAMPLE
+    bound = len(config.backends) * (FIXED_S + report + packets * BOUND_REPLAY_PACKET_S)
+    if bound <= calibrate_above:
+        return Estimate(bound, calibrated=False)
+    first = min(len(capture), REPLAY_CALIBRATION_PACKETS)
+    part = Capture(
+        capture.path,
+        capture.format,
+        capture.link_types,
+        capture.frames[:first],
+        capture.ts_ns[:first],
+    )
+    reps = max(REPLAY_CALIBRATION_MIN_REPEAT, REPLAY_CALIBRATION_PACKETS // first)
+    total = 0.0
+    for spec in config.backends:
+        workload = ReplayWorkload(replace(config, repeat=reps, backends=(spec,)), part)
+        model = Conntrack(
+            create_table(spec),
+            Limits(conn_limit=config.conn_limit),
+            verify_l4=config.verify_l4,
+        )
+        result = BackendResult(backend=spec.name, options=dict(spec.options))
+        turn = Turn(spec, result, model, lambda stage, done, total: None, never)
+        with gc_frozen(not config.gc_enabled):
+            start = time.perf_counter()  # after the collection gc_frozen makes
+            workload.run(turn)
+            per_packet = (time.perf_counter() - start) / (reps * first)
+        total += FIXED_S + report + packets * per_packet
     return Estimate(total, calibrated=True)

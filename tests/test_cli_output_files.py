@@ -1,7 +1,7 @@
 """What the commands write: the -o file before the report, never over an
 input, one run at a time, and every failed write (a full disk, a full
 stdout) as one line with exit status 2 (ctbench.cli.common.check_output
-and emit, ctbench.cli.main, ctbench.results.files)."""
+and emit, ctbench.cli.main, ctbench.files)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ import pytest
 from cli_helpers import ROOT, run_cli, start_marked_run, wait_for
 from run_factory import make_run
 
-from ctbench import results
+from ctbench import files, results
 from ctbench.growth.document import load_sweep
 
 CAPTURE = ROOT / "tests" / "data" / "captures" / "mixed.pcap"
@@ -99,7 +99,7 @@ def _full_disk(
     """Make every write into ``where`` fail with ENOSPC once ``after`` of
     them have gone through, as a disk that fills up; returns the paths
     written.  (By hand, a 64 KiB tmpfs mounted there shows the same.)"""
-    real = results.files.write_atomic
+    real = files.write_atomic
     written: list[Path] = []
 
     def write_atomic(path: Path, data: str | bytes) -> None:
@@ -109,7 +109,7 @@ def _full_disk(
             written.append(path)
         real(path, data)
 
-    monkeypatch.setattr(results.files, "write_atomic", write_atomic)
+    monkeypatch.setattr(files, "write_atomic", write_atomic)
     return written
 
 
@@ -302,7 +302,7 @@ def test_a_sweep_refuses_a_points_folder_another_run_is_writing(
     points = tmp_path / "pts"
     grid = ["--entries", "50,100", "--zones", "2,3", "--iterations", "2"]
     args = ["sweep", "benchmark-zones", *grid, *QUICK, "--points-dir", points]
-    with results.writer_lock(points):  # another sweep, writing elsewhere
+    with files.writer_lock(points):  # another sweep, writing elsewhere
         code, text, err = run_cli(*args, "-o", tmp_path / "mine.json")
     assert code == 2
     assert err.splitlines() == [

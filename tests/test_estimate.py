@@ -200,12 +200,12 @@ def test_runs_over_an_hour_or_the_memory_are_refused_in_one_line(
 def test_the_estimate_is_shown_over_a_minute_and_force_overrides_the_refusal(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from ctbench.cli import benchmark_zones
+    from ctbench import commands
 
     def long(*args: object) -> Estimate:
         return Estimate(5 * 3600, calibrated=True)
 
-    monkeypatch.setattr(benchmark_zones, "estimate_zones", long)
+    monkeypatch.setattr(commands, "estimate_zones", long)
     small = ["benchmark-zones", "20", "2", "2", "-q", "--memory-sample", "0"]
     assert run_cli(*small).code == 2
     code, _, err = run_cli(*small, "--force")

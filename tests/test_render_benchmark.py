@@ -12,8 +12,8 @@ import pytest
 from run_factory import golden_environment, mask_bootstrap_digits
 
 from ctbench.render import render
+from ctbench.report.commands.benchmark import threads_note
 from ctbench.results import BackendResult, PhaseResult, RunResult, dumps, loads
-from ctbench.scenarios.benchmark import threads_note
 
 GOLDEN = Path(__file__).parent / "golden"
 # Mean per-batch latency (us) and barrier-to-barrier time (ms) per backend.

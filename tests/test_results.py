@@ -6,6 +6,8 @@ import errno
 import json
 import os
 import stat
+import subprocess
+import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -15,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from run_factory import make_run
 
-from ctbench import results
+from ctbench import registry, results
 from ctbench.backends import BackendSpec
 from ctbench.errors import OutputError
 from ctbench.model import Conntrack
@@ -123,81 +125,6 @@ def test_a_failed_write_is_one_line_and_leaves_nothing(
         results.save(make_run(n=5), out)
     assert str(caught.value) == f"cannot write {out}: No space left on device"
     assert list(tmp_path.iterdir()) == []  # no temporary file left either
-
-
-def test_a_closed_pipe_is_not_a_failed_write() -> None:
-    # The reader went away: the command line exits 141, as a shell does.
-    with pytest.raises(BrokenPipeError), results.writing("standard output"):
-        raise BrokenPipeError(errno.EPIPE, "Broken pipe")
-
-
-def test_same_file_sees_through_links(tmp_path: Path) -> None:
-    a, b = tmp_path / "a.json", tmp_path / "b.json"
-    a.write_text("a")
-    b.write_text("b")
-    (tmp_path / "sym").symlink_to(a)
-    os.link(a, tmp_path / "hard")
-    assert results.same_file(a, tmp_path / "sym")
-    assert results.same_file(tmp_path / "hard", a)
-    assert results.same_file(tmp_path / "new", tmp_path / "." / "new")  # not yet made
-    assert not results.same_file(a, b)
-    assert not results.same_file(a, tmp_path / "new")
-
-
-def test_a_writer_lock_refuses_a_second_writer_and_leaves_no_file(
-    tmp_path: Path,
-) -> None:
-    out = tmp_path / "run.json"
-    lock = tmp_path / ".run.json.lock"
-    with results.writer_lock(out):
-        assert lock.exists()
-        with pytest.raises(OutputError, match="another ctbench run is writing"):
-            with results.writer_lock(tmp_path / "." / "run.json"):
-                pass
-    assert list(tmp_path.iterdir()) == []
-    with results.writer_lock(out):  # free again
-        pass
-
-
-def test_a_writer_lock_locks_a_symlinks_target(tmp_path: Path) -> None:
-    (tmp_path / "store").mkdir()
-    (tmp_path / "latest.json").symlink_to(tmp_path / "store" / "run.json")
-    with results.writer_lock(tmp_path / "latest.json"):
-        assert (tmp_path / "store" / ".run.json.lock").exists()
-        with pytest.raises(OutputError):
-            with results.writer_lock(tmp_path / "store" / "run.json"):
-                pass
-
-
-def test_a_lock_file_left_by_a_killed_run_does_not_block(tmp_path: Path) -> None:
-    # SIGKILL leaves the file but not the flock, which the kernel drops.
-    (tmp_path / ".run.json.lock").touch()
-    with results.writer_lock(tmp_path / "run.json"):
-        pass
-    assert list(tmp_path.iterdir()) == []
-
-
-def test_a_writer_lock_removed_by_its_holder_meanwhile_is_taken_again(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The run before us may remove its lock file between our open() and
-    our flock(): the lock we get is then on a file nobody else sees."""
-    import fcntl
-
-    lock = tmp_path / ".run.json.lock"
-    real_flock = fcntl.flock
-    removed: list[int] = []
-
-    def flock(fd: int, operation: int) -> None:
-        if not removed:  # the holder finishes just before our flock
-            removed.append(os.fstat(fd).st_ino)
-            lock.unlink()
-        real_flock(fd, operation)
-
-    monkeypatch.setattr(fcntl, "flock", flock)
-    with results.writer_lock(tmp_path / "run.json"):
-        assert lock.exists()  # a new file, the one a third run would lock
-    assert len(removed) == 1 and list(tmp_path.iterdir()) == []
 
 
 # -- the load gate ------------------------------------------------------------
@@ -464,7 +391,7 @@ def test_malformed_files_are_refused_in_one_line(tmp_path: Path, name: str) -> N
     path = tmp_path / "bad.json"
     path.write_text(text, encoding="utf-8")
     with pytest.raises(ResultsError) as info:
-        results.load(path)
+        registry.load(path)
     message = str(info.value)
     assert words in message
     assert message.startswith(str(path))
@@ -483,8 +410,40 @@ FIXTURES = sorted(
 
 @pytest.mark.parametrize("name", FIXTURES)
 def test_every_results_file_in_the_repository_loads(name: str) -> None:
-    run = results.load(ROOT / name)
+    run = registry.load(ROOT / name)
     assert run.results and run.started
+
+
+def test_loading_a_results_file_imports_no_command() -> None:
+    """results.load checks the schema alone: the commands, and with them
+    the model, the backends, the scenarios and the capture reader, are the
+    registry's to bring in (ctbench.registry.load)."""
+    script = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from ctbench import results\n"
+        f"run = results.load(Path({str(ROOT / 'tests/golden/zones.json')!r}))\n"
+        "heavy = ('ctbench.model', 'ctbench.backends', 'ctbench.scenarios',\n"
+        "         'ctbench.capture', 'ctbench.registry', 'ctbench.commands')\n"
+        "print(sorted(m for m in sys.modules if m.startswith(heavy)))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "[]\n"
+
+
+def test_the_registry_refuses_a_command_the_results_layer_takes(
+    tmp_path: Path,
+) -> None:
+    doc = results.run_to_json(make_run(n=5))
+    doc["command"] = "no-such-command"
+    path = tmp_path / "run.json"
+    path.write_text(_text(doc), encoding="utf-8")
+    assert results.load(path).command == "no-such-command"
+    with pytest.raises(ResultsError, match="unknown command 'no-such-command'"):
+        registry.load(path)
 
 
 def test_the_fixtures_are_found() -> None:
@@ -542,7 +501,7 @@ def test_parameters_the_command_refuses_are_refused_on_load(
     path = tmp_path / "bad.json"
     path.write_text(_text(doc), encoding="utf-8")
     with pytest.raises(ResultsError) as info:
-        results.load(path)
+        registry.load(path)
     message = str(info.value)
     assert message.startswith(f"{path}: 'params' hold what {command} refuses: ")
     assert words in message and "\n" not in message
@@ -717,7 +676,7 @@ def test_pooling_refuses_summary_only_phases() -> None:
     )
     runs = [("ovstest.json", imported), ("b.json", make_run(n=5))]
     with pytest.raises(ResultsError, match="ovstest.json: it holds summary-only"):
-        results.pool_runs(runs)
+        registry.pool(runs)
 
 
 def _with_extra(run: RunResult, extra: dict[str, Any], **params: Any) -> RunResult:
@@ -751,7 +710,7 @@ def test_pooling_sums_the_totals_of_every_run() -> None:
         },
         iterations=5,
     )
-    pooled = results.pool_runs([("z.json", long), ("z5.json", short)])
+    pooled = registry.pool([("z.json", long), ("z5.json", short)])
     assert pooled.params["iterations"] == 25
     for result in pooled.results:
         assert result.extra == {
@@ -777,7 +736,7 @@ def test_pooling_weighs_the_harness_time_by_every_round_run() -> None:
         )
         for rounds, untimed in ((20, 10.0), (5, 20.0))
     ]
-    pooled = results.pool_runs([("a.json", runs[0]), ("b.json", runs[1])])
+    pooled = registry.pool([("a.json", runs[0]), ("b.json", runs[1])])
     figure = pooled.results[0].extra["harness_untimed_us_per_round"]
     assert figure == pytest.approx((10.0 * 25 + 20.0 * 10) / 35)
 
@@ -787,14 +746,14 @@ def test_pooling_drops_per_run_figures_that_differ() -> None:
         make_run(n=5), {"stored_at_end": 20_000, "note": "x", "only_here": 1}
     )
     second = _with_extra(make_run(n=5), {"stored_at_end": 19_000, "note": "x"})
-    pooled = results.pool_runs([("a.json", first), ("b.json", second)])
+    pooled = registry.pool([("a.json", first), ("b.json", second)])
     assert pooled.results[0].extra == {"note": "x"}
 
 
 def test_pooling_drops_a_total_a_run_lacks() -> None:
     first = _with_extra(make_run(n=5), {"wall_s": 1.0, "rounds": 5, "swept": 0})
     second = _with_extra(make_run(n=5), {"wall_s": 1.0, "swept": 0})
-    pooled = results.pool_runs([("a.json", first), ("b.json", second)])
+    pooled = registry.pool([("a.json", first), ("b.json", second)])
     # Neither run's 5 rounds alone would describe the pooled samples.
     assert pooled.results[0].extra == {"wall_s": 2.0, "swept": 0}
 
@@ -820,7 +779,7 @@ def test_pooling_benchmark_runs_sums_packets_and_computes_rates_again() -> None:
             n_threads=2,
         )
 
-    pooled = results.pool_runs(
+    pooled = registry.pool(
         [
             ("a.json", threads_run(100.0, [512, 512], [90.0, 95.0])),
             ("b.json", threads_run(300.0, [640, 384], [280.0, 290.0])),
@@ -850,7 +809,7 @@ def test_pooled_real_runs_count_the_rounds_they_hold() -> None:
         )
         return benchmark_zones.run_zones(config)
 
-    pooled = results.pool_runs([("a.json", run(4)), ("b.json", run(2))])
+    pooled = registry.pool([("a.json", run(4)), ("b.json", run(2))])
     result = pooled.results[0]
     assert pooled.params["iterations"] == result.extra["rounds"] == 6
     for phase in result.phases.values():

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from run_factory import make_run
 
-from ctbench import results
+from ctbench import registry, results
 from ctbench.backends import BackendSpec
 from ctbench.capture import read_capture
 from ctbench.report.build import build_report
@@ -93,7 +93,7 @@ def test_pooled_benchmark_zones_runs_hold_the_pool_of_every_figure() -> None:
         return benchmark_zones.run_zones(config)
 
     a, b = _two(run(4), run(2))
-    pooled = results.pool_runs([("a.json", a), ("b.json", b)])
+    pooled = registry.pool([("a.json", a), ("b.json", b)])
 
     expected = _pooled_header(a, b, {**a.params, "iterations": 6})
     for ra, rb in zip(a.results, b.results, strict=True):
@@ -141,7 +141,7 @@ def test_pooled_benchmark_zones_runs_hold_the_pool_of_every_figure() -> None:
     assert any("total run time" in ln and "over 2 pooled runs" in ln for ln in lines)
 
     # Memory samples of different sizes do not average: no memory figure.
-    other = results.pool_runs([("a.json", a), ("c.json", run(2, memory_sample=100))])
+    other = registry.pool([("a.json", a), ("c.json", run(2, memory_sample=100))])
     assert {r.memory == Memory() for r in other.results} == {True}
 
 
@@ -150,7 +150,7 @@ def test_pooled_benchmark_runs_list_each_barrier_to_barrier_time() -> None:
         n_threads=2, n_pkts=160, batch_size=8, backends=BOTH
     )
     a, b = _two(benchmark.run_threads(config), benchmark.run_threads(config))
-    pooled = results.pool_runs([("a.json", a), ("b.json", b)])
+    pooled = registry.pool([("a.json", a), ("b.json", b)])
 
     expected = _pooled_header(a, b, dict(a.params))
     for ra, rb in zip(a.results, b.results, strict=True):
@@ -218,7 +218,7 @@ def test_pooled_replay_runs_count_the_repetitions_and_keep_the_capture() -> None
         return replay.run_replay(config, capture)
 
     a, b = _two(run(3), run(2))
-    pooled = results.pool_runs([("a.json", a), ("b.json", b)])
+    pooled = registry.pool([("a.json", a), ("b.json", b)])
 
     expected = _pooled_header(a, b, {**a.params, "repeat": 5})
     batches = a.params["batches"]
@@ -274,7 +274,7 @@ def test_runs_from_different_machines_or_builds_are_refused(
 ) -> None:
     other = make_run(n=5, environment={field: value})
     with pytest.raises(ResultsError) as info:
-        results.pool_runs([("a.json", make_run(n=5)), ("b.json", other)])
+        registry.pool([("a.json", make_run(n=5)), ("b.json", other)])
     assert str(info.value).startswith(
         "cannot pool runs from different machines or builds: different "
         f"environment: {field} is "
@@ -285,11 +285,11 @@ def test_runs_whose_fills_differ_are_refused() -> None:
     cut = make_run(n=5)
     cut.results[1].fill = Fill(20_000, 9_000, 0, 1.0, 2.0, 9_000)
     with pytest.raises(ResultsError, match="per-zone stored 20,000 of 20,000 in a"):
-        results.pool_runs([("a.json", make_run(n=5)), ("b.json", cut)])
+        registry.pool([("a.json", make_run(n=5)), ("b.json", cut)])
 
 
 def test_side_by_side_each_file_says_whether_its_figures_are_means() -> None:
-    pooled = ("p.json", results.pool_runs([("a", make_run(n=5)), ("b", make_run(n=5))]))
+    pooled = ("p.json", registry.pool([("a", make_run(n=5)), ("b", make_run(n=5))]))
     single = ("one.json", make_run(n=5))
     for named in ([pooled, single], [single, pooled]):
         lines = build_report(results.merge_runs(named)).summary

@@ -9,7 +9,12 @@ import pytest
 from ctbench.backends import BackendSpec, create_table
 from ctbench.capture import Capture, read_capture
 from ctbench.capture.track import TrackConfig, connection_zone, plan_batches, track
-from ctbench.estimate import FIXED_S, REPORT_S_PER_SAMPLE
+from ctbench.estimate import (
+    BOUND_REPLAY_PACKET_S,
+    FIXED_S,
+    REPORT_S_PER_SAMPLE,
+    estimate_replay,
+)
 from ctbench.keys import reverse_key
 from ctbench.model import Conntrack
 from ctbench.packets import CtState, Endpoints, udp_frame
@@ -17,11 +22,9 @@ from ctbench.parse import extract_key
 from ctbench.render import render
 from ctbench.scenarios.harness import Turn
 from ctbench.scenarios.replay import (
-    BOUND_PACKET_S,
     BYTES_PER_EARLIER_SAMPLE,
     BYTES_PER_SAMPLE,
     ReplayConfig,
-    estimate_replay,
     estimated_bytes,
     run_replay,
 )
@@ -173,7 +176,7 @@ def test_the_bound_counts_every_packet_and_sample() -> None:
     bound = estimate_replay(config, capture, calibrate_above=float("inf"))
     assert not bound.calibrated
     assert bound.seconds == pytest.approx(
-        2 * (FIXED_S + samples * REPORT_S_PER_SAMPLE + 52_000 * BOUND_PACKET_S)
+        2 * (FIXED_S + samples * REPORT_S_PER_SAMPLE + 52_000 * BOUND_REPLAY_PACKET_S)
     )
 
 

@@ -44,6 +44,7 @@ import numpy.typing as npt
 
 from ctbench.errors import CtbenchError
 from ctbench.keys import ConnKey
+from ctbench.results.run import spec_label
 
 ENTRY_POINT_GROUP = "ctbench.backends"
 
@@ -121,13 +122,6 @@ def values_of_all(mappings: Iterable[Mapping[ConnKey, int]]) -> Values:
     total = sum(map(len, maps))
     values = chain.from_iterable(m.values() for m in maps)
     return np.fromiter(values, np.int64, total)
-
-
-def spec_label(name: str, options: Mapping[str, object]) -> str:
-    """``name`` or ``name:key=value,...`` with the options sorted."""
-    if not options:
-        return name
-    return name + ":" + ",".join(f"{k}={v}" for k, v in sorted(options.items()))
 
 
 @dataclass(frozen=True)

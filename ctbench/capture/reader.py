@@ -22,8 +22,7 @@ import dpkt.pcapng
 
 from ctbench.capture import link
 from ctbench.capture.contents import Capture, CaptureError
-from ctbench.results.files import read_bytes
-from ctbench.results.schema import ResultsError
+from ctbench.files import ReadError, read_bytes
 
 # Classic pcap magics (https://www.tcpdump.org/manpages/pcap-savefile.5.html):
 # microsecond and nanosecond timestamps, in either byte order.
@@ -54,7 +53,7 @@ def read_capture(path: Path) -> Capture:
     """Every record of the pcap or pcapng file at ``path``."""
     try:
         data = read_bytes(path)
-    except ResultsError as exc:
+    except ReadError as exc:
         raise CaptureError(str(exc)) from None
     magic = data[:4]
     if magic in _PCAP_MAGICS:

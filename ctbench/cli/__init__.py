@@ -1,12 +1,16 @@
 """The command line: parse, validate, call the core, render.  Nothing else.
 
-Each command lives in its own module and registers on the ``cli`` group here.
+Each command lives in its own module and registers on the ``cli`` group
+here; a command whose runs make results files registers its record instead
+(:mod:`ctbench.registry`), which names its CLI module, and the group finds it
+there.
 Every domain error (:class:`ctbench.errors.CtbenchError`) becomes one line on
 stderr and exit status 2, in one place: :func:`main`.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 from collections.abc import Iterator
@@ -15,15 +19,46 @@ from typing import Any, NoReturn, TextIO, cast
 
 import click
 
-from ctbench import __version__
+from ctbench import __version__, registry
 from ctbench.cli.common import EXIT_INTERRUPTED, EXIT_USAGE
 from ctbench.errors import CtbenchError
-from ctbench.results import writing
+from ctbench.files import writing
 
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as a shell reports it
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Group(click.Group):
+    """ctbench's group: the commands added here, and each registered
+    command's (:mod:`ctbench.registry`), looked up by name when asked for,
+    so that a command registered after this module was imported is found."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *registry.names()})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        found = super().get_command(ctx, cmd_name)
+        if found is None and cmd_name in registry.names():
+            found = _registered(registry.command(cmd_name))
+        return found
+
+
+def _registered(record: registry.Command[Any]) -> click.Command:
+    """The click command a record names as "module:attribute"."""
+    module, _, attribute = record.cli.partition(":")
+    try:
+        found = getattr(importlib.import_module(module), attribute)
+    except (ImportError, AttributeError) as exc:
+        raise registry.CommandError(
+            f"command {record.name!r}: cannot load its CLI {record.cli}: {exc}"
+        ) from None
+    if not isinstance(found, click.Command):
+        raise registry.CommandError(
+            f"command {record.name!r}: {record.cli} is not a click command"
+        )
+    return found
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="ctbench")
 def cli() -> None:
     """Benchmark conntrack table designs the way ovstest test-conntrack does.
@@ -36,23 +71,13 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from ctbench.cli import (
-        backends,
-        benchmark,
-        benchmark_zones,
-        capture,
-        ovstest,
-        results,
-    )
+    from ctbench.cli import backends, capture, ovstest, results
 
     cli.add_command(backends.backends)
-    cli.add_command(benchmark_zones.benchmark_zones)
-    cli.add_command(benchmark.benchmark)
     cli.add_command(results.report)
     cli.add_command(results.compare)
     cli.add_command(results.merge)
     cli.add_command(capture.pcap)
-    cli.add_command(capture.replay)
     cli.add_command(ovstest.import_ovstest)
 
 
@@ -77,7 +102,7 @@ def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
 
 class _Stdout:
     """Standard output whose failed writes (a full disk behind ``>``, EIO)
-    are the one-line error of :func:`ctbench.results.writing`, exit status
+    are the one-line error of :func:`ctbench.files.writing`, exit status
     2, rather than a traceback and exit 1, which compare uses for a
     regression.  Everything else is the stream's own."""
 

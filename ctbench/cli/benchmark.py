@@ -17,9 +17,9 @@ from ctbench.cli.common import (
     run_options,
 )
 from ctbench.cli.ovstest import ovstest_options, refuse_unreproducible
-from ctbench.estimate import estimate_threads
+from ctbench.commands import BENCHMARK
 from ctbench.ovstest.plan import OvstestPlan
-from ctbench.scenarios.benchmark import ThreadsConfig, run_threads
+from ctbench.scenarios.benchmark import ThreadsConfig
 
 
 @click.command("benchmark", cls=NumbersAsArguments, epilog=STOPPING_HELP)
@@ -73,16 +73,9 @@ def benchmark(
     check_threads(config.n_threads)
     check_output(opts.output)
     run_benchmark(
-        partial(run_threads, config),
-        config.estimated_bytes(),
-        config.expected_conns,
-        partial(
-            estimate_threads,
-            config.backends,
-            config.n_threads,
-            config.batches_per_thread,
-            config.batch_size,
-        ),
+        partial(BENCHMARK.run, config),
+        *BENCHMARK.memory(config),
+        partial(BENCHMARK.estimate, config),
         opts,
         ovstest,
     )

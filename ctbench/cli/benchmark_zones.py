@@ -16,9 +16,9 @@ from ctbench.cli.common import (
     run_options,
 )
 from ctbench.cli.ovstest import ovstest_options, refuse_unreproducible
-from ctbench.estimate import estimate_zones
+from ctbench.commands import BENCHMARK_ZONES
 from ctbench.ovstest.plan import OvstestPlan
-from ctbench.scenarios.benchmark_zones import ZoneConfig, run_zones
+from ctbench.scenarios.benchmark_zones import ZoneConfig
 
 
 @click.command("benchmark-zones", cls=NumbersAsArguments, epilog=STOPPING_HELP)
@@ -107,17 +107,9 @@ def benchmark_zones(
     )
     check_output(opts.output)
     run_benchmark(
-        partial(run_zones, config),
-        config.estimated_bytes(),
-        config.expected_stored,
-        partial(
-            estimate_zones,
-            config.backends,
-            config.entries,
-            config.zones,
-            config.warmup + config.iterations,
-            config.conn_limit,
-        ),
+        partial(BENCHMARK_ZONES.run, config),
+        *BENCHMARK_ZONES.memory(config),
+        partial(BENCHMARK_ZONES.estimate, config),
         opts,
         ovstest,
     )

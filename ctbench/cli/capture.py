@@ -26,6 +26,7 @@ from ctbench.cli.common import (
     run_options,
 )
 from ctbench.cli.progress_display import Interrupt
+from ctbench.commands import REPLAY
 from ctbench.errors import CtbenchError
 from ctbench.model import Conntrack, Limits
 from ctbench.ovstest.runner import check_executable
@@ -37,8 +38,7 @@ from ctbench.report.numbers import plural
 from ctbench.scenarios.replay import (
     DEFAULT_BATCH_SIZE,
     ReplayConfig,
-    estimate_replay,
-    estimated_bytes,
+    ReplayInput,
     explain_invalid,
     load_captures,
     require_packets,
@@ -364,10 +364,10 @@ def replay(
     )
     capture = load_captures(files)
     require_packets(capture)
+    given = ReplayInput(config, capture)
     run_benchmark(
-        partial(run_replay, config, capture),
-        estimated_bytes(config, capture),
-        len(capture),
-        partial(estimate_replay, config, capture),
+        partial(REPLAY.run, given),
+        *REPLAY.memory(given),
+        partial(REPLAY.estimate, given),
         opts,
     )

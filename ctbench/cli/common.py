@@ -16,7 +16,7 @@ from typing import Any, Final, TypeVar
 import click
 from rich.console import Console
 
-from ctbench import environment, results
+from ctbench import environment, files, results
 from ctbench.backends import BackendSpec, backend_kwargs, shadowed
 from ctbench.cli.progress_display import Interrupt, ProgressDisplay, to_stderr
 from ctbench.environment import available_memory
@@ -265,7 +265,7 @@ def check_output(output: Path | None, inputs: Iterable[Path] = ()) -> None:
     if output is None:
         return
     for source in inputs:
-        if results.same_file(output, source):
+        if files.same_file(output, source):
             raise OutputError(
                 f"--output {output} is the same file as the input {source}: "
                 "name another file"
@@ -295,10 +295,10 @@ def check_output(output: Path | None, inputs: Iterable[Path] = ()) -> None:
 
 
 def lock_until_done(target: Path) -> None:
-    """Hold ``target``'s writer lock (:func:`ctbench.results.writer_lock`)
+    """Hold ``target``'s writer lock (:func:`ctbench.files.writer_lock`)
     until the command ends: click closes the command's context however it
     ends, with an error or sys.exit too, and the lock file goes with it."""
-    click.get_current_context().with_resource(results.writer_lock(target))
+    click.get_current_context().with_resource(files.writer_lock(target))
 
 
 def box_width(text: str) -> int:

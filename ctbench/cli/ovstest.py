@@ -13,6 +13,7 @@ import click
 
 from ctbench.cli.common import Integer, OutputFile, check_output, emit, format_option
 from ctbench.errors import CtbenchError
+from ctbench.files import read_bytes
 from ctbench.ovstest.parse import (
     MAX_TEXT_BYTES,
     THREADS,
@@ -30,7 +31,6 @@ from ctbench.ovstest.plan import (
     unreproducible,
 )
 from ctbench.ovstest.records import import_run, parse_args
-from ctbench.results.files import read_bytes
 
 
 def ovstest_options(func: Callable[..., None]) -> Callable[..., None]:

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from ctbench import compare as comparing
-from ctbench import results
+from ctbench import registry, results
 from ctbench.cli.common import (
     Integer,
     OutputFile,
@@ -42,7 +42,7 @@ def report(files: tuple[Path, ...], fmt: str | None) -> None:
       ctbench report run.json --format markdown
       ctbench report main.json branch.json --format table
     """
-    runs = [results.load(path) for path in files]
+    runs = [registry.load(path) for path in files]
     if len(runs) == 1:
         emit(runs[0], fmt, None)
         return
@@ -181,7 +181,7 @@ def compare(
         counters_must_match=counters_must_match,
         pairs=pairs,
     )
-    base_run, cand_run = results.load(baseline), results.load(candidate)
+    base_run, cand_run = registry.load(baseline), registry.load(candidate)
     names = (str(baseline), str(candidate))
     result = comparing.compare(base_run, cand_run, settings, names)
     # Warnings go to stderr, as report's do; the JSON document keeps them too.
@@ -226,8 +226,8 @@ def merge(files: tuple[Path, ...], output: Path) -> None:
       ctbench merge base-1.json base-2.json base-3.json -o base.json
     """
     check_output(output, files)
-    runs = [results.load(path) for path in files]
-    pooled = results.pool_runs(list(zip(map(str, files), runs, strict=True)))
+    runs = [registry.load(path) for path in files]
+    pooled = registry.pool(list(zip(map(str, files), runs, strict=True)))
     for warning in _repeated_files(files):
         click.echo(f"ctbench: warning: {warning}", err=True)
     results.save(pooled, output)

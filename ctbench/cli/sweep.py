@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from ctbench import results
+from ctbench import files, registry
 from ctbench.cli.common import (
     EXIT_BACKEND_FAILED,
     FORCE_HELP,
@@ -260,7 +260,7 @@ def _plan(config: SweepConfig, output: Path) -> None:
     check_output(output)
     points = config.points()
     plan = plan_to_json(config, points)
-    results.write_file(output, json.dumps(plan, indent=1) + "\n")
+    files.write_file(output, json.dumps(plan, indent=1) + "\n")
     for point in points:
         click.echo(command_line(config.argv(point, point.file_name())))
     click.echo(
@@ -297,7 +297,7 @@ def _merge(
         raise SweepUsageError("--merge needs the results FILEs to fit")
     paths = [Path(f) for f in files]
     check_output(output, paths)
-    named = [(str(path), results.load(path)) for path in paths]
+    named = [(str(path), registry.load(path)) for path in paths]
     doc = build_sweep(named, statistic)
     _report(doc, output, fmt)
 
@@ -362,7 +362,7 @@ def _run(
 
     def checkpoint(done: list[tuple[Path, RunResult]]) -> None:
         doc = build_sweep([(str(p), r) for p, r in done], statistic, complete=False)
-        results.write_file(output, dumps_sweep(doc, output))
+        files.write_file(output, dumps_sweep(doc, output))
 
     started = time.monotonic()
     with interrupt.installed():
@@ -460,7 +460,7 @@ def _report(
     :func:`ctbench.cli.common.emit` does for a run."""
     unwritten = write_before_report(
         output,
-        lambda path: results.write_file(path, dumps_sweep(doc, path)),
+        lambda path: files.write_file(path, dumps_sweep(doc, path)),
         "sweep",
         interrupt,
     )

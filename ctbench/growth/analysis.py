@@ -21,10 +21,11 @@ import numpy.typing as npt
 
 from ctbench.errors import CtbenchError
 from ctbench.growth.fit import FitError, PowerLawFit, fit_power_law
+from ctbench.report.commands.benchmark_zones import SECTIONS
 from ctbench.report.numbers import plural
 from ctbench.results import COMPLETE, RunResult
 from ctbench.results.machines import ENVIRONMENT_KEYS, environment_differences, show
-from ctbench.scenarios.benchmark_zones import COMMAND, PHASE_ORDER, SECTIONS
+from ctbench.scenarios.benchmark_zones import COMMAND, PHASE_ORDER
 
 # What a point's cost is, from its samples.  The minimum by default: the
 # cost of the least disturbed round (Chen & Revels, "Robust benchmarking in

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 
-from ctbench import results
+from ctbench import registry, results
 from ctbench.errors import OutputError
 from ctbench.growth.grid import Point, SweepConfig
 from ctbench.results import ResultsError, RunResult
@@ -76,7 +76,7 @@ def finished_point(
     if not path.exists():
         return None, ""
     try:
-        run = results.load(path)
+        run = registry.load(path)
     except ResultsError as exc:
         return None, f"cannot be kept: {exc}"
     if run.command != COMMAND or run.params != config.zone_config(point).params():

@@ -34,14 +34,16 @@ from collections import deque
 from collections.abc import Sequence
 from itertools import repeat
 from operator import itemgetter
-from typing import TYPE_CHECKING, Any, Final, cast
+from typing import Any, Final, Protocol, cast
 
 import numpy as np
 import numpy.typing as npt
 
 from ctbench.backends import MISS
-from ctbench.keys import IPV4_PORTS_LEN
-from ctbench.model.columns import N_EXP_LISTS, ColumnViews
+from ctbench.keys import IPV4_PORTS_LEN, ConnKey
+from ctbench.model.call import Call
+from ctbench.model.columns import Columns, ColumnViews, Handles
+from ctbench.model.records import Counters, Limits, NatAction
 from ctbench.model.states import (
     EST,
     EST_REPLY,
@@ -53,10 +55,7 @@ from ctbench.model.states import (
     UDP_TIMEOUTS_MS,
 )
 from ctbench.packets import IPPROTO_UDP
-from ctbench.parse import UDP4_MIN_LEN, extract_key, udp4_bulk
-
-if TYPE_CHECKING:
-    from ctbench.model.conntrack import Call, Conntrack
+from ctbench.parse import UDP4_MIN_LEN, Parsed, extract_key, udp4_bulk
 
 # The smallest execute that takes the bulk path, and the smallest run of
 # bulk-eligible frames worth the numpy calls.  `python
@@ -123,12 +122,46 @@ def first_repeat(values: npt.NDArray[np.integer[Any]], positions: Int64s) -> int
     return int(positions[order[1:][again]].min())
 
 
+class BulkHost(Protocol):
+    """What the bulk path uses of the model that drives it
+    (:class:`ctbench.model.Conntrack`): its columns, limits and counts,
+    the per-frame path for frames it does not handle, and the one method
+    that counts the connections it created."""
+
+    columns: Columns
+    limits: Limits
+    verify_l4: bool
+    n_conns: int
+
+    def begin(
+        self, zone: int, commit: bool, now: int, nat: NatAction | None, take_lock: bool
+    ) -> Call: ...
+
+    def end(self, call: Call, packets: int) -> None: ...
+
+    def track(
+        self, call: Call, key: ConnKey, proto: int, flags: int, value: int | None
+    ) -> int: ...
+
+    def track_parsed(self, call: Call, parsed: Parsed) -> int: ...
+
+    def zone_count(self, zone: int) -> int: ...
+
+    def unlink_handles(
+        self, handles: Handles, views: ColumnViews, counts: Counters
+    ) -> None: ...
+
+    def commit_created(
+        self, call: Call, handles: Handles, views: ColumnViews
+    ) -> None: ...
+
+
 class BulkExecutor:
     """The bulk path of one model."""
 
     def __init__(
         self,
-        ct: Conntrack,
+        ct: BulkHost,
         min_frames: int = BULK_MIN_FRAMES,
         chunk_frames: int = CHUNK_FRAMES,
     ) -> None:
@@ -424,18 +457,13 @@ class BulkExecutor:
         new_keys = _pick(keys, new_positions)
         views.state[new_handles] = UDP_FIRST
         views.expiration[new_handles] = call.now + UDP_TIMEOUTS_MS[UDP_FIRST]
-        views.exp_list[new_handles] = (ct._next_list + np.arange(k)) % N_EXP_LISTS
         views.zone[new_handles] = call.zone
         views.proto[new_handles] = IPPROTO_UDP
         views.nat[new_handles] = 0
         cols.keys[new_handles] = np.fromiter(new_keys, object, k)
         # Each node inserted on its own, in frame order.
         deque(map(call.put, new_keys, handle_list), 0)
-        ct._next_list = (ct._next_list + k) % N_EXP_LISTS
-        ct.n_conns += k
-        if call.zone_limit is not None:
-            ct._zone_counts[call.zone] = ct._zone_counts.get(call.zone, 0) + k
-        counts.created += k
+        ct.commit_created(call, new_handles, views)
 
     def _room(self, call: Call, n0: int | None = None, zone0: int | None = None) -> int:
         """How many connections the limits let this execute create, before

@@ -46,6 +46,7 @@ import numpy as np
 from ctbench.backends import MISS, ConnTable, Lookup, Remove, Values
 from ctbench.keys import ConnKey, key_proto, reverse_key, zone_suffix
 from ctbench.model import bulk, tcp
+from ctbench.model.call import Call
 from ctbench.model.columns import FREE, N_EXP_LISTS, Columns, ColumnViews, Handles
 from ctbench.model.records import (
     ConnEntry,
@@ -93,42 +94,6 @@ def _flags_only(flags: int) -> Segment:
 
 _UDP_TO_MULTIPLE: Final = UDP_TIMEOUTS_MS[UDP_MULTIPLE]
 _UDP_TO_BIDIR: Final = UDP_TIMEOUTS_MS[UDP_BIDIR]
-
-
-class Call:
-    """One execute's context: its zone's operations and its work counts,
-    folded into the model's counters when the call ends."""
-
-    __slots__ = (
-        "zone",
-        "commit",
-        "now",
-        "nat",
-        "get",
-        "put",
-        "remove",
-        "take_lock",
-        "counts",
-        "zone_limit",
-    )
-
-    def __init__(
-        self,
-        ct: Conntrack,
-        zone: int,
-        commit: bool,
-        now: int,
-        nat: NatAction | None,
-        take_lock: bool,
-    ) -> None:
-        self.zone = zone
-        self.commit = commit
-        self.now = now
-        self.nat = nat
-        self.get, self.put, self.remove = ct.table.bind(zone)
-        self.take_lock = take_lock
-        self.counts = Counters()
-        self.zone_limit = ct.limits.for_zone(zone)
 
 
 class Conntrack:
@@ -216,8 +181,8 @@ class Conntrack:
             # A table may create a zone's maps in bind(): two threads must not
             # each make their own.
             with self.lock:
-                return Call(self, zone, commit, now, nat, take_lock)
-        return Call(self, zone, commit, now, nat, take_lock)
+                return Call(self.table, self.limits, zone, commit, now, nat, take_lock)
+        return Call(self.table, self.limits, zone, commit, now, nat, take_lock)
 
     def end(self, call: Call, packets: int) -> None:
         counts = call.counts
@@ -466,6 +431,19 @@ class Conntrack:
         if zone_limit is not None:
             self._zone_counts[call.zone] = self._zone_counts.get(call.zone, 0) + 1
         counts.created += 1
+
+    def commit_created(self, call: Call, handles: Handles, views: ColumnViews) -> None:
+        """Count ``handles`` as connections ``call`` created, in this order:
+        the bulk path's new connections, their columns set and their nodes
+        inserted.  Each joins an expiration list round-robin and the counts
+        the limits read, as :meth:`_create` does for one."""
+        k = len(handles)
+        views.exp_list[handles] = (self._next_list + np.arange(k)) % N_EXP_LISTS
+        self._next_list = (self._next_list + k) % N_EXP_LISTS
+        self.n_conns += k
+        if call.zone_limit is not None:
+            self._zone_counts[call.zone] = self._zone_counts.get(call.zone, 0) + k
+        call.counts.created += k
 
     def _exists(self, get: Lookup, key: ConnKey) -> bool:
         """conn_lookup() again, under the lock: forward or reply match."""

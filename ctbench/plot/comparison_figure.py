@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
-from ctbench.commands import sections
+from ctbench import registry
 from ctbench.plot import PlotError, new_figure
 from ctbench.plot.inputs import ComparisonDoc
 
@@ -33,10 +33,8 @@ STAT_WORDS: Final = {"mean": "means", "median": "medians", "p95": "95th percenti
 
 
 def _phase_label(command: str, phase: str) -> str:
-    from ctbench.commands import command_names
-
-    if command in command_names():
-        return sections(command).phase_label(phase)
+    if command in registry.names():
+        return registry.sections(command).phase_label(phase)
     return phase.replace("_", " ")
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
+from ctbench import registry
 from ctbench.compare import STATS, VERDICTS, CompareError, Settings
 from ctbench.growth.document import (
     PLAN_KIND,
@@ -190,6 +191,4 @@ def load_input(path: Path) -> PlotInput:
             f"{where}: a sweep plan holds no measurements: run its commands, "
             "then ctbench sweep --merge their files"
         )
-    from ctbench.commands import param_checks
-
-    return PlotInput(where, RUN, run_from_json(data, where, param_checks()))
+    return PlotInput(where, RUN, run_from_json(data, where, registry.param_checks()))

@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ctbench.commands import sections
 from ctbench.plot import PlotError, new_figure
 from ctbench.plot.axes import log_time_axis, time_label
+from ctbench.registry import sections
 from ctbench.results import FAILED, RunResult, merge_runs
 
 if TYPE_CHECKING:

@@ -6,8 +6,8 @@ import io
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
+from ctbench.files import write_file
 from ctbench.plot import FORMATS, PlotError
-from ctbench.results import write_file
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

@@ -19,8 +19,9 @@ from ctbench.growth.document import SweepDocument
 from ctbench.plot import PlotError, new_figure
 from ctbench.plot.axes import count_label, log_count_axis, log_time_axis
 from ctbench.render.growth import power
+from ctbench.report.commands.benchmark_zones import SECTIONS
 from ctbench.report.numbers import plural
-from ctbench.scenarios.benchmark_zones import PHASE_ORDER, SECTIONS
+from ctbench.scenarios.benchmark_zones import PHASE_ORDER
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Final
 
+from ctbench import registry
 from ctbench.compare import MeanChange, mean_change
 from ctbench.ovstest.figures import is_ovstest
 from ctbench.report.document import Column, Group, Report, Row, Value
@@ -61,15 +62,9 @@ def method_note(template: str, table: bool) -> str:
     return text
 
 
-def sections_for(command: str) -> CommandSections:
-    from ctbench.commands import sections
-
-    return sections(command)
-
-
 def build_report(run: RunResult) -> Report:
     """The report of ``run``: every figure a format shows, computed once."""
-    sections = sections_for(run.command)
+    sections = registry.sections(run.command)
     phases = _phase_order(run, sections)
     ovs = run.ovs_stats or has_summary_only(run)
     method = sections.method(run) + (SUMMARY_ONLY_NOTE if has_summary_only(run) else "")

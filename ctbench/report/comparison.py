@@ -6,8 +6,8 @@ import math
 from dataclasses import dataclass
 from typing import Final
 
+from ctbench import registry
 from ctbench.compare import BOOTSTRAP_NOTE, STATS, Comparison, Ratio, Row, SummaryRow
-from ctbench.report.build import sections_for
 from ctbench.report.numbers import num
 
 
@@ -105,7 +105,7 @@ def _counters(c: Comparison, phase_label: dict[str, str]) -> tuple[str, ...]:
 
 
 def build_comparison_report(c: Comparison) -> ComparisonReport:
-    sections = sections_for(c.command)
+    sections = registry.sections(c.command)
     phases = {r.phase for r in c.rows} | {r.phase for r in c.summary_rows}
     labels = {
         phase: sections.phase_label(phase)

@@ -5,8 +5,8 @@ mean comparisons, a summary and warnings (:mod:`ctbench.report.build`).  A
 command supplies what only it knows, as one :class:`CommandSections`: its
 phases and their labels, the parameters its title shows, its method note,
 lines to print first (ovstest's own output), extra columns, and its summary
-and warning lines.  Registering it (``ctbench.commands``) is all a new
-command needs; no format changes.
+and warning lines.  The command's record (:class:`ctbench.registry.Command`)
+carries them, in a module of ``ctbench.report.commands``; no format changes.
 """
 
 from __future__ import annotations

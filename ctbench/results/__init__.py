@@ -1,21 +1,10 @@
 """Run results: the in-memory model, its JSON file, merging runs.
 
-``load()`` is the single gate for every results file read from disk.
+``load()`` checks every results file read from disk against the schema;
+:func:`ctbench.registry.load` checks its command too.
 """
 
-from ctbench.results.files import (
-    dumps,
-    load,
-    loads,
-    parse_json,
-    read_text,
-    same_file,
-    save,
-    write_atomic,
-    write_file,
-    writer_lock,
-    writing,
-)
+from ctbench.results.files import dumps, load, loads, parse_json, read_text, save
 from ctbench.results.merge import (
     Pooling,
     file_labels,
@@ -68,11 +57,6 @@ __all__ = [
     "read_text",
     "run_from_json",
     "run_to_json",
-    "same_file",
     "save",
     "side_by_side",
-    "write_atomic",
-    "write_file",
-    "writer_lock",
-    "writing",
 ]

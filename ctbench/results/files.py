@@ -1,25 +1,22 @@
-"""Results files on disk: compact JSON, atomic writes, validated loads.
+"""Results files on disk: compact JSON, written atomically, loaded checked.
 
-The file helpers here (:func:`writing`, :func:`write_file`,
-:func:`write_atomic`, :func:`same_file`, :func:`writer_lock`) know nothing
-of results; they need only ``ctbench.errors``.
+The file helpers underneath (atomic write, regular-file reads) are
+:mod:`ctbench.files`.  This module knows no command: :func:`load` checks a
+file against the schema, and against the commands it is given.  Which
+commands exist is the registry's to say (:func:`ctbench.registry.load`
+passes them), so that loading a results file imports neither the model,
+the backends, the scenarios nor the capture reader.
 """
 
 from __future__ import annotations
 
-import errno
-import fcntl
 import json
-import os
-import stat
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Mapping
 from pathlib import Path
 
-from ctbench.errors import OutputError
+from ctbench.files import ReadError, read_bytes, write_file
 from ctbench.results.run import RunResult
-from ctbench.results.schema import ResultsError, run_from_json, run_to_json
+from ctbench.results.schema import ParamsCheck, ResultsError, run_from_json, run_to_json
 
 
 def dumps(run: RunResult) -> str:
@@ -28,138 +25,9 @@ def dumps(run: RunResult) -> str:
     return json.dumps(run_to_json(run), separators=(",", ":")) + "\n"
 
 
-@contextmanager
-def writing(where: str) -> Iterator[None]:
-    """The one place a failed write becomes the one-line error: any OSError
-    in the block (a full disk, a quota, a read-only mount, EIO) is raised
-    again as ``OutputError("cannot write WHERE: No space left on device")``,
-    which the command line reports with exit status 2.
-
-    A closed pipe passes through as BrokenPipeError: the reader went away
-    (``| head``), which is no failure of the run.
-    """
-    try:
-        yield
-    except BrokenPipeError:
-        raise
-    except OSError as exc:
-        raise OutputError(f"cannot write {where}: {exc.strerror or exc}") from None
-
-
-def write_file(path: Path, data: str | bytes) -> None:
-    """:func:`write_atomic`, with a failure as the one-line OutputError."""
-    with writing(str(path)):
-        write_atomic(path, data)
-
-
-def write_atomic(path: Path, text: str | bytes) -> None:
-    """Write through a temporary file beside the target, then rename, so a
-    reader never sees a half-written file.  Text is written as UTF-8.
-
-    A symlink is followed: its target is replaced (atomically, in the
-    target's directory) and the link stays a link. Replacing an existing
-    file keeps its permission bits; a new file gets the mode open() would.
-    """
-    target = Path(os.path.realpath(path))
-    try:
-        mode = stat.S_IMODE(target.stat().st_mode)
-    except FileNotFoundError:
-        mode = 0o666 & ~_umask()
-    if target.exists() and not target.is_file():
-        # A rename would replace a device node or a directory entry.
-        raise IsADirectoryError(errno.EISDIR, "not a regular file", str(path))
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    try:
-        # mkstemp creates the file 0600.
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "wb") as out:
-            out.write(text.encode("utf-8") if isinstance(text, str) else text)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
 def save(run: RunResult, path: Path) -> None:
     """Write ``run``'s results file, or raise the one-line OutputError."""
     write_file(path, dumps(run))
-
-
-def same_file(a: Path, b: Path) -> bool:
-    """Whether ``a`` and ``b`` name one file: the same path once symlinks
-    are resolved (even if it does not exist yet), or the same inode (a hard
-    link, or a bind mount)."""
-    if os.path.realpath(a) == os.path.realpath(b):
-        return True
-    try:
-        sa, sb = os.stat(a), os.stat(b)
-    except OSError:
-        return False
-    return (sa.st_dev, sa.st_ino) == (sb.st_dev, sb.st_ino)
-
-
-def lock_path(target: Path) -> Path:
-    """The lock file of ``target``: ``.NAME.lock`` beside the file (or
-    folder) that will be written, a symlink's target rather than the link."""
-    real = Path(os.path.realpath(target))
-    return real.parent / f".{real.name}.lock"
-
-
-@contextmanager
-def writer_lock(target: Path) -> Iterator[None]:
-    """Hold the lock of ``target`` (a file or folder about to be written)
-    for the block, or raise ``OutputError("another ctbench run is writing
-    TARGET")`` at once, so that two runs writing one file do not both write
-    it and keep only the last one's results.
-
-    The lock is an flock on :func:`lock_path`, a file created for it and
-    removed on release.  A run killed outright (SIGKILL) leaves the file
-    behind, unlocked: the kernel drops the flock with the process, and the
-    next run takes and removes it.
-    """
-    where = lock_path(target)
-    fd = _locked(where, target)
-    try:
-        yield
-    finally:
-        # Removed while still held: a run that opened the old file and
-        # gets its lock after us sees it gone and opens a new one.
-        where.unlink(missing_ok=True)
-        os.close(fd)
-
-
-def _locked(where: Path, target: Path) -> int:
-    while True:
-        with writing(str(where)):
-            fd = os.open(where, os.O_RDWR | os.O_CREAT, 0o666)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            raise OutputError(
-                f"another ctbench run is writing {target} (its lock file: {where})"
-            ) from None
-        except OSError as exc:
-            os.close(fd)
-            raise OutputError(f"cannot lock {where}: {exc.strerror or exc}") from None
-        try:
-            now = os.stat(where)
-        except FileNotFoundError:
-            now = None
-        held = os.fstat(fd)
-        if now is not None and (now.st_dev, now.st_ino) == (held.st_dev, held.st_ino):
-            return fd
-        # The run before us removed the file between our open and our
-        # flock: this lock guards nothing; take the new file's.
-        os.close(fd)
 
 
 def parse_json(text: str, where: str) -> object:
@@ -177,20 +45,13 @@ def parse_json(text: str, where: str) -> object:
         raise ResultsError(f"{where}: not valid JSON (nested too deeply)") from None
 
 
-# What a path that is not a regular file is, for the refusal.
-_FILE_KINDS: dict[int, str] = {
-    stat.S_IFDIR: "a directory",
-    stat.S_IFIFO: "a FIFO",
-    stat.S_IFCHR: "a character device",
-    stat.S_IFBLK: "a block device",
-    stat.S_IFSOCK: "a socket",
-}
-
-
 def read_text(path: Path) -> str:
     """A regular file's UTF-8 text (a symlink is followed), or a one-line
-    ResultsError (see :func:`read_bytes`)."""
-    raw = read_bytes(path)
+    ResultsError (see :func:`ctbench.files.read_bytes`)."""
+    try:
+        raw = read_bytes(path)
+    except ReadError as exc:
+        raise ResultsError(str(exc)) from None
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -199,36 +60,15 @@ def read_text(path: Path) -> str:
         ) from None
 
 
-def read_bytes(path: Path, most: int | None = None) -> bytes:
-    """A regular file's bytes (a symlink is followed), or a one-line
-    ResultsError; with ``most``, its first ``most`` bytes only.
-
-    Anything else is refused before it is read: /dev/zero would be read
-    until memory runs out, and opening a FIFO blocks until a writer comes.
-    The path is checked with stat() before it is opened, then the open file
-    with fstat(), opened non-blocking, in case it was replaced in between.
-    """
-    try:
-        _regular(path, os.stat(path).st_mode)
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-        with os.fdopen(fd, "rb") as file:
-            _regular(path, os.fstat(file.fileno()).st_mode)
-            return file.read() if most is None else file.read(most)
-    except OSError as exc:
-        raise ResultsError(f"{path}: cannot read: {exc.strerror or exc}") from None
+def loads(
+    text: str,
+    where: str = "results",
+    commands: Mapping[str, ParamsCheck] | None = None,
+) -> RunResult:
+    """The run in ``text``; ``commands`` are the commands it may be of, each
+    with the check of its parameters (any command, unchecked, when None)."""
+    return run_from_json(parse_json(text, where), where, commands)
 
 
-def _regular(path: Path, mode: int) -> None:
-    if not stat.S_ISREG(mode):
-        kind = _FILE_KINDS.get(stat.S_IFMT(mode), "an unknown kind")
-        raise ResultsError(f"{path}: cannot read: not a regular file ({kind})")
-
-
-def loads(text: str, where: str = "results") -> RunResult:
-    from ctbench.commands import param_checks
-
-    return run_from_json(parse_json(text, where), where, param_checks())
-
-
-def load(path: Path) -> RunResult:
-    return loads(read_text(path), str(path))
+def load(path: Path, commands: Mapping[str, ParamsCheck] | None = None) -> RunResult:
+    return loads(read_text(path), str(path), commands)

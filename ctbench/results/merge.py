@@ -110,10 +110,6 @@ def side_by_side(
     return out
 
 
-# Parameters that may differ between runs pooled into one, and become the
-# sum of the runs': how many rounds (benchmark-zones) or repetitions
-# (replay) each ran.
-SUMMED_PARAMS: Final = ("iterations", "repeat")
 # Parameters that may differ and are kept only where every run agrees: the
 # seed older files recorded, which seeded nothing.
 AGREED_PARAMS: Final = ("seed",)
@@ -131,10 +127,10 @@ Rates = Callable[
 
 @dataclass(frozen=True)
 class Pooling:
-    """How a command's ``extra`` figures pool, so that they describe the
-    pooled samples.  Each command declares its own (ctbench.commands): a
-    name such as ``packets`` is a total in one command and a figure per
-    repetition in another.
+    """How a command's parameters and ``extra`` figures pool, so that they
+    describe the pooled samples.  Each command declares its own (its
+    :class:`ctbench.registry.Command` record): a name such as ``packets`` is
+    a total in one command and a figure per repetition in another.
 
     A figure named nowhere here is per run, such as the table's state at
     the end: kept when every run recorded the same value, dropped
@@ -142,6 +138,9 @@ class Pooling:
     in another shape) is dropped rather than left at one run's value.
     """
 
+    # Parameters that may differ between the runs, and become the sum of
+    # theirs: how many rounds or repetitions each ran.
+    summed_params: tuple[str, ...] = ()
     # Totals over a run: summed.
     summed: tuple[str, ...] = ()
     # Totals per thread: summed thread by thread.
@@ -157,13 +156,6 @@ class Pooling:
     # run's; kept only for the runs that recorded them.
     rates: tuple[str, ...] = ()
     rate: Rates | None = None
-
-
-def pooling_of(command: str) -> Pooling:
-    # ctbench.commands imports every scenario, which import this package.
-    from ctbench.commands import pooling
-
-    return pooling(command)
 
 
 def pooled_runs(run: RunResult, result: BackendResult | None = None) -> int:
@@ -185,9 +177,7 @@ def _run_names(name: str, run: RunResult) -> list[str]:
     return [str(n) for n in names] if isinstance(names, list) and names else [name]
 
 
-def pool_runs(
-    runs: Sequence[tuple[str, RunResult]], pooling: Pooling | None = None
-) -> RunResult:
+def pool_runs(runs: Sequence[tuple[str, RunResult]], pooling: Pooling) -> RunResult:
     """Several runs of one scenario as one run: each backend's samples
     concatenated in the order given, its counters summed.  Runs made
     alternately (A B A B) on one machine pool into two runs whose drift
@@ -196,8 +186,8 @@ def pool_runs(
 
     Every figure of the pooled run is the pool of the runs' or absent:
 
-    - ITERATIONS (benchmark-zones) and the repeat count (replay) become the
-      sums of the runs';
+    - the parameters the command's Pooling names (ITERATIONS of
+      benchmark-zones, replay's repeat count) become the sums of the runs';
     - backends pair by the table they ran, not by the spec as typed
       (``-b sharded`` pools with ``-b sharded:shards=64``);
     - measurements made once a run, of one machine (the fill's times, the
@@ -214,7 +204,6 @@ def pool_runs(
     """
     if not runs:
         raise ResultsError("no results to pool")
-    pooling = pooling or pooling_of(runs[0][1].command)
     first_name, first = runs[0]
     for name, run in runs:
         if any(p.summary is not None for r in run.results for p in r.phases.values()):
@@ -223,7 +212,9 @@ def pool_runs(
             raise ResultsError(
                 f"cannot pool {name}: it holds summary-only phases (no samples)"
             )
-    partners = [_check_poolable(first_name, first, name, run) for name, run in runs]
+    partners = [
+        _check_poolable(first_name, first, name, run, pooling) for name, run in runs
+    ]
     # How many runs each input stands for, to weigh its means.
     weights = [pooled_runs(run) for _, run in runs]
     names = [n for name, run in runs for n in _run_names(name, run)]
@@ -231,7 +222,7 @@ def pool_runs(
     signals = list(dict.fromkeys(run.stopped_by for _, run in runs if run.stopped_by))
     pooled = replace(
         first,
-        params=_pool_params([run.params for _, run in runs]),
+        params=_pool_params([run.params for _, run in runs], pooling.summed_params),
         environment=_agreed([run.environment for _, run in runs]),
         harness=_pool_harness([run.harness for _, run in runs], weights),
         started=started,
@@ -258,7 +249,7 @@ def pool_runs(
 
 
 def _check_poolable(
-    first_name: str, first: RunResult, name: str, run: RunResult
+    first_name: str, first: RunResult, name: str, run: RunResult, pooling: Pooling
 ) -> list[BackendResult]:
     """``run``'s backends in the order of ``first``'s, each the same table;
     ResultsError for a run that does not pool with ``first``."""
@@ -271,7 +262,7 @@ def _check_poolable(
         raise ResultsError(
             f"cannot pool runs from different machines or builds: {difference}"
         )
-    free = SUMMED_PARAMS + AGREED_PARAMS + PAIRED_PARAMS
+    free = pooling.summed_params + AGREED_PARAMS + PAIRED_PARAMS
     for key in sorted(first.params.keys() | run.params.keys()):
         if key not in free and first.params.get(key) != run.params.get(key):
             raise ResultsError(
@@ -318,9 +309,11 @@ def _span(runs: Sequence[RunResult]) -> tuple[str, str]:
     return started, finished
 
 
-def _pool_params(params: Sequence[dict[str, Any]]) -> dict[str, Any]:
+def _pool_params(
+    params: Sequence[dict[str, Any]], summed: tuple[str, ...]
+) -> dict[str, Any]:
     pooled = dict(params[0])
-    for key in SUMMED_PARAMS:
+    for key in summed:
         values = [p.get(key) for p in params]
         if key in pooled and all(isinstance(v, int) for v in values):
             pooled[key] = sum(values)

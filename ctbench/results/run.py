@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from ctbench.backends import spec_label
 from ctbench.stats import Summary, summarize
 
 # A backend's status in a run.
@@ -13,6 +13,14 @@ COMPLETE: Final = "complete"
 INTERRUPTED: Final = "interrupted"  # stopped by SIGINT or SIGTERM
 FAILED: Final = "failed"  # raised; ``error`` says what
 STATUSES: Final = (COMPLETE, INTERRUPTED, FAILED)
+
+
+def spec_label(name: str, options: Mapping[str, object]) -> str:
+    """``name`` or ``name:key=value,...`` with the options sorted: a
+    backend spec as a results file labels it (and as ``-b`` takes it)."""
+    if not options:
+        return name
+    return name + ":" + ",".join(f"{k}={v}" for k, v in sorted(options.items()))
 
 
 @dataclass

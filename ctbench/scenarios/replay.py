@@ -14,21 +14,15 @@ import math
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Final
 
-from ctbench.backends import create_table
 from ctbench.capture import Capture, read_capture
 from ctbench.capture.track import Batch, TrackConfig, plan_batches, wall_ms
-from ctbench.estimate import FIXED_S, QUIET_BELOW_S, REPORT_S_PER_SAMPLE, Estimate
-from ctbench.model import Conntrack, Limits
 from ctbench.packets import IPPROTO_TCP, CtState, ct_state_flags
 from ctbench.parse import extract_key
-from ctbench.report.document import Column
-from ctbench.report.numbers import plural
-from ctbench.report.sections import CommandSections, ExtraColumn, extra_value
-from ctbench.results import BackendResult, PhaseResult, Pooling, RunResult, pooled_runs
+from ctbench.results import PhaseResult, Pooling, RunResult
 from ctbench.results.merge import is_number
 from ctbench.scenarios.benchmark_zones import ESTIMATE_BYTES_PER_CONN
 from ctbench.scenarios.harness import (
@@ -39,7 +33,6 @@ from ctbench.scenarios.harness import (
     Turn,
     add_counts,
     execute_counts,
-    gc_frozen,
     never,
     no_progress,
     recorded,
@@ -62,15 +55,6 @@ BYTES_PER_PACKET: Final = 100
 # --constants`).
 BYTES_PER_SAMPLE: Final = 60
 BYTES_PER_EARLIER_SAMPLE: Final = 64
-# A bound per packet, for the decision to calibrate: 5x the 14-22 us a
-# packet of tests/data/captures/mixed.pcap costs here, batches of 32 and 1
-# (repetitions included; real captures cost more per packet than
-# ovstest's frame).
-BOUND_PACKET_S: Final = 100e-6
-# Packets run per backend to estimate a long run, in at least two
-# repetitions (the flush between them is part of a repetition's cost).
-_CALIBRATION_PACKETS: Final = 4096
-_CALIBRATION_MIN_REPEAT: Final = 2
 # How often the loop reports progress and checks for a stop, in batches.
 _CHECK_EVERY: Final = 256
 
@@ -108,6 +92,15 @@ class ReplayConfig(CommonConfig):
             "gc": common["gc"],
             "backends": common["backends"],
         }
+
+
+@dataclass(frozen=True)
+class ReplayInput:
+    """What a replay runs from: its config, and its captures read as one
+    stream (:func:`load_captures`), which its estimates read too."""
+
+    config: ReplayConfig
+    capture: Capture
 
 
 def check_params(params: Mapping[str, Any]) -> None:
@@ -324,50 +317,6 @@ def estimated_bytes(config: ReplayConfig, capture: Capture) -> int:
     )
 
 
-def estimate_replay(
-    config: ReplayConfig,
-    capture: Capture,
-    *,
-    calibrate_above: float = QUIET_BELOW_S,
-) -> Estimate:
-    """The whole run, every backend in turn: a generous bound, or, when
-    that is over ``calibrate_above`` seconds, each backend's time for whole
-    repetitions of the capture's first packets (up to 4,096), run as the
-    replay runs them: the timed batches, the harness between them and the
-    untimed flush between repetitions."""
-    packets = len(capture) * config.repeat
-    samples = len(plan_batches(capture, config.track)) * config.repeat
-    report = samples * REPORT_S_PER_SAMPLE
-    bound = len(config.backends) * (FIXED_S + report + packets * BOUND_PACKET_S)
-    if bound <= calibrate_above:
-        return Estimate(bound, calibrated=False)
-    first = min(len(capture), _CALIBRATION_PACKETS)
-    part = Capture(
-        capture.path,
-        capture.format,
-        capture.link_types,
-        capture.frames[:first],
-        capture.ts_ns[:first],
-    )
-    reps = max(_CALIBRATION_MIN_REPEAT, _CALIBRATION_PACKETS // first)
-    total = 0.0
-    for spec in config.backends:
-        workload = ReplayWorkload(replace(config, repeat=reps, backends=(spec,)), part)
-        model = Conntrack(
-            create_table(spec),
-            Limits(conn_limit=config.conn_limit),
-            verify_l4=config.verify_l4,
-        )
-        result = BackendResult(backend=spec.name, options=dict(spec.options))
-        turn = Turn(spec, result, model, lambda stage, done, total: None, never)
-        with gc_frozen(not config.gc_enabled):
-            start = time.perf_counter()  # after the collection gc_frozen makes
-            workload.run(turn)
-            per_packet = (time.perf_counter() - start) / (reps * first)
-        total += FIXED_S + report + packets * per_packet
-    return Estimate(total, calibrated=True)
-
-
 def run_replay(
     config: ReplayConfig,
     capture: Capture,
@@ -375,92 +324,6 @@ def run_replay(
     interrupted: Callable[[], bool] = never,
 ) -> RunResult:
     return run_workload(ReplayWorkload(config, capture), progress, interrupted)
-
-
-# -- the report's sections ----------------------------------------------------
-
-METHOD_NOTE: Final = (
-    "Times in microseconds, one sample per execute of one batch (up to "
-    "BATCH_SIZE packets of one L3 type and zone). {stats} Packets/s: the "
-    "packets of the whole repetitions over their timed executes."
-)
-
-
-def _method(run: RunResult) -> str:
-    return METHOD_NOTE
-
-
-def _summary(run: RunResult) -> list[str]:
-    params = run.params
-    found = params.get("capture")
-    capture: dict[str, Any] = found if isinstance(found, dict) else {}
-    # A hand-made file may lack what replay records: "?" for what it lacks.
-    lines = [
-        f"capture: {plural(params.get('packets'), 'packet')} in "
-        f"{plural(params.get('batches'), 'batch', 'batches')} of up to "
-        f"{params.get('batch_size', '?')} "
-        f"({', '.join(capture.get('link_types', [])) or '?'}, "
-        f"{_traffic(params.get('files', []), capture)}), clock "
-        f"{params.get('clock', '?')}, zone {_zones(params)}, {_times(run)}"
-    ]
-    for result in run.results:
-        extra = result.extra
-        states = extra.get("states") or {}
-        if states:
-            listed = ", ".join(f"{name} {n:,}" for name, n in states.items())
-            lines.append(
-                f"{result.label}: each packet's state (first repetition): {listed}"
-            )
-        reasons = extra.get("invalid_reasons") or {}
-        if reasons:
-            listed = ", ".join(f"{why} {n:,}" for why, n in reasons.items())
-            lines.append(f"{result.label}: inv|trk because: {listed}")
-        phase = result.phases.get(PHASE)
-        if phase and phase.counters:
-            c = phase.counters
-            # The model counts a packet invalid where it has no connection
-            # (conn_key_extract() refused it, or it could not start one); a
-            # packet a tracked TCP connection rejects is inv|trk and not
-            # counted (tests/data/captures/tcp.pcap: 5 inv|trk, 3 counted).
-            lines.append(
-                f"{result.label}: work over "
-                f"{plural(extra.get('repetitions', 0), 'repetition')}: "
-                f"{plural(c.get('lookups', 0), 'packet')}, "
-                f"{plural(c.get('created', 0), 'connection')} created, "
-                f"{c.get('removed', 0):,} removed, {c.get('invalid', 0):,} invalid "
-                "without a connection (unreadable, or could not start one; "
-                "inv|trk also counts those a tracked connection rejected), "
-                f"{c.get('refused', 0):,} refused"
-            )
-    return lines
-
-
-def _traffic(files: list[str], capture: dict[str, Any]) -> str:
-    """How long the traffic lasts: each file's own span when several are
-    played (files from different years would otherwise read as decades of
-    traffic).  Files before spans_s was recorded have only the whole span."""
-    spans = capture.get("spans_s")
-    if spans and len(spans) > 1 and len(spans) == len(files):
-        listed = ", ".join(
-            f"{name} {span:.3f} s" for name, span in zip(files, spans, strict=True)
-        )
-        return f"each file's traffic: {listed}"
-    duration = capture.get("duration_s")
-    return f"{duration:.3f} s of traffic" if duration is not None else "? s of traffic"
-
-
-def _times(run: RunResult) -> str:
-    repeat = run.params.get("repeat", 1)
-    played = "played once" if repeat == 1 else f"played {repeat:,} times"
-    runs = pooled_runs(run)
-    return played + (f" over {runs} pooled runs" if runs > 1 else "")
-
-
-def _zones(params: dict[str, Any]) -> str:
-    zone, zones = params.get("zone", 0), params.get("zones", 1)
-    if zones == 1:
-        return str(zone)
-    return f"{zone}..{zone + zones - 1} (by connection)"
 
 
 def _pooled_rate(
@@ -485,18 +348,13 @@ def _pooled_rate(
     return {"pps": packets / seconds} if seconds else {}
 
 
-# The extra figures (ReplayWorkload.run): ``packets`` is the capture's, one
+# Pooled runs played the captures the sum of their --repeat times.  The
+# extra figures (ReplayWorkload.run): ``packets`` is the capture's, one
 # repetition's; the repetitions are summed; the first repetition's states
 # and the table at the end are per run.
-POOLING: Final = Pooling(summed=("repetitions",), rates=("pps",), rate=_pooled_rate)
-
-
-SECTIONS: Final = CommandSections(
-    phases={PHASE: "ct execute (one batch)"},
-    title_params=("files",),
-    method=_method,
-    extra_columns=(
-        ExtraColumn(Column("pps", "Packets/s", "rate"), extra_value("pps")),
-    ),
-    summary=_summary,
+POOLING: Final = Pooling(
+    summed_params=("repeat",),
+    summed=("repetitions",),
+    rates=("pps",),
+    rate=_pooled_rate,
 )

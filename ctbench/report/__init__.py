@@ -1,0 +1,1 @@
+"""Reports: built once from a run, laid out by every format."""

@@ -1,0 +1,1 @@
+"""Each command's report sections, one module per command, named after it."""

@@ -1,0 +1,1 @@
+"""Scenarios: what each command does to the model, on one shared harness."""
