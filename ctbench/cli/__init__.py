@@ -40,8 +40,8 @@ def _register() -> None:
         backends,
         benchmark,
         benchmark_zones,
-        capture,
         ovstest,
+        pcap,
         results,
     )
 
@@ -51,8 +51,8 @@ def _register() -> None:
     cli.add_command(results.report)
     cli.add_command(results.compare)
     cli.add_command(results.merge)
-    cli.add_command(capture.pcap)
-    cli.add_command(capture.replay)
+    cli.add_command(pcap.pcap)
+    cli.add_command(pcap.replay)
     cli.add_command(ovstest.import_ovstest)
 
 
