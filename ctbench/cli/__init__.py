@@ -42,15 +42,15 @@ def _register() -> None:
         benchmark_zones,
         ovstest,
         pcap,
-        results,
+        report,
     )
 
     cli.add_command(backends.backends)
     cli.add_command(benchmark_zones.benchmark_zones)
     cli.add_command(benchmark.benchmark)
-    cli.add_command(results.report)
-    cli.add_command(results.compare)
-    cli.add_command(results.merge)
+    cli.add_command(report.report)
+    cli.add_command(report.compare)
+    cli.add_command(report.merge)
     cli.add_command(pcap.pcap)
     cli.add_command(pcap.replay)
     cli.add_command(ovstest.import_ovstest)
