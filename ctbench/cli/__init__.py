@@ -40,7 +40,7 @@ def _register() -> None:
         backends,
         benchmark,
         benchmark_zones,
-        ovstest,
+        import_ovstest,
         pcap,
         report,
     )
@@ -53,7 +53,7 @@ def _register() -> None:
     cli.add_command(report.merge)
     cli.add_command(pcap.pcap)
     cli.add_command(pcap.replay)
-    cli.add_command(ovstest.import_ovstest)
+    cli.add_command(import_ovstest.import_ovstest)
 
 
 _register()

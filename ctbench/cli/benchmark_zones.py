@@ -15,7 +15,7 @@ from ctbench.cli.common import (
     run_benchmark,
     run_options,
 )
-from ctbench.cli.ovstest import ovstest_options, refuse_unreproducible
+from ctbench.cli.import_ovstest import ovstest_options, refuse_unreproducible
 from ctbench.estimate import estimate_zones
 from ctbench.ovstest.plan import OvstestPlan
 from ctbench.scenarios.benchmark_zones import ZoneConfig, run_zones
