@@ -16,7 +16,7 @@ from typing import Any, NoReturn, TextIO, cast
 import click
 
 from ctbench import __version__
-from ctbench.cli.common import EXIT_INTERRUPTED, EXIT_USAGE
+from ctbench.cli.run import EXIT_INTERRUPTED, EXIT_USAGE
 from ctbench.errors import CtbenchError
 from ctbench.results import writing
 

@@ -6,7 +6,8 @@ from functools import partial
 
 import click
 
-from ctbench.cli.common import (
+from ctbench.cli.import_ovstest import ovstest_options, refuse_unreproducible
+from ctbench.cli.run import (
     INTEGER,
     STOPPING_HELP,
     NumbersAsArguments,
@@ -15,7 +16,6 @@ from ctbench.cli.common import (
     run_benchmark,
     run_options,
 )
-from ctbench.cli.import_ovstest import ovstest_options, refuse_unreproducible
 from ctbench.estimate import estimate_zones
 from ctbench.ovstest.plan import OvstestPlan
 from ctbench.scenarios.benchmark_zones import ZoneConfig, run_zones

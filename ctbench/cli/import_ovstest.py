@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from ctbench.cli.common import Integer, OutputFile, check_output, emit, format_option
+from ctbench.cli.run import Integer, OutputFile, check_output, emit, format_option
 from ctbench.errors import CtbenchError
 from ctbench.ovstest.parse import (
     MAX_TEXT_BYTES,

@@ -13,7 +13,8 @@ import click
 from ctbench.backends import BackendSpec, create_table
 from ctbench.capture import ovstest_states, read_capture
 from ctbench.capture.track import CLOCKS, TrackConfig, track, track_batches
-from ctbench.cli.common import (
+from ctbench.cli.progress_display import Interrupt
+from ctbench.cli.run import (
     EXIT_INTERRUPTED,
     INTEGER,
     STOPPING_HELP,
@@ -25,7 +26,6 @@ from ctbench.cli.common import (
     run_benchmark,
     run_options,
 )
-from ctbench.cli.progress_display import Interrupt
 from ctbench.errors import CtbenchError
 from ctbench.model import Conntrack, Limits
 from ctbench.ovstest.runner import check_executable

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ctbench.cli.common import OutputFile, check_output
+from ctbench.cli.run import OutputFile, check_output
 from ctbench.plot import PlotError
 from ctbench.plot.inputs import COMPARISON, RUN, SWEEP, load_input
 from ctbench.plot.save import output_format, save_figure

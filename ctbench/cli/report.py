@@ -9,7 +9,7 @@ import click
 
 from ctbench import compare as comparing
 from ctbench import results
-from ctbench.cli.common import (
+from ctbench.cli.run import (
     Integer,
     OutputFile,
     check_output,

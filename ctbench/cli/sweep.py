@@ -11,7 +11,8 @@ from pathlib import Path
 import click
 
 from ctbench import results
-from ctbench.cli.common import (
+from ctbench.cli.progress_display import Interrupt, ProgressDisplay, to_stderr
+from ctbench.cli.run import (
     EXIT_BACKEND_FAILED,
     FORCE_HELP,
     INTEGER,
@@ -24,7 +25,6 @@ from ctbench.cli.common import (
     parse_backends,
     write_before_report,
 )
-from ctbench.cli.progress_display import Interrupt, ProgressDisplay, to_stderr
 from ctbench.errors import CtbenchError, OutputError
 from ctbench.estimate import estimate_zones_grid
 from ctbench.growth.analysis import DEFAULT_STATISTIC, STATISTICS
@@ -457,7 +457,7 @@ def _report(
     interrupt: Interrupt | None = None,
 ) -> None:
     """Write the sweep file, then print the growth table, as
-    :func:`ctbench.cli.common.emit` does for a run."""
+    :func:`ctbench.cli.run.emit` does for a run."""
     unwritten = write_before_report(
         output,
         lambda path: results.write_file(path, dumps_sweep(doc, path)),
