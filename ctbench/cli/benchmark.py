@@ -7,18 +7,12 @@ from functools import partial
 import click
 
 from ctbench.cli.import_ovstest import ovstest_options, refuse_unreproducible
-from ctbench.cli.run import (
-    INTEGER,
-    STOPPING_HELP,
-    NumbersAsArguments,
-    RunOptions,
-    check_output,
-    check_threads,
-    run_benchmark,
-    run_options,
-)
+from ctbench.cli.options import STOPPING_HELP, RunOptions, run_options
+from ctbench.cli.run import claim_output, run_benchmark
+from ctbench.cli.types import INTEGER, NumbersAsArguments
 from ctbench.estimate import estimate_threads
 from ctbench.ovstest.plan import OvstestPlan
+from ctbench.preflight import check_threads
 from ctbench.scenarios.benchmark import ThreadsConfig, run_threads
 
 
@@ -71,7 +65,7 @@ def benchmark(
         **opts.common(),
     )
     check_threads(config.n_threads)
-    check_output(opts.output)
+    claim_output(opts.output)
     run_benchmark(
         partial(run_threads, config),
         config.estimated_bytes(),

@@ -7,15 +7,9 @@ from functools import partial
 import click
 
 from ctbench.cli.import_ovstest import ovstest_options, refuse_unreproducible
-from ctbench.cli.run import (
-    INTEGER,
-    STOPPING_HELP,
-    NumbersAsArguments,
-    RunOptions,
-    check_output,
-    run_benchmark,
-    run_options,
-)
+from ctbench.cli.options import STOPPING_HELP, RunOptions, run_options
+from ctbench.cli.run import claim_output, run_benchmark
+from ctbench.cli.types import INTEGER, NumbersAsArguments
 from ctbench.estimate import estimate_zones
 from ctbench.ovstest.plan import OvstestPlan
 from ctbench.scenarios.benchmark_zones import ZoneConfig, run_zones
@@ -105,7 +99,7 @@ def benchmark_zones(
         memory_sample=memory_sample,
         **opts.common(),
     )
-    check_output(opts.output)
+    claim_output(opts.output)
     run_benchmark(
         partial(run_zones, config),
         config.estimated_bytes(),

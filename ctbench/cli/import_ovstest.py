@@ -11,7 +11,9 @@ from typing import Any
 
 import click
 
-from ctbench.cli.run import Integer, OutputFile, check_output, emit, format_option
+from ctbench.cli.options import format_option
+from ctbench.cli.run import claim_output, emit
+from ctbench.cli.types import Integer, OutputFile
 from ctbench.errors import CtbenchError
 from ctbench.ovstest.parse import (
     MAX_TEXT_BYTES,
@@ -158,7 +160,7 @@ def import_ovstest(
       ovstest test-conntrack benchmark 1 1000000 32 |
         ctbench import-ovstest - --args "1 1000000 32" -o bench.json
     """
-    check_output(output, () if str(file) == "-" else (file,))
+    claim_output(output, () if str(file) == "-" else (file,))
     if str(file) == "-":
         origin = "stdin"
         text = read_stream(sys.stdin.buffer, origin)

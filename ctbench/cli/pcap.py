@@ -13,19 +13,10 @@ import click
 from ctbench.backends import BackendSpec, create_table
 from ctbench.capture import ovstest_states, read_capture
 from ctbench.capture.track import CLOCKS, TrackConfig, track, track_batches
+from ctbench.cli.options import STOPPING_HELP, RunOptions, parse_backends, run_options
 from ctbench.cli.progress_display import Interrupt
-from ctbench.cli.run import (
-    EXIT_INTERRUPTED,
-    INTEGER,
-    STOPPING_HELP,
-    OutputFile,
-    RunOptions,
-    check_output,
-    finish,
-    parse_backends,
-    run_benchmark,
-    run_options,
-)
+from ctbench.cli.run import EXIT_INTERRUPTED, claim_output, finish, run_benchmark
+from ctbench.cli.types import INTEGER, OutputFile
 from ctbench.errors import CtbenchError
 from ctbench.model import Conntrack, Limits
 from ctbench.ovstest.runner import check_executable
@@ -291,7 +282,7 @@ def _summary(
             f"--format must be one of {', '.join(REPORT_FORMATS)} with --summary "
             f"(got {fmt!r})"
         )
-    check_output(output, (file,))
+    claim_output(output, (file,))
     capture = read_capture(file)
     require_packets(capture)
     replay = ReplayConfig(files=(str(file),), track=config, backends=(spec,))
@@ -349,7 +340,7 @@ def replay(
       ctbench replay capture.pcap --repeat 1000
       ctbench replay a.pcap b.pcapng --zones 64 -b single -b per-zone -o run.json
     """
-    check_output(opts.output, files)
+    claim_output(opts.output, files)
     config = ReplayConfig(
         files=tuple(str(f) for f in files),
         track=TrackConfig(

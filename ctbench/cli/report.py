@@ -9,13 +9,9 @@ import click
 
 from ctbench import compare as comparing
 from ctbench import results
-from ctbench.cli.run import (
-    Integer,
-    OutputFile,
-    check_output,
-    emit,
-    format_option,
-)
+from ctbench.cli.options import format_option
+from ctbench.cli.run import claim_output, emit
+from ctbench.cli.types import Integer, OutputFile
 from ctbench.compare import Settings
 from ctbench.render import comparison as render_comparison
 from ctbench.render.json_format import render_many
@@ -225,7 +221,7 @@ def merge(files: tuple[Path, ...], output: Path) -> None:
     Examples:
       ctbench merge base-1.json base-2.json base-3.json -o base.json
     """
-    check_output(output, files)
+    claim_output(output, files)
     runs = [results.load(path) for path in files]
     pooled = results.pool_runs(list(zip(map(str, files), runs, strict=True)))
     for warning in _repeated_files(files):

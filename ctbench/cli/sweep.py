@@ -11,20 +11,16 @@ from pathlib import Path
 import click
 
 from ctbench import results
+from ctbench.cli.options import FORCE_HELP, parse_backends
 from ctbench.cli.progress_display import Interrupt, ProgressDisplay, to_stderr
 from ctbench.cli.run import (
     EXIT_BACKEND_FAILED,
-    FORCE_HELP,
-    INTEGER,
-    Integer,
-    OutputFile,
-    check_memory,
-    check_output,
-    check_time,
+    claim_output,
     lock_until_done,
-    parse_backends,
+    say,
     write_before_report,
 )
+from ctbench.cli.types import INTEGER, Integer, OutputFile
 from ctbench.errors import CtbenchError, OutputError
 from ctbench.estimate import estimate_zones_grid
 from ctbench.growth.analysis import DEFAULT_STATISTIC, STATISTICS
@@ -42,6 +38,7 @@ from ctbench.growth.grid import (
 from ctbench.growth.runner import Event, Step, point_files, run_sweep
 from ctbench.memory import DEFAULT_SAMPLE_CONNS
 from ctbench.model import DEFAULT_CONN_LIMIT
+from ctbench.preflight import check_memory, check_time
 from ctbench.render import growth
 from ctbench.report.numbers import plural
 from ctbench.results import RunResult
@@ -257,7 +254,7 @@ def _given(ctx: click.Context, name: str) -> bool:
 def _plan(config: SweepConfig, output: Path) -> None:
     import json
 
-    check_output(output)
+    claim_output(output)
     points = config.points()
     plan = plan_to_json(config, points)
     results.write_file(output, json.dumps(plan, indent=1) + "\n")
@@ -296,7 +293,7 @@ def _merge(
     if not files:
         raise SweepUsageError("--merge needs the results FILEs to fit")
     paths = [Path(f) for f in files]
-    check_output(output, paths)
+    claim_output(output, paths)
     named = [(str(path), results.load(path)) for path in paths]
     doc = build_sweep(named, statistic)
     _report(doc, output, fmt)
@@ -316,7 +313,7 @@ def _run(
     fmt: str,
 ) -> None:
     # The sweep file must not replace a point's file, which it lists.
-    check_output(output, [points_dir / p.file_name() for p in config.points()])
+    claim_output(output, [points_dir / p.file_name() for p in config.points()])
     _check_points_dir(points_dir)
     lock_until_done(points_dir)
     existing = point_files(config, points_dir)
@@ -340,14 +337,16 @@ def _run(
         configs = [config.zone_config(p) for p in todo]
         biggest = max(configs, key=lambda c: c.estimated_bytes())
         check_memory(biggest.estimated_bytes(), biggest.expected_stored, config.force)
-        check_time(
-            estimate_zones_grid(
-                config.backends,
-                [(p.entries, p.zones) for p in todo],
-                config.warmup + config.iterations,
-                config.conn_limit,
-            ),
-            config.force,
+        say(
+            check_time(
+                estimate_zones_grid(
+                    config.backends,
+                    [(p.entries, p.zones) for p in todo],
+                    config.warmup + config.iterations,
+                    config.conn_limit,
+                ),
+                config.force,
+            )
         )
     _make_points_dir(points_dir)
     interrupt = Interrupt()
