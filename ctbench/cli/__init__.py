@@ -40,8 +40,11 @@ def _register() -> None:
         backends,
         benchmark,
         benchmark_zones,
+        compare,
         import_ovstest,
+        merge,
         pcap,
+        replay,
         report,
     )
 
@@ -49,10 +52,10 @@ def _register() -> None:
     cli.add_command(benchmark_zones.benchmark_zones)
     cli.add_command(benchmark.benchmark)
     cli.add_command(report.report)
-    cli.add_command(report.compare)
-    cli.add_command(report.merge)
+    cli.add_command(compare.compare)
+    cli.add_command(merge.merge)
     cli.add_command(pcap.pcap)
-    cli.add_command(pcap.replay)
+    cli.add_command(replay.replay)
     cli.add_command(import_ovstest.import_ovstest)
 
 

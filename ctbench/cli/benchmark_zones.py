@@ -6,8 +6,13 @@ from functools import partial
 
 import click
 
-from ctbench.cli.import_ovstest import ovstest_options, refuse_unreproducible
-from ctbench.cli.options import STOPPING_HELP, RunOptions, run_options
+from ctbench.cli.options import (
+    STOPPING_HELP,
+    RunOptions,
+    ovstest_options,
+    refuse_unreproducible,
+    run_options,
+)
 from ctbench.cli.run import claim_output, run_benchmark
 from ctbench.cli.types import INTEGER, NumbersAsArguments
 from ctbench.estimate import estimate_zones

@@ -1,5 +1,6 @@
 """The options several commands share, as decorator stacks: the benchmark
-commands' run options, the output options, --format."""
+commands' run options and their --ovstest options, the output options,
+--format, and how pcap and replay track a capture."""
 
 from __future__ import annotations
 
@@ -12,8 +13,18 @@ from typing import Any, Final, TypeVar
 import click
 
 from ctbench.backends import BackendSpec, backend_kwargs, shadowed
+from ctbench.capture.track import CLOCKS
 from ctbench.cli.types import INTEGER, OutputFile
+from ctbench.errors import CtbenchError
 from ctbench.model import DEFAULT_CONN_LIMIT
+from ctbench.ovstest.plan import (
+    MAX_REPEAT,
+    MIN_TIMEOUT_S,
+    TIMEOUT_FACTOR,
+    OvstestPlan,
+    parse_binary,
+    unreproducible,
+)
 from ctbench.render import FORMATS
 from ctbench.scenarios.harness import DEFAULT_BACKENDS
 
@@ -147,3 +158,95 @@ def output_options(func: F) -> F:
         "the report; a symlink is followed and an existing file keeps its mode.",
     )(func)
     return format_option()(func)
+
+
+def ovstest_options(func: Callable[..., None]) -> Callable[..., None]:
+    """--ovstest, --ovstest-repeat and --ovstest-timeout, handed to the
+    command as one ``ovstest: OvstestPlan | None`` argument."""
+
+    @functools.wraps(func)
+    def command(**kwargs: Any) -> None:
+        binaries = kwargs.pop("ovstest_binaries")
+        repeat = kwargs.pop("ovstest_repeat")
+        timeout = kwargs.pop("ovstest_timeout")
+        plan = None
+        if binaries:
+            plan = OvstestPlan(
+                tuple(parse_binary(b) for b in binaries), repeat or 1, timeout
+            )
+        elif repeat is not None or timeout is not None:
+            raise CtbenchError(
+                "--ovstest-repeat and --ovstest-timeout need --ovstest LABEL=PATH"
+            )
+        func(ovstest=plan, **kwargs)
+
+    options = (
+        click.option(
+            "--ovstest",
+            "ovstest_binaries",
+            multiple=True,
+            metavar="LABEL=PATH",
+            help="After ctbench's backends, run this ovstest binary with the same "
+            "arguments and show it as the row ovstest:LABEL, with ratios against "
+            "ctbench's backend LABEL. Repeatable.",
+        ),
+        click.option(
+            "--ovstest-repeat",
+            type=click.IntRange(1, MAX_REPEAT),
+            metavar="N",
+            help="Run each ovstest binary N times [default: 1]; with 20 or more "
+            "a side, compare gives intervals on the runs' Min.",
+        ),
+        click.option(
+            "--ovstest-timeout",
+            type=click.FloatRange(min=0, min_open=True),
+            metavar="SECONDS",
+            help=f"Bound on each ovstest run [default: {TIMEOUT_FACTOR:g} times "
+            f"ctbench's estimate for the run, at least {MIN_TIMEOUT_S:g} s].",
+        ),
+    )
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def refuse_unreproducible(plan: OvstestPlan | None, **options: Any) -> None:
+    """With --ovstest, refuse in one line the options ovstest cannot follow."""
+    if plan is None:
+        return
+    refused = unreproducible(options)
+    if refused:
+        raise CtbenchError(
+            f"--ovstest runs ovstest, which cannot reproduce {'; '.join(refused)}: "
+            "drop them, or run ovstest separately"
+        )
+
+
+def track_options(zone_help: str) -> Callable[[F], F]:
+    """--zone, --clock and --trust-l4-checksums; ``zone_help`` says what
+    --zone is to the command."""
+
+    def add(func: F) -> F:
+        return click.option(
+            "--zone", type=INTEGER, default=0, show_default=True, help=zone_help
+        )(_clock_and_checksums(func))
+
+    return add
+
+
+def _clock_and_checksums(func: F) -> F:
+    func = click.option(
+        "--trust-l4-checksums",
+        is_flag=True,
+        help="Trust every TCP, UDP, SCTP and ICMP checksum, as OVS does when "
+        "the NIC has verified them (default: verify them, as ovstest does; "
+        "loopback captures carry unfinished checksums).",
+    )(func)
+    return click.option(
+        "--clock",
+        type=click.Choice(CLOCKS),
+        default="capture",
+        show_default=True,
+        help="Each batch's time: the capture's timestamps, the wall clock "
+        "(ovstest's), or frozen at 0 (nothing expires).",
+    )(func)

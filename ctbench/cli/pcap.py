@@ -1,22 +1,21 @@
-"""ctbench pcap and ctbench replay: real captures through the model."""
+"""ctbench pcap: a capture through the model, packet by packet, as ovstest's
+pcap command."""
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar
 
 import click
 
 from ctbench.backends import BackendSpec, create_table
 from ctbench.capture import ovstest_states, read_capture
-from ctbench.capture.track import CLOCKS, TrackConfig, track, track_batches
-from ctbench.cli.options import STOPPING_HELP, RunOptions, parse_backends, run_options
+from ctbench.capture.track import TrackConfig, track, track_batches
+from ctbench.cli.options import parse_backends, track_options
 from ctbench.cli.progress_display import Interrupt
-from ctbench.cli.run import EXIT_INTERRUPTED, claim_output, finish, run_benchmark
-from ctbench.cli.types import INTEGER, OutputFile
+from ctbench.cli.run import EXIT_INTERRUPTED, claim_output, finish
+from ctbench.cli.types import CAPTURE, INTEGER, OutputFile
 from ctbench.errors import CtbenchError
 from ctbench.model import Conntrack, Limits
 from ctbench.ovstest.runner import check_executable
@@ -26,58 +25,20 @@ from ctbench.render.packet_stream import FORMATS as STREAM_FORMATS
 from ctbench.render.packet_stream import PacketRecord, StreamWriter
 from ctbench.report.numbers import plural
 from ctbench.scenarios.replay import (
-    DEFAULT_BATCH_SIZE,
     ReplayConfig,
-    estimate_replay,
-    estimated_bytes,
     explain_invalid,
-    load_captures,
     require_packets,
     run_replay,
 )
 
-_CAPTURE = click.Path(dir_okay=False, path_type=Path)
 # pcap --ovstest: some packet's state differs from ovstest's.
 EXIT_DIFFER = 1
 # pcap's table without -b: the design of the seed patch (conntrack-key-by-zone).
 PCAP_BACKEND = "per-zone"
 
 
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _track_options(zone_help: str) -> Callable[[F], F]:
-    """--zone, --clock and --trust-l4-checksums; ``zone_help`` says what
-    --zone is to the command."""
-
-    def add(func: F) -> F:
-        return click.option(
-            "--zone", type=INTEGER, default=0, show_default=True, help=zone_help
-        )(_clock_and_checksums(func))
-
-    return add
-
-
-def _clock_and_checksums(func: F) -> F:
-    func = click.option(
-        "--trust-l4-checksums",
-        is_flag=True,
-        help="Trust every TCP, UDP, SCTP and ICMP checksum, as OVS does when "
-        "the NIC has verified them (default: verify them, as ovstest does; "
-        "loopback captures carry unfinished checksums).",
-    )(func)
-    return click.option(
-        "--clock",
-        type=click.Choice(CLOCKS),
-        default="capture",
-        show_default=True,
-        help="Each batch's time: the capture's timestamps, the wall clock "
-        "(ovstest's), or frozen at 0 (nothing expires).",
-    )(func)
-
-
 @click.command("pcap")
-@click.argument("file", type=_CAPTURE)
+@click.argument("file", type=CAPTURE)
 @click.argument("batch_size", type=INTEGER, default=1, required=False)
 @click.option(
     "--backend",
@@ -88,7 +49,7 @@ def _clock_and_checksums(func: F) -> F:
     help=f"The backend whose table tracks the packets [default: {PCAP_BACKEND}]; "
     "one only (replay runs several side by side).",
 )
-@_track_options("Conntrack zone of every packet.")
+@track_options("Conntrack zone of every packet.")
 @click.option(
     "--format",
     "fmt",
@@ -291,74 +252,3 @@ def _summary(
     with interrupt.installed():
         interrupt.hold()  # tracked: a Ctrl-C now waits for the file
         finish(run, fmt, output, interrupt)
-
-
-@click.command("replay", epilog=STOPPING_HELP)
-@click.argument("files", nargs=-1, required=True, type=_CAPTURE)
-@click.option(
-    "--batch-size",
-    type=INTEGER,
-    default=DEFAULT_BATCH_SIZE,
-    show_default=True,
-    help="Packets per execute, at most 32 (a datapath's burst); a batch also "
-    "ends where the L3 type or the zone changes.",
-)
-@click.option(
-    "--repeat",
-    type=INTEGER,
-    default=1,
-    show_default=True,
-    help="Play the captures N times, each from an empty table.",
-)
-@click.option(
-    "--zones",
-    type=INTEGER,
-    default=1,
-    show_default=True,
-    help="Spread the connections over N zones from --zone on (by a hash of "
-    "each connection's key, so both directions share a zone).",
-)
-@_track_options("Conntrack zone of the packets (the first zone with --zones).")
-@run_options
-def replay(
-    files: tuple[Path, ...],
-    batch_size: int,
-    repeat: int,
-    zones: int,
-    zone: int,
-    clock: str,
-    trust_l4_checksums: bool,
-    opts: RunOptions,
-) -> None:
-    """Benchmark the backends on real traffic: the packets of FILES (pcap or
-    pcapng, played in order) through each backend in turn, with commit,
-    timed per batch.  Prints per-batch latency, packets per second, the
-    packets' states and the work done, side by side.
-
-    \b
-    Examples:
-      ctbench replay capture.pcap --repeat 1000
-      ctbench replay a.pcap b.pcapng --zones 64 -b single -b per-zone -o run.json
-    """
-    claim_output(opts.output, files)
-    config = ReplayConfig(
-        files=tuple(str(f) for f in files),
-        track=TrackConfig(
-            batch_size=batch_size,
-            zone=zone,
-            zones=zones,
-            clock=clock,
-            verify_l4=not trust_l4_checksums,
-        ),
-        repeat=repeat,
-        **opts.common(),
-    )
-    capture = load_captures(files)
-    require_packets(capture)
-    run_benchmark(
-        partial(run_replay, config, capture),
-        estimated_bytes(config, capture),
-        len(capture),
-        partial(estimate_replay, config, capture),
-        opts,
-    )

@@ -39,6 +39,10 @@ class Integer(click.IntRange):
 INTEGER: Final = Integer()
 _DECIMAL = re.compile(r"[+-]?[0-9]+", re.ASCII)
 
+# A capture file to read (pcap, replay): the reader says what is wrong
+# with one that is missing or is not a capture.
+CAPTURE: Final = click.Path(dir_okay=False, path_type=Path)
+
 
 class NumbersAsArguments(click.Command):
     """A command whose arguments may be negative numbers, so that ``-1``
