@@ -9,27 +9,22 @@ from pathlib import Path
 
 import click
 
-from ctbench.backends import BackendSpec, create_table
-from ctbench.capture import ovstest_states, read_capture
-from ctbench.capture.track import TrackConfig, track, track_batches
+from ctbench.backends import BackendSpec
+from ctbench.capture import read_capture
+from ctbench.capture.ovstest_states import check_file
+from ctbench.capture.packet_states import track_file
+from ctbench.capture.track import TrackConfig
 from ctbench.cli.options import parse_backends, track_options
 from ctbench.cli.progress_display import Interrupt
 from ctbench.cli.run import EXIT_INTERRUPTED, claim_output, finish
 from ctbench.cli.types import CAPTURE, INTEGER, OutputFile
 from ctbench.errors import CtbenchError
-from ctbench.model import Conntrack, Limits
-from ctbench.ovstest.runner import check_executable
-from ctbench.parse import extract_key
 from ctbench.render import FORMATS as REPORT_FORMATS
 from ctbench.render.packet_stream import FORMATS as STREAM_FORMATS
-from ctbench.render.packet_stream import PacketRecord, StreamWriter
+from ctbench.render.packet_stream import StreamWriter
+from ctbench.render.pcap_check import check_text
 from ctbench.report.numbers import plural
-from ctbench.scenarios.replay import (
-    ReplayConfig,
-    explain_invalid,
-    require_packets,
-    run_replay,
-)
+from ctbench.scenarios.replay import ReplayConfig, run_replay
 
 # pcap --ovstest: some packet's state differs from ovstest's.
 EXIT_DIFFER = 1
@@ -129,8 +124,10 @@ def pcap(
                 "--ovstest prints the packets whose states differ: it takes no "
                 "--summary, --format or --output"
             )
-        check_executable(ovstest_path, f"--ovstest {ovstest_path}")
-        _against_ovstest(file, config, spec, ovstest_path, ovstest_timeout)
+        result = check_file(file, config, spec, ovstest_path, ovstest_timeout)
+        click.echo(check_text(result, spec.label, ovstest_path, batch_size), nl=False)
+        if not result.agrees:
+            sys.exit(EXIT_DIFFER)
         return
     if ovstest_timeout is not None:
         raise CtbenchError("--ovstest-timeout goes with --ovstest PATH")
@@ -147,86 +144,19 @@ def pcap(
             if fmt in REPORT_FORMATS
             else f"--format must be one of {', '.join(STREAM_FORMATS)} (got {fmt!r})"
         )
-    capture = read_capture(file)
-    model = Conntrack(create_table(spec), Limits(), verify_l4=config.verify_l4)
+    tracked = track_file(file, config, spec, detail=fmt != "text")
     writer = StreamWriter(fmt, partial(click.echo, nl=False))
     done = 0
     try:
-        for batch, states in track_batches(capture, config, model):
-            records = []
-            for i, state in zip(range(batch.start, batch.end), states, strict=True):
-                frame = capture.frames[i]
-                records.append(
-                    PacketRecord(
-                        i + 1,
-                        capture.ts_ns[i],
-                        batch.zone,
-                        state,
-                        extract_key(frame, batch.zone, config.verify_l4)
-                        if fmt != "text"
-                        else "",
-                        explain_invalid(frame, config.verify_l4)
-                        if fmt != "text" and state & 0x10
-                        else None,
-                    )
-                )
+        for records in tracked.batches:
             writer.add(records)
-            done = batch.end
+            done = records[-1].number
     except KeyboardInterrupt:
         writer.close()
-        click.echo(
-            f"ctbench: interrupted after {done:,} of {plural(len(capture), 'packet')}",
-            err=True,
-        )
+        total = plural(len(tracked.capture), "packet")
+        click.echo(f"ctbench: interrupted after {done:,} of {total}", err=True)
         sys.exit(EXIT_INTERRUPTED)
     writer.close()
-
-
-def _against_ovstest(
-    file: Path,
-    config: TrackConfig,
-    spec: BackendSpec,
-    binary: Path,
-    timeout: float | None,
-) -> None:
-    capture = read_capture(file)
-    model = Conntrack(create_table(spec), Limits(), verify_l4=config.verify_l4)
-    states = track(capture, config, model)
-    result = ovstest_states.check(
-        file,
-        capture,
-        config,
-        states,
-        binary,
-        timeout if timeout is not None else ovstest_states.default_timeout(capture),
-    )
-    for note in result.notes:
-        click.echo(f"NOTE: {note}")
-    for d in result.differences:
-        why = f"  ({d.why})" if d.why else ""
-        click.echo(f"{d.number}: ctbench {d.ctbench}, ovstest {d.ovstest}{why}")
-    for line in result.unmatched:
-        click.echo(line)
-    compared = result.printed
-    if result.differences or result.unmatched:
-        unmatched = len(result.unmatched)
-        differ = "differs" if len(result.differences) == 1 else "differ"
-        click.echo(
-            f"{len(result.differences):,} of {plural(compared, 'packet')} {differ} "
-            f"between ctbench ({spec.label}) and {binary}"
-            + (
-                "; ovstest's lines and the capture's packets do not pair up in "
-                f"{plural(unmatched, 'place')}, listed above"
-                if unmatched
-                else ""
-            )
-        )
-        sys.exit(EXIT_DIFFER)
-    click.echo(
-        f"ctbench ({spec.label}) and {binary} agree on "
-        f"{'the' if compared == 1 else 'all'} {plural(compared, 'packet')} "
-        f"compared (batch size {config.batch_size})"
-    )
 
 
 def _summary(
@@ -236,6 +166,8 @@ def _summary(
     fmt: str | None,
     output: Path | None,
 ) -> None:
+    """--summary: the capture replayed once through the one table, as a
+    replay run and its report."""
     if fmt == "text":
         fmt = None
     if fmt is not None and fmt not in REPORT_FORMATS:
@@ -244,10 +176,8 @@ def _summary(
             f"(got {fmt!r})"
         )
     claim_output(output, (file,))
-    capture = read_capture(file)
-    require_packets(capture)
     replay = ReplayConfig(files=(str(file),), track=config, backends=(spec,))
-    run = run_replay(replay, capture)
+    run = run_replay(replay, read_capture(file))
     interrupt = Interrupt()
     with interrupt.installed():
         interrupt.hold()  # tracked: a Ctrl-C now waits for the file

@@ -20,11 +20,11 @@ from typing import Any, ClassVar, Final
 
 from ctbench.backends import create_table
 from ctbench.capture import Capture, read_capture
+from ctbench.capture.packet_states import explain_invalid
 from ctbench.capture.track import Batch, TrackConfig, plan_batches, wall_ms
 from ctbench.estimate import FIXED_S, QUIET_BELOW_S, REPORT_S_PER_SAMPLE, Estimate
 from ctbench.model import Conntrack, Limits
-from ctbench.packets import IPPROTO_TCP, CtState, ct_state_flags
-from ctbench.parse import extract_key
+from ctbench.packets import CtState, ct_state_flags
 from ctbench.report.document import Column
 from ctbench.report.numbers import plural
 from ctbench.report.sections import CommandSections, ExtraColumn, extra_value
@@ -183,18 +183,6 @@ def invalid_reasons(
         if state & CtState.INVALID:
             reasons[explain_invalid(frame, config.verify_l4)] += 1
     return reasons
-
-
-def explain_invalid(frame: bytes, verify_l4: bool) -> str:
-    """The reason a +inv packet is invalid."""
-    parsed = extract_key(frame, 0, verify_l4)
-    if isinstance(parsed, str):
-        return parsed
-    if parsed.related:
-        return "ICMP error for no tracked connection"
-    if parsed.proto == IPPROTO_TCP:
-        return "refused by TCP's state machine (flags)"
-    return "cannot start a connection (a reply or an unknown query)"
 
 
 class ReplayWorkload:
