@@ -96,6 +96,24 @@ def test_finished_points_are_refused_without_resume_and_kept_with_it(
     assert code == 0 and err.count("holds a run with other parameters: runs again") == 4
 
 
+def test_resume_loads_each_kept_point_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "s.json"
+    assert run_cli(*SWEEP, "-o", out).code == 0
+    loaded: list[str] = []
+    real = results.load
+
+    def counted(path: Path) -> results.RunResult:
+        loaded.append(Path(path).name)
+        return real(path)
+
+    monkeypatch.setattr(results, "load", counted)
+    code, _, err = run_cli(*SWEEP, "-o", out, "--resume")
+    assert code == 0, err
+    assert sorted(loaded) == sorted(p.name for p in (tmp_path / "s-points").iterdir())
+
+
 def test_resume_quiet_prints_no_line_per_point(tmp_path: Path) -> None:
     out = tmp_path / "s.json"
     assert run_cli(*SWEEP, "-o", out).code == 0
