@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Final
 
 from ctbench.compare import MeanChange, mean_change
-from ctbench.ovstest.figures import is_ovstest
 from ctbench.report.document import Column, Group, Report, Row, Value
 from ctbench.report.numbers import percent
+from ctbench.report.ovstest_figures import is_ovstest
 from ctbench.report.ovstest_lines import (
     SUMMARY_ONLY_NOTE,
     has_summary_only,

@@ -1,15 +1,20 @@
 """What a report says about ovstest's rows: where each came from, what its
 statistics are, and how ctbench's figures compare with them, like with like
-(:mod:`ctbench.ovstest.figures`)."""
+(:mod:`ctbench.report.ovstest_figures`)."""
 
 from __future__ import annotations
 
 import statistics
 from typing import Final
 
-from ctbench.ovstest.figures import LikeRatio, is_ovstest, like_with_like, source_of
 from ctbench.ovstest.records import CONNTRACK_PHASE
 from ctbench.report.numbers import fmt_bytes, fmt_us, num
+from ctbench.report.ovstest_figures import (
+    LikeRatio,
+    is_ovstest,
+    like_with_like,
+    source_of,
+)
 from ctbench.report.sections import CommandSections
 from ctbench.results import INTERRUPTED, BackendResult, RunResult
 
