@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Final
 
-from ctbench.compare import MeanChange, mean_change
 from ctbench.report.document import Column, Group, Report, Row, Value
 from ctbench.report.numbers import percent
 from ctbench.report.ovstest_figures import OvstestFigures, ovstest_figures
@@ -12,7 +11,7 @@ from ctbench.report.sections import CommandSections
 from ctbench.results import FAILED, BackendResult, RunResult, side_by_side
 from ctbench.results.merge import SIDE_BY_SIDE
 from ctbench.results.pairing import pair_backends
-from ctbench.stats import PERCENTILE_METHOD_NOTE
+from ctbench.stats import PERCENTILE_METHOD_NOTE, MeanChange, mean_change
 
 # The exact statistics every row has, in the table formats' order.
 STAT_COLUMNS: Final = (
@@ -185,7 +184,7 @@ def _compare_means(
     against the first file's that ran the same table: like with like, the
     change between the files, not between two designs.
 
-    The interval (:func:`ctbench.compare.mean_change`) covers the sampling
+    The interval (:func:`ctbench.stats.mean_change`) covers the sampling
     noise within the run, so that a difference of a few percent is not read
     as real when the samples do not support it.  It cannot cover a drift of
     the machine between backends, which run one after the other.
