@@ -73,7 +73,7 @@ import numpy.typing as npt
 from ctbench.errors import CtbenchError
 from ctbench.report.numbers import plural
 from ctbench.results import BackendResult, RunResult, distinct_labels
-from ctbench.results.machines import (
+from ctbench.results.compatibility import (
     ENVIRONMENT_KEYS,
     environment_differences,
     show,
