@@ -73,11 +73,7 @@ import numpy.typing as npt
 from ctbench.errors import CtbenchError
 from ctbench.report.numbers import plural
 from ctbench.results import BackendResult, RunResult, distinct_labels
-from ctbench.results.compatibility import (
-    ENVIRONMENT_KEYS,
-    environment_differences,
-    show,
-)
+from ctbench.results.compatibility import differences
 from ctbench.results.pairing import PairingError, pair_backends
 from ctbench.stats import (
     BOOTSTRAP_STATS,
@@ -128,8 +124,6 @@ EXIT_OK: Final = 0
 EXIT_REGRESSION: Final = 1
 EXIT_INCONCLUSIVE: Final = 3
 
-# Parameters that may differ without a warning: which backends ran.
-IGNORED_PARAMS: Final = ("backends",)
 FILL_COUNTERS: Final = ("requested", "stored", "refused")
 
 
@@ -507,28 +501,6 @@ def _summary_ratios(base: list[Summary], cand: list[Summary]) -> dict[str, Ratio
     return ratios
 
 
-def differences(
-    baseline: RunResult, candidate: RunResult, names: tuple[str, str]
-) -> list[str]:
-    """Warnings for environments and parameters that differ (backends aside)."""
-    out = environment_differences(baseline, candidate, names)
-    a_name, b_name = names
-    for key in sorted(set(baseline.params) | set(candidate.params)):
-        if key in IGNORED_PARAMS:
-            continue
-        if any(run.source and key not in run.params for run in (baseline, candidate)):
-            continue  # an imported output has no such setting (ovstest's gc)
-        if baseline.params.get(key) != candidate.params.get(key):
-            out.append(
-                f"different parameters: {key} is {show(baseline.params.get(key))} "
-                f"in {a_name} but {show(candidate.params.get(key))} in {b_name}"
-            )
-    for name, run in ((a_name, baseline), (b_name, candidate)):
-        if not run.complete:
-            out.append(f"{name} is an incomplete (interrupted) run")
-    return out
-
-
 def _counter_diffs(
     label: str, base: BackendResult, cand: BackendResult
 ) -> list[CounterDiff]:
@@ -732,7 +704,6 @@ __all__ = [
     "DEFAULT_RESAMPLES",
     "DEFAULT_SEED",
     "DEFAULT_STAT",
-    "ENVIRONMENT_KEYS",
     "MAX_RESAMPLES",
     "MIN_RESAMPLES",
     "RESAMPLES_SOURCE",
@@ -746,8 +717,6 @@ __all__ = [
     "Settings",
     "SummaryRow",
     "compare",
-    "differences",
-    "environment_differences",
     "parse_threshold",
     "verdict",
 ]

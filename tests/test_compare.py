@@ -437,17 +437,3 @@ def test_pairs_asked_for_compare_two_tables() -> None:
 def test_repeated_backend_labels_are_numbered() -> None:
     run = make_run(backends=["single", "single"])
     assert {r.backend for r in compare(run, run).rows} == {"single#1", "single#2"}
-
-
-def test_an_imported_file_without_environment_is_said_once() -> None:
-    from ctbench.compare import differences
-
-    imported, ours = make_run(), make_run()
-    imported.environment = {}
-    imported.source = {"tool": "ovstest"}
-    del imported.params["gc"]
-    warnings = differences(imported, ours, ("ovs.json", "ours.json"))
-    assert warnings == [
-        "unknown environment: ovs.json does not say which machine or build made "
-        "it, so its timings may not compare with the other's"
-    ]

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import click
 
-from ctbench import compare as comparing
 from ctbench import results
 from ctbench.cli.options import format_option
 from ctbench.cli.run import emit
 from ctbench.render.json_format import render_many
+from ctbench.results.compatibility import differences
 
 
 @click.command()
@@ -40,7 +40,7 @@ def report(files: tuple[Path, ...], fmt: str | None) -> None:
     labels = results.file_labels(files)
     merged = results.merge_runs(list(zip(labels, runs, strict=True)))
     for label, run in zip(labels[1:], runs[1:], strict=True):
-        for warning in comparing.differences(runs[0], run, (labels[0], label)):
+        for warning in differences(runs[0], run, (labels[0], label)):
             click.echo(f"ctbench: warning: {warning}", err=True)
     if fmt == "json":
         click.echo(render_many(runs), nl=False)
