@@ -366,6 +366,33 @@ def _ratios(
     return ratios
 
 
+def _judged_row(
+    label: str,
+    phase: str,
+    base: Sequence[float],
+    cand: Sequence[float],
+    settings: Settings,
+) -> Row:
+    """A row of samples on both sides, with its verdict: bootstrap
+    intervals (seeded per row), or with fewer than
+    :data:`MIN_INTERVAL_SAMPLES` a side the ratios alone, which no interval
+    backs: inconclusive."""
+    if min(len(base), len(cand)) < MIN_INTERVAL_SAMPLES:
+        ratios = _point_ratios(base, cand)
+    else:
+        rng = seeded_rng(settings.seed, f"{label}/{phase}")
+        ratios = _ratios(base, cand, settings, rng)
+    chosen = ratios[settings.stat]
+    return Row(
+        backend=label,
+        phase=phase,
+        baseline_count=len(base),
+        candidate_count=len(cand),
+        ratios=ratios,
+        verdict=verdict(chosen.low, chosen.high, settings),
+    )
+
+
 def verdict(low: float, high: float, settings: Settings) -> str:
     """Where the interval [low, high] lies against the threshold band."""
     if math.isnan(low) or math.isnan(high):
@@ -554,21 +581,7 @@ def compare(
                 continue
             if min(len(sa), len(sb)) < MIN_INTERVAL_SAMPLES:
                 too_few += 1
-                ratios = _point_ratios(sa, sb)
-            else:
-                rng = seeded_rng(settings.seed, f"{label}/{phase}")
-                ratios = _ratios(sa, sb, settings, rng)
-            chosen = ratios[settings.stat]
-            rows.append(
-                Row(
-                    backend=label,
-                    phase=phase,
-                    baseline_count=len(sa),
-                    candidate_count=len(sb),
-                    ratios=ratios,
-                    verdict=verdict(chosen.low, chosen.high, settings),
-                )
-            )
+            rows.append(_judged_row(label, phase, sa, sb, settings))
         for phase in base.phases.keys() ^ cand.phases.keys():
             where = a_name if phase in base.phases else b_name
             notes.append(f"{phase} on {label}: only in {where}, not compared")
@@ -678,19 +691,7 @@ def _ovstest_rows(
             continue
         if all_summary and min(len(base), len(cand)) >= MIN_INTERVAL_SAMPLES:
             sa, sb = [s.min for s in base], [s.min for s in cand]
-            rng = seeded_rng(settings.seed, f"{label}/{phase}")
-            ratios = _ratios(sa, sb, settings, rng)
-            chosen = ratios[settings.stat]
-            rows.append(
-                Row(
-                    label,
-                    phase,
-                    len(sa),
-                    len(sb),
-                    ratios,
-                    verdict(chosen.low, chosen.high, settings),
-                )
-            )
+            rows.append(_judged_row(label, phase, sa, sb, settings))
             continue
         summary_rows.append(
             SummaryRow(label, phase, len(base), len(cand), _summary_ratios(base, cand))
