@@ -701,7 +701,6 @@ def _ovstest_rows(
 
 __all__ = [
     "BOOTSTRAP_NOTE",
-    "CONFIDENCE",
     "DEFAULT_RESAMPLES",
     "DEFAULT_SEED",
     "DEFAULT_STAT",

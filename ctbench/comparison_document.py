@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from ctbench.compare import (
-    CONFIDENCE,
     STATS,
     VERDICTS,
     CompareError,
@@ -24,6 +23,7 @@ from ctbench.compare import (
 from ctbench.errors import CtbenchError
 from ctbench.results import ResultsError
 from ctbench.results.schema import require
+from ctbench.stats import CONFIDENCE
 
 # The JSON comparison document's own version (it is not a results file).
 # History: 1, first version; "summary_rows" (ovstest's summaries: ratios,
