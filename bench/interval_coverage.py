@@ -1,10 +1,10 @@
 """How ctbench's 95% intervals and compare's verdicts behave when nothing
 changed: both sides are drawn from one distribution.
 
-1. The report's change in means (ctbench.compare.mean_change), by samples
+1. The report's change in means (ctbench.stats.mean_change), by samples
    a side: how often its interval lies wholly on one side of zero, a false
    "clear difference"; a 95% interval should do that 5% of the time.  This
-   is the measurement behind ctbench.compare.MIN_INTERVAL_SAMPLES.
+   is the measurement behind ctbench.stats.MIN_INTERVAL_SAMPLES.
 2. compare's verdict (the median, a 10% threshold, compare()'s own code),
    by samples a side and by the samples' spread: the share of comparisons
    that come out unchanged, inconclusive, and slower or faster; how often

@@ -102,6 +102,6 @@ REPLAY: Final = Command(
     memory=_replay_memory,
     check_params=replay.check_params,
     sections=replay_report.SECTIONS,
-    cli="ctbench.cli.capture:replay",
+    cli="ctbench.cli.replay:replay",
     pooling=replay.POOLING,
 )

@@ -65,7 +65,6 @@ import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from statistics import NormalDist
 from typing import Final
 
 import numpy as np
@@ -74,14 +73,14 @@ import numpy.typing as npt
 from ctbench.errors import CtbenchError
 from ctbench.report.numbers import plural
 from ctbench.results import BackendResult, RunResult, distinct_labels
-from ctbench.results.machines import (
-    ENVIRONMENT_KEYS,
-    environment_differences,
-    show,
-)
+from ctbench.results.compatibility import differences
 from ctbench.results.pairing import PairingError, pair_backends
 from ctbench.stats import (
     BOOTSTRAP_STATS,
+    CONFIDENCE,
+    DEFAULT_RESAMPLES,
+    DEFAULT_SEED,
+    MIN_INTERVAL_SAMPLES,
     PERCENTILE_METHOD,
     Summary,
     bootstrap,
@@ -96,9 +95,6 @@ DEFAULT_THRESHOLD: Final = 0.10
 # Beyond 1000% a candidate 11 times slower passes as unchanged: the gate
 # would check nothing.
 MAX_THRESHOLD: Final = 10.0
-# 2,000 resamples: Efron & Tibshirani (1993, section 19.3) suggest 1,000 or
-# more for percentile intervals; 2,000 keeps the 2.5% tail at 50 resamples.
-DEFAULT_RESAMPLES: Final = 2_000
 # Fewer and a percentile interval means nothing: its ends are the 2.5th and
 # 97.5th percentiles of the resampled ratios, estimated from 25 resamples
 # each at 1,000, from none at all at 1 (where the "interval" was one
@@ -114,9 +110,6 @@ RESAMPLES_SOURCE: Final = (
 # 50x Efron & Tibshirani's advice, and with 20,000 samples a side (the
 # subsample cap below) takes about a minute per row here.
 MAX_RESAMPLES: Final = 100_000
-DEFAULT_SEED: Final = 0
-# A 95% interval: the 2.5th and 97.5th percentiles of the bootstrap ratios.
-CONFIDENCE: Final = 0.95
 # Above this many samples a side is bootstrapped from a seeded subsample of
 # this size (without replacement): 2,000 sorts of 4 M samples would take many
 # minutes, and a subsample's interval is wider, so verdicts stay conservative.
@@ -131,8 +124,6 @@ EXIT_OK: Final = 0
 EXIT_REGRESSION: Final = 1
 EXIT_INCONCLUSIVE: Final = 3
 
-# Parameters that may differ without a warning: which backends ran.
-IGNORED_PARAMS: Final = ("backends",)
 FILL_COUNTERS: Final = ("requested", "stored", "refused")
 
 
@@ -328,95 +319,6 @@ _REDUCERS: Final[dict[str, Reducer]] = {
 }
 
 
-# Fewer samples a side than this and mean_change() gives no interval: with no
-# true difference, the percentile-bootstrap 95% interval lies wholly on one
-# side of zero 34% of the time at 2 samples a side, 12% at 5, 8% at 10, 7% at
-# 20 and 5% at 50 (normal and lognormal samples alike;
-# `python bench/interval_coverage.py`, 400 trials each).
-MIN_INTERVAL_SAMPLES: Final = 20
-# Above this many samples a side, mean_change() uses the normal approximation
-# (delta method on the log of the ratio of means): the central limit theorem
-# holds well there, it uses every sample, and it costs one pass where 2,000
-# resamples would cost seconds.
-NORMAL_INTERVAL_SAMPLES: Final = 5_000
-
-
-@dataclass(frozen=True)
-class MeanChange:
-    """How much ``other``'s mean differs from ``base``'s, in percent (negative:
-    lower, i.e. faster), with a 95% interval when there is one.
-
-    ``method`` names how the interval was made; ``low`` and ``high`` are NaN
-    and ``method`` says why when there is none.
-    """
-
-    change: float
-    low: float
-    high: float
-    method: str
-
-    @property
-    def has_interval(self) -> bool:
-        return math.isfinite(self.low) and math.isfinite(self.high)
-
-
-def _normal_log_ratio_interval(
-    a: npt.NDArray[np.float64], b: npt.NDArray[np.float64]
-) -> tuple[float, float]:
-    """95% interval of mean(b) / mean(a) - 1 from the delta method:
-    Var(log ratio) = var(a) / (n_a mean(a)^2) + var(b) / (n_b mean(b)^2)."""
-    ma, mb = a.mean(), b.mean()
-    se = math.sqrt(a.var(ddof=1) / (len(a) * ma**2) + b.var(ddof=1) / (len(b) * mb**2))
-    z = NormalDist().inv_cdf(1 - (1 - CONFIDENCE) / 2)
-    ratio = mb / ma
-    return ratio * math.exp(-z * se) - 1, ratio * math.exp(z * se) - 1
-
-
-def mean_change(
-    base: Sequence[float],
-    other: Sequence[float],
-    key: str,
-    seed: int = DEFAULT_SEED,
-    resamples: int = DEFAULT_RESAMPLES,
-) -> MeanChange | None:
-    """``other`` against ``base`` on arithmetic means, or None without a
-    positive baseline mean.
-
-    The interval is a percentile bootstrap of the ratio of means (``key``
-    and ``seed`` seed it, so each line is reproducible and independent of
-    the others); above :data:`NORMAL_INTERVAL_SAMPLES` a side, the normal
-    approximation; below :data:`MIN_INTERVAL_SAMPLES` a side, none.  It
-    treats the samples as independent: it covers the sampling noise within
-    a run, not a drift of the machine between backends measured one after
-    the other.
-    """
-    a = np.asarray(base, dtype=np.float64)
-    b = np.asarray(other, dtype=np.float64)
-    if not len(a) or not len(b) or not a.mean() > 0:
-        return None
-    change = float((b.mean() / a.mean() - 1) * 100)
-    nan = math.nan
-    if min(len(a), len(b)) < MIN_INTERVAL_SAMPLES:
-        return MeanChange(
-            change, nan, nan, f"fewer than {MIN_INTERVAL_SAMPLES} samples"
-        )
-    if min(len(a), len(b)) > NORMAL_INTERVAL_SAMPLES:
-        if not b.mean() > 0:
-            return MeanChange(change, nan, nan, "a mean of 0")
-        low, high = _normal_log_ratio_interval(a, b)
-        return MeanChange(change, low * 100, high * 100, "normal approx.")
-    rng = seeded_rng(seed, key)
-    boot_a = bootstrap(a, resamples, rng, ("mean",))["mean"]
-    boot_b = bootstrap(b, resamples, rng, ("mean",))["mean"]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratios = boot_b / boot_a - 1
-    if not np.all(np.isfinite(ratios)):
-        return MeanChange(change, nan, nan, "a resampled mean of 0")
-    tail = (1 - CONFIDENCE) / 2 * 100
-    low, high = np.percentile(ratios, [tail, 100 - tail]) * 100
-    return MeanChange(change, float(low), float(high), "bootstrap")
-
-
 def _subsample(
     samples: npt.NDArray[np.float64], rng: np.random.Generator
 ) -> npt.NDArray[np.float64]:
@@ -462,6 +364,33 @@ def _ratios(
             low = high = ratio = math.nan
         ratios[stat] = Ratio(stat, point_a, point_b, ratio, float(low), float(high))
     return ratios
+
+
+def _judged_row(
+    label: str,
+    phase: str,
+    base: Sequence[float],
+    cand: Sequence[float],
+    settings: Settings,
+) -> Row:
+    """A row of samples on both sides, with its verdict: bootstrap
+    intervals (seeded per row), or with fewer than
+    :data:`MIN_INTERVAL_SAMPLES` a side the ratios alone, which no interval
+    backs: inconclusive."""
+    if min(len(base), len(cand)) < MIN_INTERVAL_SAMPLES:
+        ratios = _point_ratios(base, cand)
+    else:
+        rng = seeded_rng(settings.seed, f"{label}/{phase}")
+        ratios = _ratios(base, cand, settings, rng)
+    chosen = ratios[settings.stat]
+    return Row(
+        backend=label,
+        phase=phase,
+        baseline_count=len(base),
+        candidate_count=len(cand),
+        ratios=ratios,
+        verdict=verdict(chosen.low, chosen.high, settings),
+    )
 
 
 def verdict(low: float, high: float, settings: Settings) -> str:
@@ -599,28 +528,6 @@ def _summary_ratios(base: list[Summary], cand: list[Summary]) -> dict[str, Ratio
     return ratios
 
 
-def differences(
-    baseline: RunResult, candidate: RunResult, names: tuple[str, str]
-) -> list[str]:
-    """Warnings for environments and parameters that differ (backends aside)."""
-    out = environment_differences(baseline, candidate, names)
-    a_name, b_name = names
-    for key in sorted(set(baseline.params) | set(candidate.params)):
-        if key in IGNORED_PARAMS:
-            continue
-        if any(run.source and key not in run.params for run in (baseline, candidate)):
-            continue  # an imported output has no such setting (ovstest's gc)
-        if baseline.params.get(key) != candidate.params.get(key):
-            out.append(
-                f"different parameters: {key} is {show(baseline.params.get(key))} "
-                f"in {a_name} but {show(candidate.params.get(key))} in {b_name}"
-            )
-    for name, run in ((a_name, baseline), (b_name, candidate)):
-        if not run.complete:
-            out.append(f"{name} is an incomplete (interrupted) run")
-    return out
-
-
 def _counter_diffs(
     label: str, base: BackendResult, cand: BackendResult
 ) -> list[CounterDiff]:
@@ -674,21 +581,7 @@ def compare(
                 continue
             if min(len(sa), len(sb)) < MIN_INTERVAL_SAMPLES:
                 too_few += 1
-                ratios = _point_ratios(sa, sb)
-            else:
-                rng = seeded_rng(settings.seed, f"{label}/{phase}")
-                ratios = _ratios(sa, sb, settings, rng)
-            chosen = ratios[settings.stat]
-            rows.append(
-                Row(
-                    backend=label,
-                    phase=phase,
-                    baseline_count=len(sa),
-                    candidate_count=len(sb),
-                    ratios=ratios,
-                    verdict=verdict(chosen.low, chosen.high, settings),
-                )
-            )
+            rows.append(_judged_row(label, phase, sa, sb, settings))
         for phase in base.phases.keys() ^ cand.phases.keys():
             where = a_name if phase in base.phases else b_name
             notes.append(f"{phase} on {label}: only in {where}, not compared")
@@ -798,19 +691,7 @@ def _ovstest_rows(
             continue
         if all_summary and min(len(base), len(cand)) >= MIN_INTERVAL_SAMPLES:
             sa, sb = [s.min for s in base], [s.min for s in cand]
-            rng = seeded_rng(settings.seed, f"{label}/{phase}")
-            ratios = _ratios(sa, sb, settings, rng)
-            chosen = ratios[settings.stat]
-            rows.append(
-                Row(
-                    label,
-                    phase,
-                    len(sa),
-                    len(sb),
-                    ratios,
-                    verdict(chosen.low, chosen.high, settings),
-                )
-            )
+            rows.append(_judged_row(label, phase, sa, sb, settings))
             continue
         summary_rows.append(
             SummaryRow(label, phase, len(base), len(cand), _summary_ratios(base, cand))
@@ -820,11 +701,9 @@ def _ovstest_rows(
 
 __all__ = [
     "BOOTSTRAP_NOTE",
-    "CONFIDENCE",
     "DEFAULT_RESAMPLES",
     "DEFAULT_SEED",
     "DEFAULT_STAT",
-    "ENVIRONMENT_KEYS",
     "MAX_RESAMPLES",
     "MIN_RESAMPLES",
     "RESAMPLES_SOURCE",
@@ -833,15 +712,11 @@ __all__ = [
     "CompareError",
     "Comparison",
     "CounterDiff",
-    "MeanChange",
     "Ratio",
     "Row",
     "Settings",
     "SummaryRow",
     "compare",
-    "differences",
-    "environment_differences",
-    "mean_change",
     "parse_threshold",
     "verdict",
 ]

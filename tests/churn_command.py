@@ -19,13 +19,9 @@ from typing import Any, ClassVar, Final
 
 import click
 
-from ctbench.cli.common import (
-    INTEGER,
-    RunOptions,
-    check_output,
-    run_benchmark,
-    run_options,
-)
+from ctbench.cli.options import RunOptions, run_options
+from ctbench.cli.run import claim_output, run_benchmark
+from ctbench.cli.types import INTEGER
 from ctbench.estimate import Estimate
 from ctbench.packets import ovstest_frame
 from ctbench.registry import Command, Footprint
@@ -162,7 +158,7 @@ SECTIONS: Final = CommandSections(
 def churn(packets: int, rounds: int, opts: RunOptions) -> None:
     """Commit PACKETS connections into zone 1 and flush it, ROUNDS times."""
     config = ChurnConfig(packets=packets, rounds=rounds, **opts.common())
-    check_output(opts.output)
+    claim_output(opts.output)
     run_benchmark(
         partial(CHURN.run, config),
         *CHURN.memory(config),

@@ -210,7 +210,9 @@ def test_pcap_ctrl_c_keeps_the_lines_printed_and_closes_json(
                 raise KeyboardInterrupt
             yield item
 
-    monkeypatch.setattr("ctbench.cli.capture.track_batches", interrupted_after_two)
+    monkeypatch.setattr(
+        "ctbench.capture.packet_states.track_batches", interrupted_after_two
+    )
     result = run_cli("pcap", MIXED, "--format", "json")
     assert result.code == 130
     assert len(json.loads(result.out)) == 2

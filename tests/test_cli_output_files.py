@@ -1,7 +1,7 @@
 """What the commands write: the -o file before the report, never over an
 input, one run at a time, and every failed write (a full disk, a full
-stdout) as one line with exit status 2 (ctbench.cli.common.check_output
-and emit, ctbench.cli.main, ctbench.files)."""
+stdout) as one line with exit status 2 (ctbench.preflight.check_output,
+ctbench.cli.run.emit, ctbench.cli.main, ctbench.files)."""
 
 from __future__ import annotations
 

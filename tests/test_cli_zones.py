@@ -181,7 +181,7 @@ def test_a_closed_pipe_exits_141_not_1() -> None:
 def test_box_width_ignores_the_prose_lines() -> None:
     from pathlib import Path
 
-    from ctbench.cli.common import box_width
+    from ctbench.cli.run import box_width
 
     text = (Path(__file__).parent / "golden" / "zones.patch").read_text()
     longest = max(map(len, text.splitlines()))

@@ -16,7 +16,6 @@ from ctbench.compare import (
     Comparison,
     Settings,
     compare,
-    mean_change,
     parse_threshold,
     verdict,
 )
@@ -438,57 +437,3 @@ def test_pairs_asked_for_compare_two_tables() -> None:
 def test_repeated_backend_labels_are_numbered() -> None:
     run = make_run(backends=["single", "single"])
     assert {r.backend for r in compare(run, run).rows} == {"single#1", "single#2"}
-
-
-def test_mean_change_point_and_interval() -> None:
-    rng = np.random.default_rng(5)
-    base = rng.normal(100, 5, 200).tolist()
-    slower = [x * 1.3 for x in base]
-    change = mean_change(base, slower, "k")
-    assert change is not None and change.method == "bootstrap"
-    assert change.change == pytest.approx(30.0)
-    assert change.low < 30.0 < change.high
-    assert 25 < change.low and change.high < 35
-    same = mean_change(base, base, "k")
-    assert same is not None and same.low < 0 < same.high
-
-
-def test_mean_change_needs_a_positive_baseline() -> None:
-    assert mean_change([], [1.0], "k") is None
-    assert mean_change([0.0, 0.0], [1.0], "k") is None
-
-
-def test_mean_change_gives_no_interval_below_the_minimum_samples() -> None:
-    change = mean_change([1.0] * 19, [2.0] * 30, "k")
-    assert change is not None and not change.has_interval
-    assert change.change == pytest.approx(100.0)
-
-
-def test_mean_change_uses_every_sample_of_a_large_side() -> None:
-    # 200,000 lognormal samples a side, 2% apart: the normal approximation
-    # over all of them is about +-0.3% wide; a 20,000-sample bootstrap
-    # subsample would be about three times wider.
-    rng = np.random.default_rng(1)
-    base = rng.lognormal(3, 0.5, 200_000)
-    other = rng.lognormal(3, 0.5, 200_000) * 0.98
-    change = mean_change(base.tolist(), other.tolist(), "k")
-    assert change is not None and change.method == "normal approx."
-    assert change.low < change.change < change.high
-    assert change.high - change.low < 0.8
-    assert change.high < 0  # the 2% is resolved
-    expected = (other.mean() / base.mean() - 1) * 100
-    assert change.change == pytest.approx(expected)
-
-
-def test_an_imported_file_without_environment_is_said_once() -> None:
-    from ctbench.compare import differences
-
-    imported, ours = make_run(), make_run()
-    imported.environment = {}
-    imported.source = {"tool": "ovstest"}
-    del imported.params["gc"]
-    warnings = differences(imported, ours, ("ovs.json", "ours.json"))
-    assert warnings == [
-        "unknown environment: ovs.json does not say which machine or build made "
-        "it, so its timings may not compare with the other's"
-    ]

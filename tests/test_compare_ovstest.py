@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ctbench.compare import MIN_INTERVAL_SAMPLES, CompareError, compare
+from ctbench.compare import CompareError, compare
 from ctbench.results import BackendResult, PhaseResult, RunResult
-from ctbench.stats import Summary
+from ctbench.stats import MIN_INTERVAL_SAMPLES, Summary
 
 PHASE = "flush_full_zone"
 

@@ -126,9 +126,9 @@ def test_a_sweep_calibrates_once_per_backend_and_execute_size(
 def test_many_rounds_of_one_entry_are_refused_for_their_memory(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from ctbench.cli import common
+    from ctbench import preflight
 
-    monkeypatch.setattr(common, "available_memory", lambda: 16 * 2**30)
+    monkeypatch.setattr(preflight, "available_memory", lambda: 16 * 2**30)
     code, out, err = run_cli("benchmark-zones", "1", "2", "30000000", "-b", "single")
     assert code == 2 and out == ""
     assert err.startswith("ctbench: error: this run needs about ")

@@ -14,13 +14,17 @@ from run_factory import make_run
 from sweep_factory import grid_runs
 
 from ctbench.compare import Settings, compare
+from ctbench.comparison_document import (
+    ComparisonDoc,
+    ForestRow,
+    comparison_from_json,
+    comparison_to_json,
+)
 from ctbench.growth.build import build_sweep
 from ctbench.plot.axes import decade_limits, time_label
 from ctbench.plot.comparison_figure import comparison_figure
-from ctbench.plot.inputs import ComparisonDoc, ForestRow, comparison_from_json
 from ctbench.plot.run_figure import run_figure
 from ctbench.plot.sweep_figure import sweep_figure
-from ctbench.render.comparison.json_doc import to_json_dict
 
 pytest.importorskip("matplotlib")
 
@@ -131,7 +135,9 @@ def test_a_sweep_is_cost_against_both_sizes_with_the_fitted_laws() -> None:
 def test_a_comparison_is_a_forest_of_ratios_with_the_threshold_band() -> None:
     base, cand = make_run(), make_run(scale=1.3)
     result = compare(base, cand, Settings(), ("base.json", "new.json"))
-    doc = comparison_from_json(json.loads(json.dumps(to_json_dict(result))), "c.json")
+    doc = comparison_from_json(
+        json.loads(json.dumps(comparison_to_json(result))), "c.json"
+    )
     fig = comparison_figure([("c.json", doc)])
     (ax,) = _visible(fig)
     assert ax.get_xscale() == "log"

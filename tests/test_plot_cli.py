@@ -240,3 +240,14 @@ def test_a_comparison_of_summaries_only_says_so(tmp_path: Path) -> None:
     err = _one_line_error(*run_cli("plot", cmp, "-o", tmp_path / "x.png"))
     assert "cmp.json: a comparison of ovstest summaries only" in err
     assert "'rows' must be a list" not in err
+
+
+def test_a_comparison_without_rows_has_nothing_to_plot(
+    tmp_path: Path, files: dict[str, Path]
+) -> None:
+    doc = json.loads(files["comparison"].read_text())
+    doc["rows"] = []
+    empty = tmp_path / "empty.json"
+    empty.write_text(json.dumps(doc))
+    err = _one_line_error(*run_cli("plot", empty, "-o", tmp_path / "x.png"))
+    assert f"{empty}: a comparison with no rows: nothing to plot" in err

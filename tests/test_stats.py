@@ -3,7 +3,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ctbench.stats import PSquare, ovs_ewma, sorted_percentile, summarize
+from ctbench.stats import (
+    PSquare,
+    mean_change,
+    ovs_ewma,
+    sorted_percentile,
+    summarize,
+)
 
 samples = st.lists(
     st.floats(min_value=0, max_value=1e7, allow_nan=False), min_size=1, max_size=300
@@ -114,3 +120,46 @@ def test_sorted_percentile_matches_numpy(n: int) -> None:
     for q in (50, 95):
         expected = np.percentile(rows, q, axis=-1, method="linear")
         assert np.allclose(sorted_percentile(rows, q), expected)
+
+
+# -- within-run intervals -----------------------------------------------------
+
+
+def test_mean_change_point_and_interval() -> None:
+    rng = np.random.default_rng(5)
+    base = rng.normal(100, 5, 200).tolist()
+    slower = [x * 1.3 for x in base]
+    change = mean_change(base, slower, "k")
+    assert change is not None and change.method == "bootstrap"
+    assert change.change == pytest.approx(30.0)
+    assert change.low < 30.0 < change.high
+    assert 25 < change.low and change.high < 35
+    same = mean_change(base, base, "k")
+    assert same is not None and same.low < 0 < same.high
+
+
+def test_mean_change_needs_a_positive_baseline() -> None:
+    assert mean_change([], [1.0], "k") is None
+    assert mean_change([0.0, 0.0], [1.0], "k") is None
+
+
+def test_mean_change_gives_no_interval_below_the_minimum_samples() -> None:
+    change = mean_change([1.0] * 19, [2.0] * 30, "k")
+    assert change is not None and not change.has_interval
+    assert change.change == pytest.approx(100.0)
+
+
+def test_mean_change_uses_every_sample_of_a_large_side() -> None:
+    # 200,000 lognormal samples a side, 2% apart: the normal approximation
+    # over all of them is about +-0.3% wide; a 20,000-sample bootstrap
+    # subsample would be about three times wider.
+    rng = np.random.default_rng(1)
+    base = rng.lognormal(3, 0.5, 200_000)
+    other = rng.lognormal(3, 0.5, 200_000) * 0.98
+    change = mean_change(base.tolist(), other.tolist(), "k")
+    assert change is not None and change.method == "normal approx."
+    assert change.low < change.change < change.high
+    assert change.high - change.low < 0.8
+    assert change.high < 0  # the 2% is resolved
+    expected = (other.mean() / base.mean() - 1) * 100
+    assert change.change == pytest.approx(expected)

@@ -7,6 +7,7 @@ import json
 import os
 import signal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cli_helpers import run_cli
@@ -94,6 +95,24 @@ def test_finished_points_are_refused_without_resume_and_kept_with_it(
     longer = [*GRID[:-1], "3", "-b", "single", "-q"]
     code, _, err = run_cli("sweep", "benchmark-zones", *longer, "-o", out, "--resume")
     assert code == 0 and err.count("holds a run with other parameters: runs again") == 4
+
+
+def test_resume_loads_each_kept_point_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "s.json"
+    assert run_cli(*SWEEP, "-o", out).code == 0
+    loaded: list[str] = []
+    real = results.load
+
+    def counted(path: Path, *args: Any) -> results.RunResult:
+        loaded.append(Path(path).name)
+        return real(path, *args)
+
+    monkeypatch.setattr(results, "load", counted)
+    code, _, err = run_cli(*SWEEP, "-o", out, "--resume")
+    assert code == 0, err
+    assert sorted(loaded) == sorted(p.name for p in (tmp_path / "s-points").iterdir())
 
 
 def test_resume_quiet_prints_no_line_per_point(tmp_path: Path) -> None:

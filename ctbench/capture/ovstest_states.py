@@ -18,11 +18,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
+from ctbench.backends import BackendSpec
 from ctbench.capture.contents import Capture
 from ctbench.capture.link import ETHERNET
+from ctbench.capture.packet_states import states_of_file
 from ctbench.capture.track import TrackConfig
 from ctbench.capture.writer import pcap_bytes
-from ctbench.ovstest.runner import BinaryError, run_binary
+from ctbench.ovstest.runner import BinaryError, check_executable, run_binary
 from ctbench.packets import CT_STATE_NAMES, ct_state_flags
 from ctbench.parse import l3_start
 from ctbench.report.numbers import plural
@@ -60,6 +62,10 @@ class PcapCheck:
     # line for before its last: one line each.  Any of it is a disagreement.
     unmatched: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def agrees(self) -> bool:
+        return not self.differences and not self.unmatched
 
 
 @dataclass
@@ -107,6 +113,23 @@ def _readable_as_is(path: Path, capture: Capture) -> bool:
         ("Ethernet",),
         ("Linux cooked (SLL)",),
     )
+
+
+def check_file(
+    path: Path,
+    config: TrackConfig,
+    spec: BackendSpec,
+    binary: Path,
+    timeout_s: float | None = None,
+) -> PcapCheck:
+    """``pcap --ovstest``: the capture at ``path`` through ``spec``'s table
+    and through ``binary``, at the same batch size (``timeout_s`` bounds
+    ovstest's run, by default 60 s + 1 ms per packet)."""
+    check_executable(binary, f"--ovstest {binary}")
+    capture, states = states_of_file(path, config, spec)
+    if timeout_s is None:
+        timeout_s = default_timeout(capture)
+    return check(path, capture, config, states, binary, timeout_s)
 
 
 def check(

@@ -20,7 +20,7 @@ from typing import Any, NoReturn, TextIO, cast
 import click
 
 from ctbench import __version__, registry
-from ctbench.cli.common import EXIT_INTERRUPTED, EXIT_USAGE
+from ctbench.cli.run import EXIT_INTERRUPTED, EXIT_USAGE
 from ctbench.errors import CtbenchError
 from ctbench.files import writing
 
@@ -71,14 +71,21 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from ctbench.cli import backends, capture, ovstest, results
+    from ctbench.cli import (
+        backends,
+        compare,
+        import_ovstest,
+        merge,
+        pcap,
+        report,
+    )
 
     cli.add_command(backends.backends)
-    cli.add_command(results.report)
-    cli.add_command(results.compare)
-    cli.add_command(results.merge)
-    cli.add_command(capture.pcap)
-    cli.add_command(ovstest.import_ovstest)
+    cli.add_command(report.report)
+    cli.add_command(compare.compare)
+    cli.add_command(merge.merge)
+    cli.add_command(pcap.pcap)
+    cli.add_command(import_ovstest.import_ovstest)
 
 
 _register()

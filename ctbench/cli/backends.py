@@ -11,7 +11,8 @@ from ctbench.backends import (
     backend_names,
     describe,
 )
-from ctbench.cli.common import Integer, warn_shadowed
+from ctbench.cli.options import warn_shadowed
+from ctbench.cli.types import Integer
 from ctbench.memory import DEFAULT_ENTRIES, DEFAULT_ZONES, measure_backends
 from ctbench.model import DEFAULT_CONN_LIMIT
 from ctbench.render.memory_table import format_memory_table

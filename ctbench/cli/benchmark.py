@@ -6,19 +6,18 @@ from functools import partial
 
 import click
 
-from ctbench.cli.common import (
-    INTEGER,
+from ctbench.cli.options import (
     STOPPING_HELP,
-    NumbersAsArguments,
     RunOptions,
-    check_output,
-    check_threads,
-    run_benchmark,
+    ovstest_options,
+    refuse_unreproducible,
     run_options,
 )
-from ctbench.cli.ovstest import ovstest_options, refuse_unreproducible
+from ctbench.cli.run import claim_output, run_benchmark
+from ctbench.cli.types import INTEGER, NumbersAsArguments
 from ctbench.commands import BENCHMARK
 from ctbench.ovstest.plan import OvstestPlan
+from ctbench.preflight import check_threads
 from ctbench.scenarios.benchmark import ThreadsConfig
 
 
@@ -71,7 +70,7 @@ def benchmark(
         **opts.common(),
     )
     check_threads(config.n_threads)
-    check_output(opts.output)
+    claim_output(opts.output)
     run_benchmark(
         partial(BENCHMARK.run, config),
         *BENCHMARK.memory(config),

@@ -6,16 +6,15 @@ from functools import partial
 
 import click
 
-from ctbench.cli.common import (
-    INTEGER,
+from ctbench.cli.options import (
     STOPPING_HELP,
-    NumbersAsArguments,
     RunOptions,
-    check_output,
-    run_benchmark,
+    ovstest_options,
+    refuse_unreproducible,
     run_options,
 )
-from ctbench.cli.ovstest import ovstest_options, refuse_unreproducible
+from ctbench.cli.run import claim_output, run_benchmark
+from ctbench.cli.types import INTEGER, NumbersAsArguments
 from ctbench.commands import BENCHMARK_ZONES
 from ctbench.ovstest.plan import OvstestPlan
 from ctbench.scenarios.benchmark_zones import ZoneConfig
@@ -105,7 +104,7 @@ def benchmark_zones(
         memory_sample=memory_sample,
         **opts.common(),
     )
-    check_output(opts.output)
+    claim_output(opts.output)
     run_benchmark(
         partial(BENCHMARK_ZONES.run, config),
         *BENCHMARK_ZONES.memory(config),

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from ctbench.cli.common import OutputFile, check_output
+from ctbench.cli.run import claim_output
+from ctbench.cli.types import OutputFile
 from ctbench.plot import PlotError
 from ctbench.plot.inputs import COMPARISON, RUN, SWEEP, load_input
 from ctbench.plot.save import output_format, save_figure
@@ -45,7 +46,7 @@ def plot(files: tuple[Path, ...], output: Path) -> None:
       ctbench plot cmp.json -o cmp.pdf
     """
     output_format(output)
-    check_output(output)
+    claim_output(output)
     inputs = [load_input(path) for path in files]
     kinds = {i.kind for i in inputs}
     if len(kinds) > 1:

@@ -6,27 +6,23 @@ import signal
 import sys
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
 
 import click
 
 from ctbench import files, registry
-from ctbench.cli.common import (
+from ctbench.cli.options import FORCE_HELP, parse_backends
+from ctbench.cli.progress_display import Interrupt, ProgressDisplay, to_stderr
+from ctbench.cli.run import (
     EXIT_BACKEND_FAILED,
-    FORCE_HELP,
-    INTEGER,
-    Integer,
-    OutputFile,
-    check_memory,
-    check_output,
-    check_time,
+    claim_output,
     lock_until_done,
-    parse_backends,
+    say,
     write_before_report,
 )
-from ctbench.cli.progress_display import Interrupt, ProgressDisplay, to_stderr
-from ctbench.errors import CtbenchError, OutputError
-from ctbench.estimate import estimate_zones_grid
+from ctbench.cli.types import INTEGER, Integer, OutputFile
+from ctbench.errors import CtbenchError
 from ctbench.growth.analysis import DEFAULT_STATISTIC, STATISTICS
 from ctbench.growth.build import build_sweep
 from ctbench.growth.document import SweepDocument, dumps_sweep, plan_to_json
@@ -39,7 +35,13 @@ from ctbench.growth.grid import (
     parse_sizes,
     points_dir_for,
 )
-from ctbench.growth.runner import Event, Step, point_files, run_sweep
+from ctbench.growth.runner import (
+    Event,
+    Step,
+    SweepOutcome,
+    check_points_dir,
+    run_sweep,
+)
 from ctbench.memory import DEFAULT_SAMPLE_CONNS
 from ctbench.model import DEFAULT_CONN_LIMIT
 from ctbench.render import growth
@@ -257,7 +259,7 @@ def _given(ctx: click.Context, name: str) -> bool:
 def _plan(config: SweepConfig, output: Path) -> None:
     import json
 
-    check_output(output)
+    claim_output(output)
     points = config.points()
     plan = plan_to_json(config, points)
     files.write_file(output, json.dumps(plan, indent=1) + "\n")
@@ -296,7 +298,7 @@ def _merge(
     if not files:
         raise SweepUsageError("--merge needs the results FILEs to fit")
     paths = [Path(f) for f in files]
-    check_output(output, paths)
+    claim_output(output, paths)
     named = [(str(path), registry.load(path)) for path in paths]
     doc = build_sweep(named, statistic)
     _report(doc, output, fmt)
@@ -316,40 +318,9 @@ def _run(
     fmt: str,
 ) -> None:
     # The sweep file must not replace a point's file, which it lists.
-    check_output(output, [points_dir / p.file_name() for p in config.points()])
-    _check_points_dir(points_dir)
+    claim_output(output, [points_dir / p.file_name() for p in config.points()])
+    check_points_dir(points_dir)
     lock_until_done(points_dir)
-    existing = point_files(config, points_dir)
-    if existing and not resume:
-        raise SweepUsageError(
-            f"{points_dir} already holds {len(existing)} of this grid's "
-            f"{'results file' if len(existing) == 1 else 'results files'} "
-            f"({existing[0].name}, ...): give --resume to keep the "
-            "finished ones, or remove them"
-        )
-    todo = config.points()
-    if resume:
-        from ctbench.growth.runner import finished_point
-
-        todo = [
-            p
-            for p in todo
-            if finished_point(config, p, points_dir / p.file_name())[0] is None
-        ]
-    if todo:
-        configs = [config.zone_config(p) for p in todo]
-        biggest = max(configs, key=lambda c: c.estimated_bytes())
-        check_memory(biggest.estimated_bytes(), biggest.expected_stored, config.force)
-        check_time(
-            estimate_zones_grid(
-                config.backends,
-                [(p.entries, p.zones) for p in todo],
-                config.warmup + config.iterations,
-                config.conn_limit,
-            ),
-            config.force,
-        )
-    _make_points_dir(points_dir)
     interrupt = Interrupt()
 
     def run_point(point: Point, zone_config: ZoneConfig) -> RunResult:
@@ -360,39 +331,61 @@ def _run(
             finally:
                 interrupt.notice = to_stderr
 
-    def checkpoint(done: list[tuple[Path, RunResult]]) -> None:
-        doc = build_sweep([(str(p), r) for p, r in done], statistic, complete=False)
-        files.write_file(output, dumps_sweep(doc, output))
-
     started = time.monotonic()
-    with interrupt.installed():
+    with ExitStack() as running:
+
+        def start() -> None:
+            nonlocal started
+            started = time.monotonic()
+            # Installed once the checks are passed: a Ctrl-C before then
+            # ends the command as any other does.
+            running.enter_context(interrupt.installed())
+
         outcome = run_sweep(
             config,
             points_dir,
+            output,
+            statistic,
             resume=resume,
             run_point=run_point,
             interrupted=interrupt,
-            on_event=_say(quiet),
-            checkpoint=checkpoint,
+            on_event=_tell(quiet),
+            notice=say,
+            on_start=start,
         )
         interrupt.hold()  # the points have stopped: keep the sweep file safe
-        stopped_by = interrupt.signal.name if interrupt.signal else None
-        if not outcome.finished and outcome.unwritten is not None:
-            raise outcome.unwritten
-        if not outcome.finished:
-            click.echo(
-                f"ctbench: stopped by {stopped_by or 'an interrupt'} before any "
-                "point finished: nothing to fit, no sweep file written",
-                err=True,
-            )
-            sys.exit(128 + (interrupt.signal or signal.SIGINT))
-        named = [(str(path), run) for path, run in outcome.finished]
-        complete = not outcome.stopped and len(named) == len(config.points())
-        doc = build_sweep(named, statistic, complete, stopped_by)
-        _report(doc, output, fmt, interrupt)
+        _fit(outcome, statistic, output, fmt, interrupt)
         if not quiet:
             minutes = (time.monotonic() - started) / 60
             click.echo(f"sweep took {minutes:.1f} min", err=True)
+    _exit(outcome, interrupt)
+
+
+def _fit(
+    outcome: SweepOutcome,
+    statistic: str,
+    output: Path,
+    fmt: str,
+    interrupt: Interrupt,
+) -> None:
+    """Fit the finished points, write the sweep file and print its table;
+    with no point finished, say so and exit."""
+    stopped_by = interrupt.signal.name if interrupt.signal else None
+    if not outcome.finished and outcome.unwritten is not None:
+        raise outcome.unwritten
+    if not outcome.finished:
+        click.echo(
+            f"ctbench: stopped by {stopped_by or 'an interrupt'} before any "
+            "point finished: nothing to fit, no sweep file written",
+            err=True,
+        )
+        sys.exit(128 + (interrupt.signal or signal.SIGINT))
+    _report(outcome.document(statistic, stopped_by), output, fmt, interrupt)
+
+
+def _exit(outcome: SweepOutcome, interrupt: Interrupt) -> None:
+    """Exit with what happened to the sweep once its file and table are
+    out: a file it could not write, a stop, a failed backend."""
     if outcome.unwritten is not None:
         raise outcome.unwritten  # the finished points are kept and fitted
     if interrupt.signal is not None:
@@ -412,31 +405,11 @@ def _run(
         sys.exit(EXIT_BACKEND_FAILED)
 
 
-def _check_points_dir(points_dir: Path) -> None:
-    """Refuse a points directory that cannot be, before any work."""
-    if points_dir.exists() and not points_dir.is_dir():
-        raise OutputError(f"--points-dir {points_dir}: not a directory")
-    if not points_dir.exists() and not points_dir.parent.is_dir():
-        raise OutputError(
-            f"--points-dir {points_dir}: directory {points_dir.parent} does not exist"
-        )
-
-
-def _make_points_dir(points_dir: Path) -> None:
-    """Created once the sweep is sure to run: a refused one leaves nothing."""
-    try:
-        points_dir.mkdir(exist_ok=True)
-    except OSError as exc:
-        raise OutputError(
-            f"cannot create {points_dir}: {exc.strerror or exc}"
-        ) from None
-
-
-def _say(quiet: bool) -> Callable[[Event], None]:
+def _tell(quiet: bool) -> Callable[[Event], None]:
     """A line per point on stderr: progress (kept, written) unless quiet;
     what a point loses (a file run again, a point cut short) always."""
 
-    def say(event: Event) -> None:
+    def tell(event: Event) -> None:
         where = f"[{event.index}/{event.total}] {event.point}"
         if event.step is Step.KEPT and not quiet:
             click.echo(f"{where}: kept {event.path}", err=True)
@@ -447,7 +420,7 @@ def _say(quiet: bool) -> Callable[[Event], None]:
         elif event.step is Step.DONE and not quiet:
             click.echo(f"{where}: written to {event.path}", err=True)
 
-    return say
+    return tell
 
 
 def _report(
@@ -457,7 +430,7 @@ def _report(
     interrupt: Interrupt | None = None,
 ) -> None:
     """Write the sweep file, then print the growth table, as
-    :func:`ctbench.cli.common.emit` does for a run."""
+    :func:`ctbench.cli.run.emit` does for a run."""
     unwritten = write_before_report(
         output,
         lambda path: files.write_file(path, dumps_sweep(doc, path)),

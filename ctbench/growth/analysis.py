@@ -24,7 +24,11 @@ from ctbench.growth.fit import FitError, PowerLawFit, fit_power_law
 from ctbench.report.commands.benchmark_zones import SECTIONS
 from ctbench.report.numbers import plural
 from ctbench.results import COMPLETE, RunResult
-from ctbench.results.machines import ENVIRONMENT_KEYS, environment_differences, show
+from ctbench.results.compatibility import (
+    ENVIRONMENT_KEYS,
+    environment_differences,
+    show,
+)
 from ctbench.scenarios.benchmark_zones import COMMAND, PHASE_ORDER
 
 # What a point's cost is, from its samples.  The minimum by default: the

@@ -7,9 +7,9 @@
 - :mod:`ctbench.ovstest.runner` runs a binary with a time bound and
   measures its wall time and peak RSS;
 - :mod:`ctbench.ovstest.plan` runs ``ovstest`` after ctbench's own
-  backends, with the same arguments, into the same run;
-- :mod:`ctbench.ovstest.figures` sets ctbench's figures beside ovstest's,
-  like with like.
+  backends, with the same arguments, into the same run.
+
+What a report says of ovstest's rows is :mod:`ctbench.report.ovstest_figures`.
 
 Nothing here prints.
 """

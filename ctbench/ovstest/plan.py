@@ -36,7 +36,7 @@ CHECK_TIMEOUT_S: Final = 10.0
 TIMEOUT_FACTOR: Final = 10.0
 MIN_TIMEOUT_S: Final = 60.0
 # More runs than this is a typo: at 20 runs a side compare has intervals
-# (ctbench.compare.MIN_INTERVAL_SAMPLES).
+# (ctbench.stats.MIN_INTERVAL_SAMPLES).
 MAX_REPEAT: Final = 1000
 LABEL_PREFIX: Final = "ovstest:"
 

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from ctbench import registry
+from ctbench.comparison_document import ComparisonDoc
 from ctbench.plot import PlotError, new_figure
-from ctbench.plot.inputs import ComparisonDoc
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

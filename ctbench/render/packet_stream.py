@@ -14,9 +14,9 @@ import io
 import ipaddress
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, Final
 
+from ctbench.capture.packet_states import PacketRecord
 from ctbench.keys import key_fields
 from ctbench.packets import ETH_TYPE_IP, IPPROTO_ICMP, IPPROTO_ICMPV6, ct_state_flags
 from ctbench.parse import Parsed
@@ -36,16 +36,6 @@ CSV_FIELDS: Final = (
     "related",
     "invalid_reason",
 )
-
-
-@dataclass(frozen=True)
-class PacketRecord:
-    number: int  # from 1, as ovstest numbers them
-    timestamp_ns: int  # the capture's
-    zone: int
-    state: int
-    parsed: Parsed | str  # the key conntrack looked up, or why it could not
-    reason: str | None  # why a +inv packet is invalid
 
 
 def _key(parsed: Parsed | str) -> dict[str, Any] | None:

@@ -5,20 +5,14 @@ from __future__ import annotations
 from typing import Final
 
 from ctbench import registry
-from ctbench.compare import MeanChange, mean_change
-from ctbench.ovstest.figures import is_ovstest
 from ctbench.report.document import Column, Group, Report, Row, Value
 from ctbench.report.numbers import percent
-from ctbench.report.ovstest_lines import (
-    SUMMARY_ONLY_NOTE,
-    has_summary_only,
-    ovstest_summary,
-)
+from ctbench.report.ovstest_figures import OvstestFigures, ovstest_figures
 from ctbench.report.sections import CommandSections
 from ctbench.results import FAILED, BackendResult, RunResult, side_by_side
 from ctbench.results.merge import SIDE_BY_SIDE
 from ctbench.results.pairing import pair_backends
-from ctbench.stats import PERCENTILE_METHOD_NOTE
+from ctbench.stats import PERCENTILE_METHOD_NOTE, MeanChange, mean_change
 
 # The exact statistics every row has, in the table formats' order.
 STAT_COLUMNS: Final = (
@@ -66,8 +60,9 @@ def build_report(run: RunResult) -> Report:
     """The report of ``run``: every figure a format shows, computed once."""
     sections = registry.sections(run.command)
     phases = _phase_order(run, sections)
-    ovs = run.ovs_stats or has_summary_only(run)
-    method = sections.method(run) + (SUMMARY_ONLY_NOTE if has_summary_only(run) else "")
+    ovstest = ovstest_figures(run, sections)
+    ovs = run.ovs_stats or ovstest.summary_only
+    method = sections.method(run) + ovstest.method_note
     extras = sections.extra_columns
     columns = (
         STAT_COLUMNS + (OVS_COLUMNS if ovs else ()) + tuple(e.column for e in extras)
@@ -97,10 +92,8 @@ def build_report(run: RunResult) -> Report:
         columns=columns,
         grouped=grouped,
         groups=tuple(groups),
-        comparisons=tuple(_compare_means(run, phases, sections)),
-        summary=tuple(
-            sections.summary(run) + ovstest_summary(run, sections) + _failures(run)
-        ),
+        comparisons=tuple(_compare_means(run, phases, sections, ovstest)),
+        summary=(*sections.summary(run), *ovstest.lines, *_failures(run)),
         warnings=tuple(sections.warnings(run) + _run_warnings(run, groups)),
         run=run,
     )
@@ -175,7 +168,10 @@ def _timer_flags(run: RunResult, groups: list[Group]) -> list[str]:
 
 
 def _compare_means(
-    run: RunResult, phases: list[str], sections: CommandSections
+    run: RunResult,
+    phases: list[str],
+    sections: CommandSections,
+    ovstest: OvstestFigures,
 ) -> list[str]:
     """'flush empty zone: per-zone is 99.9% faster than single (95% CI ...)'
     lines, each backend against the first one, on arithmetic means; with
@@ -183,17 +179,17 @@ def _compare_means(
     against the first file's that ran the same table: like with like, the
     change between the files, not between two designs.
 
-    The interval (:func:`ctbench.compare.mean_change`) covers the sampling
+    The interval (:func:`ctbench.stats.mean_change`) covers the sampling
     noise within the run, so that a difference of a few percent is not read
     as real when the samples do not support it.  It cannot cover a drift of
     the machine between backends, which run one after the other.
     """
     # ovstest's rows have no samples to compare means with: they get their
-    # own like-with-like lines (ctbench.report.ovstest_lines).
-    ran = [r for r in run.results if r.status != FAILED and not is_ovstest(r)]
+    # own like-with-like lines (ctbench.report.ovstest_figures).
+    ran = [r for r in run.results if r.status != FAILED and not ovstest.is_ovstest(r)]
     if len(ran) < 2:
         return []
-    pairs = _side_by_side_pairs(run)
+    pairs = _side_by_side_pairs(run, ovstest)
     if not side_by_side(run):
         pairs = [(ran[0], other) for other in ran[1:]]
     lines = []
@@ -214,11 +210,17 @@ def _compare_means(
     return lines
 
 
-def _side_by_side_pairs(run: RunResult) -> list[tuple[BackendResult, BackendResult]]:
+def _side_by_side_pairs(
+    run: RunResult, ovstest: OvstestFigures
+) -> list[tuple[BackendResult, BackendResult]]:
     """Files shown side by side: each later file's backends against the
     first file's that ran the same table, like with like."""
     files = [
-        [(label, r) for label, r in found if r.status != FAILED and not is_ovstest(r)]
+        [
+            (label, r)
+            for label, r in found
+            if r.status != FAILED and not ovstest.is_ovstest(r)
+        ]
         for _, found in side_by_side(run)
     ]
     return [

@@ -8,7 +8,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Final, TypeGuard
 
-from ctbench.results.machines import environment_differences, show
+from ctbench.results.compatibility import environment_differences, show
 from ctbench.results.pairing import pair_backends
 from ctbench.results.run import (
     COMPLETE,

@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any, ClassVar, Final
 
 from ctbench.capture import Capture, read_capture
+from ctbench.capture.packet_states import explain_invalid
 from ctbench.capture.track import Batch, TrackConfig, plan_batches, wall_ms
-from ctbench.packets import IPPROTO_TCP, CtState, ct_state_flags
-from ctbench.parse import extract_key
+from ctbench.packets import CtState, ct_state_flags
 from ctbench.results import PhaseResult, Pooling, RunResult
 from ctbench.results.merge import is_number
 from ctbench.scenarios.benchmark_zones import ESTIMATE_BYTES_PER_CONN
@@ -176,18 +176,6 @@ def invalid_reasons(
         if state & CtState.INVALID:
             reasons[explain_invalid(frame, config.verify_l4)] += 1
     return reasons
-
-
-def explain_invalid(frame: bytes, verify_l4: bool) -> str:
-    """The reason a +inv packet is invalid."""
-    parsed = extract_key(frame, 0, verify_l4)
-    if isinstance(parsed, str):
-        return parsed
-    if parsed.related:
-        return "ICMP error for no tracked connection"
-    if parsed.proto == IPPROTO_TCP:
-        return "refused by TCP's state machine (flags)"
-    return "cannot start a connection (a reply or an unknown query)"
 
 
 class ReplayWorkload:

@@ -1,60 +1,17 @@
-"""ctbench report and ctbench compare: work from saved results files."""
+"""ctbench compare: a candidate run against a baseline, with verdicts and an
+exit status for CI."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import click
 
 from ctbench import compare as comparing
-from ctbench import registry, results
-from ctbench.cli.common import (
-    Integer,
-    OutputFile,
-    check_output,
-    emit,
-    format_option,
-)
+from ctbench import registry
+from ctbench.cli.types import Integer
 from ctbench.compare import Settings
 from ctbench.render import comparison as render_comparison
-from ctbench.render.json_format import render_many
-from ctbench.report.numbers import plural
-
-
-@click.command()
-@click.argument(
-    "files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path)
-)
-@format_option()
-def report(files: tuple[Path, ...], fmt: str | None) -> None:
-    """Re-render saved results FILE... in any format.
-
-    With several files the backends are shown side by side, each labelled
-    FILE:backend (the file name, or the path when two names clash), for
-    example the same backend from two commits.  Parameters and environment
-    are taken from the first file; differences are warned about on stderr.
-    With --format json and several files the output is a JSON list of the
-    files' documents, in order (not itself a results file).
-
-    \b
-    Examples:
-      ctbench report run.json --format markdown
-      ctbench report main.json branch.json --format table
-    """
-    runs = [registry.load(path) for path in files]
-    if len(runs) == 1:
-        emit(runs[0], fmt, None)
-        return
-    labels = results.file_labels(files)
-    merged = results.merge_runs(list(zip(labels, runs, strict=True)))
-    for label, run in zip(labels[1:], runs[1:], strict=True):
-        for warning in comparing.differences(runs[0], run, (labels[0], label)):
-            click.echo(f"ctbench: warning: {warning}", err=True)
-    if fmt == "json":
-        click.echo(render_many(runs), nl=False)
-        return
-    emit(merged, fmt, None)
 
 
 def _threshold(ctx: click.Context, param: click.Parameter, value: str) -> float:
@@ -189,69 +146,3 @@ def compare(
         click.echo(f"ctbench: warning: {warning}", err=True)
     click.echo(render_comparison.render(result, fmt), nl=False)
     ctx.exit(result.exit_status())
-
-
-@click.command("merge")
-@click.argument(
-    "files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path)
-)
-@click.option(
-    "--output",
-    "-o",
-    required=True,
-    type=OutputFile(),
-    help="Where to write the pooled results file (atomically; a symlink is "
-    "followed and an existing file keeps its mode).",
-)
-def merge(files: tuple[Path, ...], output: Path) -> None:
-    """Pool several runs of one scenario into one results file.
-
-    Each backend's samples are concatenated in the order given and its
-    counters summed.  The runs must share the command, the parameters (but
-    for ITERATIONS and replay's --repeat), the tables (a backend pairs by
-    its name and effective options, however it was typed) and the machine
-    and build (the fields compare warns about).  Totals are summed
-    (ITERATIONS, rounds, --repeat and repetitions, benchmark's packets,
-    benchmark-zones' total run time) and rates computed again from them;
-    measurements made once a run (fill times, memory, the clock's overhead)
-    become their mean; benchmark's barrier-to-barrier time is listed run
-    by run, since no one time is the pool's; the table's state at the end
-    is kept only where every run agrees.  The pooled file spans the
-    earliest start to the latest finish.  Alternate two builds' runs
-    (A B A B) and pool each side: machine drift then falls on both alike.
-    A file given twice (or through a link) is pooled twice, with a warning.
-
-    \b
-    Examples:
-      ctbench merge base-1.json base-2.json base-3.json -o base.json
-    """
-    check_output(output, files)
-    runs = [registry.load(path) for path in files]
-    pooled = registry.pool(list(zip(map(str, files), runs, strict=True)))
-    for warning in _repeated_files(files):
-        click.echo(f"ctbench: warning: {warning}", err=True)
-    results.save(pooled, output)
-    click.echo(f"pooled {plural(len(runs), 'run')} into {output}", err=True)
-
-
-def _repeated_files(files: tuple[Path, ...]) -> list[str]:
-    """A warning per file given again: the same path, or another path to the
-    same file (a symlink, a hard link).  Its samples would count twice."""
-    warnings = []
-    seen: dict[tuple[int, int], Path] = {}
-    for path in files:
-        try:
-            info = os.stat(path)
-        except OSError:  # gone since it was loaded: nothing to compare
-            continue
-        first = seen.get((info.st_dev, info.st_ino))
-        if first is None:
-            seen[info.st_dev, info.st_ino] = path
-            continue
-        again = (
-            f"{path} is given twice"
-            if str(first) == str(path)
-            else f"{path} is the same file as {first}"
-        )
-        warnings.append(f"{again}: its samples are pooled twice, as two runs")
-    return warnings

@@ -1,5 +1,6 @@
-"""Whether two runs come from one machine and build: their timings compare
-only then.  ``compare``, ``report``, ``sweep`` and ``merge`` all ask."""
+"""Whether two runs compare: their timings do only when they come from one
+machine and build and ran with the same parameters.  ``compare``,
+``report``, ``sweep`` and ``merge`` all ask here."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ ENVIRONMENT_KEYS: Final = (
     "gil_enabled",
     "ctbench_version",
 )
+# Parameters that may differ without a warning: which backends ran.
+IGNORED_PARAMS: Final = ("backends",)
 
 
 def show(value: object) -> str:
@@ -57,3 +60,25 @@ def machine(run: RunResult) -> dict[str, object]:
     version = run.environment.get("ctbench_version") or run.tool_version or None
     env = {**run.environment, "ctbench_version": version}
     return {key: env.get(key) for key in ENVIRONMENT_KEYS}
+
+
+def differences(
+    baseline: RunResult, candidate: RunResult, names: tuple[str, str]
+) -> list[str]:
+    """Warnings for environments and parameters that differ (backends aside)."""
+    out = environment_differences(baseline, candidate, names)
+    a_name, b_name = names
+    for key in sorted(set(baseline.params) | set(candidate.params)):
+        if key in IGNORED_PARAMS:
+            continue
+        if any(run.source and key not in run.params for run in (baseline, candidate)):
+            continue  # an imported output has no such setting (ovstest's gc)
+        if baseline.params.get(key) != candidate.params.get(key):
+            out.append(
+                f"different parameters: {key} is {show(baseline.params.get(key))} "
+                f"in {a_name} but {show(candidate.params.get(key))} in {b_name}"
+            )
+    for name, run in ((a_name, baseline), (b_name, candidate)):
+        if not run.complete:
+            out.append(f"{name} is an incomplete (interrupted) run")
+    return out

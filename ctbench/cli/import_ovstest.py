@@ -1,18 +1,15 @@
-"""ovstest on the command line: ``import-ovstest``, and the ``--ovstest``
-options of ``benchmark-zones`` and ``benchmark``."""
+"""ctbench import-ovstest: ovstest's printed output as a results file."""
 
 from __future__ import annotations
 
-import functools
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import click
 
-from ctbench.cli.common import Integer, OutputFile, check_output, emit, format_option
-from ctbench.errors import CtbenchError
+from ctbench.cli.options import format_option
+from ctbench.cli.run import claim_output, emit
+from ctbench.cli.types import Integer, OutputFile
 from ctbench.files import read_bytes
 from ctbench.ovstest.parse import (
     MAX_TEXT_BYTES,
@@ -22,77 +19,7 @@ from ctbench.ovstest.parse import (
     read_stream,
     text_of,
 )
-from ctbench.ovstest.plan import (
-    MAX_REPEAT,
-    MIN_TIMEOUT_S,
-    TIMEOUT_FACTOR,
-    OvstestPlan,
-    parse_binary,
-    unreproducible,
-)
 from ctbench.ovstest.records import import_run, parse_args
-
-
-def ovstest_options(func: Callable[..., None]) -> Callable[..., None]:
-    """--ovstest, --ovstest-repeat and --ovstest-timeout, handed to the
-    command as one ``ovstest: OvstestPlan | None`` argument."""
-
-    @functools.wraps(func)
-    def command(**kwargs: Any) -> None:
-        binaries = kwargs.pop("ovstest_binaries")
-        repeat = kwargs.pop("ovstest_repeat")
-        timeout = kwargs.pop("ovstest_timeout")
-        plan = None
-        if binaries:
-            plan = OvstestPlan(
-                tuple(parse_binary(b) for b in binaries), repeat or 1, timeout
-            )
-        elif repeat is not None or timeout is not None:
-            raise CtbenchError(
-                "--ovstest-repeat and --ovstest-timeout need --ovstest LABEL=PATH"
-            )
-        func(ovstest=plan, **kwargs)
-
-    options = (
-        click.option(
-            "--ovstest",
-            "ovstest_binaries",
-            multiple=True,
-            metavar="LABEL=PATH",
-            help="After ctbench's backends, run this ovstest binary with the same "
-            "arguments and show it as the row ovstest:LABEL, with ratios against "
-            "ctbench's backend LABEL. Repeatable.",
-        ),
-        click.option(
-            "--ovstest-repeat",
-            type=click.IntRange(1, MAX_REPEAT),
-            metavar="N",
-            help="Run each ovstest binary N times [default: 1]; with 20 or more "
-            "a side, compare gives intervals on the runs' Min.",
-        ),
-        click.option(
-            "--ovstest-timeout",
-            type=click.FloatRange(min=0, min_open=True),
-            metavar="SECONDS",
-            help=f"Bound on each ovstest run [default: {TIMEOUT_FACTOR:g} times "
-            f"ctbench's estimate for the run, at least {MIN_TIMEOUT_S:g} s].",
-        ),
-    )
-    for option in reversed(options):
-        command = option(command)
-    return command
-
-
-def refuse_unreproducible(plan: OvstestPlan | None, **options: Any) -> None:
-    """With --ovstest, refuse in one line the options ovstest cannot follow."""
-    if plan is None:
-        return
-    refused = unreproducible(options)
-    if refused:
-        raise CtbenchError(
-            f"--ovstest runs ovstest, which cannot reproduce {'; '.join(refused)}: "
-            "drop them, or run ovstest separately"
-        )
 
 
 @click.command("import-ovstest")
@@ -158,7 +85,7 @@ def import_ovstest(
       ovstest test-conntrack benchmark 1 1000000 32 |
         ctbench import-ovstest - --args "1 1000000 32" -o bench.json
     """
-    check_output(output, () if str(file) == "-" else (file,))
+    claim_output(output, () if str(file) == "-" else (file,))
     if str(file) == "-":
         origin = "stdin"
         text = read_stream(sys.stdin.buffer, origin)
