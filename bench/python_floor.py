@@ -15,7 +15,7 @@ map must do).  Part 3 times the per-frame floor of ``benchmark 1 1000000
 The C figures are ovstest's Min rows: from the files given with
 ``--ovstest-after`` / ``--ovstest-before`` (ovstest's output for
 ``benchmark-zones 10000 ...`` on this machine, the honest comparison), else
-the Intel Xeon reference run in README ("How fast is ctbench's model?").
+the Intel Xeon reference run in docs/ovs-reference.md ("Intel Xeon VM").
 
     python bench/python_floor.py
     python bench/python_floor.py --ovstest-after after.txt --ovstest-before before.txt
@@ -44,7 +44,7 @@ from ctbench.scenarios.benchmark_zones import build_frames
 
 PHASES = ("commit", "no commit", "flush full", "flush empty")
 # ovstest's Min row, microseconds, `benchmark-zones 10000 1000 100` on the
-# Intel Xeon VM of 2026-11-26 (README, "How fast is ctbench's model?").
+# Intel Xeon VM of 2026-11-26 (docs/ovs-reference.md, "Reference figures").
 XEON_PER_ZONE: dict[str, float] = dict(zip(PHASES, (3258, 937, 1351, 1), strict=True))
 XEON_SINGLE: dict[str, float] = dict(
     zip(PHASES, (6155, 2892, 124049, 119185), strict=True)

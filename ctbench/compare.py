@@ -679,7 +679,7 @@ def _ovstest_rows(
 
     With :data:`MIN_INTERVAL_SAMPLES` runs or more a side, and summaries on
     both, each run's Min is a sample of the phase, and the rows get
-    intervals and verdicts as ctbench's own do (the issue's rule).
+    intervals and verdicts as ctbench's own do (docs/measuring-against-ovstest.md).
     Otherwise each phase gets a summary row: ratios, no interval, no verdict.
     """
     rows = []

@@ -58,7 +58,7 @@ QUIET_BELOW_S: Final = 60.0
 # Above this a run is refused unless --force.
 REFUSE_ABOVE_S: Final = 3600.0
 # Generous per-operation costs, for the bound that decides whether to
-# calibrate: 5-10x what this machine measured (README, "How fast is
+# calibrate: 5-10x what this machine measured (docs/performance.md, "How fast is
 # ctbench's model?": a commit costs 0.5-1.3 us a frame, a lookup 0.2-0.3 us,
 # a visited node 16-20 ns, a per-frame batch of 32 frames 25-30 us).
 BOUND_COMMIT_S: Final = 10e-6

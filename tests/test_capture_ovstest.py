@@ -46,7 +46,7 @@ def test_pcap_prints_what_ovstest_prints(name: str, batch: int) -> None:
     assert result.code == 0, result.err
     lines = result.out.splitlines()
     # ovstest reads correctly at batch size 1; at 32 its mixed-type batches
-    # are misread (the spec's bug), and ctbench executes them correctly.
+    # are misread (docs/ovs-reference.md), and ctbench executes them correctly.
     expected = ovstest_lines(CAPTURES[name], 1)
     if name == "edge.pcap":
         # ovstest takes the last, zero-length record for the end of the

@@ -200,7 +200,7 @@ def test_no_change_on_a_quiet_machine_comes_out_unchanged() -> None:
 
 def test_no_change_on_a_noisy_machine_is_never_a_difference() -> None:
     """A 20% spread at 30 samples a side is too noisy to call unchanged at
-    10% (the issue's 4 inconclusive rows of 8): inconclusive, never slower
+    10% (a file against itself gave 4 inconclusive rows of 8): inconclusive, not slower
     or faster, each narrow interval unchanged, and a note says why and how
     many samples would settle it."""
     results = _no_change(0.20)

@@ -1,4 +1,4 @@
-"""results/compatibility.py: whether two runs' timings compare."""
+"""ctbench/results/compatibility.py: whether two runs' timings compare."""
 
 from __future__ import annotations
 

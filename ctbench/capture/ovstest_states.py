@@ -36,7 +36,7 @@ _LINE_BYTES: Final = 64
 SHORTEST_TIMEOUT_NS: Final = 30 * 10**9
 _TIMEOUT_BASE_S: Final = 60.0
 _TIMEOUT_PER_PACKET_S: Final = 1e-3
-# ovstest's line per packet: printf("%zu: %s\n", n, flags) (the spec, "pcap").
+# ovstest's line per packet: printf("%zu: %s\n", n, flags) (docs/ovs-reference.md).
 _PACKET_LINE: Final = re.compile(r"(\d+): (\S+)")
 
 

@@ -1,6 +1,6 @@
 """A capture through the model, as ovstest's pcap command puts one through
 OVS's conntrack (tests/test-conntrack.c, test_pcap), with the differences
-the README lists under "ctbench pcap".
+docs/commands/pcap.md lists.
 
 Packets are executed with commit, in batches of up to ``batch_size``
 packets that end where the L3 type changes (ovstest splits its batches the

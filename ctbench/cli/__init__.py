@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from typing import Any, NoReturn, TextIO, cast
 
 import click
+from click.shell_completion import shell_complete
 
 from ctbench import __version__, registry
 from ctbench.cli.run import EXIT_INTERRUPTED, EXIT_USAGE
@@ -25,6 +26,9 @@ from ctbench.errors import CtbenchError
 from ctbench.files import writing
 
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as a shell reports it
+# click's shell completion: the shell runs `ctbench` with this set
+# (docs/installation.md, "Shell completion").
+COMPLETE_VAR = "_CTBENCH_COMPLETE"
 
 
 class _Group(click.Group):
@@ -144,6 +148,10 @@ def _guarded_stdout() -> Iterator[None]:
 def main(argv: list[str] | None = None) -> None:
     """Entry point: one-line errors, exit 2 for bad input, 130 for Ctrl-C."""
     args = sys.argv[1:] if argv is None else argv
+    instruction = os.environ.get(COMPLETE_VAR)
+    if instruction:
+        # click's main() would answer this; make_context below does not.
+        sys.exit(shell_complete(cli, {}, "ctbench", COMPLETE_VAR, instruction))
     try:
         # make_context + invoke rather than cli.main(): click's main turns a
         # broken pipe into exit status 1, which compare uses for regressions.

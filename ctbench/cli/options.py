@@ -71,7 +71,7 @@ class RunOptions:
         }
 
 
-# What Ctrl-C does, in every benchmark command's --help (README, "Stopping").
+# What Ctrl-C does, in every benchmark command's --help (docs/runs.md, "Stopping").
 STOPPING_HELP: Final = (
     "Ctrl-C (or SIGTERM) stops the run at its next check, between calls into "
     "the backend: a call in progress (a phase, a chunk of the fill, a slow "

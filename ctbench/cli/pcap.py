@@ -28,7 +28,7 @@ from ctbench.scenarios.replay import ReplayConfig, run_replay
 
 # pcap --ovstest: some packet's state differs from ovstest's.
 EXIT_DIFFER = 1
-# pcap's table without -b: the design of the seed patch (conntrack-key-by-zone).
+# pcap's table without -b: the patch's design (docs/ovs-reference.md).
 PCAP_BACKEND = "per-zone"
 
 

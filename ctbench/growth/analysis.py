@@ -37,7 +37,7 @@ from ctbench.scenarios.benchmark_zones import COMMAND, PHASE_ORDER
 # seconds, so a neighbour busy for those seconds shifts its median, and
 # with it the fit: on the shared 2-vCPU VM, a 3 x 3 sweep's points missed
 # the fitted laws by x1.19-1.45 with medians and x1.06-1.34 with minimums
-# (README, "ctbench sweep").  median is the typical round; mean is what a
+# (docs/commands/sweep.md).  median is the typical round; mean is what a
 # capacity planner adds up.
 STATISTICS: Final = ("min", "median", "mean")
 DEFAULT_STATISTIC: Final = "min"

@@ -36,7 +36,7 @@ CONFIDENCE: Final = 0.95
 # residual standard error, e^σ̂ > 1.25) is flagged poor: the law does not
 # describe them, so its exponents do not summarise the growth.  A judgement,
 # set from real sweeps on a shared 2-vCPU VM, where well-behaved phases
-# scatter by 2-10% (README, "ctbench sweep").
+# scatter by 2-10% (docs/commands/sweep.md).
 POOR_FIT_FACTOR: Final = 1.25
 VARIABLES: Final = ("stored", "zone")
 

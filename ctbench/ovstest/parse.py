@@ -6,7 +6,7 @@ Three things are read (tests/test-conntrack.c, at 139b564db):
   phases, then rows Min, Max, 95%ile and Avg, each value followed by ``us``;
   the lines before it (``initial packet generation time: N ms``,
   ``initial insert time: N ms``, ``flush run time: N ms``) are kept;
-- the patch's hand-made table (the seed patch, conntrack-key-by-zone): a
+- the patch's hand-made table (docs/ovs-reference.md, "The patch"): a
   header Min, Max, 95%ile, Avg, then per phase a line naming it and a row
   per build (``with commit``, ``without commit``), with or without ``us``;
 - ``benchmark``'s one line, ``conntrack:  N ms``.
@@ -42,7 +42,7 @@ STAT_NAMES: Final = {"Min": "min", "Max": "max", "95%ile": "p95", "Avg": "avg"}
 # How many numbers follow each command on its command line.
 ARG_COUNTS: Final = {ZONES: (3,), THREADS: (3, 4)}
 
-# The most text import-ovstest reads: the seed's whole mail thread
+# The most text import-ovstest reads: the patch's whole mail thread
 # (tests/data/ovstest/conntrack-key-by-zone.patch.txt) is 30 KB, and one
 # ovstest output under 1 KB; beyond this it is not ovstest's output.
 MAX_TEXT_BYTES: Final = 16 * 2**20

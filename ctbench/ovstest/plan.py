@@ -28,10 +28,10 @@ from ctbench.results import COMPLETE, FAILED, INTERRUPTED, BackendResult, RunRes
 from ctbench.scenarios.harness import ConfigError
 
 SUBCOMMAND: Final = "test-conntrack"
-# The issue's check: a table for the smallest zone run, within 10 s.
+# docs/measuring-against-ovstest.md: a table for the smallest zone run, within 10 s.
 CHECK_ARGS: Final = (SUBCOMMAND, ZONES, "1", "1", "1")
 CHECK_TIMEOUT_S: Final = 10.0
-# The default bound on a real run (the issue): ten times ctbench's own
+# A real run's bound (docs/measuring-against-ovstest.md): ten times ctbench's own
 # estimate for the run, and at least a minute.
 TIMEOUT_FACTOR: Final = 10.0
 MIN_TIMEOUT_S: Final = 60.0
@@ -84,7 +84,7 @@ def ovstest_args(run: RunResult) -> tuple[str, ...]:
 
 
 def unreproducible(options: Mapping[str, Any]) -> list[str]:
-    """The options given whose effect ovstest cannot reproduce (the spec:
+    """The options given whose effect ovstest cannot reproduce (docs/ovs-reference.md:
     it fixes one packet per execute, OVS's default table limit, no warm-up,
     and its own cleaner on the wall clock)."""
     out = []

@@ -26,7 +26,7 @@ from ctbench.stats import Summary
 
 TOOL: Final = "ovstest"
 BACKEND: Final = "ovstest"
-# The spec (ovstest-conntrack.md, "benchmark-zones"): the patch's table puts
+# docs/ovs-reference.md ("The patch and its review"): the patch's table puts
 # two builds side by side, "with commit" = the per-zone maps (the patch
 # applied), "without commit" = the single map (before it).
 PATCH_BUILDS: Final = {"with commit": "per-zone", "without commit": "single"}
@@ -46,7 +46,7 @@ CONNTRACK_PHASE: Final = benchmark.OVSTEST_TOTAL_PHASE
 # ovstest's "... time: N ms" lines that are the fill's (test-conntrack.c).
 GENERATE_LINE: Final = "initial packet generation time"
 INSERT_LINE: Final = "initial insert time"
-# What ovstest fixes that ctbench's options vary (the spec: one packet per
+# What ovstest fixes that ctbench's options vary (docs/ovs-reference.md: one packet per
 # execute, the default table limit of 3,000,000, no warm-up).
 OVSTEST_ZONE_PARAMS: Final = {
     "batch_size": 1,
@@ -58,7 +58,7 @@ ARG_NAMES: Final = {
     THREADS: ("n_threads", "n_pkts", "batch_size", "change_conn"),
 }
 # ovstest's arguments are checked as ctbench's commands check theirs: the
-# spec gives ovstest's own bounds, which the commands apply.
+# page docs/ovs-reference.md gives ovstest's own bounds, which the commands apply.
 _CHECK_PARAMS: Final = {
     ZONES: benchmark_zones.check_params,
     THREADS: benchmark.check_params,

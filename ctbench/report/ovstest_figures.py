@@ -2,7 +2,7 @@
 where each came from, what its statistics are, and ctbench's figures
 beside ovstest's, like with like.
 
-The spec ("Measuring against ovstest"): ovstest's Avg is an EWMA seeded by
+docs/ovs-reference.md ("Measuring against ovstest"): ovstest's Avg is an EWMA seeded by
 the first sample, far from a mean over a short run, so ctbench's minimum is
 set against ovstest's Min, and ctbench's own EWMA (``--ovs-stats``)
 against ovstest's Avg; never ctbench's mean against ovstest's Avg.  For

@@ -5,7 +5,7 @@ Schema history:
 - 1: first version.  A file holds one run of one command, every backend's
   raw samples in microseconds, their statistics, work counters, fill and
   memory figures, the run's parameters and environment.
-- 2: adds, for the defects, ovstest and sweep issues of December 2026:
+- 2 (December 2026): adds
   ``kind`` (``"run"``; other kinds of document, such as a sweep, share the
   version); ``stopped_by`` (the signal that stopped an incomplete run);
   ``source`` (where the figures come from, e.g. an imported ovstest

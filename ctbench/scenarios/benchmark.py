@@ -8,7 +8,7 @@ Per backend, on a fresh model shared by every thread
    ovstest's frame: source port ``1 + thread index``, destination port 2;
    with CHANGE_CONN each packet of the batch gets destination port
    ``2 + packet index``, so it is a connection of its own (what ovstest's
-   documentation promises and its code no longer does, see README,
+   documentation promises and its code no longer does, see docs/commands/benchmark.md,
    "Where ctbench differs from ovstest");
 2. the threads and the main thread meet at a barrier; the timed phase starts;
 3. each thread executes its batch with commit in zone 0 until it has sent

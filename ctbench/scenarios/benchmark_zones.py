@@ -61,7 +61,7 @@ MAX_MEMORY_SAMPLE: Final = 1_000_000
 # cannot become nanoseconds).
 MAX_SWEEP_S: Final = 365 * 24 * 3600
 # Upper bound for the memory check: RSS from outside measured 142 (per-zone)
-# and 195 (single) bytes per stored connection with 3 M stored (README, "How
+# and 195 (single) bytes per stored connection, 3 M stored (docs/performance.md, "How
 # fast is ctbench's model?"); 250 leaves headroom for growth steps.
 ESTIMATE_BYTES_PER_CONN: Final = 250
 # One ovstest frame (42-byte bytes object, 75 bytes) and its list slot (8),
@@ -199,7 +199,7 @@ class SweepEmulation:
 
     The executes keep passing the frozen start time, while the sweeper's
     clock moves with the wall clock, exactly the mismatch that makes a long
-    ovstest run lose its background zones (see README, "Where ctbench
+    ovstest run lose its background zones (see docs/model.md, "Where ctbench
     differs from ovstest").  Each due pass is one ``conntrack_clean()``: it
     visits lists until more than n_conn_limit / 64 connections were visited;
     a pass that stopped early is due again after 200 ms, a finished one
