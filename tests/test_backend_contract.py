@@ -25,7 +25,6 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
-from reference_model import ReferenceConntrack
 
 from ctbench.backends import BackendSpec, backend_names, create_table
 from ctbench.keys import key_zone
@@ -42,6 +41,7 @@ from ctbench.packets import (
     tcp_frame,
     udp_frame,
 )
+from tests.helpers.reference_model import ReferenceConntrack
 
 A, B, C = "10.0.0.1", "10.0.0.2", "10.0.0.3"
 ZONES = (0, 1, 2, 65535)

@@ -7,10 +7,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from cli_helpers import run_cli
-from ovstest_standins import CRASH, GARBAGE, HANG, REPLAY, stand_in
 
-CAPTURES = Path(__file__).parent / "data" / "captures"
+from tests.helpers.cli import run_cli
+from tests.helpers.ovstest_standins import CRASH, GARBAGE, HANG, REPLAY, stand_in
+from tests.helpers.paths import CAPTURES
 
 
 def replaying(tmp_path: Path, name: str, record: Path | None = None) -> Path:

@@ -16,10 +16,10 @@ from ctbench.backends import BackendSpec, create_table
 from ctbench.capture import CaptureError, read_capture
 from ctbench.capture.track import TrackConfig, track
 from ctbench.model import Conntrack
+from tests.helpers.paths import CAPTURES
 
-DATA = Path(__file__).parent / "data" / "captures"
 SEEDS = [
-    (DATA / name).read_bytes()
+    (CAPTURES / name).read_bytes()
     for name in ("mixed.pcap", "mixed.pcapng", "mixed.sll2.pcap", "edge.pcap")
 ]
 

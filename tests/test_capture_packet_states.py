@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from ctbench.backends import BackendSpec
 from ctbench.capture.packet_states import states_of_file, track_file
 from ctbench.capture.track import TrackConfig
 from ctbench.packets import CtState, ct_state_flags
+from tests.helpers.paths import CAPTURES
 
-MIXED = Path(__file__).parent / "data" / "captures" / "mixed.pcap"
+MIXED = CAPTURES / "mixed.pcap"
 SPEC = BackendSpec("per-zone")
 
 

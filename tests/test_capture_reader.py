@@ -7,13 +7,12 @@ import struct
 from pathlib import Path
 
 import pytest
-from cli_helpers import run_cli
 
 from ctbench.capture import CaptureError, pcap_bytes, read_capture
 from ctbench.capture.link import LINUX_SLL, LINUX_SLL2, RAW
 from ctbench.packets import OVSTEST_PAYLOAD
-
-DATA = Path(__file__).parent / "data" / "captures"
+from tests.helpers.cli import run_cli
+from tests.helpers.paths import CAPTURES
 
 
 def write(tmp_path: Path, data: bytes, name: str = "c.pcap") -> Path:
@@ -23,9 +22,9 @@ def write(tmp_path: Path, data: bytes, name: str = "c.pcap") -> Path:
 
 
 def test_pcapng_and_pcap_of_the_same_packets_read_alike(tmp_path: Path) -> None:
-    ethernet = read_capture(DATA / "mixed.pcap")
+    ethernet = read_capture(CAPTURES / "mixed.pcap")
     assert ethernet.format == "pcap" and ethernet.link_types == ("Ethernet",)
-    ng = read_capture(DATA / "mixed.pcapng")
+    ng = read_capture(CAPTURES / "mixed.pcapng")
     assert ng.format == "pcapng" and ng.link_types == ("Ethernet",)
     # The pcapng capture is another run of the same traffic; rewritten as
     # pcap by ctbench it reads back identical, timestamps to the nanosecond.
@@ -42,7 +41,7 @@ def test_pcapng_and_pcap_of_the_same_packets_read_alike(tmp_path: Path) -> None:
     ],
 )
 def test_cooked_captures_become_ethernet_frames(name: str, link: str) -> None:
-    capture = read_capture(DATA / name)
+    capture = read_capture(CAPTURES / name)
     assert capture.link_types == (link,)
     # Every IPv4 frame's EtherType sits where Ethernet puts it.
     types = {frame[12:14] for frame in capture.frames}
@@ -50,7 +49,7 @@ def test_cooked_captures_become_ethernet_frames(name: str, link: str) -> None:
 
 
 def test_snap_length_cut_records_are_counted() -> None:
-    capture = read_capture(DATA / "mixed.snap64.pcap")
+    capture = read_capture(CAPTURES / "mixed.snap64.pcap")
     assert capture.cut > 0
     assert max(map(len, capture.frames)) <= 64
 
@@ -96,7 +95,7 @@ def test_raw_ip_and_cooked_records_are_converted(tmp_path: Path) -> None:
 
 # Hostile files: each a one-line error, exit status 2, nothing printed.
 _GOOD = _pcap(1, [OVSTEST_PAYLOAD, OVSTEST_PAYLOAD])
-_NG = (DATA / "mixed.pcapng").read_bytes()
+_NG = (CAPTURES / "mixed.pcapng").read_bytes()
 
 
 def _record_len(data: bytes, value: int) -> bytes:

@@ -7,13 +7,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cli_helpers import run_cli, run_process
 
 from ctbench import __version__
 from ctbench.backends import BackendSpec, create_table, registry
 from ctbench.backends.single import SingleMapTable
 from ctbench.memory import measure_backends
 from ctbench.render.memory_table import format_memory_table
+from tests.helpers.cli import run_cli, run_process
 
 SMALL_RUN = ["benchmark-zones", "20", "2", "1", "-q", "--memory-sample", "0"]
 BUILTINS = ("single", "per-zone", "sharded", "per-zone-sharded", "lazy-per-zone")

@@ -11,12 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_helpers import run_cli
 
 from ctbench.results import load
+from tests.helpers.cli import run_cli
+from tests.helpers.paths import CAPTURES
 
-DATA = Path(__file__).parent / "data" / "captures"
-MIXED = DATA / "mixed.pcap"
+MIXED = CAPTURES / "mixed.pcap"
 
 
 @pytest.mark.parametrize(
@@ -60,7 +60,7 @@ def test_zone_help_names_only_options_the_command_has() -> None:
 
 
 def test_pcap_missing_file_is_one_line() -> None:
-    result = run_cli("pcap", DATA / "nosuch.pcap")
+    result = run_cli("pcap", CAPTURES / "nosuch.pcap")
     assert result.code == 2 and result.err.count("\n") == 1
 
 
@@ -103,7 +103,7 @@ def test_the_summary_says_what_invalid_and_inv_trk_each_count() -> None:
     # tcp.pcap: packets 6 and 8 belong to a tracked connection whose TCP
     # state rejects them; 23 to 25 match none and cannot start one.  All
     # five come out inv|trk; the model counts only the three as invalid.
-    result = run_cli("pcap", DATA / "tcp.pcap", "--summary")
+    result = run_cli("pcap", CAPTURES / "tcp.pcap", "--summary")
     assert result.code == 0, result.err
     assert "each packet's state (first repetition): " in result.out
     assert "inv|trk 5" in result.out
@@ -123,7 +123,7 @@ def test_replay_runs_backends_side_by_side_and_saves_results(tmp_path: Path) -> 
     result = run_cli(
         "replay",
         MIXED,
-        DATA / "mixed.pcapng",
+        CAPTURES / "mixed.pcapng",
         "--repeat",
         "3",
         "-q",

@@ -5,7 +5,7 @@ must answer click's completion variable itself."""
 
 from __future__ import annotations
 
-from cli_helpers import run_cli
+from tests.helpers.cli import run_cli
 
 
 def test_bash_source_prints_the_completion_script() -> None:

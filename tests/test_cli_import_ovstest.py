@@ -9,14 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_helpers import run_cli
 
 from ctbench import results
 from ctbench.ovstest.parse import MAX_TEXT_BYTES, text_of
+from tests.helpers.cli import run_cli
+from tests.helpers.paths import OVSTEST_DATA
 
-DATA = Path(__file__).parent / "data" / "ovstest"
-PATCH = DATA / "conntrack-key-by-zone.patch.txt"
-OUTPUTS = sorted(DATA.glob("*-benchmark*.txt"))
+PATCH = OVSTEST_DATA / "conntrack-key-by-zone.patch.txt"
+OUTPUTS = sorted(OVSTEST_DATA.glob("*-benchmark*.txt"))
 
 
 def _args_of(path: Path) -> str:
@@ -104,8 +104,8 @@ def test_the_patch_without_table_lists_its_runs() -> None:
 
 
 def test_stdin_and_two_printed_tables_make_one_run(tmp_path: Path) -> None:
-    before = (DATA / "xeon-benchmark-zones-1000-100-200.before.txt").read_text()
-    after = (DATA / "xeon-benchmark-zones-1000-100-200.after.txt").read_text()
+    before = (OVSTEST_DATA / "xeon-benchmark-zones-1000-100-200.before.txt").read_text()
+    after = (OVSTEST_DATA / "xeon-benchmark-zones-1000-100-200.after.txt").read_text()
     text = f"> before:\n{_quote(before)}\n> after:\n{_quote(after)}\n"
     out = tmp_path / "run.json"
     from click.testing import CliRunner
@@ -170,7 +170,12 @@ def test_compare_of_summaries_gives_ratios_and_no_verdict(tmp_path: Path) -> Non
         (after, "xeon-benchmark-zones-10000-1000-100.after.txt"),
     ):
         code, _, err = run_cli(
-            "import-ovstest", DATA / name, "--args", "10000 1000 100", "-o", path
+            "import-ovstest",
+            OVSTEST_DATA / name,
+            "--args",
+            "10000 1000 100",
+            "-o",
+            path,
         )
         assert code == 0, err
     code, text, err = run_cli("compare", before, after)
@@ -212,7 +217,7 @@ def test_compare_a_ctbench_run_with_an_import_of_the_same_label(tmp_path: Path) 
     assert (
         run_cli(
             "import-ovstest",
-            DATA / "xeon-benchmark-zones-1000-100-200.before.txt",
+            OVSTEST_DATA / "xeon-benchmark-zones-1000-100-200.before.txt",
             "--args",
             "1000 100 200",
             "--label",
@@ -232,20 +237,28 @@ def test_compare_a_ctbench_run_with_an_import_of_the_same_label(tmp_path: Path) 
     ("args", "message"),
     [
         (
-            [DATA / "xeon-benchmark-1-1000000-32.after.txt"],
+            [OVSTEST_DATA / "xeon-benchmark-1-1000000-32.after.txt"],
             'give them with --args "N_THREADS',
         ),
         (
-            [DATA / "amd-benchmark-zones-10000-1000-100.after.txt", "--args", "1 2"],
-            "must be 3 whole numbers",
-        ),
-        (
-            [DATA / "amd-benchmark-zones-10000-1000-100.after.txt", "--args", "1 x 3"],
+            [
+                OVSTEST_DATA / "amd-benchmark-zones-10000-1000-100.after.txt",
+                "--args",
+                "1 2",
+            ],
             "must be 3 whole numbers",
         ),
         (
             [
-                DATA / "amd-benchmark-zones-10000-1000-100.after.txt",
+                OVSTEST_DATA / "amd-benchmark-zones-10000-1000-100.after.txt",
+                "--args",
+                "1 x 3",
+            ],
+            "must be 3 whole numbers",
+        ),
+        (
+            [
+                OVSTEST_DATA / "amd-benchmark-zones-10000-1000-100.after.txt",
                 "--args",
                 "0 10 30",
             ],
@@ -254,7 +267,7 @@ def test_compare_a_ctbench_run_with_an_import_of_the_same_label(tmp_path: Path) 
         ),
         (
             [
-                DATA / "amd-benchmark-zones-10000-1000-100.after.txt",
+                OVSTEST_DATA / "amd-benchmark-zones-10000-1000-100.after.txt",
                 "--args",
                 "9 70000 3",
             ],
@@ -262,23 +275,27 @@ def test_compare_a_ctbench_run_with_an_import_of_the_same_label(tmp_path: Path) 
         ),
         (
             [
-                DATA / "amd-benchmark-zones-10000-1000-100.after.txt",
+                OVSTEST_DATA / "amd-benchmark-zones-10000-1000-100.after.txt",
                 "--args",
                 f"{10**23} 10 30",
             ],
             "ENTRIES must be between 1 and 2^32-1",
         ),
         (
-            [DATA / "xeon-benchmark-1-1000000-32.after.txt", "--args", "1 1000 64"],
+            [
+                OVSTEST_DATA / "xeon-benchmark-1-1000000-32.after.txt",
+                "--args",
+                "1 1000 64",
+            ],
             "BATCH_SIZE must be between 1 and 32 (NETDEV_MAX_BURST) (got 64)",
         ),
         ([PATCH, "--table", "1", "--args", "1 2 3"], "differ from the text's"),
         ([PATCH, "--table", "3"], "--table must be from 1 to 2"),
         ([PATCH, "--table", "1", "--label", "x"], "1 --label given for 0"),
         ([PATCH, "--table", "1", "--command", "benchmark"], "not benchmark's"),
-        ([DATA / "README.md"], "no ovstest output found"),
-        ([DATA / "missing.txt"], "cannot read"),
-        ([DATA], "is a directory"),
+        ([OVSTEST_DATA / "README.md"], "no ovstest output found"),
+        ([OVSTEST_DATA / "missing.txt"], "cannot read"),
+        ([OVSTEST_DATA], "is a directory"),
     ],
 )
 def test_bad_input_is_one_line_and_status_2(
@@ -314,7 +331,7 @@ def test_a_binary_file_is_refused(tmp_path: Path) -> None:
 
 def test_a_truncated_table_is_refused_with_its_line(tmp_path: Path) -> None:
     cut = tmp_path / "cut.txt"
-    text = (DATA / "xeon-benchmark-zones-1000-100-200.after.txt").read_text()
+    text = (OVSTEST_DATA / "xeon-benchmark-zones-1000-100-200.after.txt").read_text()
     cut.write_text("\n".join(text.splitlines()[:-1]) + "\n")
     code, _, err = run_cli(
         "import-ovstest", cut, "--args", "1 2 3", "-o", tmp_path / "o.json"

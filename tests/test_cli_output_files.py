@@ -15,16 +15,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from cli_helpers import ROOT, run_cli, start_marked_run, wait_for
-from run_factory import make_run
 
 from ctbench import files, results
 from ctbench.growth.document import load_sweep
+from tests.helpers.cli import run_cli, start_marked_run, wait_for
+from tests.helpers.paths import CAPTURES, OVSTEST_DATA, ROOT
+from tests.helpers.run_factory import make_run
 
-CAPTURE = ROOT / "tests" / "data" / "captures" / "mixed.pcap"
-OVSTEST_TABLE = (
-    ROOT / "tests" / "data" / "ovstest" / "xeon-benchmark-zones-1000-100-200.after.txt"
-)
+CAPTURE = CAPTURES / "mixed.pcap"
+OVSTEST_TABLE = OVSTEST_DATA / "xeon-benchmark-zones-1000-100-200.after.txt"
 # One backend keeps each run short: per-zone builds 65,536 maps.
 RUNS = {
     "benchmark-zones": ["benchmark-zones", "50", "3", "2", "--memory-sample", "0"],

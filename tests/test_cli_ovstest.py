@@ -5,12 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from cli_helpers import run_cli
-from ovstest_standins import CRASH, FAIL, GARBAGE, HANG, replay, stand_in
 
 from ctbench import results
 from ctbench.ovstest import plan
 from ctbench.results import COMPLETE, FAILED
+from tests.helpers.cli import run_cli
+from tests.helpers.ovstest_standins import CRASH, FAIL, GARBAGE, HANG, replay, stand_in
+from tests.helpers.paths import ROOT
 
 ZONES = ["benchmark-zones", "50", "3", "2", "-q", "--memory-sample", "0"]
 BEFORE = "xeon-benchmark-zones-1000-100-200.before.txt"
@@ -266,8 +267,6 @@ def test_ctrl_c_while_ovstest_runs_keeps_everything_gathered(tmp_path: Path) -> 
     import subprocess
     import sys
     import time
-
-    from cli_helpers import ROOT
 
     started = tmp_path / "calls.txt"
     binary = stand_in(tmp_path, "ovstest", HANG, record=started)

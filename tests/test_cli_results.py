@@ -9,11 +9,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from cli_helpers import ROOT, CliResult, run_cli
-from run_factory import make_run
 
 from ctbench import results
 from ctbench.results import RunResult
+from tests.helpers.cli import CliResult, run_cli
+from tests.helpers.paths import ROOT
+from tests.helpers.run_factory import make_run
 
 
 def _save(tmp_path: Path, name: str, run: RunResult) -> str:

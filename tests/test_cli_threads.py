@@ -4,11 +4,11 @@ import signal
 from pathlib import Path
 
 import pytest
-from cli_helpers import run_cli, run_process
 
 from ctbench.cli.progress_display import ProgressDisplay
 from ctbench.environment import gil_enabled
 from ctbench.results import load
+from tests.helpers.cli import run_cli, run_process
 
 SMALL = ["benchmark", "2", "64", "8", "1", "-q"]
 

@@ -9,12 +9,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cli_helpers import run_cli, start_marked_run, wait_for
 
 from ctbench import results
 from ctbench.cli.progress_display import ProgressDisplay
 from ctbench.results import load
 from ctbench.scenarios.harness import Turn
+from tests.helpers.cli import run_cli, start_marked_run, wait_for
+from tests.helpers.paths import GOLDEN
 
 SMALL = ["benchmark-zones", "50", "3", "2", "-q", "--memory-sample", "0"]
 LONGER = ["benchmark-zones", "50", "3", "10", "-q", "--memory-sample", "0"]
@@ -179,11 +180,10 @@ def test_a_closed_pipe_exits_141_not_1() -> None:
 
 
 def test_box_width_ignores_the_prose_lines() -> None:
-    from pathlib import Path
 
     from ctbench.cli.run import box_width
 
-    text = (Path(__file__).parent / "golden" / "zones.patch").read_text()
+    text = (GOLDEN / "zones.patch").read_text()
     longest = max(map(len, text.splitlines()))
     width = box_width(text)
     assert width < longest  # the method note is longer than the table

@@ -7,7 +7,6 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from run_factory import make_run
 
 from ctbench import compare as comparing
 from ctbench import stats
@@ -20,6 +19,7 @@ from ctbench.compare import (
     verdict,
 )
 from ctbench.results import BackendResult, PhaseResult, RunResult
+from tests.helpers.run_factory import make_run
 
 # -- thresholds ---------------------------------------------------------------
 

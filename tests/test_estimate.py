@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from cli_helpers import ROOT, run_cli
 
 from ctbench.backends import BackendSpec
 from ctbench.estimate import (
@@ -35,6 +34,8 @@ from ctbench.scenarios.benchmark_zones import (
     PHASES,
     ZoneConfig,
 )
+from tests.helpers.cli import run_cli
+from tests.helpers.paths import CAPTURES
 
 BOTH = (BackendSpec("single"), BackendSpec("per-zone"))
 
@@ -238,7 +239,7 @@ def test_force_help_names_both_refusals_it_lifts(command: str) -> None:
 
 
 def test_a_replay_of_many_repetitions_is_refused_for_its_samples_memory() -> None:
-    capture = ROOT / "tests" / "data" / "captures" / "mixed.pcap"
+    capture = CAPTURES / "mixed.pcap"
     code, out, err = run_cli("replay", capture, "--repeat", "1000000000", "-q")
     assert code == 2 and out == ""
     assert err.startswith("ctbench: error: this run needs about ")

@@ -17,9 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from churn_command import CHURN, ChurnConfig
-from cli_helpers import CliResult, run_cli
-from run_factory import make_run
 
 from ctbench import registry
 from ctbench.backends import BackendSpec
@@ -27,6 +24,9 @@ from ctbench.registry import Command
 from ctbench.render import FORMATS, Format, render
 from ctbench.report.document import Report
 from ctbench.scenarios.harness import PROCESS_BYTES
+from tests.helpers.churn_command import CHURN, ChurnConfig
+from tests.helpers.cli import CliResult, run_cli
+from tests.helpers.run_factory import make_run
 
 SINGLE = (BackendSpec("single"),)
 

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from ctbench.ovstest.parse import ParseError, PhaseFigures, parse
+from tests.helpers.paths import OVSTEST_DATA
 
-DATA = Path(__file__).parent / "data" / "ovstest"
-PATCH = DATA / "conntrack-key-by-zone.patch.txt"
-OUTPUTS = sorted(DATA.glob("*-benchmark*.txt"))
+PATCH = OVSTEST_DATA / "conntrack-key-by-zone.patch.txt"
+OUTPUTS = sorted(OVSTEST_DATA.glob("*-benchmark*.txt"))
 
 
 def test_the_data_is_there() -> None:
@@ -47,7 +47,7 @@ def test_every_real_output_reads_as_one_table_or_line(path: Path) -> None:
 
 
 def test_a_printed_table_keeps_every_figure() -> None:
-    text = (DATA / "xeon-benchmark-zones-10000-1000-100.after.txt").read_text()
+    text = (OVSTEST_DATA / "xeon-benchmark-zones-10000-1000-100.after.txt").read_text()
     (output,) = parse(text)
     phases = dict(output.builds[0].phases)
     assert phases["ct_execute_commit"] == PhaseFigures(3258, 13238, 12293.77, 4874.37)
@@ -86,7 +86,7 @@ def test_only_quoted_copies_still_import_once_with_quote_marks_stripped() -> Non
 
 
 def test_a_quoted_indented_ovstest_table_with_its_command_line() -> None:
-    table = (DATA / "xeon-benchmark-zones-1000-100-200.before.txt").read_text()
+    table = (OVSTEST_DATA / "xeon-benchmark-zones-1000-100-200.before.txt").read_text()
     quoted = "\n".join(f">>     {line}" for line in table.splitlines())
     text = f'>> "./ovstest test-conntrack benchmark-zones 1000 100 200"\n{quoted}\n'
     (output,) = parse(text)
@@ -95,15 +95,15 @@ def test_a_quoted_indented_ovstest_table_with_its_command_line() -> None:
 
 
 def test_two_printed_outputs_are_two_tables() -> None:
-    before = (DATA / "xeon-benchmark-zones-1000-100-200.before.txt").read_text()
-    after = (DATA / "xeon-benchmark-zones-1000-100-200.after.txt").read_text()
+    before = (OVSTEST_DATA / "xeon-benchmark-zones-1000-100-200.before.txt").read_text()
+    after = (OVSTEST_DATA / "xeon-benchmark-zones-1000-100-200.after.txt").read_text()
     outputs = parse(f"before:\n{before}\nafter:\n{after}")
     assert len(outputs) == 2
     assert outputs[0].times_ms != outputs[1].times_ms
 
 
 def test_a_command_line_without_numbers_keeps_the_earlier_arguments() -> None:
-    table = (DATA / "xeon-benchmark-zones-1000-100-200.before.txt").read_text()
+    table = (OVSTEST_DATA / "xeon-benchmark-zones-1000-100-200.before.txt").read_text()
     text = (
         "ovstest test-conntrack benchmark-zones 1000 100 200\n"
         'Running the new "./ovstest test-conntrack benchmark-zones" shows\n' + table
@@ -126,7 +126,7 @@ def test_text_without_ovstest_output_gives_nothing() -> None:
 def test_a_table_that_cannot_be_read_whole_is_refused(
     change: tuple[str, str], message: str
 ) -> None:
-    text = (DATA / "xeon-benchmark-zones-10000-1000-100.after.txt").read_text()
+    text = (OVSTEST_DATA / "xeon-benchmark-zones-10000-1000-100.after.txt").read_text()
     assert change[0] in text
     with pytest.raises(ParseError, match=message):
         parse(text.replace(*change), "out.txt")

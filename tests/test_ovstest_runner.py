@@ -7,9 +7,9 @@ import time
 from pathlib import Path
 
 import pytest
-from ovstest_standins import CRASH, FAIL, HANG, replay, stand_in
 
 from ctbench.ovstest.runner import BinaryError, BinaryInterrupted, run_binary
+from tests.helpers.ovstest_standins import CRASH, FAIL, HANG, replay, stand_in
 
 
 def test_a_run_returns_output_time_memory_and_status(tmp_path: Path) -> None:

@@ -1,7 +1,6 @@
 """The frames ctbench builds: ovstest's, and well-formed UDP, TCP and ICMP."""
 
 import pytest
-from checksums import pseudo_header_of, word_sum
 
 from ctbench.packets import (
     OVSTEST_FRAME_LEN,
@@ -15,6 +14,7 @@ from ctbench.packets import (
     zone_benchmark_ports,
 )
 from ctbench.parse import parse_frame
+from tests.helpers.checksums import pseudo_header_of, word_sum
 
 
 def test_ovstest_frame_is_ovstests_payload() -> None:

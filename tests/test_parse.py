@@ -4,7 +4,6 @@ import ipaddress
 from collections.abc import Sequence
 
 import pytest
-from checksums import pseudo_header_of, word_sum
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -37,6 +36,7 @@ from ctbench.parse import (
     udp4_bulk,
     udp4_fast_key,
 )
+from tests.helpers.checksums import pseudo_header_of, word_sum
 
 # Enough frames of one length for any bulk test.
 VECTOR_MIN_FRAMES = 128

@@ -10,8 +10,6 @@ import math
 
 import numpy as np
 import pytest
-from run_factory import make_run
-from sweep_factory import grid_runs
 
 from ctbench.compare import Settings, compare
 from ctbench.comparison_document import (
@@ -25,6 +23,8 @@ from ctbench.plot.axes import decade_limits, time_label
 from ctbench.plot.comparison_figure import comparison_figure
 from ctbench.plot.run_figure import run_figure
 from ctbench.plot.sweep_figure import sweep_figure
+from tests.helpers.run_factory import make_run
+from tests.helpers.sweep_factory import grid_runs
 
 pytest.importorskip("matplotlib")
 

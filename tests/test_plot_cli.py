@@ -10,9 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_helpers import run_cli
-from run_factory import make_run
-from sweep_factory import grid_runs
 
 from ctbench import results
 from ctbench.growth.build import build_sweep
@@ -20,6 +17,9 @@ from ctbench.growth.document import dumps_sweep
 from ctbench.plot import INSTALL_HINT
 from ctbench.results import PhaseResult, RunResult
 from ctbench.stats import Summary
+from tests.helpers.cli import run_cli
+from tests.helpers.run_factory import make_run
+from tests.helpers.sweep_factory import grid_runs
 
 pytest.importorskip("matplotlib")
 

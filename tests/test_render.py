@@ -6,12 +6,9 @@ tests/test_render.py`` and review the diff.
 
 import os
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
-from run_factory import golden_environment, mask_bootstrap_digits
-from sweep_factory import grid_runs
 
 from ctbench.compare import compare
 from ctbench.growth.build import build_sweep
@@ -28,8 +25,10 @@ from ctbench.results import (
     RunResult,
 )
 from ctbench.scenarios.benchmark_zones import PHASE_ORDER
+from tests.helpers.paths import GOLDEN
+from tests.helpers.run_factory import golden_environment, mask_bootstrap_digits
+from tests.helpers.sweep_factory import grid_runs
 
-GOLDEN = Path(__file__).parent / "golden"
 # Means in microseconds per phase, roughly the shape of the reference table.
 SHAPES = {
     "single": (9758, 3045, 127374, 120627),

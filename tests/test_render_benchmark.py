@@ -5,17 +5,16 @@ tests/test_render_benchmark.py`` and review the diff.
 """
 
 import os
-from pathlib import Path
 
 import numpy as np
 import pytest
-from run_factory import golden_environment, mask_bootstrap_digits
 
 from ctbench.render import render
 from ctbench.report.commands.benchmark import threads_note
 from ctbench.results import BackendResult, PhaseResult, RunResult, dumps, loads
+from tests.helpers.paths import GOLDEN
+from tests.helpers.run_factory import golden_environment, mask_bootstrap_digits
 
-GOLDEN = Path(__file__).parent / "golden"
 # Mean per-batch latency (us) and barrier-to-barrier time (ms) per backend.
 SHAPES = {"single": (31.7, 1006.0), "per-zone": (24.1, 761.0)}
 

@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import os
 import re
-from pathlib import Path
 
 import pytest
-from run_factory import make_run
 
 from ctbench.compare import Settings, compare
 from ctbench.render.comparison import FORMATS, render
-
-GOLDEN = Path(__file__).parent / "golden"
+from tests.helpers.paths import GOLDEN
+from tests.helpers.run_factory import make_run
 
 
 def _comparison_text(fmt: str) -> str:

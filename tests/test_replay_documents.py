@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_helpers import run_cli
 
-CAPTURES = Path(__file__).parent / "data" / "captures"
+from tests.helpers.cli import run_cli
+from tests.helpers.paths import CAPTURES
+
 # What a hand-edit may put anywhere: each JSON type, out-of-range numbers,
 # and containers holding the wrong things.
 VALUES: list[Any] = [

@@ -15,7 +15,6 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from run_factory import make_run
 
 from ctbench import registry, results
 from ctbench.backends import BackendSpec
@@ -24,6 +23,8 @@ from ctbench.model import Conntrack
 from ctbench.results import Fill, Memory, PhaseResult, ResultsError, RunResult
 from ctbench.scenarios import benchmark_zones
 from ctbench.stats import summarize
+from tests.helpers.paths import ROOT
+from tests.helpers.run_factory import make_run
 
 
 def _document() -> dict[str, Any]:
@@ -398,7 +399,6 @@ def test_malformed_files_are_refused_in_one_line(tmp_path: Path, name: str) -> N
     assert "\n" not in message
 
 
-ROOT = Path(__file__).resolve().parents[1]
 # Every results file kept in the repository (a comparison document is not
 # one): each must keep loading.
 FIXTURES = sorted(

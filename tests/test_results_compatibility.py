@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from run_factory import make_run
-
 from ctbench.results.compatibility import differences
+from tests.helpers.run_factory import make_run
 
 
 def test_an_imported_file_without_environment_is_said_once() -> None:

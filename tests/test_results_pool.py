@@ -5,10 +5,8 @@ passed off as the pool's."""
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
-from run_factory import make_run
 
 from ctbench import registry, results
 from ctbench.backends import BackendSpec
@@ -23,8 +21,10 @@ from ctbench.results import (
     RunResult,
 )
 from ctbench.scenarios import benchmark, benchmark_zones, replay
+from tests.helpers.paths import CAPTURES
+from tests.helpers.run_factory import make_run
 
-CAPTURE = Path(__file__).parent / "data" / "captures" / "mixed.pcap"
+CAPTURE = CAPTURES / "mixed.pcap"
 BOTH = (BackendSpec("single"), BackendSpec("per-zone"))
 
 

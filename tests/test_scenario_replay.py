@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from ctbench.backends import BackendSpec, create_table
@@ -28,8 +26,8 @@ from ctbench.scenarios.replay import (
     estimated_bytes,
     run_replay,
 )
+from tests.helpers.paths import CAPTURES
 
-DATA = Path(__file__).parent / "data" / "captures"
 NEW = int(CtState.NEW | CtState.TRACKED)
 EST_REPLY = int(CtState.ESTABLISHED | CtState.REPLY_DIR | CtState.TRACKED)
 
@@ -75,21 +73,21 @@ def test_a_batch_runs_at_its_last_packets_time_never_backwards() -> None:
 
 
 def test_short_captures_read_alike_under_every_clock() -> None:
-    capture = read_capture(DATA / "mixed.pcap")
+    capture = read_capture(CAPTURES / "mixed.pcap")
     assert capture.duration_ns < 30e9
     outputs = {clock: states(capture, clock) for clock in ("capture", "wall", "frozen")}
     assert outputs["capture"] == outputs["wall"] == outputs["frozen"]
 
 
 def test_batches_end_where_the_l3_type_changes() -> None:
-    capture = read_capture(DATA / "mixed.pcap")
+    capture = read_capture(CAPTURES / "mixed.pcap")
     for batch in plan_batches(capture, TrackConfig(batch_size=32)):
         types = {frame[12:14] for frame in capture.frames[batch.start : batch.end]}
         assert len(types) == 1
 
 
 def test_zones_keep_both_directions_of_a_connection_together() -> None:
-    capture = read_capture(DATA / "mixed.pcap")
+    capture = read_capture(CAPTURES / "mixed.pcap")
     config = TrackConfig(zone=100, zones=8)
     used = set()
     for frame in capture.frames:
@@ -104,7 +102,7 @@ def test_zones_keep_both_directions_of_a_connection_together() -> None:
 
 
 def test_an_interrupted_replay_keeps_whole_and_partial_work() -> None:
-    capture = read_capture(DATA / "mixed.pcap")
+    capture = read_capture(CAPTURES / "mixed.pcap")
     config = ReplayConfig(
         files=("mixed.pcap",), repeat=1000, backends=(BackendSpec("per-zone"),)
     )
@@ -159,7 +157,7 @@ def _config(repeat: int, backends: int = 1, batch: int = 1) -> ReplayConfig:
 
 
 def test_memory_counts_a_sample_per_batch_and_repetition() -> None:
-    capture = read_capture(DATA / "mixed.pcap")
+    capture = read_capture(CAPTURES / "mixed.pcap")
     batches = len(plan_batches(capture, TrackConfig(batch_size=1)))
     one, more = (estimated_bytes(_config(r), capture) for r in (1000, 3000))
     assert more - one == 2000 * batches * BYTES_PER_SAMPLE
@@ -170,7 +168,7 @@ def test_memory_counts_a_sample_per_batch_and_repetition() -> None:
 
 
 def test_the_bound_counts_every_packet_and_sample() -> None:
-    capture = read_capture(DATA / "mixed.pcap")
+    capture = read_capture(CAPTURES / "mixed.pcap")
     config = _config(1000, backends=2)
     samples = len(plan_batches(capture, config.track)) * 1000
     bound = estimate_replay(config, capture, calibrate_above=float("inf"))
@@ -201,7 +199,7 @@ def test_the_calibration_runs_whole_repetitions_flush_included(
 
     monkeypatch.setattr(replay.ReplayWorkload, "run", run)
     monkeypatch.setattr(Conntrack, "flush", flush)
-    capture = read_capture(DATA / "mixed.pcap")
+    capture = read_capture(CAPTURES / "mixed.pcap")
     estimate = estimate_replay(_config(10**6), capture, calibrate_above=0)
     assert estimate.calibrated and estimate.seconds > 0
     # 52 packets: 4,096 // 52 = 78 repetitions, with a flush between each.

@@ -4,10 +4,10 @@ be trusted is said."""
 from __future__ import annotations
 
 import pytest
-from sweep_factory import LAWS, grid_runs, zones_run
 
 from ctbench.growth.analysis import SweepError, point_record
 from ctbench.growth.build import build_sweep
+from tests.helpers.sweep_factory import LAWS, grid_runs, zones_run
 
 
 def test_the_designs_exponents_come_back_within_their_intervals() -> None:

@@ -10,13 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_helpers import run_cli
-from sweep_factory import grid_runs
 
 from ctbench import results
 from ctbench.cli.progress_display import ProgressDisplay
 from ctbench.growth.document import load_sweep
 from ctbench.results import load
+from tests.helpers.cli import run_cli
+from tests.helpers.sweep_factory import grid_runs
 
 GRID = ["--entries", "50,100", "--zones", "2,3", "--iterations", "2"]
 # One backend keeps the tests quick: per-zone builds 65,536 maps a point.

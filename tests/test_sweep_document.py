@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sweep_factory import grid_runs
 
 from ctbench.growth.build import build_sweep
 from ctbench.growth.document import (
@@ -18,6 +17,7 @@ from ctbench.growth.document import (
     sweep_to_json,
 )
 from ctbench.results import ResultsError
+from tests.helpers.sweep_factory import grid_runs
 
 
 def _document(tmp_path: Path) -> dict[str, Any]:

@@ -17,12 +17,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cli_helpers import run_process
-from test_backend_contract import check_contract
 
 from ctbench.backends import BackendSpec, backend_names, create_table, registry
+from tests.helpers.cli import run_process
+from tests.helpers.paths import ROOT
+from tests.test_backend_contract import check_contract
 
-EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "ctbench-example-backend"
+EXAMPLE = ROOT / "examples" / "ctbench-example-backend"
 NAME = "example-chained"
 MODULE = "ctbench_example_backend"
 

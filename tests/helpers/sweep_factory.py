@@ -6,10 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from run_factory import ENVIRONMENT, PARAMS
 
 from ctbench.results import BackendResult, Fill, PhaseResult, RunResult
 from ctbench.scenarios.benchmark_zones import PHASE_ORDER
+from tests.helpers.run_factory import ENVIRONMENT, PARAMS
 
 # The designs' growth: (exponent of stored, exponent of zone) per phase.
 SINGLE = {

@@ -10,8 +10,9 @@ import stat
 import sys
 from pathlib import Path
 
-DATA = Path(__file__).parent / "data" / "ovstest"
-CHECK_OUTPUT = DATA / "local-benchmark-zones-1-1-1.after.txt"
+from tests.helpers.paths import OVSTEST_DATA
+
+CHECK_OUTPUT = OVSTEST_DATA / "local-benchmark-zones-1-1-1.after.txt"
 CHECK_ARGS = ["test-conntrack", "benchmark-zones", "1", "1", "1"]
 
 # What a stand-in does for the real run (or for the check, with check=).
@@ -23,7 +24,7 @@ GARBAGE = "sys.stdout.write('\\x00\\x01 not a table\\n| x | y |\\n' * 50)"
 
 
 def replay(name: str) -> str:
-    return REPLAY.format(path=str(DATA / name))
+    return REPLAY.format(path=str(OVSTEST_DATA / name))
 
 
 def stand_in(

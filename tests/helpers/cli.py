@@ -18,8 +18,7 @@ from typing import NamedTuple
 from click.testing import CliRunner
 
 from ctbench.cli import main
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.helpers.paths import ROOT
 
 
 class CliResult(NamedTuple):

@@ -1,0 +1,1 @@
+"""ctbench's test suite, laid out like the ctbench package it tests."""

@@ -1,0 +1,3 @@
+"""What several test modules share: builders, stand-ins and the CLI runner,
+imported as ``tests.helpers.<module>`` (the repository root is on pytest's
+``pythonpath``)."""
