@@ -21,7 +21,7 @@ import pytest
 from ctbench.backends import BackendSpec, backend_names, create_table, registry
 from tests.helpers.cli import run_process
 from tests.helpers.paths import ROOT
-from tests.test_backend_contract import check_contract
+from tests.backends.test_contract import check_contract
 
 EXAMPLE = ROOT / "examples" / "ctbench-example-backend"
 NAME = "example-chained"
