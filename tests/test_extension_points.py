@@ -3,7 +3,7 @@
 A format is one module's ``Format`` plus its registration in
 ``ctbench.render.FORMATS``.  A command is a scenario, a report, a CLI
 command and one registration, its ``ctbench.registry.Command`` record:
-tests/churn_command.py is such a command, written outside ctbench/ and
+tests/helpers/churn_command.py is such a command, written outside ctbench/ and
 registered here at run time, and every command that reads results files
 reads its files.
 """

@@ -14,7 +14,7 @@ A is increasing in t, so the quantile is found by bisection on θ in
 (0, π/2) to the last bit of a float.  The sums have ν/2 terms: a fit's
 degrees of freedom (points - 3) are few.  Checked against the printed
 table of NIST/SEMATECH, "e-Handbook of Statistical Methods", 1.3.6.7.2
-(tests/test_growth_student_t.py).
+(tests/growth/test_student_t.py).
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ to ``~handle`` for a NAT connection's reverse key node (OVS's
 the caller; nothing here reads the wall clock.
 
 An execute takes one of two paths, with the same semantics frame by frame
-(``tests/test_model_bulk.py`` runs random batches through both):
+(``tests/model/test_bulk.py`` runs random batches through both):
 
 - the per-frame path (:meth:`Conntrack._execute_each`), for short executes
   and NAT: one loop iteration per frame;
@@ -19,7 +19,7 @@ An execute takes one of two paths, with the same semantics frame by frame
   connections' columns are updated column-wise.
 
 Per packet the model follows OVS (checked against ovstest's pcap command,
-tests/test_capture_ovstest.py): key extraction as conn_key_extract(), TCP
+tests/capture/test_track.py): key extraction as conn_key_extract(), TCP
 with pf's sequence windows (:mod:`ctbench.model.tcp`), ICMP queries and
 ICMP errors as related traffic, every other protocol as conntrack-other.
 Deliberate simplifications, each visible in behaviour the tests pin:
@@ -222,7 +222,7 @@ class Conntrack:
         # loads them without a global lookup: 0x0800 is ETH_TYPE_IP, 17
         # IPPROTO_UDP, 26:38 the key's bytes (UDP4_KEY_START:UDP4_KEY_END),
         # state 1 UDP_MULTIPLE and 2 UDP_BIDIR, ct_state 0x21 NEW and 0x22
-        # EST (tests/test_model_bulk.py holds this path to the general one).
+        # EST (tests/model/test_bulk.py holds this path to the general one).
         try:
             for frame in frames:
                 flen = len(frame)

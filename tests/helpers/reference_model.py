@@ -6,7 +6,7 @@ the forward key (original direction) or the reverse key (reply).  No hashing,
 no table, no columns, no expiration lists: whatever the real model gets from
 its table, this gets from a linear scan.  The per-protocol state machines are
 the model's own (``ctbench.model.states``, tested on their own in
-tests/test_model_states.py); what this checks is everything around the table.
+tests/model/test_states.py); what this checks is everything around the table.
 """
 
 from __future__ import annotations

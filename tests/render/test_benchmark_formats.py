@@ -1,7 +1,7 @@
 """Golden files pin every text format of a hand-built ``benchmark`` run.
 
 Regenerate after an intended change with ``CTBENCH_UPDATE_GOLDEN=1 pytest
-tests/test_render_benchmark.py`` and review the diff.
+tests/render/test_benchmark_formats.py`` and review the diff.
 """
 
 import os

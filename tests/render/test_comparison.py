@@ -1,7 +1,7 @@
 """Golden files pin every comparison format for a hand-built comparison.
 
 Regenerate after an intended change with ``CTBENCH_UPDATE_GOLDEN=1 pytest
-tests/test_render_comparison.py`` and review the diff.  The bootstrap's
+tests/render/test_comparison.py`` and review the diff.  The bootstrap's
 digits are masked: they follow numpy's random stream, which numpy does not
 promise to keep across releases (NEP 19); tests/test_compare.py tests the
 intervals themselves.

@@ -1,7 +1,7 @@
 """Golden files pin every output format for a hand-built run.
 
 Regenerate after an intended change with ``CTBENCH_UPDATE_GOLDEN=1 pytest
-tests/test_render.py`` and review the diff.
+tests/render/test_run_formats.py`` and review the diff.
 """
 
 import os
