@@ -34,7 +34,7 @@ from ctbench.scenarios.benchmark_zones import (
     PHASES,
     ZoneConfig,
 )
-from tests.helpers.cli import run_cli
+from tests.helpers.cli import assert_one_line_error, run_cli
 from tests.helpers.paths import CAPTURES
 
 BOTH = (BackendSpec("single"), BackendSpec("per-zone"))
@@ -130,10 +130,10 @@ def test_many_rounds_of_one_entry_are_refused_for_their_memory(
     from ctbench import preflight
 
     monkeypatch.setattr(preflight, "available_memory", lambda: 16 * 2**30)
-    code, out, err = run_cli("benchmark-zones", "1", "2", "30000000", "-b", "single")
-    assert code == 2 and out == ""
-    assert err.startswith("ctbench: error: this run needs about ")
-    assert "but only 16.0 GiB is available" in err and err.count("\n") == 1
+    result = run_cli("benchmark-zones", "1", "2", "30000000", "-b", "single")
+    err = assert_one_line_error(result)
+    assert result.out == "" and err.startswith("ctbench: error: this run needs about ")
+    assert "but only 16.0 GiB is available" in err
 
 
 def test_memory_counts_every_kept_round_and_the_earlier_backends_samples() -> None:
@@ -192,10 +192,10 @@ def test_estimates_read_as_durations(seconds: float, words: str) -> None:
 def test_runs_over_an_hour_or_the_memory_are_refused_in_one_line(
     args: list[str], refusal: str
 ) -> None:
-    code, out, err = run_cli("benchmark-zones", *args, "-q")
-    assert code == 2 and out == ""
-    assert err.startswith(f"ctbench: error: {refusal}")
-    assert "--force" in err and err.count("\n") == 1
+    result = run_cli("benchmark-zones", *args, "-q")
+    err = assert_one_line_error(result)
+    assert result.out == "" and err.startswith(f"ctbench: error: {refusal}")
+    assert "--force" in err
 
 
 def test_the_estimate_is_shown_over_a_minute_and_force_overrides_the_refusal(
@@ -240,10 +240,9 @@ def test_force_help_names_both_refusals_it_lifts(command: str) -> None:
 
 def test_a_replay_of_many_repetitions_is_refused_for_its_samples_memory() -> None:
     capture = CAPTURES / "mixed.pcap"
-    code, out, err = run_cli("replay", capture, "--repeat", "1000000000", "-q")
-    assert code == 2 and out == ""
-    assert err.startswith("ctbench: error: this run needs about ")
-    assert err.count("\n") == 1
+    result = run_cli("replay", capture, "--repeat", "1000000000", "-q")
+    err = assert_one_line_error(result)
+    assert result.out == "" and err.startswith("ctbench: error: this run needs about ")
 
 
 def test_benchmark_memory_counts_the_earlier_backends_samples() -> None:

@@ -25,7 +25,7 @@ from ctbench.render import FORMATS, Format, render
 from ctbench.report.document import Report
 from ctbench.scenarios.harness import PROCESS_BYTES
 from tests.helpers.churn_command import CHURN, ChurnConfig
-from tests.helpers.cli import CliResult, run_cli
+from tests.helpers.cli import assert_one_line_error, run_cli
 from tests.helpers.run_factory import make_run
 
 SINGLE = (BackendSpec("single"),)
@@ -51,12 +51,6 @@ def churn() -> Iterator[Command[Any]]:
         yield CHURN
     finally:
         registry.unregister(CHURN.name)
-
-
-def _one_line_error(result: CliResult, words: str) -> None:
-    assert result.code == 2 and result.out == ""
-    assert result.err.startswith(f"ctbench: error: {words}")
-    assert result.err.count("\n") == 1
 
 
 def test_a_new_command_is_a_record_registered_outside_ctbench(
@@ -111,13 +105,14 @@ def test_a_new_commands_estimates_come_from_its_record(churn: Command[Any]) -> N
     assert churn.estimate(config).seconds == 2 * 10 * 1_000_000_000 * 2e-6
     assert churn.memory(config) == (PROCESS_BYTES + 10 * 400, 10)
     # Over an hour, and over any machine's memory: refused in one line.
-    _one_line_error(
-        run_cli("churn", 10, 1_000_000_000, "-q", "-b", "single"),
-        "this run would take about 11:06:40 (estimated",
+    err = assert_one_line_error(
+        run_cli("churn", 10, 1_000_000_000, "-q", "-b", "single")
     )
-    _one_line_error(
-        run_cli("churn", 10**15, 1, "-q", "-b", "single"), "this run needs about"
+    assert err.startswith(
+        "ctbench: error: this run would take about 11:06:40 (estimated"
     )
+    err = assert_one_line_error(run_cli("churn", 10**15, 1, "-q", "-b", "single"))
+    assert err.startswith("ctbench: error: this run needs about")
 
 
 def test_a_new_commands_files_are_checked_by_its_own_params_check(
@@ -128,9 +123,10 @@ def test_a_new_commands_files_are_checked_by_its_own_params_check(
     doc = json.loads(path.read_text())
     doc["params"]["rounds"] = 0
     path.write_text(json.dumps(doc))
-    _one_line_error(
-        run_cli("report", path),
-        f"{path}: 'params' hold what churn refuses: ROUNDS must be at least 1",
+    err = assert_one_line_error(run_cli("report", path))
+    assert err.startswith(
+        f"ctbench: error: {path}: 'params' hold what churn refuses: "
+        "ROUNDS must be at least 1"
     )
 
 
@@ -142,7 +138,8 @@ def test_a_command_unregistered_is_unknown_again(tmp_path: Path) -> None:
     finally:
         registry.unregister(CHURN.name)
     assert "churn" not in run_cli("--help").out
-    _one_line_error(run_cli("report", path), f"{path}: unknown command 'churn'")
+    err = assert_one_line_error(run_cli("report", path))
+    assert err.startswith(f"ctbench: error: {path}: unknown command 'churn'")
 
 
 def test_a_name_registered_already_is_refused(churn: Command[Any]) -> None:

@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 
 from ctbench.backends import BackendSpec, backend_names, create_table, registry
+from tests.backends.test_contract import check_contract
 from tests.helpers.cli import run_process
 from tests.helpers.paths import ROOT
-from tests.backends.test_contract import check_contract
 
 EXAMPLE = ROOT / "examples" / "ctbench-example-backend"
 NAME = "example-chained"

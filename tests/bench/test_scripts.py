@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers.cli import assert_one_line_error
 from tests.helpers.paths import ROOT
 
 
@@ -69,10 +70,7 @@ def test_ab_model_refuses_an_unknown_revision_in_one_line() -> None:
         cwd=ROOT,
         timeout=120,
     )
-    assert done.returncode == 2
-    assert done.stderr.startswith("ab_model: git rev-parse")
-    assert len(done.stderr.strip().splitlines()) == 1
-    assert "Traceback" not in done.stderr
+    assert_one_line_error(done, prefix="ab_model: git rev-parse")
 
 
 def test_model_costs_runs_on_a_small_table() -> None:

@@ -8,7 +8,7 @@ import pytest
 from ctbench.cli.progress_display import ProgressDisplay
 from ctbench.environment import gil_enabled
 from ctbench.results import load
-from tests.helpers.cli import run_cli, run_process
+from tests.helpers.cli import assert_one_line_error, run_cli, run_process
 
 SMALL = ["benchmark", "2", "64", "8", "1", "-q"]
 
@@ -32,11 +32,9 @@ SMALL = ["benchmark", "2", "64", "8", "1", "-q"]
 def test_bad_arguments_give_one_line_and_status_2(
     args: list[str], message: str
 ) -> None:
-    code, out, err = run_cli("benchmark", *args)
-    assert code == 2
-    assert out == ""
-    assert len(err.strip().splitlines()) == 1
-    assert err.startswith("ctbench: error: ")
+    result = run_cli("benchmark", *args)
+    assert result.out == ""
+    err = assert_one_line_error(result)
     assert message in err
     assert "Traceback" not in err
 

@@ -12,7 +12,7 @@ import pytest
 
 from ctbench import results
 from ctbench.ovstest.parse import MAX_TEXT_BYTES, text_of
-from tests.helpers.cli import run_cli
+from tests.helpers.cli import CliResult, assert_one_line_error, run_cli
 from tests.helpers.paths import OVSTEST_DATA
 
 PATCH = OVSTEST_DATA / "conntrack-key-by-zone.patch.txt"
@@ -22,13 +22,6 @@ OUTPUTS = sorted(OVSTEST_DATA.glob("*-benchmark*.txt"))
 def _args_of(path: Path) -> str:
     """'xeon-benchmark-zones-10000-1000-100.after.txt' -> '10000 1000 100'."""
     return " ".join(re.findall(r"-(\d+)", path.name.split(".")[0]))
-
-
-def _one_line_error(code: int, err: str) -> None:
-    assert code == 2
-    assert err.startswith("ctbench: error: ")
-    assert len(err.strip().splitlines()) == 1, err
-    assert "Traceback" not in err
 
 
 @pytest.mark.parametrize("path", OUTPUTS, ids=lambda p: p.name)
@@ -97,8 +90,9 @@ def test_both_tables_of_the_patch_import(
 
 
 def test_the_patch_without_table_lists_its_runs() -> None:
-    code, _, err = run_cli("import-ovstest", PATCH, "-o", "/tmp/never.json")
-    _one_line_error(code, err)
+    err = assert_one_line_error(
+        run_cli("import-ovstest", PATCH, "-o", "/tmp/never.json")
+    )
     assert "holds 2 runs (1 = benchmark-zones 10000 1000 1000; " in err
     assert "--table N" in err
 
@@ -302,8 +296,7 @@ def test_bad_input_is_one_line_and_status_2(
     tmp_path: Path, args: list[object], message: str
 ) -> None:
     out = tmp_path / "out.json"
-    code, _, err = run_cli("import-ovstest", *args, "-o", out)
-    _one_line_error(code, err)
+    err = assert_one_line_error(run_cli("import-ovstest", *args, "-o", out))
     assert message in err
     assert not out.exists()
 
@@ -313,8 +306,9 @@ def test_arguments_on_the_texts_command_line_are_checked(tmp_path: Path) -> None
     text.write_text(
         "$ ovstest test-conntrack benchmark 70000 1000 32\nconntrack:  5 ms\n"
     )
-    code, _, err = run_cli("import-ovstest", text, "-o", tmp_path / "out.json")
-    _one_line_error(code, err)
+    err = assert_one_line_error(
+        run_cli("import-ovstest", text, "-o", tmp_path / "out.json")
+    )
     assert (
         "ovstest benchmark 70000 1000 32 (from the text's command line): "
         "N_THREADS must be at most 65535"
@@ -324,8 +318,9 @@ def test_arguments_on_the_texts_command_line_are_checked(tmp_path: Path) -> None
 def test_a_binary_file_is_refused(tmp_path: Path) -> None:
     junk = tmp_path / "junk.txt"
     junk.write_bytes(b"\xff\xfe\x00garbage")
-    code, _, err = run_cli("import-ovstest", junk, "-o", tmp_path / "out.json")
-    _one_line_error(code, err)
+    err = assert_one_line_error(
+        run_cli("import-ovstest", junk, "-o", tmp_path / "out.json")
+    )
     assert "not UTF-8 text" in err
 
 
@@ -333,10 +328,9 @@ def test_a_truncated_table_is_refused_with_its_line(tmp_path: Path) -> None:
     cut = tmp_path / "cut.txt"
     text = (OVSTEST_DATA / "xeon-benchmark-zones-1000-100-200.after.txt").read_text()
     cut.write_text("\n".join(text.splitlines()[:-1]) + "\n")
-    code, _, err = run_cli(
-        "import-ovstest", cut, "--args", "1 2 3", "-o", tmp_path / "o.json"
+    err = assert_one_line_error(
+        run_cli("import-ovstest", cut, "--args", "1 2 3", "-o", tmp_path / "o.json")
     )
-    _one_line_error(code, err)
     assert "without its Avg row (cut short?)" in err
 
 
@@ -362,25 +356,24 @@ class _Stream(io.RawIOBase):
         return n
 
 
-def _import_from(stream: _Stream, out: Path) -> tuple[int, str]:
+def _import_from(stream: _Stream, out: Path) -> CliResult:
     from click.testing import CliRunner
 
     from ctbench.cli import main
 
     runner = CliRunner()
-    with runner.isolation(input=io.BufferedReader(stream)) as (_, err, _):
+    with runner.isolation(input=io.BufferedReader(stream)) as (stdout, err, _):
         try:
             main(["import-ovstest", "-", "--args", "1 1 1", "-o", str(out)])
             code = 0
         except SystemExit as exc:
             code = int(exc.code or 0)
-        return code, err.getvalue().decode()
+        return CliResult(code, stdout.getvalue().decode(), err.getvalue().decode())
 
 
 def test_stdin_beyond_the_cap_is_refused_naming_it(tmp_path: Path) -> None:
     stream = _Stream(MAX_TEXT_BYTES + 4 * 2**20)
-    code, err = _import_from(stream, tmp_path / "out.json")
-    _one_line_error(code, err)
+    err = assert_one_line_error(_import_from(stream, tmp_path / "out.json"))
     assert "stdin: more than 16 MiB, the most import-ovstest reads" in err
     # Read no further than the cap and a chunk.
     assert stream.given <= MAX_TEXT_BYTES + 2**17
@@ -389,8 +382,9 @@ def test_stdin_beyond_the_cap_is_refused_naming_it(tmp_path: Path) -> None:
 def test_a_file_beyond_the_cap_is_refused_naming_it(tmp_path: Path) -> None:
     big = tmp_path / "big.txt"
     big.write_bytes(b"x" * (MAX_TEXT_BYTES + 1))
-    code, _, err = run_cli("import-ovstest", big, "-o", tmp_path / "out.json")
-    _one_line_error(code, err)
+    err = assert_one_line_error(
+        run_cli("import-ovstest", big, "-o", tmp_path / "out.json")
+    )
     assert f"{big}: more than 16 MiB, the most import-ovstest reads" in err
 
 
@@ -401,6 +395,6 @@ def test_text_at_the_cap_is_read() -> None:
 
 def test_ctrl_c_while_reading_stdin_is_one_line(tmp_path: Path) -> None:
     stream = _Stream(MAX_TEXT_BYTES, interrupt_at=3)
-    code, err = _import_from(stream, tmp_path / "out.json")
-    assert code == 130 and err == "ctbench: error: interrupted\n"
+    err = assert_one_line_error(_import_from(stream, tmp_path / "out.json"), status=130)
+    assert err == "ctbench: error: interrupted\n"
     assert not (tmp_path / "out.json").exists()

@@ -9,20 +9,13 @@ import pytest
 from ctbench import results
 from ctbench.ovstest import plan
 from ctbench.results import COMPLETE, FAILED
-from tests.helpers.cli import run_cli
+from tests.helpers.cli import assert_one_line_error, run_cli
 from tests.helpers.ovstest_standins import CRASH, FAIL, GARBAGE, HANG, replay, stand_in
 from tests.helpers.paths import ROOT
 
 ZONES = ["benchmark-zones", "50", "3", "2", "-q", "--memory-sample", "0"]
 BEFORE = "xeon-benchmark-zones-1000-100-200.before.txt"
 AFTER = "xeon-benchmark-zones-1000-100-200.after.txt"
-
-
-def _one_line_error(code: int, err: str, status: int = 2) -> None:
-    assert code == status
-    assert err.startswith("ctbench: error: ")
-    assert len(err.strip().splitlines()) == 1, err
-    assert "Traceback" not in err
 
 
 def test_ovstest_rows_and_ratios_beside_ctbench(tmp_path: Path) -> None:
@@ -179,20 +172,18 @@ def test_a_binary_is_checked_before_any_work(
         monkeypatch.setattr(plan, "CHECK_TIMEOUT_S", 1.0)
     binary = stand_in(tmp_path, "ovstest", replay(AFTER), check=check)
     out = tmp_path / "run.json"
-    code, text, err = run_cli(*ZONES, "--ovstest", f"x={binary}", "-o", out)
-    _one_line_error(code, err)
+    result = run_cli(*ZONES, "--ovstest", f"x={binary}", "-o", out)
+    err = assert_one_line_error(result)
     assert f"--ovstest x={binary}" in err and message in err
-    assert text == "" and not out.exists()
+    assert result.out == "" and not out.exists()
 
 
 def test_a_missing_or_not_executable_binary_is_refused(tmp_path: Path) -> None:
-    code, _, err = run_cli(*ZONES, "--ovstest", f"x={tmp_path / 'nope'}")
-    _one_line_error(code, err)
+    err = assert_one_line_error(run_cli(*ZONES, "--ovstest", f"x={tmp_path / 'nope'}"))
     assert "no such file" in err
     binary = stand_in(tmp_path, "ovstest", replay(AFTER))
     binary.chmod(0o644)
-    code, _, err = run_cli(*ZONES, "--ovstest", f"x={binary}")
-    _one_line_error(code, err)
+    err = assert_one_line_error(run_cli(*ZONES, "--ovstest", f"x={binary}"))
     assert "not executable" in err
 
 
@@ -211,22 +202,18 @@ def test_a_missing_or_not_executable_binary_is_refused(tmp_path: Path) -> None:
 def test_what_ovstest_cannot_reproduce_is_refused(
     tmp_path: Path, options: list[str], message: str
 ) -> None:
-    code, _, err = run_cli(*ZONES, "--ovstest", "x=/bin/true", *options)
-    _one_line_error(code, err)
+    err = assert_one_line_error(run_cli(*ZONES, "--ovstest", "x=/bin/true", *options))
     assert message in err
 
 
 def test_ovstest_options_need_ovstest_and_a_label() -> None:
-    code, _, err = run_cli(*ZONES, "--ovstest-repeat", "3")
-    _one_line_error(code, err)
+    err = assert_one_line_error(run_cli(*ZONES, "--ovstest-repeat", "3"))
     assert "need --ovstest LABEL=PATH" in err
-    code, _, err = run_cli(*ZONES, "--ovstest", "/bin/true")
-    _one_line_error(code, err)
+    err = assert_one_line_error(run_cli(*ZONES, "--ovstest", "/bin/true"))
     assert "--ovstest must be LABEL=PATH" in err
-    code, _, err = run_cli(
-        "benchmark", "1", "10", "1", "--conn-limit", "5", "--ovstest", "a=/x"
+    err = assert_one_line_error(
+        run_cli("benchmark", "1", "10", "1", "--conn-limit", "5", "--ovstest", "a=/x")
     )
-    _one_line_error(code, err)
     assert "--conn-limit 5" in err
 
 
@@ -257,8 +244,9 @@ def test_repeats_keep_every_run(tmp_path: Path) -> None:
     ]
     assert run.params["ovstest_repeat"] == 3
     # merge pools samples; these runs have none.
-    code, _, err = run_cli("merge", out, out, "-o", tmp_path / "pooled.json")
-    _one_line_error(code, err)
+    err = assert_one_line_error(
+        run_cli("merge", out, out, "-o", tmp_path / "pooled.json")
+    )
     assert "summary-only" in err
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from ctbench.results import load
-from tests.helpers.cli import run_cli
+from tests.helpers.cli import assert_one_line_error, run_cli
 from tests.helpers.paths import CAPTURES
 
 MIXED = CAPTURES / "mixed.pcap"
@@ -40,8 +40,7 @@ MIXED = CAPTURES / "mixed.pcap"
 )
 def test_pcap_bad_arguments_are_one_line(args: list[str], message: str) -> None:
     result = run_cli("pcap", MIXED, *args)
-    assert result.code == 2 and result.out == ""
-    assert result.err.count("\n") == 1 and message in result.err
+    assert result.out == "" and message in assert_one_line_error(result)
 
 
 def test_pcap_backend_defaults_to_per_zone_and_takes_one() -> None:
@@ -60,8 +59,7 @@ def test_zone_help_names_only_options_the_command_has() -> None:
 
 
 def test_pcap_missing_file_is_one_line() -> None:
-    result = run_cli("pcap", CAPTURES / "nosuch.pcap")
-    assert result.code == 2 and result.err.count("\n") == 1
+    assert_one_line_error(run_cli("pcap", CAPTURES / "nosuch.pcap"))
 
 
 def test_pcap_csv_and_json_records_agree_with_text() -> None:
@@ -191,8 +189,7 @@ def test_replay_zones_spread_connections_deterministically(tmp_path: Path) -> No
 )
 def test_replay_bad_arguments_are_one_line(args: list[str], message: str) -> None:
     result = run_cli("replay", MIXED, "-q", *args)
-    assert result.code == 2 and result.out == ""
-    assert result.err.count("\n") == 1 and message in result.err
+    assert result.out == "" and message in assert_one_line_error(result)
 
 
 def test_pcap_ctrl_c_keeps_the_lines_printed_and_closes_json(

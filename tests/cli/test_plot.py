@@ -17,7 +17,7 @@ from ctbench.growth.document import dumps_sweep
 from ctbench.plot import INSTALL_HINT
 from ctbench.results import PhaseResult, RunResult
 from ctbench.stats import Summary
-from tests.helpers.cli import run_cli
+from tests.helpers.cli import assert_one_line_error, run_cli
 from tests.helpers.run_factory import make_run
 from tests.helpers.sweep_factory import grid_runs
 
@@ -61,16 +61,10 @@ def test_every_kind_of_file_plots_to_every_format(
     assert not list(tmp_path.glob(".figure.*"))  # written atomically
 
 
-def _one_line_error(code: int, out: str, err: str) -> str:
-    assert code == 2 and out == ""
-    assert err.startswith("ctbench: error: ") and len(err.strip().splitlines()) == 1
-    return err
-
-
 def test_an_unknown_extension_is_refused(
     tmp_path: Path, files: dict[str, Path]
 ) -> None:
-    err = _one_line_error(*run_cli("plot", files["run"], "-o", tmp_path / "x.jpg"))
+    err = assert_one_line_error(run_cli("plot", files["run"], "-o", tmp_path / "x.jpg"))
     assert "the extension must be one of .png, .svg, .pdf (got .jpg)" in err
     assert not (tmp_path / "x.jpg").exists()
 
@@ -79,7 +73,7 @@ def test_without_matplotlib_it_says_how_to_install_it(
     tmp_path: Path, files: dict[str, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # import fails
-    err = _one_line_error(*run_cli("plot", files["run"], "-o", tmp_path / "x.png"))
+    err = assert_one_line_error(run_cli("plot", files["run"], "-o", tmp_path / "x.png"))
     assert "needs matplotlib, which is not installed" in err and INSTALL_HINT in err
 
 
@@ -94,7 +88,7 @@ def test_files_that_cannot_be_drawn_together_are_refused(
     tmp_path: Path, files: dict[str, Path], which: list[str], why: str
 ) -> None:
     paths = [files[w] for w in which]
-    err = _one_line_error(*run_cli("plot", *paths, "-o", tmp_path / "x.png"))
+    err = assert_one_line_error(run_cli("plot", *paths, "-o", tmp_path / "x.png"))
     assert why in err
 
 
@@ -111,7 +105,7 @@ def test_files_that_cannot_be_drawn_together_are_refused(
 def test_a_bad_file_is_one_line(tmp_path: Path, text: str, why: str) -> None:
     bad = tmp_path / "bad.json"
     bad.write_text(text)
-    err = _one_line_error(*run_cli("plot", bad, "-o", tmp_path / "x.png"))
+    err = assert_one_line_error(run_cli("plot", bad, "-o", tmp_path / "x.png"))
     assert why in err
 
 
@@ -122,8 +116,8 @@ def test_a_comparison_row_without_a_ratio_is_left_out(
     for row in data["rows"]:
         row["ratios"]["median"]["ratio"] = None
     files["comparison"].write_text(json.dumps(data))
-    err = _one_line_error(
-        *run_cli("plot", files["comparison"], "-o", tmp_path / "x.png")
+    err = assert_one_line_error(
+        run_cli("plot", files["comparison"], "-o", tmp_path / "x.png")
     )
     assert "no row has a ratio" in err
 
@@ -178,7 +172,7 @@ def test_huge_figures_are_one_line_errors_never_tracebacks(
     if words is None:
         assert result.code == 0, result.err
     else:
-        assert words in _one_line_error(*result)
+        assert words in assert_one_line_error(result)
 
 
 def test_a_ratio_outside_its_interval_is_drawn_apart_from_it(
@@ -223,8 +217,8 @@ def test_a_run_without_samples_says_why(
     tmp_path: Path, make: Callable[[], RunResult], why: str
 ) -> None:
     results.save(make(), tmp_path / "s.json")
-    err = _one_line_error(
-        *run_cli("plot", tmp_path / "s.json", "-o", tmp_path / "x.png")
+    err = assert_one_line_error(
+        run_cli("plot", tmp_path / "s.json", "-o", tmp_path / "x.png")
     )
     assert f"no samples to plot: s.json: {why}" in err
 
@@ -237,7 +231,7 @@ def test_a_comparison_of_summaries_only_says_so(tmp_path: Path) -> None:
     assert code == 0 and json.loads(out)["rows"] == []
     cmp = tmp_path / "cmp.json"
     cmp.write_text(out)
-    err = _one_line_error(*run_cli("plot", cmp, "-o", tmp_path / "x.png"))
+    err = assert_one_line_error(run_cli("plot", cmp, "-o", tmp_path / "x.png"))
     assert "cmp.json: a comparison of ovstest summaries only" in err
     assert "'rows' must be a list" not in err
 
@@ -249,5 +243,5 @@ def test_a_comparison_without_rows_has_nothing_to_plot(
     doc["rows"] = []
     empty = tmp_path / "empty.json"
     empty.write_text(json.dumps(doc))
-    err = _one_line_error(*run_cli("plot", empty, "-o", tmp_path / "x.png"))
+    err = assert_one_line_error(run_cli("plot", empty, "-o", tmp_path / "x.png"))
     assert f"{empty}: a comparison with no rows: nothing to plot" in err

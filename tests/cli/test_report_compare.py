@@ -12,7 +12,7 @@ import pytest
 
 from ctbench import results
 from ctbench.results import RunResult
-from tests.helpers.cli import CliResult, run_cli
+from tests.helpers.cli import CliResult, assert_one_line_error, run_cli
 from tests.helpers.paths import ROOT
 from tests.helpers.run_factory import make_run
 
@@ -201,9 +201,9 @@ def test_compare_refuses_too_few_resamples_in_one_line(
     base: str, resamples: str
 ) -> None:
     """--resamples 1 once called a file compared with itself slower."""
-    code, out, err = run_cli("compare", base, base, "--resamples", resamples)
-    assert code == 2 and out == ""
-    assert len(err.strip().splitlines()) == 1
+    result = run_cli("compare", base, base, "--resamples", resamples)
+    err = assert_one_line_error(result)
+    assert result.out == ""
     assert "--resamples" in err and "1000<=x<=100000" in err
 
 
@@ -316,10 +316,9 @@ def test_compare_warns_about_environment_and_parameters(
 def test_compare_refuses_different_commands(tmp_path: Path, base: str) -> None:
     other = _save(tmp_path, "threads.json", make_run(command="benchmark"))
     result = _invoke("compare", base, other)
-    assert result.code == 2
     assert result.out == ""
-    assert result.err.count("\n") == 1
-    assert "cannot compare results of different commands" in result.err
+    err = assert_one_line_error(result)
+    assert "cannot compare results of different commands" in err
     assert _main_status("compare", base, other) == 2
 
 
@@ -351,9 +350,8 @@ def test_compare_refuses_malformed_files(
 def test_report_refuses_malformed_files(tmp_path: Path, name: str) -> None:
     bad = tmp_path / name
     bad.write_text(MALFORMED[name], encoding="utf-8")
-    code, _, err = run_cli("report", str(bad))
-    assert code == 2
-    assert err.startswith(f"ctbench: error: {bad}: ") and err.count("\n") == 1
+    err = assert_one_line_error(run_cli("report", str(bad)))
+    assert err.startswith(f"ctbench: error: {bad}: ")
 
 
 # A child that reads /dev/zero without the regular-file check runs out of
@@ -522,8 +520,9 @@ def test_report_refuses_a_file_without_backends_and_absurd_samples(
             doc["results"][0]["phases"]["ct_execute_commit"]["samples_us"] = [1.7e308]
         bad = tmp_path / name
         bad.write_text(json.dumps({**doc, **(change or {})}))
-        code, out, err = run_cli("report", bad)
-        assert code == 2 and out == "" and err.count("\n") == 1
+        result = run_cli("report", bad)
+        assert result.out == ""
+        assert_one_line_error(result)
 
 
 def test_a_side_by_side_title_shows_every_runs_differing_arguments(

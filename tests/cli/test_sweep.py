@@ -15,7 +15,7 @@ from ctbench import results
 from ctbench.cli.progress_display import ProgressDisplay
 from ctbench.growth.document import load_sweep
 from ctbench.results import load
-from tests.helpers.cli import run_cli
+from tests.helpers.cli import assert_one_line_error, run_cli
 from tests.helpers.sweep_factory import grid_runs
 
 GRID = ["--entries", "50,100", "--zones", "2,3", "--iterations", "2"]
@@ -72,10 +72,9 @@ def test_bad_sweeps_give_one_line_and_status_2(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str], why: str
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    code, out, err = run_cli(*args)
-    assert code == 2 and out == ""
-    assert err.startswith("ctbench: error: ") and len(err.strip().splitlines()) == 1
-    assert why in err
+    result = run_cli(*args)
+    assert result.out == ""
+    assert why in assert_one_line_error(result)
 
 
 def test_finished_points_are_refused_without_resume_and_kept_with_it(
@@ -222,8 +221,9 @@ def test_merge_refuses_files_that_are_not_one_sweep(tmp_path: Path) -> None:
     run = ["benchmark-zones", "-b", "single", "-q", "--memory-sample", "0"]
     assert run_cli(*run, "50", "2", "1", "-o", a).code == 0
     assert run_cli(*run, "50", "3", "1", "--warmup", "1", "-o", b).code == 0
-    code, out, err = run_cli("sweep", "--merge", a, b)
-    assert code == 2 and "warmup is 1 but 0" in err and len(err.splitlines()) == 1
+    assert "warmup is 1 but 0" in assert_one_line_error(
+        run_cli("sweep", "--merge", a, b)
+    )
 
 
 def test_merge_after_the_scenario_names_the_file_it_cannot_read(

@@ -41,6 +41,26 @@ def run_cli(*args: object, env: Mapping[str, str | None] | None = None) -> CliRe
     return CliResult(code, out, err)
 
 
+def assert_one_line_error(
+    result: CliResult | subprocess.CompletedProcess[str],
+    *,
+    status: int = 2,
+    prefix: str = "ctbench: error: ",
+) -> str:
+    """The project's standard for bad input: exit status 2 (or STATUS),
+    nothing on stdout, and one line on stderr, ``ctbench: error: ...``, never
+    a traceback.  Returns that line, for the test to check its words."""
+    if isinstance(result, CliResult):
+        code, out, err = result
+    else:
+        code, out, err = result.returncode, result.stdout, result.stderr
+    assert code == status, (code, err)
+    assert out == "", out
+    assert err.startswith(prefix), err
+    assert err.count("\n") == 1 and err.endswith("\n"), err
+    return err
+
+
 def run_process(
     *args: object,
     env: Mapping[str, str] | None = None,

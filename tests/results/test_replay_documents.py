@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers.cli import run_cli
+from tests.helpers.cli import CliResult, assert_one_line_error, run_cli
 from tests.helpers.paths import CAPTURES
 
 # What a hand-edit may put anywhere: each JSON type, out-of-range numbers,
@@ -99,8 +99,7 @@ def test_every_mutation_reports_or_is_one_line(
                 assert out, where
             else:
                 outcomes["refused"] += 1
-                assert code == 2 and err.startswith("ctbench: error: "), where
-                assert err.count("\n") == 1, where
+                assert_one_line_error(CliResult(code, out, err))
     # Both outcomes happen: the gate refuses some, and lets sound edits by.
     assert outcomes["reported"] > 100 and outcomes["refused"] > 100, outcomes
 
@@ -145,4 +144,4 @@ def test_the_edits_that_crashed_report(
         assert code == 0, err
         assert "capture: ? packets in ? batches of up to ?" in out
     else:
-        assert code == 2 and err.count("\n") == 1 and words in err, err
+        assert words in assert_one_line_error(CliResult(code, out, err))
