@@ -15,7 +15,7 @@ from ctbench.cli.progress_display import ProgressDisplay
 from ctbench.results import load
 from ctbench.scenarios.harness import Turn
 from tests.helpers.cli import assert_one_line_error, run_cli, start_marked_run, wait_for
-from tests.helpers.paths import GOLDEN
+from tests.helpers.golden import GoldenFiles
 
 SMALL = ["benchmark-zones", "50", "3", "2", "-q", "--memory-sample", "0"]
 LONGER = ["benchmark-zones", "50", "3", "10", "-q", "--memory-sample", "0"]
@@ -176,11 +176,11 @@ def test_a_closed_pipe_exits_141_not_1() -> None:
     assert proc.returncode == 141
 
 
-def test_box_width_ignores_the_prose_lines() -> None:
+def test_box_width_ignores_the_prose_lines(golden: GoldenFiles) -> None:
 
     from ctbench.cli.run import box_width
 
-    text = (GOLDEN / "zones.patch").read_text()
+    text = golden.read("zones.patch")
     longest = max(map(len, text.splitlines()))
     width = box_width(text)
     assert width < longest  # the method note is longer than the table

@@ -20,7 +20,7 @@ from ctbench import files, results
 from ctbench.growth.document import load_sweep
 from tests.helpers.cli import run_cli, start_marked_run, wait_for
 from tests.helpers.paths import CAPTURES, OVSTEST_DATA, ROOT
-from tests.helpers.run_factory import make_run
+from tests.helpers.run_factory import SavedRuns, make_run
 
 CAPTURE = CAPTURES / "mixed.pcap"
 OVSTEST_TABLE = OVSTEST_DATA / "xeon-benchmark-zones-1000-100-200.after.txt"
@@ -128,11 +128,9 @@ def test_a_file_that_cannot_be_written_still_leaves_the_report(
 
 
 def test_a_full_disk_on_merge_is_one_line_and_status_2(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, saved_runs: SavedRuns, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    a, b = tmp_path / "a.json", tmp_path / "b.json"
-    results.save(make_run(seed=1), a)
-    results.save(make_run(seed=2), b)
+    a, b = saved_runs.save("a.json", seed=1), saved_runs.save("b.json", seed=2)
     full = tmp_path / "full"
     full.mkdir()
     _full_disk(monkeypatch, full)

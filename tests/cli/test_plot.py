@@ -18,7 +18,7 @@ from ctbench.plot import INSTALL_HINT
 from ctbench.results import PhaseResult, RunResult
 from ctbench.stats import Summary
 from tests.helpers.cli import assert_one_line_error, run_cli
-from tests.helpers.run_factory import make_run
+from tests.helpers.run_factory import SavedRuns, make_run
 from tests.helpers.sweep_factory import grid_runs
 
 pytest.importorskip("matplotlib")
@@ -27,11 +27,9 @@ MAGIC = {"png": b"\x89PNG", "svg": b"<?xml", "pdf": b"%PDF"}
 
 
 @pytest.fixture
-def files(tmp_path: Path) -> dict[str, Path]:
-    run = tmp_path / "run.json"
-    results.save(make_run(), run)
-    other = tmp_path / "other.json"
-    results.save(make_run(scale=1.3, seed=2), other)
+def files(tmp_path: Path, saved_runs: SavedRuns) -> dict[str, Path]:
+    run = saved_runs.save("run.json")
+    other = saved_runs.save("other.json", scale=1.3, seed=2)
     sweep = tmp_path / "sweep.json"
     sweep.write_text(dumps_sweep(build_sweep(grid_runs(), "min"), sweep))
     cmp = tmp_path / "cmp.json"

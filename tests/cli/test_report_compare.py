@@ -12,43 +12,29 @@ import pytest
 
 from ctbench import results
 from ctbench.results import RunResult
-from tests.helpers.cli import CliResult, assert_one_line_error, run_cli
+from tests.helpers.cli import assert_one_line_error, run_cli
 from tests.helpers.paths import ROOT
-from tests.helpers.run_factory import make_run
-
-
-def _save(tmp_path: Path, name: str, run: RunResult) -> str:
-    path = tmp_path / name
-    results.save(run, path)
-    return str(path)
-
-
-def _invoke(*args: str) -> CliResult:
-    return run_cli(*args)
-
-
-def _main_status(*args: str) -> int:
-    return run_cli(*args).code
+from tests.helpers.run_factory import SavedRuns, make_run
 
 
 @pytest.fixture
-def base(tmp_path: Path) -> str:
-    return _save(tmp_path, "base.json", make_run())
+def base(saved_runs: SavedRuns) -> Path:
+    return saved_runs.save("base.json")
 
 
 # -- report -------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("fmt", ["patch", "table", "markdown", "csv", "json"])
-def test_report_renders_one_file_in_every_format(base: str, fmt: str) -> None:
-    result = _invoke("report", base, "--format", fmt)
+def test_report_renders_one_file_in_every_format(base: Path, fmt: str) -> None:
+    result = run_cli("report", base, "--format", fmt)
     assert result.code == 0, result.err
     assert "per-zone" in result.out
     if fmt == "json":
         assert results.loads(result.out) == results.load(Path(base))
 
 
-def test_report_rich_on_a_narrow_pipe_keeps_every_figure(base: str) -> None:
+def test_report_rich_on_a_narrow_pipe_keeps_every_figure(base: Path) -> None:
     """Piped, rich takes COLUMNS (80 by default): a narrow one cut numbers
     to "…"."""
     code, out, _ = run_cli("report", base, "--format", "rich", env={"COLUMNS": "30"})
@@ -57,27 +43,33 @@ def test_report_rich_on_a_narrow_pipe_keeps_every_figure(base: str) -> None:
     assert "NOTE: this table needs" in words and "30 were available" in words
 
 
-def test_report_shows_several_files_side_by_side(tmp_path: Path, base: str) -> None:
-    other = _save(tmp_path, "branch.json", make_run(scale=1.3))
-    result = _invoke("report", base, other, "--format", "table")
+def test_report_shows_several_files_side_by_side(
+    saved_runs: SavedRuns, base: Path
+) -> None:
+    other = saved_runs.save("branch.json", scale=1.3)
+    result = run_cli("report", base, other, "--format", "table")
     assert result.code == 0, result.err
     for label in ("base.json:single", "branch.json:single", "branch.json:per-zone"):
         assert label in result.out
     assert result.err == ""
 
 
-def test_report_labels_clashing_names_by_path(tmp_path: Path) -> None:
+def test_report_labels_clashing_names_by_path(
+    tmp_path: Path, saved_runs: SavedRuns
+) -> None:
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
-    first = _save(tmp_path, "a/run.json", make_run())
-    second = _save(tmp_path, "b/run.json", make_run())
-    result = _invoke("report", first, second, "--format", "csv")
+    first = saved_runs.save("a/run.json")
+    second = saved_runs.save("b/run.json")
+    result = run_cli("report", first, second, "--format", "csv")
     assert f"{first}:single" in result.out and f"{second}:single" in result.out
 
 
-def test_report_json_with_several_files_is_a_list(tmp_path: Path, base: str) -> None:
-    other = _save(tmp_path, "other.json", make_run(scale=2))
-    result = _invoke("report", base, other, "--format", "json")
+def test_report_json_with_several_files_is_a_list(
+    saved_runs: SavedRuns, base: Path
+) -> None:
+    other = saved_runs.save("other.json", scale=2)
+    result = run_cli("report", base, other, "--format", "json")
     assert result.code == 0
     documents = json.loads(result.out)
     assert [d["schema"] for d in documents] == [results.SCHEMA_VERSION] * 2
@@ -85,13 +77,13 @@ def test_report_json_with_several_files_is_a_list(tmp_path: Path, base: str) -> 
 
 
 def test_report_sets_each_backend_against_itself_in_the_first_file(
-    tmp_path: Path,
+    saved_runs: SavedRuns,
 ) -> None:
     # report a.json b.json once said "b.json:per-zone is 51% faster than
     # a.json:single": two designs, not two files.
-    a = _save(tmp_path, "a.json", make_run())
-    b = _save(tmp_path, "b.json", make_run(scale=1.3))
-    result = _invoke("report", a, b, "--format", "markdown")
+    a = saved_runs.save("a.json")
+    b = saved_runs.save("b.json", scale=1.3)
+    result = run_cli("report", a, b, "--format", "markdown")
     assert result.code == 0, result.err
     lines = [ln for ln in result.out.splitlines() if " than " in ln]
     assert len(lines) == 4  # two backends, two phases
@@ -100,29 +92,31 @@ def test_report_sets_each_backend_against_itself_in_the_first_file(
         assert f"b.json:{backend} is 30.0% slower than a.json:{backend} (" in line
 
 
-def test_report_warns_about_different_parameters(tmp_path: Path, base: str) -> None:
-    other = _save(tmp_path, "other.json", make_run(params={"entries": 5}))
-    result = _invoke("report", base, other, "--format", "table")
+def test_report_warns_about_different_parameters(
+    saved_runs: SavedRuns, base: Path
+) -> None:
+    other = saved_runs.save("other.json", params={"entries": 5})
+    result = run_cli("report", base, other, "--format", "table")
     assert result.code == 0
     assert "warning: different parameters: entries is 1000" in result.err
 
 
-def test_report_refuses_different_commands(tmp_path: Path, base: str) -> None:
-    other = _save(tmp_path, "threads.json", make_run(command="benchmark"))
-    result = _invoke("report", base, other)
+def test_report_refuses_different_commands(saved_runs: SavedRuns, base: Path) -> None:
+    other = saved_runs.save("threads.json", command="benchmark")
+    result = run_cli("report", base, other)
     assert result.code == 2
     assert "different commands" in result.err
-    assert _main_status("report", base, other) == 2
+    assert run_cli("report", base, other).code == 2
 
 
 def test_report_needs_a_file() -> None:
-    assert _main_status("report") == 2
+    assert run_cli("report").code == 2
 
 
 # -- compare: exit statuses and verdicts --------------------------------------
 
 
-def _sharded(tmp_path: Path, name: str, *specs: str) -> str:
+def _sharded(saved_runs: SavedRuns, name: str, *specs: str) -> Path:
     """A run of sharded tables under these labels: NAME[:shards=N], whose
     effective option is N shards, 64 by default."""
     run = make_run(backends=[f"b{i}" for i in range(len(specs))])
@@ -131,18 +125,18 @@ def _sharded(tmp_path: Path, name: str, *specs: str) -> str:
         result.backend, result.label = "sharded", spec
         result.options = {"shards": shards}
     run.params["backends"] = list(specs)
-    return _save(tmp_path, name, run)
+    return saved_runs.save(name, run)
 
 
-def test_compare_pairs_one_table_typed_two_ways(tmp_path: Path) -> None:
-    a = _sharded(tmp_path, "a.json", "sharded", "sharded:shards=8")
-    b = _sharded(tmp_path, "b.json", "sharded:shards=64", "sharded:shards=16")
-    result = _invoke("compare", a, b, "--format", "json")
+def test_compare_pairs_one_table_typed_two_ways(saved_runs: SavedRuns) -> None:
+    a = _sharded(saved_runs, "a.json", "sharded", "sharded:shards=8")
+    b = _sharded(saved_runs, "b.json", "sharded:shards=64", "sharded:shards=16")
+    result = run_cli("compare", a, b, "--format", "json")
     assert result.code == 0, result.err
     doc = json.loads(result.out)
     assert {row["backend"] for row in doc["rows"]} == {"sharded -> sharded:shards=64"}
     assert "pairs" not in doc["settings"]
-    asked = _invoke(
+    asked = run_cli(
         "compare", a, b, "--pair", "sharded:shards=8", "sharded:shards=16",
         "--format", "json",
     )  # fmt: skip
@@ -155,10 +149,10 @@ def test_compare_pairs_one_table_typed_two_ways(tmp_path: Path) -> None:
     assert doc["settings"]["pairs"] == [["sharded:shards=8", "sharded:shards=16"]]
 
 
-def test_compare_pair_of_a_label_not_there_is_one_line(tmp_path: Path) -> None:
-    a = _sharded(tmp_path, "a.json", "sharded")
-    b = _sharded(tmp_path, "b.json", "sharded:shards=64")
-    result = _invoke("compare", a, b, "--pair", "sharded", "shards=64")
+def test_compare_pair_of_a_label_not_there_is_one_line(saved_runs: SavedRuns) -> None:
+    a = _sharded(saved_runs, "a.json", "sharded")
+    b = _sharded(saved_runs, "b.json", "sharded:shards=64")
+    result = run_cli("compare", a, b, "--pair", "sharded", "shards=64")
     assert result.code == 2
     assert result.err == (
         f"ctbench: error: --pair: {b} has no backend shards=64 (it has "
@@ -166,11 +160,13 @@ def test_compare_pair_of_a_label_not_there_is_one_line(tmp_path: Path) -> None:
     )
 
 
-def test_merge_pools_one_table_typed_two_ways(tmp_path: Path) -> None:
-    a = _sharded(tmp_path, "a.json", "sharded", "sharded:shards=8")
-    b = _sharded(tmp_path, "b.json", "sharded:shards=8", "sharded:shards=64")
+def test_merge_pools_one_table_typed_two_ways(
+    tmp_path: Path, saved_runs: SavedRuns
+) -> None:
+    a = _sharded(saved_runs, "a.json", "sharded", "sharded:shards=8")
+    b = _sharded(saved_runs, "b.json", "sharded:shards=8", "sharded:shards=64")
     out = tmp_path / "m.json"
-    result = _invoke("merge", a, b, "-o", str(out))
+    result = run_cli("merge", a, b, "-o", str(out))
     assert result.code == 0, result.err
     pooled = results.load(out)
     by_shards = {r.options["shards"]: r for r in pooled.results}
@@ -187,18 +183,18 @@ def test_merge_pools_one_table_typed_two_ways(tmp_path: Path) -> None:
         ]
 
 
-def test_compare_file_with_itself(base: str) -> None:
-    result = _invoke("compare", base, base)
+def test_compare_file_with_itself(base: Path) -> None:
+    result = run_cli("compare", base, base)
     assert result.code == 0
     assert "OK: no regression (4 unchanged); exit status 0" in result.out
     assert "Work counters: identical." in result.out
     assert "percentile bootstrap (Efron & Tibshirani 1993" in result.out
-    assert _main_status("compare", base, base) == 0
+    assert run_cli("compare", base, base).code == 0
 
 
 @pytest.mark.parametrize("resamples", ["1", "999"])
 def test_compare_refuses_too_few_resamples_in_one_line(
-    base: str, resamples: str
+    base: Path, resamples: str
 ) -> None:
     """--resamples 1 once called a file compared with itself slower."""
     result = run_cli("compare", base, base, "--resamples", resamples)
@@ -207,54 +203,56 @@ def test_compare_refuses_too_few_resamples_in_one_line(
     assert "--resamples" in err and "1000<=x<=100000" in err
 
 
-def test_compare_regression_exits_1(tmp_path: Path, base: str) -> None:
-    slower = _save(tmp_path, "slower.json", make_run(scale=1.3))
-    result = _invoke("compare", base, slower)
+def test_compare_regression_exits_1(saved_runs: SavedRuns, base: Path) -> None:
+    slower = saved_runs.save("slower.json", scale=1.3)
+    result = run_cli("compare", base, slower)
     assert result.code == 1
     assert result.out.count("  slower\n") == 4
     assert "FAIL: regression (4 slower)" in result.out
-    assert _main_status("compare", base, slower) == 1
+    assert run_cli("compare", base, slower).code == 1
 
 
-def test_compare_faster_exits_0(tmp_path: Path, base: str) -> None:
-    faster = _save(tmp_path, "faster.json", make_run(scale=0.7))
-    result = _invoke("compare", base, faster)
+def test_compare_faster_exits_0(saved_runs: SavedRuns, base: Path) -> None:
+    faster = saved_runs.save("faster.json", scale=0.7)
+    result = run_cli("compare", base, faster)
     assert result.code == 0
     assert "(4 faster)" in result.out
 
 
 def test_compare_inconclusive_exits_3_only_when_strict(
-    tmp_path: Path, base: str
+    saved_runs: SavedRuns, base: Path
 ) -> None:
-    edge = _save(tmp_path, "edge.json", make_run(scale=1.1))
-    assert _invoke("compare", base, edge).code == 0
-    strict = _invoke("compare", base, edge, "--strict")
+    edge = saved_runs.save("edge.json", scale=1.1)
+    assert run_cli("compare", base, edge).code == 0
+    strict = run_cli("compare", base, edge, "--strict")
     assert strict.code == 3
     assert "INCONCLUSIVE (--strict) (4 inconclusive)" in strict.out
-    assert _main_status("compare", base, edge, "--strict") == 3
+    assert run_cli("compare", base, edge, "--strict").code == 3
 
 
 @pytest.mark.parametrize("threshold", ["40%", "0.4"])
-def test_compare_threshold_spellings(tmp_path: Path, base: str, threshold: str) -> None:
-    slower = _save(tmp_path, "slower.json", make_run(scale=1.3))
-    result = _invoke("compare", base, slower, "--threshold", threshold)
+def test_compare_threshold_spellings(
+    saved_runs: SavedRuns, base: Path, threshold: str
+) -> None:
+    slower = saved_runs.save("slower.json", scale=1.3)
+    result = run_cli("compare", base, slower, "--threshold", threshold)
     assert result.code == 0
     assert "threshold 40.0%" in result.out
 
 
 @pytest.mark.parametrize("threshold", ["40", "abc", "-1%", "0%"])
-def test_compare_bad_threshold_exits_2(base: str, threshold: str) -> None:
-    result = _invoke("compare", base, base, "--threshold", threshold)
+def test_compare_bad_threshold_exits_2(base: Path, threshold: str) -> None:
+    result = run_cli("compare", base, base, "--threshold", threshold)
     assert result.code == 2
     assert "--threshold" in result.err
-    assert _main_status("compare", base, base, "--threshold", threshold) == 2
+    assert run_cli("compare", base, base, "--threshold", threshold).code == 2
 
 
-def test_compare_stat_and_seed_options(tmp_path: Path, base: str) -> None:
-    other = _save(tmp_path, "other.json", make_run(seed=1))
-    out = _invoke("compare", base, other, "--stat", "p95", "--seed", "5").out
+def test_compare_stat_and_seed_options(saved_runs: SavedRuns, base: Path) -> None:
+    other = saved_runs.save("other.json", seed=1)
+    out = run_cli("compare", base, other, "--stat", "p95", "--seed", "5").out
     assert "p95* ratio" in out and "seed 5" in out
-    again = _invoke("compare", base, other, "--stat", "p95", "--seed", "5").out
+    again = run_cli("compare", base, other, "--stat", "p95", "--seed", "5").out
     assert out == again
 
 
@@ -262,46 +260,45 @@ def test_compare_stat_and_seed_options(tmp_path: Path, base: str) -> None:
 
 
 @pytest.fixture
-def other_counters(tmp_path: Path) -> str:
+def other_counters(saved_runs: SavedRuns) -> Path:
     counters = {"lookups": 200_000, "created": 150_000, "removed": 0}
-    return _save(tmp_path, "work.json", make_run(counters=counters))
+    return saved_runs.save("work.json", counters=counters)
 
 
-def test_counter_mismatch_is_reported(base: str, other_counters: str) -> None:
-    result = _invoke("compare", base, other_counters)
+def test_counter_mismatch_is_reported(base: Path, other_counters: Path) -> None:
+    result = run_cli("compare", base, other_counters)
     assert result.code == 0
     assert "Work counters differ:" in result.out
     assert "single ct execute (commit) created: 200,000 -> 150,000" in result.out
 
 
 def test_counter_mismatch_fails_when_they_must_match(
-    base: str, other_counters: str
+    base: Path, other_counters: Path
 ) -> None:
-    result = _invoke("compare", base, other_counters, "--counters-must-match")
+    result = run_cli("compare", base, other_counters, "--counters-must-match")
     assert result.code == 1
     assert "work counters differ (--counters-must-match)" in result.out
-    assert _main_status("compare", base, other_counters, "--counters-must-match") == 1
+    assert run_cli("compare", base, other_counters, "--counters-must-match").code == 1
 
 
-def test_matching_counters_pass_when_they_must_match(base: str) -> None:
-    assert _invoke("compare", base, base, "--counters-must-match").code == 0
+def test_matching_counters_pass_when_they_must_match(base: Path) -> None:
+    assert run_cli("compare", base, base, "--counters-must-match").code == 0
 
 
 # -- compare: warnings and refusals -------------------------------------------
 
 
 def test_compare_warns_about_environment_and_parameters(
-    tmp_path: Path, base: str
+    saved_runs: SavedRuns, base: Path
 ) -> None:
-    other = _save(
-        tmp_path,
+    other = saved_runs.save(
         "elsewhere.json",
         make_run(
             environment={"cpu_model": "Other CPU", "python_version": "3.13.0"},
             params={"zones": 40, "backends": ["per-zone", "single"]},
         ),
     )
-    result = _invoke("compare", base, other)
+    result = run_cli("compare", base, other)
     # On stderr, as report's warnings are: stdout stays the comparison alone.
     err = result.err
     assert "warning: different environment: cpu_model is 'Test CPU @ 3.0GHz'" in err
@@ -309,17 +306,17 @@ def test_compare_warns_about_environment_and_parameters(
     assert "warning: different parameters: zones is 20" in err
     assert "backends" not in err
     assert "different" not in result.out.split("Work counters")[1]
-    doc = json.loads(_invoke("compare", base, other, "--format", "json").out)
+    doc = json.loads(run_cli("compare", base, other, "--format", "json").out)
     assert any("zones is 20" in w for w in doc["warnings"])
 
 
-def test_compare_refuses_different_commands(tmp_path: Path, base: str) -> None:
-    other = _save(tmp_path, "threads.json", make_run(command="benchmark"))
-    result = _invoke("compare", base, other)
+def test_compare_refuses_different_commands(saved_runs: SavedRuns, base: Path) -> None:
+    other = saved_runs.save("threads.json", command="benchmark")
+    result = run_cli("compare", base, other)
     assert result.out == ""
     err = assert_one_line_error(result)
     assert "cannot compare results of different commands" in err
-    assert _main_status("compare", base, other) == 2
+    assert run_cli("compare", base, other).code == 2
 
 
 MALFORMED = {
@@ -333,17 +330,17 @@ MALFORMED = {
 @pytest.mark.parametrize("name", list(MALFORMED))
 @pytest.mark.parametrize("side", ["baseline", "candidate"])
 def test_compare_refuses_malformed_files(
-    tmp_path: Path, base: str, name: str, side: str
+    tmp_path: Path, base: Path, name: str, side: str
 ) -> None:
     bad = tmp_path / name
     bad.write_text(MALFORMED[name], encoding="utf-8")
     args = [base, str(bad)] if side == "candidate" else [str(bad), base]
-    result = _invoke("compare", *args)
+    result = run_cli("compare", *args)
     assert result.code == 2
     assert result.out == ""
     lines = result.err.splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"ctbench: error: {bad}: ")
-    assert _main_status("compare", *args) == 2
+    assert run_cli("compare", *args).code == 2
 
 
 @pytest.mark.parametrize("name", list(MALFORMED))
@@ -359,13 +356,15 @@ def test_report_refuses_malformed_files(tmp_path: Path, name: str) -> None:
 CHILD_MEMORY = 2**30
 
 
-def _run_limited(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def _run_limited(
+    *args: object, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
     """``ctbench ARGS`` in a process with CHILD_MEMORY of address space and
     a time limit: a regression fails the test instead of hanging it."""
     code = (
         "import resource, runpy, sys; "
         f"resource.setrlimit(resource.RLIMIT_AS, ({CHILD_MEMORY}, {CHILD_MEMORY})); "
-        f"sys.argv = ['ctbench', *{list(args)!r}]; "
+        f"sys.argv = ['ctbench', *{[str(a) for a in args]!r}]; "
         "runpy.run_module('ctbench', run_name='__main__')"
     )
     return subprocess.run(
@@ -382,7 +381,7 @@ def _run_limited(*args: str, timeout: float = 120) -> subprocess.CompletedProces
     reason="needs /dev/zero and RLIMIT_AS",
 )
 @pytest.mark.parametrize("command", ["report", "compare"])
-def test_a_device_is_refused_unread(base: str, command: str) -> None:
+def test_a_device_is_refused_unread(base: Path, command: str) -> None:
     args = ["/dev/zero"] if command == "report" else ["/dev/zero", base]
     done = _run_limited(command, *args)
     assert done.returncode == 2, done.stderr[-500:]
@@ -396,7 +395,7 @@ def test_a_device_is_refused_unread(base: str, command: str) -> None:
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
 @pytest.mark.parametrize("command", ["report", "compare"])
 def test_a_fifo_is_refused_without_blocking(
-    tmp_path: Path, base: str, command: str
+    tmp_path: Path, base: Path, command: str
 ) -> None:
     fifo = tmp_path / "ff"
     os.mkfifo(fifo)
@@ -411,8 +410,8 @@ def test_a_fifo_is_refused_without_blocking(
     )
 
 
-def test_compare_missing_file_exits_2(tmp_path: Path, base: str) -> None:
-    assert _main_status("compare", base, str(tmp_path / "absent.json")) == 2
+def test_compare_missing_file_exits_2(tmp_path: Path, base: Path) -> None:
+    assert run_cli("compare", base, str(tmp_path / "absent.json")).code == 2
 
 
 # -- merge ----------------------------------------------------------------------
@@ -425,26 +424,30 @@ def _rounds_run(rounds: int, wall_s: float, seed: int) -> RunResult:
     return run
 
 
-def test_merge_pools_the_rounds_and_the_run_time(tmp_path: Path) -> None:
-    z = _save(tmp_path, "z.json", _rounds_run(20, 2.0, 0))
-    z5 = _save(tmp_path, "z5.json", _rounds_run(5, 0.5, 1))
+def test_merge_pools_the_rounds_and_the_run_time(
+    tmp_path: Path, saved_runs: SavedRuns
+) -> None:
+    z = saved_runs.save("z.json", _rounds_run(20, 2.0, 0))
+    z5 = saved_runs.save("z5.json", _rounds_run(5, 0.5, 1))
     out = tmp_path / "m.json"
-    result = _invoke("merge", z, z5, "-o", str(out))
+    result = run_cli("merge", z, z5, "-o", str(out))
     assert result.code == 0, result.err
     assert result.err == f"pooled 2 runs into {out}\n"
     pooled = results.load(out)
     assert pooled.params["iterations"] == 25
     for backend in pooled.results:
         assert backend.extra == {"wall_s": 2.5, "rounds": 25, "swept": 0}
-    report = _invoke("report", str(out), "--format", "patch").out
+    report = run_cli("report", str(out), "--format", "patch").out
     assert "single: total run time 2.50 s" in report
 
 
 @pytest.mark.parametrize("how", ["same path", "symlink", "hard link", "./path"])
-def test_merge_warns_when_a_file_is_given_twice(tmp_path: Path, how: str) -> None:
-    z = _save(tmp_path, "z.json", _rounds_run(20, 2.0, 0))
-    other = _save(tmp_path, "other.json", _rounds_run(20, 2.0, 1))
-    again = z
+def test_merge_warns_when_a_file_is_given_twice(
+    tmp_path: Path, saved_runs: SavedRuns, how: str
+) -> None:
+    z = saved_runs.save("z.json", _rounds_run(20, 2.0, 0))
+    other = saved_runs.save("other.json", _rounds_run(20, 2.0, 1))
+    again: Path | str = z
     if how == "symlink":
         again = str(tmp_path / "latest.json")
         Path(again).symlink_to("z.json")
@@ -454,7 +457,7 @@ def test_merge_warns_when_a_file_is_given_twice(tmp_path: Path, how: str) -> Non
     elif how == "./path":
         again = f"{tmp_path}/./z.json"  # the same path, spelled otherwise
     out = tmp_path / "m.json"
-    result = _invoke("merge", z, other, again, "-o", str(out))
+    result = run_cli("merge", z, other, again, "-o", str(out))
     assert result.code == 0, result.err
     said = (
         f"{z} is given twice"
@@ -469,10 +472,12 @@ def test_merge_warns_when_a_file_is_given_twice(tmp_path: Path, how: str) -> Non
     assert results.load(out).params["iterations"] == 60
 
 
-def test_merge_of_distinct_files_warns_of_nothing(tmp_path: Path) -> None:
-    a = _save(tmp_path, "a.json", _rounds_run(20, 2.0, 0))
-    b = _save(tmp_path, "b.json", _rounds_run(20, 2.0, 0))  # same content
-    result = _invoke("merge", a, b, "-o", str(tmp_path / "m.json"))
+def test_merge_of_distinct_files_warns_of_nothing(
+    tmp_path: Path, saved_runs: SavedRuns
+) -> None:
+    a = saved_runs.save("a.json", _rounds_run(20, 2.0, 0))
+    b = saved_runs.save("b.json", _rounds_run(20, 2.0, 0))  # same content
+    result = run_cli("merge", a, b, "-o", str(tmp_path / "m.json"))
     assert result.code == 0
     assert "warning" not in result.err
 
@@ -480,17 +485,17 @@ def test_merge_of_distinct_files_warns_of_nothing(tmp_path: Path) -> None:
 # -- compare: formats ---------------------------------------------------------
 
 
-def test_compare_markdown_for_a_job_summary(tmp_path: Path, base: str) -> None:
-    slower = _save(tmp_path, "slower.json", make_run(scale=1.3))
-    out = _invoke("compare", base, slower, "--format", "markdown").out
+def test_compare_markdown_for_a_job_summary(saved_runs: SavedRuns, base: Path) -> None:
+    slower = saved_runs.save("slower.json", scale=1.3)
+    out = run_cli("compare", base, slower, "--format", "markdown").out
     assert out.startswith("### ctbench compare (benchmark-zones)")
     assert "**FAIL: regression (4 slower); exit status 1**" in out
     assert "| phase " in out and "|---" in out
 
 
-def test_compare_json_for_machines(tmp_path: Path, base: str) -> None:
-    slower = _save(tmp_path, "slower.json", make_run(scale=1.3))
-    result = _invoke("compare", base, slower, "--format", "json")
+def test_compare_json_for_machines(saved_runs: SavedRuns, base: Path) -> None:
+    slower = saved_runs.save("slower.json", scale=1.3)
+    result = run_cli("compare", base, slower, "--format", "json")
     assert result.code == 1
     doc = json.loads(result.out)
     assert doc["comparison_schema"] == 1
@@ -526,11 +531,11 @@ def test_report_refuses_a_file_without_backends_and_absurd_samples(
 
 
 def test_a_side_by_side_title_shows_every_runs_differing_arguments(
-    tmp_path: Path, base: str
+    saved_runs: SavedRuns, base: Path
 ) -> None:
     other = make_run()
     other.params["zones"] = 77
-    path = _save(tmp_path, "other.json", other)
-    result = _invoke("report", base, path, "--format", "patch")
+    path = saved_runs.save("other.json", other)
+    result = run_cli("report", base, path, "--format", "patch")
     zones = results.load(Path(base)).params["zones"]
     assert f" {zones}|77 " in result.out.splitlines()[0]

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ctbench import results
 from ctbench.results import BackendResult, Fill, Memory, PhaseResult, RunResult
 
 PHASES = ("ct_execute_commit", "flush_full_zone")
@@ -110,3 +112,17 @@ def mask_bootstrap_digits(text: str) -> str:
     files: they follow numpy's random stream, which numpy does not promise to
     keep across releases (NEP 19).  The intervals are tested on their own."""
     return re.sub(r"95% CI [^,()]*, bootstrap", "95% CI ..., bootstrap", text)
+
+
+class SavedRuns:
+    """Results files in FOLDER, saved the way ctbench saves them."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def save(self, name: str, run: RunResult | None = None, **make: Any) -> Path:
+        """RUN, or ``make_run(**MAKE)``, saved as FOLDER/NAME."""
+        path = self.folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        results.save(make_run(**make) if run is None else run, path)
+        return path

@@ -4,15 +4,13 @@ Regenerate after an intended change with ``CTBENCH_UPDATE_GOLDEN=1 pytest
 tests/render/test_benchmark_formats.py`` and review the diff.
 """
 
-import os
-
 import numpy as np
 import pytest
 
 from ctbench.render import render
 from ctbench.report.commands.benchmark import threads_note
 from ctbench.results import BackendResult, PhaseResult, RunResult, dumps, loads
-from tests.helpers.paths import GOLDEN
+from tests.helpers.golden import GoldenFiles
 from tests.helpers.run_factory import golden_environment, mask_bootstrap_digits
 
 # Mean per-batch latency (us) and barrier-to-barrier time (ms) per backend.
@@ -76,13 +74,10 @@ def hand_built_run(gil: bool = True, n_threads: int = 4) -> RunResult:
 
 
 @pytest.mark.parametrize("fmt", ["patch", "table", "markdown", "csv"])
-def test_format_matches_golden_file(fmt: str) -> None:
-    text = render(hand_built_run(), fmt)
-    path = GOLDEN / f"benchmark.{fmt}"
-    text = mask_bootstrap_digits(text)
-    if os.environ.get("CTBENCH_UPDATE_GOLDEN"):
-        path.write_text(text)
-    assert text == path.read_text()
+def test_format_matches_golden_file(fmt: str, golden: GoldenFiles) -> None:
+    golden.check(
+        f"benchmark.{fmt}", mask_bootstrap_digits(render(hand_built_run(), fmt))
+    )
 
 
 def test_json_is_the_results_file() -> None:

@@ -9,14 +9,13 @@ intervals themselves.
 
 from __future__ import annotations
 
-import os
 import re
 
 import pytest
 
 from ctbench.compare import Settings, compare
 from ctbench.render.comparison import FORMATS, render
-from tests.helpers.paths import GOLDEN
+from tests.helpers.golden import GoldenFiles
 from tests.helpers.run_factory import make_run
 
 
@@ -36,9 +35,5 @@ def _mask(text: str, fmt: str) -> str:
 
 
 @pytest.mark.parametrize("fmt", list(FORMATS))
-def test_comparison_format_matches_golden_file(fmt: str) -> None:
-    text = _comparison_text(fmt)
-    path = GOLDEN / f"compare.{fmt}"
-    if os.environ.get("CTBENCH_UPDATE_GOLDEN"):
-        path.write_text(text)
-    assert text == path.read_text()
+def test_comparison_format_matches_golden_file(fmt: str, golden: GoldenFiles) -> None:
+    golden.check(f"compare.{fmt}", _comparison_text(fmt))

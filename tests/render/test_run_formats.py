@@ -4,7 +4,6 @@ Regenerate after an intended change with ``CTBENCH_UPDATE_GOLDEN=1 pytest
 tests/render/test_run_formats.py`` and review the diff.
 """
 
-import os
 import re
 
 import numpy as np
@@ -25,7 +24,7 @@ from ctbench.results import (
     RunResult,
 )
 from ctbench.scenarios.benchmark_zones import PHASE_ORDER
-from tests.helpers.paths import GOLDEN
+from tests.helpers.golden import GoldenFiles
 from tests.helpers.run_factory import golden_environment, mask_bootstrap_digits
 from tests.helpers.sweep_factory import grid_runs
 
@@ -83,13 +82,9 @@ CASES = [(fmt, False) for fmt in FORMATS] + [("patch", True), ("table", True)]
 
 
 @pytest.mark.parametrize(("fmt", "ovs"), CASES)
-def test_format_matches_golden_file(fmt: str, ovs: bool) -> None:
-    text = render(hand_built_run(ovs_stats=ovs), fmt)
-    path = GOLDEN / f"zones{'-ovs' if ovs else ''}.{fmt}"
-    text = mask_bootstrap_digits(text)
-    if os.environ.get("CTBENCH_UPDATE_GOLDEN"):
-        path.write_text(text)
-    assert text == path.read_text()
+def test_format_matches_golden_file(fmt: str, ovs: bool, golden: GoldenFiles) -> None:
+    text = mask_bootstrap_digits(render(hand_built_run(ovs_stats=ovs), fmt))
+    golden.check(f"zones{'-ovs' if ovs else ''}.{fmt}", text)
 
 
 def test_patch_layout_groups_phases_with_one_row_per_backend() -> None:
