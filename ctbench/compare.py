@@ -34,7 +34,7 @@ same and resamples each side on its own):
   not that something changed.  ``compare()`` says so in a note, with the
   samples that would narrow the interval enough.
 
-``python bench/interval_coverage.py`` measures each rate on synthetic
+``python -m bench.experiments.interval_coverage`` measures each rate on synthetic
 samples of several spreads and sizes.
 
 Work counters (per phase, and the fill's requested/stored/refused) are
@@ -591,7 +591,7 @@ def compare(
             f"than {MIN_INTERVAL_SAMPLES} samples a "
             "side: no interval and no verdict (inconclusive); at 2-5 samples a "
             "bootstrap interval claims a difference that is not there 10-28% of "
-            "the time (bench/interval_coverage.py)"
+            "the time (bench/experiments/interval_coverage.py)"
         )
     if summary_rows:
         notes.append(SUMMARY_ROWS_NOTE)
@@ -639,7 +639,8 @@ def _too_wide_note(rows: list[Row], settings: Settings) -> list[str]:
         f"{'' if one else 'up to '}{widest:.3f}): with no change, a 95% interval "
         "comes out unchanged 95% of the time once its high/low is at most "
         f"{settings.upper:.3f}, and about {factor}x the samples a side would "
-        f"narrow {'it' if one else 'them'} that far (bench/interval_coverage.py)"
+        f"narrow {'it' if one else 'them'} that far "
+        "(bench/experiments/interval_coverage.py)"
     ]
 
 

@@ -18,7 +18,7 @@ Each command's estimate runs its own scenario small, so this module sits
 above the scenarios (:mod:`ctbench.scenarios`), and the scenarios know
 nothing of it.
 
-``python bench/estimates.py`` checks the estimates against real runs on a
+``python -m bench.experiments.estimates`` checks the estimates against real runs on a
 grid of points, corners included.
 
 Calibrating costs about 0.1-0.5 s per backend, so it is done only when an
@@ -67,11 +67,11 @@ BOUND_VISIT_S: Final = 200e-9
 BOUND_BATCH_FRAME_S: Final = 10e-6
 # A round's own cost and an execute call's, whatever their frames: 33-38 us
 # a round of one entry, 5-8 us a one-frame commit in the fill, here
-# (`python bench/estimates.py`, the `1 2 N` and `1 65534 N` points).
+# (`python -m bench.experiments.estimates`, the `1 2 N` and `1 65534 N` points).
 BOUND_ROUND_S: Final = 200e-6
 BOUND_CALL_S: Final = 50e-6
 # The report and the results file, per sample kept: statistics and layout
-# 0.12-0.25 us, the JSON file 0.26-0.55 us here (`python bench/estimates.py
+# 0.12-0.25 us, the JSON file 0.26-0.55 us here (`python -m bench.experiments.estimates
 # --constants`, and the same timing on a 1.6 M-sample run).
 REPORT_S_PER_SAMPLE: Final = 0.8e-6
 # Every backend's memory sample, set-up and report: a second at most.
@@ -89,7 +89,7 @@ CALIBRATION_FRAMES: Final = 4096
 # connections measured the single map's round x2.3 and commit x2.4 too
 # cheap, the sharded map's scanned node x4.1 and round x3.6; on 262,144,
 # x1.2, x2.0, x1.3 and x1.7; the per-zone maps x1.0-1.1 on either
-# (`python bench/estimates.py --large-table`, machine shared).  Filling
+# (`python -m bench.experiments.estimates --large-table`, machine shared).  Filling
 # it costs the calibration about 0.3 s.
 CALIBRATION_CONNS: Final = 1 << 18
 # The calibration's rounds: as many as execute about 2,048 frames each way,
@@ -186,7 +186,7 @@ def calibrate(spec: BackendSpec, entries: int, stored: int) -> Costs:
     scans_all = empty_flush.counters.get("visited", 0) > 0
     # A scan as the rounds make it, right after an execute: a standalone one
     # finds the table warmer in the caches (53 against 90 ns a node on the
-    # sharded map, `python bench/estimates.py --large-table`).
+    # sharded map, `python -m bench.experiments.estimates --large-table`).
     scan = statistics.median(empty_flush.samples_us) / 1e6
     visit = scan / nodes if scans_all else 0.0
     # The rounds' whole time (the timed calls, the harness between them, and

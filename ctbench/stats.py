@@ -267,7 +267,7 @@ def bootstrap(
 # true difference, the percentile-bootstrap 95% interval lies wholly on one
 # side of zero 34% of the time at 2 samples a side, 12% at 5, 8% at 10, 7% at
 # 20 and 5% at 50 (normal and lognormal samples alike;
-# `python bench/interval_coverage.py`, 400 trials each).
+# `python -m bench.experiments.interval_coverage`, 400 trials each).
 MIN_INTERVAL_SAMPLES: Final = 20
 # Above this many samples a side, mean_change() uses the normal approximation
 # (delta method on the log of the ratio of means): the central limit theorem

@@ -180,7 +180,7 @@ def _one_phase_run(samples: np.ndarray) -> RunResult:
 
 def _no_change(spread: float, trials: int = 100, n: int = 30) -> list[Comparison]:
     """Comparisons of two samples of one lognormal distribution, each pair
-    with its own bootstrap seed (bench/interval_coverage.py, in small)."""
+    with its own bootstrap seed (bench/experiments/interval_coverage.py, in small)."""
     out = []
     for trial in range(trials):
         rng = np.random.default_rng([11, trial])
@@ -287,7 +287,7 @@ def test_zero_baseline_is_inconclusive_not_an_error() -> None:
 
 def test_too_few_samples_give_no_verdict_with_the_reason() -> None:
     # Three rounds of identical code once gave exit 1, "3 slower"; below 20
-    # samples a side no interval is trusted (bench/interval_coverage.py).
+    # samples a side no interval is trusted (bench/experiments/interval_coverage.py).
     base, cand = make_run(n=3), make_run(n=3, seed=1, scale=1.5)
     result = compare(base, cand)
     assert {r.verdict for r in result.rows} == {"inconclusive"}

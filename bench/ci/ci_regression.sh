@@ -4,7 +4,7 @@
 # alternately (base, candidate, base, candidate, ...), so that the machine's
 # drift falls on both alike; each side's runs are pooled, then compared.
 #
-#   bench/ci_regression.sh [BASE_REV] [-- extra ctbench compare options...]
+#   bench/ci/ci_regression.sh [BASE_REV] [-- extra ctbench compare options...]
 #
 # BASE_REV defaults to origin/main when it exists, else HEAD~1; the
 # candidate is the working tree.  Environment:
@@ -19,7 +19,7 @@
 # Markdown report is appended to the job summary ($GITHUB_STEP_SUMMARY).
 set -eu
 
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 ROUNDS=${ROUNDS:-3}
 SCENARIO=${SCENARIO:-"benchmark-zones 1000 20 300"}
 PYTHON=${PYTHON:-python3}

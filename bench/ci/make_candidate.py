@@ -6,9 +6,9 @@ from a normal distribution with standard deviation NOISE (seeded), so
 random noise.  Counters, parameters and environment are copied unchanged, so
 the comparison sees the same workload on the same machine.
 
-    python bench/make_candidate.py results/baseline-zones-small.json \\
+    python -m bench.ci.make_candidate results/baseline-zones-small.json \\
         --scale 1.3 -o /tmp/slower.json
-    python bench/make_candidate.py results/baseline-zones-small.json \\
+    python -m bench.ci.make_candidate results/baseline-zones-small.json \\
         --noise 0.02 --seed 1 -o /tmp/noisy.json
 """
 
@@ -18,7 +18,6 @@ import argparse
 import sys
 from pathlib import Path
 
-import _repo  # noqa: F401  (the working tree's ctbench first)
 import numpy as np
 
 from ctbench import registry, results

@@ -7,8 +7,9 @@ then alternates the two for every operation and keeps each one's minimum.
 Interleaving in one process makes the ratio robust to a noisy machine, where
 two separate runs are not.
 
-    python bench/ab_model.py --rev HEAD~3 --zones 100 --entries 10000
-    python bench/ab_model.py --rev main --zones 300 --conn-limit 3000000 --rounds 20
+    python -m bench.experiments.ab_model --rev HEAD~3 --zones 100 --entries 10000
+    python -m bench.experiments.ab_model --rev main --zones 300 \\
+        --conn-limit 3000000 --rounds 20
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import gc
 import importlib
+import importlib.util
 import io
 import re
 import subprocess
@@ -29,13 +31,12 @@ from functools import partial
 from pathlib import Path
 from typing import Any, NoReturn
 
-from _repo import ROOT  # the working tree's ctbench first
-
 from ctbench import backends as current_backends
 from ctbench import model as current_model
 from ctbench.backends import BackendSpec
 from ctbench.scenarios.benchmark_zones import build_frames
 
+ROOT = Path(__file__).resolve().parents[2]
 PACKAGE_AT_REV = "ctbench_at_rev"
 _IMPORT = re.compile(r"\b(from|import) ctbench(?=[\s.])")
 
@@ -54,6 +55,22 @@ def _git(*args: str) -> bytes:
     return done.stdout
 
 
+def _import_package(package: Path) -> None:
+    """Imports the package in folder PACKAGE under the folder's name, so that
+    its submodules import from there, without putting its parent on sys.path
+    (importlib's documented recipe for importing a source file directly)."""
+    spec = importlib.util.spec_from_file_location(
+        package.name,
+        package / "__init__.py",
+        submodule_search_locations=[str(package)],
+    )
+    if spec is None or spec.loader is None:
+        _refuse(f"cannot import {package}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[package.name] = module
+    spec.loader.exec_module(module)
+
+
 class Revision:
     """ctbench's package at ``rev``, imported as ctbench_at_rev, and its
     backends by name."""
@@ -70,7 +87,7 @@ class Revision:
         for source in package.rglob("*.py"):
             text = source.read_text()
             source.write_text(_IMPORT.sub(rf"\1 {PACKAGE_AT_REV}", text))
-        sys.path.insert(0, str(directory))
+        _import_package(package)
         self.commit = commit
         self.model = importlib.import_module(f"{PACKAGE_AT_REV}.model")
         project = tomllib.loads(_git("show", f"{commit}:pyproject.toml").decode())

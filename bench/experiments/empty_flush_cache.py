@@ -9,7 +9,7 @@ This prints the empty flush's time, per ENTRIES, right after such an
 execute (as in a round), right after another empty flush (warm caches),
 and right after a pass over a 64 MiB array (caches as cold as they get).
 
-    python bench/empty_flush_cache.py [--entries 1000,3000,10000,30000]
+    python -m bench.experiments.empty_flush_cache [--entries 1000,3000,10000,30000]
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import time
 
-import _repo  # noqa: F401  (the working tree's ctbench first)
 import numpy as np
 
 from ctbench.backends import BackendSpec, create_table

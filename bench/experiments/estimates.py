@@ -9,9 +9,9 @@ for a long run, and the memory estimate the command line checks against
 the memory available.  A point passes when both estimates are within 2x of
 what was measured.
 
-    python bench/estimates.py                 # the validation grid
-    python bench/estimates.py --constants     # the per-round constants
-    python bench/estimates.py --only Z1,R1    # some points of the grid
+    python -m bench.experiments.estimates                 # the validation grid
+    python -m bench.experiments.estimates --constants     # the per-round constants
+    python -m bench.experiments.estimates --only Z1,R1    # some points of the grid
 
 ``--constants`` measures what the estimates take as constants, on points
 that are not in the grid: a process's own RSS, the bytes each round (each
@@ -28,8 +28,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-
-import _repo  # noqa: F401  (the working tree's ctbench first)
 
 from ctbench.backends import BackendSpec
 from ctbench.capture.track import TrackConfig
@@ -52,7 +50,7 @@ from ctbench.scenarios.replay import (
     load_captures,
 )
 
-ROOT = _repo.ROOT
+ROOT = Path(__file__).resolve().parents[2]
 CAPTURES = ROOT / "tests" / "data" / "captures"
 # A point passes when each estimate is within this factor of the real run.
 WITHIN = 2.0

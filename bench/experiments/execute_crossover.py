@@ -7,7 +7,7 @@ execute without commit of frames whose connections exist) and commits that
 create (every frame a new connection; the zone is flushed, untimed, between
 calls).
 
-    python bench/execute_crossover.py [--rounds 200]
+    python -m bench.experiments.execute_crossover [--rounds 200]
 """
 
 from __future__ import annotations
@@ -17,8 +17,6 @@ import gc
 import time
 from collections.abc import Callable
 from functools import partial
-
-import _repo  # noqa: F401  (the working tree's ctbench first)
 
 from ctbench.backends import BackendSpec, create_table
 from ctbench.model import BULK_MIN_FRAMES, Conntrack, Limits
@@ -60,8 +58,8 @@ def main() -> None:
         row = [f"{n:6d}"]
         for zone, commit in ((1, False), (2, True)):
             paths: dict[str, Callable[[], object]] = {
-                "each": partial(model._execute_each, frames, zone, commit, 0, None),
-                "bulk": partial(model._bulk.execute, frames, zone, commit, 0),
+                "each": partial(model.execute_each, frames, zone, commit, 0),
+                "bulk": partial(model.execute_bulk, frames, zone, commit, 0),
             }
             reset: Callable[[], object] = partial(model.flush, 2) if commit else int
             best = best_pair(paths, reset, args.rounds)

@@ -14,7 +14,7 @@ changed: both sides are drawn from one distribution.
    and is that narrow lies inside the band, so there the rule promises
    "unchanged" at the interval's coverage, 95%.
 
-    python bench/interval_coverage.py [--trials 400] [--verdict-trials 400]
+    python -m bench.experiments.interval_coverage [--trials 400] [--verdict-trials 400]
         [--resamples 2000]
 """
 
@@ -24,7 +24,6 @@ import argparse
 from collections import Counter
 from collections.abc import Callable
 
-import _repo  # noqa: F401  (the working tree's ctbench first)
 import numpy as np
 import numpy.typing as npt
 

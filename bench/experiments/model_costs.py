@@ -6,8 +6,9 @@ packets, the same packets again without commit (lookups), and a flush of the
 empty zone 65535.  Prints the median of ROUNDS rounds, per operation.  Use
 ``--profile`` to print the top of a cProfile of the timed rounds.
 
-    python bench/model_costs.py --zones 100 --entries 10000 --rounds 20
-    python bench/model_costs.py --backend sharded:shards=8 --backend per-zone
+    python -m bench.experiments.model_costs --zones 100 --entries 10000 --rounds 20
+    python -m bench.experiments.model_costs --backend sharded:shards=8 \\
+        --backend per-zone
 """
 
 from __future__ import annotations
@@ -20,8 +21,6 @@ import statistics
 import time
 from collections.abc import Callable
 from functools import partial
-
-import _repo  # noqa: F401  (the working tree's ctbench first)
 
 from ctbench.backends import BackendSpec, backend_kwargs, backend_names, create_table
 from ctbench.model import Conntrack, Limits

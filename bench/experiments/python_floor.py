@@ -17,8 +17,9 @@ The C figures are ovstest's Min rows: from the files given with
 ``benchmark-zones 10000 ...`` on this machine, the honest comparison), else
 the Intel Xeon reference run in docs/ovs-reference.md ("Intel Xeon VM").
 
-    python bench/python_floor.py
-    python bench/python_floor.py --ovstest-after after.txt --ovstest-before before.txt
+    python -m bench.experiments.python_floor
+    python -m bench.experiments.python_floor --ovstest-after after.txt \\
+        --ovstest-before before.txt
 """
 
 from __future__ import annotations
@@ -31,7 +32,6 @@ from collections.abc import Callable
 from itertools import repeat
 from pathlib import Path
 
-import _repo  # noqa: F401  (the working tree's ctbench first)
 import numpy as np
 
 from ctbench.backends import MISS, BackendSpec, create_table

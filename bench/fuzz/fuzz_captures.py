@@ -11,7 +11,7 @@ Two kinds of input, drawn from the captures in tests/data/captures:
   state differs is counted and the first ones printed: a differential test
   of ctbench's parser against OVS's.
 
-    python bench/fuzz_captures.py [--seconds 60] [--seed 1] [--ovstest PATH]
+    python -m bench.fuzz.fuzz_captures [--seconds 60] [--seed 1] [--ovstest PATH]
 
 It prints how many inputs it tried and what became of them.
 """
@@ -26,15 +26,13 @@ import tempfile
 import time
 from pathlib import Path
 
-import _repo  # noqa: F401  (the working tree's ctbench first)
-
 from ctbench.backends import BackendSpec, create_table
 from ctbench.capture import CaptureError, pcap_bytes, read_capture
 from ctbench.capture.track import TrackConfig, track
 from ctbench.model import Conntrack
 from ctbench.packets import ct_state_flags
 
-DATA = Path(__file__).resolve().parents[1] / "tests" / "data" / "captures"
+DATA = Path(__file__).resolve().parents[2] / "tests" / "data" / "captures"
 SEEDS = ("mixed.pcap", "mixed.pcapng", "mixed.sll2.pcap", "edge.pcap")
 # Values at the edges of the length and type fields.
 EDGES = (

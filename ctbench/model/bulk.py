@@ -2,7 +2,7 @@
 
 What a frame costs in C is a few dozen nanoseconds of table work; a CPython
 loop iteration per frame costs more than that before any table work
-(``bench/python_floor.py``).  So an execute of many frames works in bulk:
+(``bench/experiments/python_floor.py``).  So an execute of many frames works in bulk:
 
 - numpy checks the frames of the common kind (IPv4 + UDP without checksum,
   :func:`ctbench.parse.udp4_bulk`) and builds their keys as bytes, one
@@ -59,7 +59,7 @@ from ctbench.parse import UDP4_MIN_LEN, Parsed, extract_key, udp4_bulk
 
 # The smallest execute that takes the bulk path, and the smallest run of
 # bulk-eligible frames worth the numpy calls.  `python
-# bench/execute_crossover.py` times both paths by frames per call: bulk /
+# bench/experiments/execute_crossover.py` times both paths by frames per call: bulk /
 # per-frame was 1.77 (lookups) and 1.29 (commits) at 64 frames, 1.26 and
 # 0.98 at 96, 1.01 and 0.81 at 128, 0.65 and 0.55 at 256 (AMD EPYC VM,
 # CPython 3.11): the bulk path's fixed cost is about 70 us a call.

@@ -11,10 +11,10 @@ the caller; nothing here reads the wall clock.
 An execute takes one of two paths, with the same semantics frame by frame
 (``tests/model/test_bulk.py`` runs random batches through both):
 
-- the per-frame path (:meth:`Conntrack._execute_each`), for short executes
+- the per-frame path (:meth:`Conntrack.execute_each`), for short executes
   and NAT: one loop iteration per frame;
-- the bulk path (:mod:`ctbench.model.bulk`), from
-  :data:`BULK_MIN_FRAMES` frames: numpy parses the frames, each frame is
+- the bulk path (:meth:`Conntrack.execute_bulk`, :mod:`ctbench.model.bulk`),
+  from :data:`BULK_MIN_FRAMES` frames: numpy parses the frames, each frame is
   looked up through the table's own lookup in one C-level ``map``, and the
   connections' columns are updated column-wise.
 
@@ -150,12 +150,22 @@ class Conntrack:
     ) -> list[int]:
         """Track one batch; returns each packet's ct_state bits."""
         if nat is None and len(batch) >= BULK_MIN_FRAMES:
-            frames = batch if isinstance(batch, list | tuple) else list(batch)
-            if self.thread_safe:
-                with self.lock:
-                    return self._bulk.execute(frames, zone, commit, now)
-            return self._bulk.execute(frames, zone, commit, now)
-        return self._execute_each(batch, zone, commit, now, nat)
+            return self.execute_bulk(batch, zone, commit, now)
+        return self.execute_each(batch, zone, commit, now, nat)
+
+    def execute_bulk(
+        self, batch: Sequence[bytes], zone: int, commit: bool, now: int
+    ) -> list[int]:
+        """The bulk path of :meth:`execute`, at any size and without NAT.
+
+        Public, like :meth:`execute_each`, so that the measurement behind
+        BULK_MIN_FRAMES (bench/experiments/execute_crossover.py) and the test
+        that holds the two paths to one answer can each drive one path."""
+        frames = batch if isinstance(batch, list | tuple) else list(batch)
+        if self.thread_safe:
+            with self.lock:
+                return self._bulk.execute(frames, zone, commit, now)
+        return self._bulk.execute(frames, zone, commit, now)
 
     def execute_batches(
         self,
@@ -192,15 +202,16 @@ class Conntrack:
         else:
             self._counters.add(counts)
 
-    def _execute_each(
+    def execute_each(
         self,
         frames: Iterable[bytes],
         zone: int,
         commit: bool,
         now: int,
-        nat: NatAction | None,
+        nat: NatAction | None = None,
     ) -> list[int]:
-        """The per-frame path: every frame in order, one loop iteration each.
+        """The per-frame path of :meth:`execute`, at any size: every frame in
+        order, one loop iteration each.
 
         The common frame (ovstest's: IPv4 + UDP without checksum) is parsed
         inline with ``struct``, and a forward hit on a live UDP connection is

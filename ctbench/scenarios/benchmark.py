@@ -92,7 +92,7 @@ PROGRESS_INTERVAL_S: Final = 0.1
 # Measured: `benchmark 4 33554432 32 1 -b per-zone -o FILE` peaked at 569 MB
 # RSS for 4,194,304 batches with an indented JSON file (about 125 bytes a
 # batch) and at 541 MB with the compact one written now.
-# `python bench/estimates.py --constants` measures more as the peak RSS
+# `python -m bench.experiments.estimates --constants` measures more as the peak RSS
 # slope of `benchmark 1 N 1 -o FILE`: 217 bytes a batch; the larger holds.
 ESTIMATE_BYTES_PER_BATCH: Final = 220
 # What a finished backend's samples keep while the next backends run (a

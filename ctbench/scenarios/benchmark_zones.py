@@ -71,7 +71,7 @@ ESTIMATE_BYTES_PER_PACKET: Final = 150
 ESTIMATE_FIXED_BYTES: Final = 8 * 2**20
 # What each kept round adds while its backend runs: four samples, each a
 # float with its counts (a dict, and ints past 256) until the run ends.
-# Measured peak RSS slopes (`python bench/estimates.py --constants`): 1,245
+# Measured peak RSS slopes (`python -m bench.experiments.estimates --constants`): 1,245
 # bytes a round at ENTRIES 1, 1,459 at ENTRIES 300.
 ESTIMATE_BYTES_PER_ROUND: Final = 1500
 # What a finished backend's round keeps while the next backends run (its

@@ -37,7 +37,7 @@ DEFAULT_BACKENDS: Final = (BackendSpec("single"), BackendSpec("per-zone"))
 MAX_BATCH_SIZE: Final = 32
 # A run's process before its table and samples (the interpreter, numpy,
 # rich, ctbench): `benchmark-zones 1 2 1` peaks at 39.6 MiB RSS
-# (`python bench/estimates.py --constants`).
+# (`python -m bench.experiments.estimates --constants`).
 PROCESS_BYTES: Final = 40 * 2**20
 
 

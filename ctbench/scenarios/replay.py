@@ -51,7 +51,7 @@ BYTES_PER_PACKET: Final = 100
 # A sample per batch: a float in a list (32 bytes) and the report's and
 # the results file's share.  Measured peak RSS slopes of `replay
 # tests/data/captures/mixed.pcap --repeat N --batch-size 1 -o FILE`: 56
-# bytes a sample with one backend, 120 with two (`python bench/estimates.py
+# bytes a sample with one backend, 120 with two (`python -m bench.experiments.estimates
 # --constants`).
 BYTES_PER_SAMPLE: Final = 60
 BYTES_PER_EARLIER_SAMPLE: Final = 64

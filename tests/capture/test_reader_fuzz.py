@@ -1,6 +1,6 @@
 """Mutated real captures: a one-line error or tracked packets, nothing else.
 
-A bounded run here; bench/fuzz_captures.py runs longer, and against ovstest
+A bounded run here; bench/fuzz/fuzz_captures.py runs longer, and against ovstest
 when given one.
 """
 

@@ -148,7 +148,7 @@ def test_bulk_and_per_frame_paths_agree_after_every_step(
         batch = [rng.choice(POOL) for _ in range(n)]
         if action == "execute":
             got = executor.execute(batch, zone, commit, now)
-            want = each_model._execute_each(batch, zone, commit, now, None)
+            want = each_model.execute_each(batch, zone, commit, now, None)
             assert got == want
         elif action == "nat":
             for model in (bulk_model, each_model):
@@ -168,12 +168,12 @@ def test_every_backend_agrees_on_the_benchmark_workload(backend: str) -> None:
     bulk_model, each_model = _models(backend, Limits(1000))
     for zone in range(5):  # the limit clips the fifth zone's fill
         got = bulk_model.execute(frames, zone, True, 0)
-        assert got == each_model._execute_each(frames, zone, True, 0, None)
+        assert got == each_model.execute_each(frames, zone, True, 0, None)
     for model in (bulk_model, each_model):
         model.flush(1)
     for commit in (True, False):
         got = bulk_model.execute(frames, 1, commit, 0)
-        assert got == each_model._execute_each(frames, 1, commit, 0, None)
+        assert got == each_model.execute_each(frames, 1, commit, 0, None)
     assert _state(bulk_model) == _state(each_model)
     assert bulk_model.counters.refused_full == 300 + 200
 

@@ -1,0 +1,1 @@
+"""Measurements, CI tooling and the fuzzer: see bench/README.md."""

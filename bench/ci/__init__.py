@@ -1,0 +1,1 @@
+"""The CI regression check and its synthetic candidate."""

@@ -1,0 +1,1 @@
+"""The measurements behind ctbench's constants: see bench/README.md."""

@@ -1,0 +1,1 @@
+"""The capture fuzzer: longer and random, beside the suite's bounded run."""
