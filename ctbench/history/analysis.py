@@ -26,7 +26,7 @@ from ctbench.history.edivisive import (
     PERMUTATIONS,
     SIGNIFICANCE,
     ChangePoint,
-    change_points,
+    segment,
 )
 from ctbench.history.runs import (
     BY_START,
@@ -87,6 +87,9 @@ class Trend:
     backend: str
     values: tuple[float | None, ...]  # per run; None where the run lacks it
     steps: tuple[Step, ...]
+    # The best split tested and not kept: (its run, its p-value), or None
+    # when the runs were too few to test one.
+    rejected: tuple[int, float] | None
 
 
 @dataclass(frozen=True)
@@ -171,10 +174,9 @@ def _scenario(
             values = tuple(_figure(n, backend, phase, statistic) for n in runs)
             if all(v is None for v in values):
                 continue
-            steps = _steps(values, seed, f"{title}/{backend}/{phase}")
-            trends.append(
-                Trend(phase, sections.phase_label(phase), backend, values, steps)
-            )
+            steps, rejected = _steps(values, seed, f"{title}/{backend}/{phase}")
+            label = sections.phase_label(phase)
+            trends.append(Trend(phase, label, backend, values, steps, rejected))
     return ScenarioHistory(
         title=title,
         ordered_by=f"tag {key!r}" if key is not None else BY_START,
@@ -214,18 +216,24 @@ def _flags(runs: list[NamedRun], i: int) -> tuple[str, ...]:
     return tuple(flags)
 
 
-def _steps(values: tuple[float | None, ...], seed: int, key: str) -> tuple[Step, ...]:
-    """The steps of a trend, over the runs that have a figure."""
+def _steps(
+    values: tuple[float | None, ...], seed: int, key: str
+) -> tuple[tuple[Step, ...], tuple[int, float] | None]:
+    """The steps of a trend, over the runs that have a figure, and the best
+    split not kept."""
     present = [i for i, v in enumerate(values) if v is not None]
     series = np.array([values[i] for i in present], dtype=float)
-    found = change_points(series, seeded_rng(seed, key))
+    segmentation = segment(series, seeded_rng(seed, key))
+    found = segmentation.changes
+    rejected = segmentation.rejected
     bounds = [0, *(c.index for c in found), len(series)]
     steps = []
     for n, change in enumerate(found):
         before = series[bounds[n] : change.index]
         after = series[change.index : bounds[n + 2]]
         steps.append(_step(present[change.index], change, before, after, seed, key))
-    return tuple(steps)
+    kept_out = None if rejected is None else (present[rejected.index], rejected.p_value)
+    return tuple(steps), kept_out
 
 
 def _step(

@@ -126,6 +126,15 @@ def _best_over(
     return best
 
 
+@dataclass(frozen=True)
+class Segmentation:
+    """The changes kept, in order of position, and the best split that was
+    tested and not kept (None when no split was possible)."""
+
+    changes: tuple[ChangePoint, ...]
+    rejected: ChangePoint | None
+
+
 def change_points(
     series: Sequence[float] | npt.NDArray[np.float64],
     rng: np.random.Generator,
@@ -134,7 +143,27 @@ def change_points(
     permutations: int = PERMUTATIONS,
     significance: float = SIGNIFICANCE,
 ) -> list[ChangePoint]:
-    """The changes E-divisive finds in ``series``, in order of position.
+    """The changes E-divisive finds in ``series``, in order of position
+    (:func:`segment`)."""
+    found = segment(
+        series,
+        rng,
+        min_segment=min_segment,
+        permutations=permutations,
+        significance=significance,
+    )
+    return list(found.changes)
+
+
+def segment(
+    series: Sequence[float] | npt.NDArray[np.float64],
+    rng: np.random.Generator,
+    *,
+    min_segment: int = MIN_SEGMENT,
+    permutations: int = PERMUTATIONS,
+    significance: float = SIGNIFICANCE,
+) -> Segmentation:
+    """Where E-divisive splits ``series``.
 
     Hierarchical, as the paper's section 3: the best split of any current
     segment is kept when its q-hat beats that of the series with each
@@ -147,6 +176,7 @@ def change_points(
         raise ValueError("the series holds a value that is not a finite number")
     bounds = [0, len(values)]
     found: list[ChangePoint] = []
+    rejected = None
     while True:
         best = _best_over(values, bounds, min_segment)
         if best is None:
@@ -160,9 +190,10 @@ def change_points(
             again = _best_over(shuffled, bounds, min_segment)
             if again is not None and again[1] >= statistic:
                 as_large += 1
-        p_value = (as_large + 1) / (permutations + 1)
-        if p_value > significance:
+        candidate = ChangePoint(index, statistic, (as_large + 1) / (permutations + 1))
+        if candidate.p_value > significance:
+            rejected = candidate
             break
-        found.append(ChangePoint(index, statistic, p_value))
+        found.append(candidate)
         bounds = sorted([*bounds, index])
-    return sorted(found, key=lambda c: c.index)
+    return Segmentation(tuple(sorted(found, key=lambda c: c.index)), rejected)

@@ -12,6 +12,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Final
 
 from ctbench import registry
@@ -121,3 +122,18 @@ def _integer(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def files_of(paths: Sequence[Path]) -> list[Path]:
+    """The files ``paths`` name: each file, and each directory's ``*.json``
+    files in name order; HistoryError for a directory that holds none."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            inside = sorted(p for p in path.glob("*.json") if p.is_file())
+            if not inside:
+                raise HistoryError(f"{path}: the directory holds no .json file")
+            found += inside
+        else:
+            found.append(path)
+    return found
