@@ -11,13 +11,12 @@ import json
 import math
 import textwrap
 from collections.abc import Callable
-from dataclasses import asdict
 from typing import Any, Final
 
 from tabulate import tabulate
 
-from ctbench import __version__
 from ctbench.history.analysis import History, ScenarioHistory, Step, Trend
+from ctbench.history.document import history_to_json
 from ctbench.history.edivisive import MIN_SEGMENT as MIN_RUNS_A_SIDE
 from ctbench.render.markdown import markdown_table
 from ctbench.report.numbers import num, percent, plural
@@ -227,33 +226,8 @@ def _csv(history: History) -> str:
 
 
 def _json(history: History) -> str:
-    """The history for machines; NaN (an interval there is none of) is null."""
-
-    def clean(value: Any) -> Any:
-        if isinstance(value, float) and not math.isfinite(value):
-            return None
-        if isinstance(value, dict):
-            return {k: clean(v) for k, v in value.items()}
-        if isinstance(value, list | tuple):
-            return [clean(v) for v in value]
-        return value
-
-    doc = {
-        "tool": {"name": "ctbench", "version": __version__},
-        "kind": "history",
-        "statistic": history.statistic,
-        "method": history.method,
-        "regressed": history.regressed,
-        "scenarios": [
-            {
-                **asdict(s),
-                "regressed": bool(s.slower_at_end),
-                "verdict": verdict(s),
-            }
-            for s in history.scenarios
-        ],
-    }
-    return json.dumps(clean(doc), separators=(",", ":")) + "\n"
+    doc = history_to_json(history)
+    return json.dumps(doc, separators=(",", ":")) + "\n"
 
 
 FORMATS: Final[dict[str, Callable[[History], str]]] = {
