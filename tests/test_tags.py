@@ -136,3 +136,35 @@ def test_report_side_by_side_shows_each_files_tag(tmp_path: Path) -> None:
     b = _saved(tmp_path, "b.json", {"commit": "def", "branch": "main"})
     code, text, _ = run_cli("report", a, b, "--format", "table")
     assert code == 0 and "tags: branch=main, commit=abc|def" in text
+
+
+SWEEP = [
+    "sweep",
+    "benchmark-zones",
+    "--entries",
+    "50,100",
+    "--zones",
+    "2,3",
+    "--iterations",
+    "2",
+    "-b",
+    "single",
+    "-q",
+]
+
+
+def test_a_sweep_tags_each_point_and_its_plan_passes_the_tags_on(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "sweep.json"
+    code, _, err = run_cli(*SWEEP, "--tag", "commit=abc", "-o", out)
+    assert code == 0, err
+    points = sorted((tmp_path / "sweep-points").glob("*.json"))
+    assert len(points) == 4
+    assert all(registry.load(p).tags == {"commit": "abc"} for p in points)
+    code, text, _ = run_cli(
+        *SWEEP, "--tag", "commit=abc", "--plan", "-o", tmp_path / "p.json"
+    )
+    assert code == 0 and text.count("--tag commit=abc") == 4
+    code, _, err = run_cli("sweep", "--merge", *points, "--tag", "a=b", "-o", out)
+    assert code == 2 and "--tag" in err
