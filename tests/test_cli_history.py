@@ -106,8 +106,12 @@ def test_mixed_scenarios_are_refused_without_group(tmp_path: Path) -> None:
     results.save(make_run(n=5, params={"entries": 7}), tmp_path / "b.json")
     err = _one_line_error(tmp_path)
     assert "the files hold runs of 2 scenarios" in err and "--group" in err
-    code, out, _ = run_cli("history", tmp_path, "--group")
+    code, out, err = run_cli("history", tmp_path, "--group")
     assert code == 0 and out.count("ctbench history benchmark-zones") == 2
+    assert err == (
+        "ctbench: note: the files hold runs of 2 scenarios: each one's history "
+        "is shown apart\n"
+    )
 
 
 @pytest.mark.parametrize(

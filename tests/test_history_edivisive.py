@@ -11,6 +11,7 @@ from ctbench.history.edivisive import (
     MIN_SEGMENT,
     PERMUTATIONS,
     change_points,
+    segment,
     split_statistics,
 )
 
@@ -76,6 +77,12 @@ def test_skewed_noise_without_a_step_gives_no_change_mostly() -> None:
         series = 100 * rng.lognormal(0, 0.2, 24)
         false += bool(change_points(series, np.random.default_rng(seed)))
     assert false <= 2
+
+
+def test_a_constant_series_has_no_change() -> None:
+    found = segment([5.0] * 12, np.random.default_rng(0))
+    assert found.changes == ()
+    assert found.rejected is not None and found.rejected.p_value == 1.0
 
 
 def test_too_short_a_series_has_no_change() -> None:

@@ -85,6 +85,12 @@ def history(
         for label, path in zip(file_labels(files), files, strict=True)
     ]
     found = build_history(named, key, stat, group, seed)
+    if len(found.scenarios) > 1:
+        click.echo(
+            f"ctbench: note: the files hold runs of {len(found.scenarios)} "
+            "scenarios: each one's history is shown apart",
+            err=True,
+        )
     click.echo(render(found, fmt), nl=False)
     if found.regressed:
         click.get_current_context().exit(EXIT_REGRESSION)
