@@ -36,8 +36,14 @@ def change_words(change: float) -> str:
 
 
 def interval_words(step: Step) -> str:
+    """'95% CI 3.6% to 7.0% slower', or each end in words when they differ
+    in direction."""
     if not (math.isfinite(step.low) and math.isfinite(step.high)):
         return "no interval"
+    if (step.low > 0) == (step.high > 0) and step.low != 0:
+        low, high = sorted((abs(step.low), abs(step.high)))
+        word = "slower" if step.high > 0 else "faster"
+        return f"95% CI {percent(low * 100)}% to {percent(high * 100)}% {word}"
     return f"95% CI {change_words(step.low)} to {change_words(step.high)}"
 
 
