@@ -138,9 +138,13 @@ def loads(text: str, where: str = "results") -> RunResult:
     return results.loads(text, where, param_checks())
 
 
-def pool(runs: Sequence[tuple[str, RunResult]]) -> RunResult:
-    """Runs of one command pooled as its record says (ctbench merge)."""
-    return results.pool_runs(runs, pooling(runs[0][1].command) if runs else Pooling())
+def pool(
+    runs: Sequence[tuple[str, RunResult]], tags: Mapping[str, str] | None = None
+) -> RunResult:
+    """Runs of one command pooled as its record says (ctbench merge);
+    ``tags`` set the pool's (:func:`ctbench.results.tags.pooled_tags`)."""
+    how = pooling(runs[0][1].command) if runs else Pooling()
+    return results.pool_runs(runs, how, tags or {})
 
 
 def _commands() -> Mapping[str, Command[Any]]:

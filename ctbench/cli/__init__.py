@@ -78,6 +78,7 @@ def _register() -> None:
     from ctbench.cli import (
         backends,
         compare,
+        history,
         import_ovstest,
         merge,
         pcap,
@@ -87,6 +88,7 @@ def _register() -> None:
     cli.add_command(backends.backends)
     cli.add_command(report.report)
     cli.add_command(compare.compare)
+    cli.add_command(history.history)
     cli.add_command(merge.merge)
     cli.add_command(pcap.pcap)
     cli.add_command(import_ovstest.import_ovstest)

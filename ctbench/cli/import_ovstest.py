@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ctbench.cli.options import format_option
+from ctbench.cli.options import format_option, tag_option
 from ctbench.cli.run import claim_output, emit
 from ctbench.cli.types import Integer, OutputFile
 from ctbench.files import read_bytes
@@ -56,6 +56,7 @@ from ctbench.ovstest.records import import_run, parse_args
     "arguments (1 = the first).",
 )
 @format_option()
+@tag_option
 def import_ovstest(
     file: Path,
     output: Path,
@@ -64,6 +65,7 @@ def import_ovstest(
     labels: tuple[str, ...],
     table: int | None,
     fmt: str | None,
+    tags: dict[str, str],
 ) -> None:
     """Read ovstest test-conntrack's output from FILE (or - for stdin; at
     most 16 MiB) and write it as a results file, then show its report.
@@ -96,6 +98,7 @@ def import_ovstest(
     if args_text is not None:
         args = parse_args(command_name or _guess(args_text), args_text)
     run = import_run(parse(text, origin), origin, command_name, args, labels, table)
+    run.tags = tags
     emit(run, fmt, output)
 
 

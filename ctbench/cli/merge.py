@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from ctbench import registry, results
+from ctbench.cli.options import tag_option
 from ctbench.cli.run import claim_output
 from ctbench.cli.types import OutputFile
 from ctbench.report.numbers import plural
@@ -25,7 +26,8 @@ from ctbench.report.numbers import plural
     help="Where to write the pooled results file (atomically; a symlink is "
     "followed and an existing file keeps its mode).",
 )
-def merge(files: tuple[Path, ...], output: Path) -> None:
+@tag_option
+def merge(files: tuple[Path, ...], output: Path, tags: dict[str, str]) -> None:
     """Pool several runs of one scenario into one results file.
 
     Each backend's samples are concatenated in the order given and its
@@ -42,14 +44,18 @@ def merge(files: tuple[Path, ...], output: Path) -> None:
     earliest start to the latest finish.  Alternate two builds' runs
     (A B A B) and pool each side: machine drift then falls on both alike.
     A file given twice (or through a link) is pooled twice, with a warning.
+    Tags the runs hold alike are kept; runs whose tags differ are refused
+    unless --tag says what the pooled file's are (--tag sets a tag, the
+    runs' others are kept where they agree).
 
     \b
     Examples:
       ctbench merge base-1.json base-2.json base-3.json -o base.json
+      ctbench merge night-*.json --tag commit=abc123 -o abc123.json
     """
     claim_output(output, files)
     runs = [registry.load(path) for path in files]
-    pooled = registry.pool(list(zip(map(str, files), runs, strict=True)))
+    pooled = registry.pool(list(zip(map(str, files), runs, strict=True)), tags)
     for warning in _repeated_files(files):
         click.echo(f"ctbench: warning: {warning}", err=True)
     results.save(pooled, output)

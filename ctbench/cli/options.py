@@ -26,6 +26,7 @@ from ctbench.ovstest.plan import (
     unreproducible,
 )
 from ctbench.render import FORMATS
+from ctbench.results.tags import parse_tags
 from ctbench.scenarios.harness import DEFAULT_BACKENDS
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -61,6 +62,7 @@ class RunOptions:
     fmt: str | None
     output: Path | None
     quiet: bool
+    tags: dict[str, str]
 
     def common(self) -> dict[str, Any]:
         """The scenario harness's fields (ctbench.scenarios.harness.CommonConfig)."""
@@ -100,6 +102,7 @@ def run_options(func: Callable[..., None]) -> Callable[..., None]:
             fmt=kwargs.pop("fmt"),
             output=kwargs.pop("output"),
             quiet=kwargs.pop("quiet"),
+            tags=kwargs.pop("tags"),
         )
         func(opts=opts, **kwargs)
 
@@ -128,6 +131,7 @@ def run_options(func: Callable[..., None]) -> Callable[..., None]:
         ),
         click.option("--force", is_flag=True, help=FORCE_HELP),
         output_options,
+        tag_option,
     )
     for option in reversed(options):
         command = option(command)
@@ -143,6 +147,25 @@ def format_option() -> Callable[[F], F]:
         help="Output format [default: rich on a terminal, else patch, the "
         "ASCII table to paste].",
     )
+
+
+def _tags(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> Any:
+    return parse_tags(value)
+
+
+def tag_option(func: F) -> F:
+    """--tag KEY=VALUE, repeatable, handed to the command as ``tags``, a
+    dict; the results file keeps them (ctbench.results.tags)."""
+    return click.option(
+        "--tag",
+        "tags",
+        multiple=True,
+        metavar="KEY=VALUE",
+        callback=_tags,
+        help="Label the results file: a commit, a branch, a CI job "
+        "(e.g. --tag commit=$GITHUB_SHA); repeat for several. history can "
+        "order runs by one (--key).",
+    )(func)
 
 
 def output_options(func: F) -> F:

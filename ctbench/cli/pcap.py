@@ -14,7 +14,7 @@ from ctbench.capture import read_capture
 from ctbench.capture.ovstest_states import check_file
 from ctbench.capture.packet_states import track_file
 from ctbench.capture.track import TrackConfig
-from ctbench.cli.options import parse_backends, track_options
+from ctbench.cli.options import parse_backends, tag_option, track_options
 from ctbench.cli.progress_display import Interrupt
 from ctbench.cli.run import EXIT_INTERRUPTED, claim_output, finish
 from ctbench.cli.types import CAPTURE, INTEGER, OutputFile
@@ -78,6 +78,7 @@ PCAP_BACKEND = "per-zone"
     metavar="SECONDS",
     help="Bound on ovstest's run [default: 60 s + 1 ms per packet].",
 )
+@tag_option
 def pcap(
     file: Path,
     batch_size: int,
@@ -90,6 +91,7 @@ def pcap(
     output: Path | None,
     ovstest_path: Path | None,
     ovstest_timeout: float | None,
+    tags: dict[str, str],
 ) -> None:
     """ovstest's pcap command: track every packet of FILE (pcap or pcapng)
     with commit in one zone, BATCH_SIZE (1..32) packets per execute, and
@@ -119,10 +121,10 @@ def pcap(
         )
     spec = parse_backends(backends or (PCAP_BACKEND,))[0]
     if ovstest_path is not None:
-        if summary or fmt not in (None, "text") or output is not None:
+        if summary or fmt not in (None, "text") or output is not None or tags:
             raise CtbenchError(
                 "--ovstest prints the packets whose states differ: it takes no "
-                "--summary, --format or --output"
+                "--summary, --format, --output or --tag"
             )
         result = check_file(file, config, spec, ovstest_path, ovstest_timeout)
         click.echo(check_text(result, spec.label, ovstest_path, batch_size), nl=False)
@@ -132,10 +134,12 @@ def pcap(
     if ovstest_timeout is not None:
         raise CtbenchError("--ovstest-timeout goes with --ovstest PATH")
     if summary:
-        _summary(file, config, spec, fmt, output)
+        _summary(file, config, spec, fmt, output, tags)
         return
-    if output is not None:
-        raise CtbenchError("--output writes --summary's results file; add --summary")
+    if output is not None or tags:
+        raise CtbenchError(
+            "--output and --tag make --summary's results file; add --summary"
+        )
     fmt = fmt or "text"
     if fmt not in STREAM_FORMATS:
         raise CtbenchError(
@@ -165,6 +169,7 @@ def _summary(
     spec: BackendSpec,
     fmt: str | None,
     output: Path | None,
+    tags: dict[str, str],
 ) -> None:
     """--summary: the capture replayed once through the one table, as a
     replay run and its report."""
@@ -178,6 +183,7 @@ def _summary(
     claim_output(output, (file,))
     replay = ReplayConfig(files=(str(file),), track=config, backends=(spec,))
     run = run_replay(replay, read_capture(file))
+    run.tags = tags
     interrupt = Interrupt()
     with interrupt.installed():
         interrupt.hold()  # tracked: a Ctrl-C now waits for the file

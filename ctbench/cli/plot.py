@@ -9,7 +9,7 @@ import click
 from ctbench.cli.run import claim_output
 from ctbench.cli.types import OutputFile
 from ctbench.plot import PlotError
-from ctbench.plot.inputs import COMPARISON, RUN, SWEEP, load_input
+from ctbench.plot.inputs import COMPARISON, HISTORY, RUN, SWEEP, load_input
 from ctbench.plot.save import output_format, save_figure
 from ctbench.results import file_labels
 
@@ -26,7 +26,8 @@ from ctbench.results import file_labels
     help="The figure: .png, .svg or .pdf (written atomically).",
 )
 def plot(files: tuple[Path, ...], output: Path) -> None:
-    """Draw a figure of runs, a sweep or comparisons (files of one kind).
+    """Draw a figure of runs, a sweep, comparisons or a history (files of
+    one kind).
 
     \b
     - a results file: each phase's latency distribution (empirical CDF on
@@ -34,7 +35,9 @@ def plot(files: tuple[Path, ...], output: Path) -> None:
     - a sweep file: cost against connections stored and against zone size,
       on log-log axes, with each backend's fitted law in the legend;
     - a comparison (compare --format json): each row's ratio with its 95%
-      interval, a forest plot, with the threshold's band.
+      interval, a forest plot, with the threshold's band;
+    - a history (history --format json, one file): each phase's trend run
+      by run, a line per backend, its steps marked with their sizes.
 
     Needs matplotlib: pip install 'ctbench[plot]'.
 
@@ -44,6 +47,8 @@ def plot(files: tuple[Path, ...], output: Path) -> None:
       ctbench plot sweep.json -o growth.svg
       ctbench compare a.json b.json --format json > cmp.json
       ctbench plot cmp.json -o cmp.pdf
+      ctbench history nightly/ --format json > history.json
+      ctbench plot history.json -o history.png
     """
     output_format(output)
     claim_output(output)
@@ -64,6 +69,15 @@ def plot(files: tuple[Path, ...], output: Path) -> None:
         from ctbench.plot.run_figure import run_figure
 
         fig = run_figure(named)
+    elif kind == HISTORY:
+        from ctbench.plot.history_figure import history_figure
+
+        if len(named) > 1:
+            raise PlotError(
+                "plot draws one history at a time: give history all the runs "
+                "(with --group for several scenarios)"
+            )
+        fig = history_figure(named[0][1])
     elif kind == SWEEP:
         from ctbench.plot.sweep_figure import sweep_figure
 

@@ -152,6 +152,7 @@ def run_benchmark(
             interrupt.hold()  # the run has ended: keep its file safe
         if interrupt.signal is not None:
             run.stopped_by = interrupt.signal.name
+        run.tags = dict(opts.tags)
         finish(run, opts.fmt, opts.output, interrupt)
 
 

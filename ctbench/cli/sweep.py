@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from ctbench import files, registry
-from ctbench.cli.options import FORCE_HELP, parse_backends
+from ctbench.cli.options import FORCE_HELP, parse_backends, tag_option
 from ctbench.cli.progress_display import Interrupt, ProgressDisplay, to_stderr
 from ctbench.cli.run import (
     EXIT_BACKEND_FAILED,
@@ -69,6 +69,7 @@ GRID_OPTIONS = (
     "points_dir",
     "seed",
     "force",
+    "tags",
 )
 
 
@@ -145,6 +146,7 @@ GRID_OPTIONS = (
     "sweep.json -> sweep-points/].",
 )
 @click.option("--force", is_flag=True, help=FORCE_HELP)
+@tag_option
 @click.option(
     "--format",
     "fmt",
@@ -224,6 +226,7 @@ def sweep(ctx: click.Context, /, args: tuple[str, ...], **opts: object) -> None:
         memory_sample=_int(opts["memory_sample"]),
         force=bool(opts["force"]),
         seed=_int(opts["seed"]),
+        tags=tuple(dict(opts["tags"]).items()),  # type: ignore[call-overload]
     )
     if opts["plan"]:
         if opts["resume"]:

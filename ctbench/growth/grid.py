@@ -73,6 +73,8 @@ class SweepConfig:
     memory_sample: int = SWEEP_MEMORY_SAMPLE
     force: bool = False  # passed on to each point's command line
     seed: int = 0
+    # Each point's results file's --tag KEY=VALUE (ctbench.results.tags).
+    tags: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         for option, values in (("--entries", self.entries), ("--zones", self.zones)):
@@ -142,6 +144,8 @@ class SweepConfig:
             args += ["--memory-sample", str(self.memory_sample)]
         if self.force:
             args.append("--force")
+        for key, value in self.tags:
+            args += ["--tag", f"{key}={value}"]
         return [*args, "-q", "--format", "table", "-o", output]
 
 

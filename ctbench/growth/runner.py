@@ -241,6 +241,7 @@ def run_sweep(
                 event(Step.CUT, run=run)
                 outcome.stopped = True
                 break
+            run.tags = dict(config.tags)
             results.save(run, path)
             outcome.finished.append((path, run))
             event(Step.DONE, run=run)

@@ -12,6 +12,7 @@ from ctbench.report.sections import CommandSections
 from ctbench.results import FAILED, BackendResult, RunResult, side_by_side
 from ctbench.results.merge import SIDE_BY_SIDE
 from ctbench.results.pairing import pair_backends
+from ctbench.results.tags import tags_line
 from ctbench.stats import PERCENTILE_METHOD_NOTE, MeanChange, mean_change
 
 # The exact statistics every row has, in the table formats' order.
@@ -93,7 +94,12 @@ def build_report(run: RunResult) -> Report:
         grouped=grouped,
         groups=tuple(groups),
         comparisons=tuple(_compare_means(run, phases, sections, ovstest)),
-        summary=(*sections.summary(run), *ovstest.lines, *_failures(run)),
+        summary=(
+            *_tags(run),
+            *sections.summary(run),
+            *ovstest.lines,
+            *_failures(run),
+        ),
         warnings=tuple(sections.warnings(run) + _run_warnings(run, groups)),
         run=run,
     )
@@ -125,6 +131,11 @@ def _title(run: RunResult, sections: CommandSections) -> str:
 
 def _arg(value: object) -> str:
     return " ".join(map(str, value)) if isinstance(value, list) else str(value)
+
+
+def _tags(run: RunResult) -> list[str]:
+    line = tags_line(run.tags)
+    return [line] if line else []
 
 
 def _failures(run: RunResult) -> list[str]:

@@ -22,6 +22,7 @@ from ctbench.results.run import (
     distinct_labels,
 )
 from ctbench.results.schema import ResultsError
+from ctbench.results.tags import pooled_tags
 
 
 def file_labels(paths: Sequence[Path]) -> list[str]:
@@ -81,7 +82,20 @@ def merge_runs(runs: Sequence[tuple[str, RunResult]]) -> RunResult:
     }
     if varies:
         merged.params[SIDE_BY_SIDE] = varies
+    merged.tags = _side_by_side_tags([run.tags for _, run in runs])
     return merged
+
+
+def _side_by_side_tags(tags: Sequence[Mapping[str, str]]) -> dict[str, str]:
+    """Each key's value where every run holds it alike, else every run's
+    value in order, joined by "|" as the report's title shows parameters
+    ("" for a run without it)."""
+    keys = sorted({key for t in tags for key in t})
+    out = {}
+    for key in keys:
+        values = [t.get(key, "") for t in tags]
+        out[key] = values[0] if len(set(values)) == 1 else "|".join(values)
+    return out
 
 
 def side_by_side(
@@ -177,7 +191,11 @@ def _run_names(name: str, run: RunResult) -> list[str]:
     return [str(n) for n in names] if isinstance(names, list) and names else [name]
 
 
-def pool_runs(runs: Sequence[tuple[str, RunResult]], pooling: Pooling) -> RunResult:
+def pool_runs(
+    runs: Sequence[tuple[str, RunResult]],
+    pooling: Pooling,
+    tags: Mapping[str, str] | None = None,
+) -> RunResult:
     """Several runs of one scenario as one run: each backend's samples
     concatenated in the order given, its counters summed.  Runs made
     alternately (A B A B) on one machine pool into two runs whose drift
@@ -201,6 +219,8 @@ def pool_runs(runs: Sequence[tuple[str, RunResult]], pooling: Pooling) -> RunRes
     - ``extra`` figures pool as the command's :class:`Pooling` says.
 
     ``source.pooled`` lists the runs, a pooled input's own runs in its place.
+    The tags are those the runs hold alike, with ``tags`` over them; runs
+    whose tags differ where ``tags`` says nothing are refused (TagError).
     """
     if not runs:
         raise ResultsError("no results to pool")
@@ -215,6 +235,7 @@ def pool_runs(runs: Sequence[tuple[str, RunResult]], pooling: Pooling) -> RunRes
     partners = [
         _check_poolable(first_name, first, name, run, pooling) for name, run in runs
     ]
+    kept_tags = pooled_tags(((name, run.tags) for name, run in runs), tags or {})
     # How many runs each input stands for, to weigh its means.
     weights = [pooled_runs(run) for _, run in runs]
     names = [n for name, run in runs for n in _run_names(name, run)]
@@ -231,6 +252,7 @@ def pool_runs(runs: Sequence[tuple[str, RunResult]], pooling: Pooling) -> RunRes
         stopped_by=", ".join(signals) or None,
         source={"pooled": names},
         results=[],
+        tags=kept_tags,
     )
     params = [run.params for _, run in runs]
     for i, result in enumerate(first.results):

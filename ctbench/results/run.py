@@ -103,6 +103,9 @@ class RunResult:
     # Where the figures come from: {"tool": "ovstest", ...} for an imported
     # ovstest output, empty for ctbench's own runs.
     source: dict[str, Any] = field(default_factory=dict)
+    # Free-form labels given with --tag KEY=VALUE (a commit, a branch, a CI
+    # job): ctbench.results.tags.
+    tags: dict[str, str] = field(default_factory=dict)
 
     @property
     def ovs_stats(self) -> bool:

@@ -19,8 +19,12 @@ Schema history:
   ovstest's figures (``backend`` "ovstest") says where they come from in
   ``extra.source`` (``tool`` "ovstest"; the file it was imported from, or
   the binary's path, arguments, wall time, peak RSS and exit status).
+- 3 (December 2026): adds ``tags``, an object of strings (``--tag
+  KEY=VALUE``: a commit id, a branch, a CI job), always written.  A file of
+  schema 1 or 2 has none.  The version changes so that an older ctbench
+  refuses a file rather than drop its tags when it merges it.
 
-:func:`run_from_json` reads both versions: a schema-1 file gets labels and
+:func:`run_from_json` reads every version: a schema-1 file gets labels and
 statuses derived as schema 2 would record them.  Anything that is not a
 complete, well-formed ctbench document raises ResultsError with a one-line
 reason; newer schemas are refused, not guessed at.
@@ -45,9 +49,10 @@ from ctbench.results.run import (
     RunResult,
     distinct_labels,
 )
+from ctbench.results.tags import check_tag
 from ctbench.stats import Summary
 
-SCHEMA_VERSION: Final = 2
+SCHEMA_VERSION: Final = 3
 TOOL_NAME: Final = "ctbench"
 RUN_KIND: Final = "run"
 # A sample in microseconds: finite, not negative, and at most 1e12 (11.6
@@ -79,6 +84,7 @@ def run_to_json(run: RunResult) -> dict[str, Any]:
         "complete": run.complete,
         "stopped_by": run.stopped_by,
         "harness": run.harness,
+        "tags": run.tags,
     }
     if run.source:
         doc["source"] = run.source
@@ -413,7 +419,16 @@ def run_from_json(
         tool_version=str(data["tool"].get("version", "")),
         stopped_by=stopped_by,
         source=dict(_obj(data.get("source", {}), where, "source")),
+        tags=_tags(data, where) if schema >= 3 else {},
     )
+
+
+def _tags(data: Mapping[str, Any], where: str) -> dict[str, str]:
+    raw = _obj(data.get("tags", {}), where, "tags")
+    for key, value in raw.items():
+        problem = check_tag(key, value)
+        require(problem is None, where, f"'tags': {problem}")
+    return dict(raw)
 
 
 def _derive_schema_2(results: list[BackendResult], complete: bool) -> None:

@@ -48,7 +48,7 @@ def test_round_trip_through_a_file(tmp_path: Path) -> None:
 def test_file_records_schema_tool_and_exact_statistics() -> None:
     run = make_run(n=50)
     doc = json.loads(results.dumps(run))
-    assert doc["schema"] == results.SCHEMA_VERSION == 2
+    assert doc["schema"] == results.SCHEMA_VERSION == 3
     assert doc["kind"] == "run" and doc["stopped_by"] is None
     assert doc["tool"] == {"name": "ctbench", "version": "0.1.0"}
     phase = doc["results"][0]["phases"]["ct_execute_commit"]
@@ -180,7 +180,7 @@ MALFORMED: dict[str, tuple[str, str]] = {
         "not a ctbench results file",
     ),
     "no schema": (_text(_drop("schema")), "not a ctbench results file"),
-    "future schema": (_text(_future()), "schema 3 is newer"),
+    "future schema": (_text(_future()), "schema 4 is newer"),
     "schema 0": (_text({**_document(), "schema": 0}), "unknown schema 0"),
     "schema string": (_text({**_document(), "schema": "1"}), "must be an integer"),
     "schema bool": (_text({**_document(), "schema": True}), "must be an integer"),
