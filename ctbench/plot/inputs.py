@@ -1,4 +1,5 @@
-"""What a file given to ``plot`` is: a run, a sweep or a comparison.
+"""What a file given to ``plot`` is: a run, a sweep, a thread sweep's
+scaling file or a comparison.
 
 Each kind is read through its own validated loader, so a bad file is a
 one-line error before anything is drawn.
@@ -22,12 +23,14 @@ from ctbench.growth.document import (
     document_kind,
     sweep_from_json,
 )
+from ctbench.growth.scaling_document import SCALING_KIND, scaling_from_json
 from ctbench.plot import PlotError
 from ctbench.report.numbers import plural
 from ctbench.results import ResultsError, parse_json, read_text, run_from_json
 
 RUN: Final = "run"
 SWEEP: Final = "sweep"
+SCALING: Final = "scaling"
 COMPARISON: Final = "comparison"
 
 
@@ -35,7 +38,7 @@ COMPARISON: Final = "comparison"
 class PlotInput:
     name: str
     kind: str
-    document: Any  # RunResult, SweepDocument or ComparisonDoc
+    document: Any  # RunResult, SweepDocument, ScalingDocument or ComparisonDoc
 
 
 def _why_no_rows(summary_rows: Any) -> str:
@@ -62,6 +65,8 @@ def load_input(path: Path) -> PlotInput:
     kind = document_kind(data, where)
     if kind == SWEEP_KIND:
         return PlotInput(where, SWEEP, sweep_from_json(data, where))
+    if kind == SCALING_KIND:
+        return PlotInput(where, SCALING, scaling_from_json(data, where))
     if kind == PLAN_KIND:
         raise ResultsError(
             f"{where}: a sweep plan holds no measurements: run its commands, "
