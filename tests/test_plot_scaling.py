@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from cli_helpers import run_cli
 
@@ -44,14 +45,17 @@ def test_the_figure_has_runs_the_fitted_law_and_ideal_scaling() -> None:
     doc = _doc((1, 2, 4, 8))
     fig = scaling_figure([("s.json", doc)])
     (ax,) = fig.get_axes()
-    labels = [line.get_label() for line in ax.get_lines()]
+    labels = [str(line.get_label()) for line in ax.get_lines()]
     assert labels[0] == "per-zone: runs"
     assert labels[1].startswith("per-zone: USL σ 0.1")
     assert labels[2] == "per-zone: ideal, λN"
-    runs, law, ideal = ax.get_lines()
-    assert sorted(runs.get_xdata()) == [1, 1, 2, 2, 4, 4, 8, 8]
-    assert ideal.get_xdata()[-1] == 8
-    assert ideal.get_ydata()[-1] > law.get_ydata()[-1]  # sublinear
+    runs, law, ideal = (
+        (np.asarray(line.get_xdata(), float), np.asarray(line.get_ydata(), float))
+        for line in ax.get_lines()
+    )
+    assert sorted(runs[0].tolist()) == [1, 1, 2, 2, 4, 4, 8, 8]
+    assert ideal[0][-1] == 8
+    assert ideal[1][-1] > law[1][-1]  # sublinear
     assert ax.get_xlabel() == "threads (n_threads)"
     assert ax.get_ylabel() == "throughput (packets/s)"
 
