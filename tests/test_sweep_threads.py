@@ -198,3 +198,16 @@ def test_the_grid_grows_any_commands_thread_count(
     saved = scaling_from_json(json.loads((tmp_path / "s.json").read_text()), "s")
     assert saved.scaling.param == "workers"
     assert saved.fits["single"].kappa.value == pytest.approx(KAPPA)
+
+
+def test_a_points_dir_that_is_a_file_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "runs").write_text("")
+    code, out, err = run_cli(
+        "sweep", "benchmark", "--threads", "1,2", *SMALL,
+        "--points-dir", "runs", "-o", "s.json",
+    )  # fmt: skip
+    assert code == 2 and out == ""
+    assert err == "ctbench: error: --points-dir runs: not a directory\n"

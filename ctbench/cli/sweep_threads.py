@@ -30,6 +30,7 @@ from ctbench.cli.run import (
 )
 from ctbench.errors import CtbenchError
 from ctbench.growth.grid import points_dir_for
+from ctbench.growth.runner import check_points_dir
 from ctbench.growth.scaling_document import (
     ScalingDocument,
     build_scaling,
@@ -167,8 +168,7 @@ def _run(
     grid: ThreadGrid, output: Path, points_dir: Path, *, quiet: bool, fmt: str
 ) -> None:
     claim_output(output, [points_dir / grid.file_name(p) for p in grid.points()])
-    if points_dir.exists() and not points_dir.is_dir():
-        raise ThreadSweepUsageError(f"--points-dir {points_dir}: not a directory")
+    check_points_dir(points_dir)
     lock_until_done(points_dir)
     interrupt = Interrupt()
 
