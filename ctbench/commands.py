@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Final
 
 from ctbench.estimate import Estimate, estimate_replay, estimate_threads, estimate_zones
-from ctbench.registry import Command, Footprint
+from ctbench.registry import Command, Footprint, ThreadScaling
 from ctbench.report.commands import benchmark as benchmark_report
 from ctbench.report.commands import benchmark_zones as benchmark_zones_report
 from ctbench.report.commands import replay as replay_report
@@ -75,6 +75,9 @@ BENCHMARK: Final = Command(
     sections=benchmark_report.SECTIONS,
     cli="ctbench.cli.benchmark:benchmark",
     pooling=benchmark.POOLING,
+    # Throughput as ovstest's figures give it: N_THREADS x packets per
+    # thread over the barrier-to-barrier time (its "conntrack: NNN ms").
+    scaling=ThreadScaling(param="n_threads", throughput="pps", unit="packets/s"),
 )
 
 

@@ -56,6 +56,19 @@ class Footprint(NamedTuple):
 
 
 @dataclass(frozen=True)
+class ThreadScaling:
+    """What makes a threaded command's runs a scaling curve (``ctbench
+    sweep COMMAND --threads 1,2,4``): the field of its config (and
+    parameter of its results files) that is the thread count, and the
+    throughput each backend's result records in its ``extra``: work done
+    by all threads per second of the run."""
+
+    param: str  # e.g. "n_threads"
+    throughput: str  # e.g. "pps": packets of all threads / barrier-to-barrier s
+    unit: str  # e.g. "packets/s"
+
+
+@dataclass(frozen=True)
 class Command(Generic[C]):
     """Everything ctbench needs to know of a command beyond its CLI module.
 
@@ -77,6 +90,8 @@ class Command(Generic[C]):
     # "module:attribute" of its click command: only ctbench.cli imports it.
     cli: str
     pooling: Pooling = field(default_factory=Pooling)
+    # A command whose thread count a sweep grows; None for the others.
+    scaling: ThreadScaling | None = None
 
 
 class CommandError(CtbenchError):

@@ -22,7 +22,7 @@ from click.shell_completion import shell_complete
 
 from ctbench import __version__, registry
 from ctbench.cli.run import EXIT_INTERRUPTED, EXIT_USAGE
-from ctbench.errors import CtbenchError
+from ctbench.errors import CtbenchError, OutputError
 from ctbench.files import writing
 
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as a shell reports it
@@ -121,17 +121,43 @@ class _Stdout:
 
     def __init__(self, stream: TextIO) -> None:
         self._stream = stream
+        self.failed = False
 
     def write(self, text: str) -> int:
-        with writing("standard output"):
+        with self._noting_failure():
             return self._stream.write(text)
 
     def flush(self) -> None:
-        with writing("standard output"):
+        with self._noting_failure():
             self._stream.flush()
+
+    @contextmanager
+    def _noting_failure(self) -> Iterator[None]:
+        try:
+            with writing("standard output"):
+                yield
+        except OutputError:
+            self.failed = True
+            raise
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._stream, name)
+
+
+def _silence_stdout(stream: TextIO | None) -> None:
+    """Point ``stream``'s descriptor at /dev/null: what it still buffers
+    is lost anyway, and the interpreter's final flush would otherwise fail
+    again ("Exception ignored on flushing sys.stdout") and turn the exit
+    status into 120.  A stream with no descriptor (a test's) is left be."""
+    try:
+        fd = stream.fileno() if stream is not None else -1
+    except (OSError, ValueError):  # io.UnsupportedOperation is both
+        return
+    if fd < 0:
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
 
 
 @contextmanager
@@ -140,11 +166,14 @@ def _guarded_stdout() -> Iterator[None]:
     if stream is None:  # no standard output at all (pythonw)
         yield
         return
-    sys.stdout = cast(TextIO, _Stdout(stream))
+    guarded = _Stdout(stream)
+    sys.stdout = cast(TextIO, guarded)
     try:
         yield
     finally:
         sys.stdout = stream
+        if guarded.failed:  # once reported, nothing more can be written
+            _silence_stdout(stream)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -177,6 +206,5 @@ def main(argv: list[str] | None = None) -> None:
         # The reader went away (`| head`): not an error of the run, and never
         # compare's "regression". Silence the final flush and exit as a shell
         # does for SIGPIPE.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        _silence_stdout(sys.stdout)
         sys.exit(EXIT_BROKEN_PIPE)

@@ -9,7 +9,7 @@ import click
 from ctbench.cli.run import claim_output
 from ctbench.cli.types import OutputFile
 from ctbench.plot import PlotError
-from ctbench.plot.inputs import COMPARISON, HISTORY, RUN, SWEEP, load_input
+from ctbench.plot.inputs import COMPARISON, HISTORY, RUN, SCALING, SWEEP, load_input
 from ctbench.plot.save import output_format, save_figure
 from ctbench.results import file_labels
 
@@ -34,6 +34,8 @@ def plot(files: tuple[Path, ...], output: Path) -> None:
       a log time axis), one curve per backend;
     - a sweep file: cost against connections stored and against zone size,
       on log-log axes, with each backend's fitted law in the legend;
+    - a thread sweep's scaling file: throughput against threads, each
+      run a point, with the fitted scalability law and ideal scaling;
     - a comparison (compare --format json): each row's ratio with its 95%
       interval, a forest plot, with the threshold's band;
     - a history (history --format json, one file): each phase's trend run
@@ -45,6 +47,7 @@ def plot(files: tuple[Path, ...], output: Path) -> None:
     Examples:
       ctbench plot run.json -o run.png
       ctbench plot sweep.json -o growth.svg
+      ctbench plot scaling.json -o scaling.png
       ctbench compare a.json b.json --format json > cmp.json
       ctbench plot cmp.json -o cmp.pdf
       ctbench history nightly/ --format json > history.json
@@ -82,6 +85,10 @@ def plot(files: tuple[Path, ...], output: Path) -> None:
         from ctbench.plot.sweep_figure import sweep_figure
 
         fig = sweep_figure(named)
+    elif kind == SCALING:
+        from ctbench.plot.scaling_figure import scaling_figure
+
+        fig = scaling_figure(named)
     else:
         assert kind == COMPARISON
         from ctbench.plot.comparison_figure import comparison_figure

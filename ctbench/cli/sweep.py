@@ -21,6 +21,7 @@ from ctbench.cli.run import (
     say,
     write_before_report,
 )
+from ctbench.cli.sweep_threads import merge_threads, thread_commands, thread_sweep
 from ctbench.cli.types import INTEGER, Integer, OutputFile
 from ctbench.errors import CtbenchError
 from ctbench.growth.analysis import DEFAULT_STATISTIC, STATISTICS
@@ -42,6 +43,7 @@ from ctbench.growth.runner import (
     check_points_dir,
     run_sweep,
 )
+from ctbench.growth.threads import DEFAULT_REPEATS
 from ctbench.memory import DEFAULT_SAMPLE_CONNS
 from ctbench.model import DEFAULT_CONN_LIMIT
 from ctbench.render import growth
@@ -70,16 +72,42 @@ GRID_OPTIONS = (
     "seed",
     "force",
     "tags",
+    "threads",
+    "packets",
+    "change_conn",
+    "repeat",
 )
 
 
 @click.command("sweep")
 @click.argument(
-    "args", nargs=-1, metavar="benchmark-zones | [benchmark-zones] --merge FILE..."
+    "args",
+    nargs=-1,
+    metavar="benchmark-zones | benchmark | [benchmark-zones] --merge FILE...",
 )
 @click.option("--entries", metavar="N,N,...", help="ENTRIES values, e.g. 1000,3000")
 @click.option("--zones", metavar="N,N,...", help="ZONES values, e.g. 10,30,100")
 @click.option("--iterations", type=INTEGER, help="ITERATIONS at every point.")
+@click.option(
+    "--threads",
+    metavar="N,N,...",
+    help="benchmark: N_THREADS values, e.g. 1,2,4; the scaling law is fitted on them.",
+)
+@click.option("--packets", type=INTEGER, help="benchmark: N_PKTS at every point.")
+@click.option(
+    "--change-conn",
+    type=INTEGER,
+    default=0,
+    show_default=True,
+    help="benchmark: CHANGE_CONN at every point.",
+)
+@click.option(
+    "--repeat",
+    type=Integer(min=1),
+    default=DEFAULT_REPEATS,
+    show_default=True,
+    help="benchmark: runs at each thread count (the fit's repeats).",
+)
 @click.option(
     "--backend",
     "-b",
@@ -94,7 +122,8 @@ GRID_OPTIONS = (
     type=INTEGER,
     default=1,
     show_default=True,
-    help="Packets per execute call at every point (as benchmark-zones).",
+    help="Packets per execute call at every point (benchmark-zones' "
+    "--batch-size; benchmark's BATCH_SIZE, which must be given).",
 )
 @click.option(
     "--warmup",
@@ -183,10 +212,18 @@ def sweep(ctx: click.Context, /, args: tuple[str, ...], **opts: object) -> None:
     --plan writes the points' command lines instead of running them, to run
     on other machines; --merge fits the results files they made.
 
+    sweep benchmark runs benchmark at every --threads count, --repeat times
+    each, and fits its throughput (all threads' packets over the
+    barrier-to-barrier time) against threads with the Universal
+    Scalability Law, reporting contention sigma and coherency kappa with
+    95% intervals (Amdahl's law, kappa = 0, with 2 thread counts).
+
     \b
     Examples:
       ctbench sweep benchmark-zones --entries 1000,3000,10000 \\
           --zones 10,30,100 --iterations 20 -b single -b per-zone -o sweep.json
+      ctbench sweep benchmark --threads 1,2,4 --packets 200000 \\
+          --batch-size 32 -b per-zone -o scaling.json
       ctbench sweep benchmark-zones --entries 1000,10000 --zones 10,100 \\
           --iterations 50 --plan -o plan.json
       ctbench sweep --merge machine-a/*.json machine-b/*.json -o sweep.json
@@ -197,15 +234,25 @@ def sweep(ctx: click.Context, /, args: tuple[str, ...], **opts: object) -> None:
     if opts["merge"]:
         # "sweep benchmark-zones --merge FILE...": the scenario named before
         # its files, not a file of its own.
-        files = args[1:] if args[:1] and args[0] in SCENARIOS else args
+        named = (*SCENARIOS, *thread_commands())
+        files = args[1:] if args[:1] and args[0] in named else args
         _merge(ctx, files, output, statistic, fmt)
+        return
+    if len(args) == 1 and args[0] in thread_commands():
+        thread_sweep(ctx, args[0], opts)
         return
     if len(args) != 1 or args[0] not in SCENARIOS:
         got = " ".join(args) or "nothing"
         raise SweepUsageError(
-            f"sweep runs {', '.join(SCENARIOS)} (got {got}); "
-            "or give --merge FILE... to fit results files"
+            f"sweep runs {', '.join((*SCENARIOS, *thread_commands()))} (got "
+            f"{got}); or give --merge FILE... to fit results files"
         )
+    for name in ("threads", "packets", "change_conn", "repeat"):
+        if _given(ctx, name):
+            raise SweepUsageError(
+                f"--{name.replace('_', '-')} is for sweep benchmark, not "
+                f"sweep {args[0]}"
+            )
     for name in ("entries", "zones", "iterations"):
         if opts[name] is None:
             raise SweepUsageError(f"sweep {args[0]} needs --{name}")
@@ -303,6 +350,9 @@ def _merge(
     paths = [Path(f) for f in files]
     claim_output(output, paths)
     named = [(str(path), registry.load(path)) for path in paths]
+    if named[0][1].command in thread_commands():
+        merge_threads(named, output, fmt)
+        return
     doc = build_sweep(named, statistic)
     _report(doc, output, fmt)
 

@@ -27,14 +27,16 @@ MIN_SWEEP_ZONES: Final = FULL_ZONE + 1
 _LIST = re.compile(r"[0-9]+(,[0-9]+)*", re.ASCII)
 
 
-def parse_sizes(text: str, option: str) -> tuple[int, ...]:
+def parse_sizes(
+    text: str, option: str, example: str = "1000,3000,10000"
+) -> tuple[int, ...]:
     """'1000,3000,10000' -> (1000, 3000, 10000), sorted; a one-line
     ConfigError for anything else."""
     raw = text.replace(" ", "")
     if not _LIST.fullmatch(raw):
         raise ConfigError(
             f"{option} must be whole numbers separated by commas, such as "
-            f"1000,3000,10000 (got {text!r})"
+            f"{example} (got {text!r})"
         )
     values = [int(v) for v in raw.split(",")]
     repeated = sorted({v for v in values if values.count(v) > 1})

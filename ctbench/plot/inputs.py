@@ -1,5 +1,5 @@
-"""What a file given to ``plot`` is: a run, a sweep, a comparison or a
-history (``ctbench history --format json``).
+"""What a file given to ``plot`` is: a run, a sweep, a thread sweep's
+scaling file, a comparison or a history (``ctbench history --format json``).
 
 Each kind is read through its own validated loader, so a bad file is a
 one-line error before anything is drawn.
@@ -23,6 +23,7 @@ from ctbench.growth.document import (
     document_kind,
     sweep_from_json,
 )
+from ctbench.growth.scaling_document import SCALING_KIND, scaling_from_json
 from ctbench.history.document import HISTORY_KIND, history_from_json
 from ctbench.plot import PlotError
 from ctbench.report.numbers import plural
@@ -31,6 +32,7 @@ from ctbench.results import ResultsError, parse_json, read_text, run_from_json
 RUN: Final = "run"
 HISTORY: Final = "history"
 SWEEP: Final = "sweep"
+SCALING: Final = "scaling"
 COMPARISON: Final = "comparison"
 
 
@@ -38,7 +40,7 @@ COMPARISON: Final = "comparison"
 class PlotInput:
     name: str
     kind: str
-    document: Any  # RunResult, SweepDocument, ComparisonDoc or History
+    document: Any  # RunResult, SweepDocument, ScalingDocument, ComparisonDoc or History
 
 
 def _why_no_rows(summary_rows: Any) -> str:
@@ -65,6 +67,8 @@ def load_input(path: Path) -> PlotInput:
     kind = document_kind(data, where)
     if kind == SWEEP_KIND:
         return PlotInput(where, SWEEP, sweep_from_json(data, where))
+    if kind == SCALING_KIND:
+        return PlotInput(where, SCALING, scaling_from_json(data, where))
     if kind == HISTORY_KIND:
         return PlotInput(where, HISTORY, history_from_json(data, where))
     if kind == PLAN_KIND:

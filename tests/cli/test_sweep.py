@@ -43,8 +43,11 @@ def test_a_sweep_runs_every_point_into_its_file_and_fits(tmp_path: Path) -> None
 @pytest.mark.parametrize(
     ("args", "why"),
     [
-        (["sweep"], "sweep runs benchmark-zones (got nothing)"),
-        (["sweep", "benchmark", *GRID, "-o", "s.json"], "(got benchmark)"),
+        (["sweep"], "sweep runs benchmark-zones, benchmark (got nothing)"),
+        (
+            ["sweep", "benchmark", *GRID, "-o", "s.json"],
+            "grows the thread count: --entries",
+        ),
         (["sweep", "benchmark-zones", "--entries", "5,6", "-o", "s.json"], "--zones"),
         (["sweep", "benchmark-zones", *GRID], "needs -o FILE"),
         (
