@@ -75,6 +75,7 @@ from ctbench.report.numbers import plural
 from ctbench.results import BackendResult, RunResult, distinct_labels
 from ctbench.results.compatibility import differences
 from ctbench.results.pairing import PairingError, pair_backends
+from ctbench.stability import stability_findings
 from ctbench.stats import (
     BOOTSTRAP_STATS,
     CONFIDENCE,
@@ -566,6 +567,7 @@ def compare(
     base_by, cand_by = _by_label(baseline), _by_label(candidate)
     matched, notes = _match(base_by, cand_by, settings.pairs, names)
     rows, diffs = [], []
+    unstable: list[str] = []
     summary_rows: list[SummaryRow] = []
     too_few = 0
     for label, base_side, cand_side in matched:
@@ -582,6 +584,11 @@ def compare(
             if min(len(sa), len(sb)) < MIN_INTERVAL_SAMPLES:
                 too_few += 1
             rows.append(_judged_row(label, phase, sa, sb, settings))
+            for name, samples in ((a_name, sa), (b_name, sb)):
+                unstable += [
+                    f"{name}: {phase} on {label}: {finding}"
+                    for finding in stability_findings(samples)
+                ]
         for phase in base.phases.keys() ^ cand.phases.keys():
             where = a_name if phase in base.phases else b_name
             notes.append(f"{phase} on {label}: only in {where}, not compared")
@@ -609,7 +616,7 @@ def compare(
         settings=settings,
         rows=rows,
         counter_diffs=diffs,
-        warnings=differences(baseline, candidate, names),
+        warnings=differences(baseline, candidate, names) + unstable,
         notes=sorted(notes),
         summary_rows=summary_rows,
     )

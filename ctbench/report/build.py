@@ -12,6 +12,7 @@ from ctbench.report.sections import CommandSections
 from ctbench.results import FAILED, BackendResult, RunResult, side_by_side
 from ctbench.results.merge import SIDE_BY_SIDE
 from ctbench.results.pairing import pair_backends
+from ctbench.stability import stability_findings
 from ctbench.stats import PERCENTILE_METHOD_NOTE, MeanChange, mean_change
 
 # The exact statistics every row has, in the table formats' order.
@@ -94,7 +95,11 @@ def build_report(run: RunResult) -> Report:
         groups=tuple(groups),
         comparisons=tuple(_compare_means(run, phases, sections, ovstest)),
         summary=(*sections.summary(run), *ovstest.lines, *_failures(run)),
-        warnings=tuple(sections.warnings(run) + _run_warnings(run, groups)),
+        warnings=tuple(
+            sections.warnings(run)
+            + _run_warnings(run, groups)
+            + _stability_warnings(run, phases, sections)
+        ),
         run=run,
     )
 
@@ -146,6 +151,23 @@ def _run_warnings(run: RunResult, groups: list[Group]) -> list[str]:
             left = [str(b) for b in planned[len(run.results) :]]
             out.append(f"WARNING: not run: {', '.join(left)}")
     out += [f"NOTE: {flag}" for flag in _timer_flags(run, groups)]
+    return out
+
+
+def _stability_warnings(
+    run: RunResult, phases: list[str], sections: CommandSections
+) -> list[str]:
+    """One line per finding of :func:`ctbench.stability.stability_findings`
+    on each backend's phase with samples."""
+    out = []
+    for phase in phases:
+        for result in run.results:
+            p = result.phases.get(phase)
+            for finding in stability_findings(p.samples_us if p else []):
+                out.append(
+                    f"WARNING: {sections.phase_label(phase)} on {result.label}: "
+                    f"{finding}"
+                )
     return out
 
 
