@@ -70,6 +70,7 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
+from ctbench.disturbance import RECORD_KEY, disturbed_findings
 from ctbench.errors import CtbenchError
 from ctbench.report.numbers import plural
 from ctbench.results import BackendResult, RunResult, distinct_labels
@@ -584,6 +585,7 @@ def compare(
             if min(len(sa), len(sb)) < MIN_INTERVAL_SAMPLES:
                 too_few += 1
             rows.append(_judged_row(label, phase, sa, sb, settings))
+            unstable += _disturbed_verdict(rows[-1], (base, cand), names)
             for name, samples in ((a_name, sa), (b_name, sb)):
                 unstable += [
                     f"{name}: {phase} on {label}: {finding}"
@@ -620,6 +622,27 @@ def compare(
         notes=sorted(notes),
         summary_rows=summary_rows,
     )
+
+
+def _disturbed_verdict(
+    row: Row,
+    sides: tuple[BackendResult, BackendResult],
+    names: tuple[str, str],
+) -> list[str]:
+    """A line naming ``row``'s verdict when it rests on a phase that
+    :func:`ctbench.disturbance.disturbed_findings` calls disturbed."""
+    out = []
+    for name, result in zip(names, sides, strict=True):
+        record = result.extra.get(RECORD_KEY)
+        found = disturbed_findings(record if isinstance(record, dict) else {}).get(
+            row.phase
+        )
+        if found:
+            out.append(
+                f"the verdict on {row.phase} on {row.backend} ({row.verdict}) "
+                f"rests on a disturbed run: {name}: {found}"
+            )
+    return out
 
 
 def _too_wide_note(rows: list[Row], settings: Settings) -> list[str]:

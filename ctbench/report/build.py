@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Final
 
 from ctbench import registry
+from ctbench.disturbance import RECORD_KEY, disturbed_findings
 from ctbench.report.document import Column, Group, Report, Row, Value
 from ctbench.report.numbers import percent
 from ctbench.report.ovstest_figures import OvstestFigures, ovstest_figures
@@ -98,6 +99,7 @@ def build_report(run: RunResult) -> Report:
         warnings=tuple(
             sections.warnings(run)
             + _run_warnings(run, groups)
+            + _disturbance_warnings(run, phases, sections)
             + _stability_warnings(run, phases, sections)
         ),
         run=run,
@@ -152,6 +154,27 @@ def _run_warnings(run: RunResult, groups: list[Group]) -> list[str]:
             out.append(f"WARNING: not run: {', '.join(left)}")
     out += [f"NOTE: {flag}" for flag in _timer_flags(run, groups)]
     return out
+
+
+def _disturbance_warnings(
+    run: RunResult, phases: list[str], sections: CommandSections
+) -> list[str]:
+    """One line per disturbed phase of a backend
+    (:func:`ctbench.disturbance.disturbed_findings`)."""
+    found = {
+        result.label: disturbed_findings(_record(result)) for result in run.results
+    }
+    return [
+        f"WARNING: {sections.phase_label(phase)} on {label}: {found[label][phase]}"
+        for phase in phases
+        for label in found
+        if phase in found[label]
+    ]
+
+
+def _record(result: BackendResult) -> dict[str, object]:
+    record = result.extra.get(RECORD_KEY)
+    return record if isinstance(record, dict) else {}
 
 
 def _stability_warnings(
