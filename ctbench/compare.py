@@ -70,11 +70,13 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
+from ctbench.disturbance import RECORD_KEY, disturbed_findings
 from ctbench.errors import CtbenchError
 from ctbench.report.numbers import plural
 from ctbench.results import BackendResult, RunResult, distinct_labels
 from ctbench.results.compatibility import differences
 from ctbench.results.pairing import PairingError, pair_backends
+from ctbench.stability import stability_findings
 from ctbench.stats import (
     BOOTSTRAP_STATS,
     CONFIDENCE,
@@ -566,6 +568,7 @@ def compare(
     base_by, cand_by = _by_label(baseline), _by_label(candidate)
     matched, notes = _match(base_by, cand_by, settings.pairs, names)
     rows, diffs = [], []
+    unstable: list[str] = []
     summary_rows: list[SummaryRow] = []
     too_few = 0
     for label, base_side, cand_side in matched:
@@ -582,6 +585,12 @@ def compare(
             if min(len(sa), len(sb)) < MIN_INTERVAL_SAMPLES:
                 too_few += 1
             rows.append(_judged_row(label, phase, sa, sb, settings))
+            unstable += _disturbed_verdict(rows[-1], (base, cand), names)
+            for name, samples in ((a_name, sa), (b_name, sb)):
+                unstable += [
+                    f"{name}: {phase} on {label}: {finding}"
+                    for finding in stability_findings(samples)
+                ]
         for phase in base.phases.keys() ^ cand.phases.keys():
             where = a_name if phase in base.phases else b_name
             notes.append(f"{phase} on {label}: only in {where}, not compared")
@@ -609,10 +618,31 @@ def compare(
         settings=settings,
         rows=rows,
         counter_diffs=diffs,
-        warnings=differences(baseline, candidate, names),
+        warnings=differences(baseline, candidate, names) + unstable,
         notes=sorted(notes),
         summary_rows=summary_rows,
     )
+
+
+def _disturbed_verdict(
+    row: Row,
+    sides: tuple[BackendResult, BackendResult],
+    names: tuple[str, str],
+) -> list[str]:
+    """A line naming ``row``'s verdict when it rests on a phase that
+    :func:`ctbench.disturbance.disturbed_findings` calls disturbed."""
+    out = []
+    for name, result in zip(names, sides, strict=True):
+        record = result.extra.get(RECORD_KEY)
+        found = disturbed_findings(record if isinstance(record, dict) else {}).get(
+            row.phase
+        )
+        if found:
+            out.append(
+                f"the verdict on {row.phase} on {row.backend} ({row.verdict}) "
+                f"rests on a disturbed run: {name}: {found}"
+            )
+    return out
 
 
 def _too_wide_note(rows: list[Row], settings: Settings) -> list[str]:

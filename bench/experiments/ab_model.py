@@ -10,6 +10,16 @@ two separate runs are not.
     python -m bench.experiments.ab_model --rev HEAD~3 --zones 100 --entries 10000
     python -m bench.experiments.ab_model --rev main --zones 300 \\
         --conn-limit 3000000 --rounds 20
+
+With --bookkeeping (no --rev), it A/Bs the harness instead: the working
+tree's model alone, each operation timed bare and timed with benchmark-zones'
+disturbance bookkeeping around it (an involuntary-switch read just outside
+each clock pair, ctbench.disturbance), alternately; it prints each phase's
+minimum both ways, their ratio (the bookkeeping's effect on the sample), and
+what the two reads cost beside the phase (harness time, outside samples).
+
+    python -m bench.experiments.ab_model --bookkeeping --zones 100 \\
+        --entries 1000 --rounds 200
 """
 
 from __future__ import annotations
@@ -34,6 +44,7 @@ from typing import Any, NoReturn
 from ctbench import backends as current_backends
 from ctbench import model as current_model
 from ctbench.backends import BackendSpec
+from ctbench.disturbance import involuntary_switches
 from ctbench.scenarios.benchmark_zones import build_frames
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -111,6 +122,59 @@ def timed(fn: Callable[[], object]) -> float:
     return (time.perf_counter_ns() - start) / 1e3
 
 
+def timed_with_bookkeeping(fn: Callable[[], object]) -> tuple[float, float]:
+    """The sample as benchmark-zones takes it, with the switch reads around
+    the clock pair; and the whole, reads included, in microseconds."""
+    outer = time.perf_counter_ns()
+    involuntary_switches()
+    start = time.perf_counter_ns()
+    fn()
+    end = time.perf_counter_ns()
+    involuntary_switches()
+    return (end - start) / 1e3, (time.perf_counter_ns() - outer) / 1e3
+
+
+def bookkeeping(args: argparse.Namespace, frames: list[bytes]) -> None:
+    """Bare against with-bookkeeping, interleaved on one model per backend."""
+    print(
+        f"bookkeeping off/on, min of {args.rounds} interleaved rounds, "
+        "microseconds; on/off ratio of the sample; the reads' cost beside it"
+    )
+    for backend in args.backend or ["single", "per-zone"]:
+        spec = BackendSpec.parse(backend)
+        ct = current_model.Conntrack(
+            current_backends.create_table(spec), current_model.Limits(args.conn_limit)
+        )
+        for zone in range(args.zones):
+            ct.execute(frames, zone, True, 0)
+        ops: dict[str, Callable[[], object]] = {
+            "flush full zone": partial(ct.flush, 1),
+            "ct execute (commit)": partial(ct.execute, frames, 1, True, 0),
+            "ct execute (no commit)": partial(ct.execute, frames, 1, False, 0),
+            "flush empty zone": partial(ct.flush, 65535),
+        }
+        best: dict[tuple[str, str], float] = {}
+        for i in range(args.rounds):
+            # Which goes first alternates, so neither always follows the other.
+            for with_reads in (i % 2 == 0, i % 2 == 1):
+                for op, fn in ops.items():
+                    if with_reads:
+                        sample, whole = timed_with_bookkeeping(fn)
+                        best[(op, "whole")] = min(best.get((op, "whole"), whole), whole)
+                    else:
+                        sample = timed(fn)
+                    key = (op, "on" if with_reads else "off")
+                    best[key] = min(best.get(key, sample), sample)
+        print(f"{backend}:")
+        for op in PHASES:
+            off, on = best[(op, "off")], best[(op, "on")]
+            reads = best[(op, "whole")] - on
+            print(
+                f"  {op:<24} off {off:10.2f}  on {on:10.2f}  ratio {on / off:5.3f}"
+                f"  reads {reads:6.2f} us ({reads / off:.1%} of the phase)"
+            )
+
+
 PHASES = (
     "ct execute (commit)",
     "ct execute (no commit)",
@@ -121,7 +185,12 @@ PHASES = (
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rev", required=True)
+    parser.add_argument("--rev")
+    parser.add_argument(
+        "--bookkeeping",
+        action="store_true",
+        help="A/B the disturbance bookkeeping on the working tree (no --rev)",
+    )
     parser.add_argument("--zones", type=int, default=100)
     parser.add_argument("--entries", type=int, default=10_000)
     parser.add_argument("--rounds", type=int, default=15)
@@ -134,11 +203,16 @@ def main() -> None:
     )
     parser.add_argument("--backend", action="append", default=None)
     args = parser.parse_args()
-    old = Revision(args.rev)
+    if args.bookkeeping == bool(args.rev):
+        _refuse("give either --rev REV or --bookkeeping")
     frames = build_frames(args.entries)
     gc.collect()
     gc.freeze()
     gc.disable()
+    if args.bookkeeping:
+        bookkeeping(args, frames)
+        return
+    old = Revision(args.rev)
     print(
         f"old = {old.commit[:12]}, new = the working tree; min of {args.rounds} "
         "interleaved rounds, microseconds; new/old ratio"

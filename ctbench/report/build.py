@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Final
 
 from ctbench import registry
+from ctbench.disturbance import RECORD_KEY, disturbed_findings
 from ctbench.report.document import Column, Group, Report, Row, Value
 from ctbench.report.numbers import percent
 from ctbench.report.ovstest_figures import OvstestFigures, ovstest_figures
@@ -13,6 +14,7 @@ from ctbench.results import FAILED, BackendResult, RunResult, side_by_side
 from ctbench.results.merge import SIDE_BY_SIDE
 from ctbench.results.pairing import pair_backends
 from ctbench.results.tags import tags_line
+from ctbench.stability import stability_findings
 from ctbench.stats import PERCENTILE_METHOD_NOTE, MeanChange, mean_change
 
 # The exact statistics every row has, in the table formats' order.
@@ -100,7 +102,12 @@ def build_report(run: RunResult) -> Report:
             *ovstest.lines,
             *_failures(run),
         ),
-        warnings=tuple(sections.warnings(run) + _run_warnings(run, groups)),
+        warnings=tuple(
+            sections.warnings(run)
+            + _run_warnings(run, groups)
+            + _disturbance_warnings(run, phases, sections)
+            + _stability_warnings(run, phases, sections)
+        ),
         run=run,
     )
 
@@ -157,6 +164,44 @@ def _run_warnings(run: RunResult, groups: list[Group]) -> list[str]:
             left = [str(b) for b in planned[len(run.results) :]]
             out.append(f"WARNING: not run: {', '.join(left)}")
     out += [f"NOTE: {flag}" for flag in _timer_flags(run, groups)]
+    return out
+
+
+def _disturbance_warnings(
+    run: RunResult, phases: list[str], sections: CommandSections
+) -> list[str]:
+    """One line per disturbed phase of a backend
+    (:func:`ctbench.disturbance.disturbed_findings`)."""
+    found = {
+        result.label: disturbed_findings(_record(result)) for result in run.results
+    }
+    return [
+        f"WARNING: {sections.phase_label(phase)} on {label}: {found[label][phase]}"
+        for phase in phases
+        for label in found
+        if phase in found[label]
+    ]
+
+
+def _record(result: BackendResult) -> dict[str, object]:
+    record = result.extra.get(RECORD_KEY)
+    return record if isinstance(record, dict) else {}
+
+
+def _stability_warnings(
+    run: RunResult, phases: list[str], sections: CommandSections
+) -> list[str]:
+    """One line per finding of :func:`ctbench.stability.stability_findings`
+    on each backend's phase with samples."""
+    out = []
+    for phase in phases:
+        for result in run.results:
+            p = result.phases.get(phase)
+            for finding in stability_findings(p.samples_us if p else []):
+                out.append(
+                    f"WARNING: {sections.phase_label(phase)} on {result.label}: "
+                    f"{finding}"
+                )
     return out
 
 

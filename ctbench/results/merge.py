@@ -8,6 +8,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Final, TypeGuard
 
+from ctbench.disturbance import RECORD_KEY, pool_records
 from ctbench.results.compatibility import environment_differences, show
 from ctbench.results.pairing import pair_backends
 from ctbench.results.run import (
@@ -454,6 +455,10 @@ def _pool_extra(
         values: list[Any] = [extra.get(key) for extra in extras]
         if key in skipped:
             continue  # listed above, or a rate computed again below
+        if key == RECORD_KEY:
+            if all(isinstance(v, dict) for v in values):
+                pooled[key] = pool_records(values)
+            continue
         if key in pooling.summed:
             if all(map(is_number, values)):
                 pooled[key] = sum(values)

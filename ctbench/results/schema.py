@@ -19,6 +19,11 @@ Schema history:
   ovstest's figures (``backend`` "ovstest") says where they come from in
   ``extra.source`` (``tool`` "ovstest"; the file it was imported from, or
   the binary's path, arguments, wall time, peak RSS and exit status).
+  Added later within 2 (so also read in 3), free-form to older readers: per backend
+  ``extra.disturbance`` (:mod:`ctbench.disturbance`: involuntary context
+  switches per phase, the thread's CPU and wall time of its rounds, other
+  processes' CPU, steal, the load average before and after); files
+  without it read as before.
 - 3 (December 2026): adds ``tags``, an object of strings (``--tag
   KEY=VALUE``: a commit id, a branch, a CI job), always written.  A file of
   schema 1 or 2 has none.  The version changes so that an older ctbench
@@ -37,6 +42,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, Final, NamedTuple
 
+from ctbench.disturbance import RECORD_KEY, valid_record
 from ctbench.errors import CtbenchError
 from ctbench.results.run import (
     COMPLETE,
@@ -264,6 +270,7 @@ _KNOWN_EXTRA: Final[dict[str, Callable[[Any], bool]]] = {
     "states": _counts_by_name,
     "invalid_reasons": _counts_by_name,
     "wall_ms_per_run": lambda v: isinstance(v, list) and all(map(_number, v)),
+    RECORD_KEY: valid_record,
 }
 _KNOWN_HARNESS: Final[dict[str, Callable[[Any], bool]]] = {
     "timer_overhead_ns": _number,

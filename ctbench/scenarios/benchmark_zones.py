@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any, ClassVar, Final
 
+from ctbench.disturbance import RECORD_KEY, Disturbance, involuntary_switches
 from ctbench.memory import DEFAULT_SAMPLE_CONNS, measure_memory
 from ctbench.model import SWEEP_BATCH_DIVISOR, Conntrack, FlushResult, Limits
 from ctbench.packets import ovstest_frame, zone_benchmark_ports
@@ -423,20 +424,27 @@ class ZoneWorkload:
         )
         bound = [(p, p.bind(model, self.frames)) for p in PHASES]
         clock = time.perf_counter_ns
+        # Read just outside each clock pair: the disturbance record
+        # (ctbench.disturbance) costs harness time, never a sample's.
+        switches = involuntary_switches
+        record = Disturbance()
+        counted = {p.name: record.phase(p.name) for p in PHASES}
         rounds = config.warmup + config.iterations
         timed_ns = 0
         rounds_start = clock()
         try:
             for i in range(rounds):
-                taken: list[tuple[str, float, dict[str, int]]] = []
+                taken: list[tuple[str, float, dict[str, int], int]] = []
                 for phase, call in bound:
                     # Only an execute's counters come from the model's; the
                     # snapshot is not taken for a flush, whose call is so
                     # short that what precedes it shows in its time.
                     before = model.counters.snapshot() if phase.diffs else None
+                    s0 = switches()
                     t0 = clock()
                     value = call()
                     t1 = clock()
+                    s1 = switches()
                     timed_ns += t1 - t0
                     diff = model.counters.minus(before) if before else {}
                     counts = phase.counts(value, diff)
@@ -445,14 +453,15 @@ class ZoneWorkload:
                     # list of ENTRIES states took 4.7 us of a 1.1 us empty
                     # flush at 10,000 frames (found by ctbench sweep).
                     del value
-                    taken.append((phase.name, (t1 - t0) / 1e3, counts))
+                    taken.append((phase.name, (t1 - t0) / 1e3, counts, s1 - s0))
                     if sweeper:
                         sweeper.maybe_sweep(model)
                     if turn.interrupted():
                         return  # this round is cut: none of it is kept
                 if i >= config.warmup:
-                    for name, sample, counts in taken:
+                    for name, sample, counts, switched in taken:
                         kept[name].append((sample, counts))
+                        counted[name].add(switched)
                 timing.done = i + 1
                 turn.progress("iterations", timing.done, rounds)
         finally:
@@ -466,6 +475,7 @@ class ZoneWorkload:
             timing.kept = whole
             timing.swept = sweeper.swept if sweeper else 0
             timing.untimed_ns = clock() - rounds_start - timed_ns
+            turn.result.extra[RECORD_KEY] = record.finish()
 
 
 @dataclass

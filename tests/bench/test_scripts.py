@@ -196,3 +196,33 @@ def test_a_script_neither_edits_sys_path_nor_reaches_into_ctbench(
 
 def _private(name: str) -> bool:
     return name.startswith("_") and not name.startswith("__")
+
+
+def test_ab_model_compares_the_bookkeeping_on_and_off() -> None:
+    out = _run(
+        "bench.experiments.ab_model",
+        "--bookkeeping",
+        "--zones",
+        "2",
+        "--entries",
+        "50",
+        "--rounds",
+        "3",
+        "--backend",
+        "single",
+    )
+    assert sum(" ratio " in line for line in out.splitlines()[1:]) == 4
+
+
+def test_disturbance_bounds_runs_alone_and_loaded() -> None:
+    out = _run(
+        "bench.experiments.disturbance_bounds", "--runs", "1", "--args", "20 2 3"
+    )
+    assert "alone 1" in out and "loaded 1" in out
+
+
+def test_stability_alarms_prints_a_row_per_count_and_shape() -> None:
+    out = _run("bench.experiments.stability_alarms", "--trials", "2")
+    rows = [line for line in out.splitlines() if line[:7].strip().isdigit()]
+    assert len(rows) == 4 * 5
+    assert "1000  two modes     bimodal 100.0%" in out

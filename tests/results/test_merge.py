@@ -11,6 +11,7 @@ import pytest
 from ctbench import registry, results
 from ctbench.backends import BackendSpec
 from ctbench.capture import read_capture
+from ctbench.disturbance import RECORD_KEY, pool_records
 from ctbench.report.build import build_report
 from ctbench.results import (
     BackendResult,
@@ -129,6 +130,7 @@ def test_pooled_benchmark_zones_runs_hold_the_pool_of_every_figure() -> None:
                         + eb["harness_untimed_us_per_round"] * ran_b
                     )
                     / (ran_a + ran_b),
+                    RECORD_KEY: pool_records([ea[RECORD_KEY], eb[RECORD_KEY]]),
                 },
             )
         )

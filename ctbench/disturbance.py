@@ -1,0 +1,269 @@
+"""Was the run disturbed?  What the operating system says about the timed
+sections, beside the samples.
+
+Per backend and phase, per round, ctbench counts the involuntary context
+switches that landed in a timed section (the scheduler took the CPU away
+mid-sample), read with ``getrusage`` of the running thread
+(``RUSAGE_THREAD``, Linux; the process's elsewhere) just outside the clock
+reads, so the reads never fall inside a sample.  Per backend it records
+the thread's CPU time against the wall time of its rounds, and from
+``/proc/stat`` (where readable) the CPU time every other process used and
+the hypervisor's steal time over the same window, with the load average
+before and after.  ``/proc/stat`` counts in ticks of 10 ms, which is why it
+is read per backend's rounds and not per phase.
+
+A phase is *disturbed* when the share of its rounds with an involuntary
+switch reaches :data:`SWITCHED_ROUNDS`, or when the backend's thread had
+the CPU for less than :data:`RUN_CPU` of its rounds' wall time.  Both are
+shares, not counts, so they hold at any run length and core count.  Other
+processes' CPU, steal and the load average are shown beside them: on a
+machine with more cores than the run uses, other work can be heavy without
+taking the run's core, which the first two figures see directly.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+# The bounds sit between the same run alone and beside a busy loop per CPU
+# (`python -m bench.experiments.disturbance_bounds --runs 3`: benchmark-zones
+# 1000 20 300 on single, a 2-vCPU VM that other jobs shared, about one core's worth).
+# Alone, twice: 2.0% and 4.0% of a phase's rounds (at most) had an
+# involuntary switch, and the run had the CPU 99-100% of its wall time; the
+# third "alone" run met a burst of the other jobs: 14.0% and 55%.  Loaded:
+# 16.3-26.0% and 24-34%, and ct execute (commit)'s median rose from 570-582
+# us to 587-878 us.
+SWITCHED_ROUNDS: Final = 0.10
+RUN_CPU: Final = 0.90
+
+_RUSAGE_WHO: Final = getattr(resource, "RUSAGE_THREAD", resource.RUSAGE_SELF)
+PER_THREAD: Final = _RUSAGE_WHO != resource.RUSAGE_SELF
+_TICK_S: Final = 1 / os.sysconf("SC_CLK_TCK")
+
+
+def involuntary_switches() -> int:
+    """The running thread's involuntary context switches so far."""
+    return resource.getrusage(_RUSAGE_WHO).ru_nivcsw
+
+
+@dataclass(frozen=True)
+class SystemSample:
+    """The machine at one moment: total busy and steal CPU ticks from
+    /proc/stat (None where unreadable), this process's own CPU ticks, the
+    load average, and the clocks."""
+
+    busy_ticks: int | None
+    steal_ticks: int | None
+    own_ticks: int | None
+    load: tuple[float, float, float] | None
+    wall_ns: int
+    thread_cpu_ns: int
+
+    @classmethod
+    def now(cls) -> SystemSample:
+        busy, steal = _proc_stat()
+        try:
+            load: tuple[float, float, float] | None = os.getloadavg()
+        except OSError:
+            load = None
+        return cls(
+            busy,
+            steal,
+            _own_ticks(),
+            load,
+            time.perf_counter_ns(),
+            time.thread_time_ns(),
+        )
+
+
+def _proc_stat() -> tuple[int | None, int | None]:
+    """Busy ticks (all but idle and iowait) and steal ticks over every CPU."""
+    try:
+        with open("/proc/stat", encoding="ascii") as f:
+            fields = f.readline().split()
+    except OSError:
+        return None, None
+    if len(fields) < 9 or fields[0] != "cpu":
+        return None, None
+    ticks = [int(x) for x in fields[1:]]
+    # user nice system idle iowait irq softirq steal [guest guest_nice]:
+    # guest time is already counted in user (proc(5)).
+    user, nice, system, _idle, _iowait, irq, softirq, steal = ticks[:8]
+    return user + nice + system + irq + softirq, steal
+
+
+def _own_ticks() -> int | None:
+    """This process's user + system ticks (/proc/self/stat fields 14, 15)."""
+    try:
+        with open("/proc/self/stat", encoding="ascii") as f:
+            text = f.read()
+    except OSError:
+        return None
+    # The command name (field 2) may hold spaces: split after its ')'.
+    fields = text.rsplit(")", 1)[-1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+@dataclass
+class PhaseSwitches:
+    rounds: int = 0
+    rounds_switched: int = 0
+    switches: int = 0
+
+    def add(self, switches: int) -> None:
+        self.rounds += 1
+        self.switches += switches
+        self.rounds_switched += switches > 0
+
+
+@dataclass
+class Disturbance:
+    """One backend's record, filled as its rounds run."""
+
+    start: SystemSample = field(default_factory=SystemSample.now)
+    phases: dict[str, PhaseSwitches] = field(default_factory=dict)
+
+    def phase(self, name: str) -> PhaseSwitches:
+        return self.phases.setdefault(name, PhaseSwitches())
+
+    def finish(self) -> dict[str, Any]:
+        """The record as the results file keeps it (``extra.disturbance``)."""
+        end = SystemSample.now()
+        start = self.start
+        wall_s = (end.wall_ns - start.wall_ns) / 1e9
+        out: dict[str, Any] = {
+            "per_thread": PER_THREAD,
+            "wall_s": wall_s,
+            "cpu_s": (end.thread_cpu_ns - start.thread_cpu_ns) / 1e9,
+            "phases": {
+                name: {
+                    "rounds": p.rounds,
+                    "rounds_switched": p.rounds_switched,
+                    "involuntary_switches": p.switches,
+                }
+                for name, p in self.phases.items()
+            },
+        }
+        if start.load and end.load:
+            out["load_before"] = list(start.load)
+            out["load_after"] = list(end.load)
+        if None not in (start.busy_ticks, end.busy_ticks, start.own_ticks):
+            assert start.busy_ticks is not None and end.busy_ticks is not None
+            assert start.own_ticks is not None and end.own_ticks is not None
+            busy = end.busy_ticks - start.busy_ticks
+            own = end.own_ticks - start.own_ticks
+            out["others_cpu_s"] = max(0, busy - own) * _TICK_S
+        if start.steal_ticks is not None and end.steal_ticks is not None:
+            out["steal_s"] = (end.steal_ticks - start.steal_ticks) * _TICK_S
+        return out
+
+
+def _figure(record: Mapping[str, Any], key: str) -> float | None:
+    value = record.get(key)
+    return float(value) if isinstance(value, int | float) else None
+
+
+def run_cpu_share(record: Mapping[str, Any]) -> float | None:
+    """The backend's thread's CPU time over the wall time of its rounds:
+    near 1 for a CPU-bound thread that kept its core."""
+    wall, cpu = _figure(record, "wall_s"), _figure(record, "cpu_s")
+    return cpu / wall if wall and cpu is not None else None
+
+
+def disturbed_findings(record: Mapping[str, Any]) -> dict[str, str]:
+    """Phase name -> why it counts as disturbed, with its figures; empty for
+    an undisturbed record (or one from a file that has none)."""
+    cpu_share = run_cpu_share(record)
+    wall = _figure(record, "wall_s")
+    context = []
+    if cpu_share is not None:
+        context.append(
+            f"the run had the CPU {cpu_share:.0%} of its wall time (warned under "
+            f"{RUN_CPU:.0%})"
+        )
+    others, steal = _figure(record, "others_cpu_s"), _figure(record, "steal_s")
+    if wall and others is not None:
+        context.append(
+            f"other processes used {others / wall:.2f} cores, steal "
+            f"{(steal or 0) / wall:.2f}"
+        )
+    before, after = record.get("load_before"), record.get("load_after")
+    if before and after:
+        context.append(f"load {before[0]:.2f} before, {after[0]:.2f} after")
+    starved = cpu_share is not None and cpu_share < RUN_CPU
+    out = {}
+    phases = record.get("phases")
+    for name, p in (phases if isinstance(phases, Mapping) else {}).items():
+        rounds = p.get("rounds") or 0
+        switched = (p.get("rounds_switched") or 0) / rounds if rounds else 0.0
+        if switched < SWITCHED_ROUNDS and not starved:
+            continue
+        out[name] = "; ".join(
+            [
+                f"disturbed: {switched:.0%} of rounds had an involuntary context "
+                f"switch (warned at {SWITCHED_ROUNDS:.0%})",
+                *context,
+            ]
+        )
+    return out
+
+
+# Where a backend's record lives in its result's ``extra``.
+RECORD_KEY: Final = "disturbance"
+_SUMMED: Final = ("wall_s", "cpu_s", "others_cpu_s", "steal_s")
+_PHASE_SUMMED: Final = ("rounds", "rounds_switched", "involuntary_switches")
+
+
+def pool_records(records: list[Mapping[str, Any]]) -> dict[str, Any]:
+    """The records of several runs pooled as one long run would have
+    recorded them: times and counts summed (a figure some run lacks is
+    dropped), the highest load average before and after kept."""
+    out: dict[str, Any] = {
+        "per_thread": all(r.get("per_thread") is True for r in records)
+    }
+    for key in _SUMMED:
+        values = [r.get(key) for r in records]
+        if all(isinstance(v, int | float) for v in values):
+            out[key] = sum(values)
+    phases: dict[str, dict[str, int]] = {}
+    first = records[0].get("phases", {}) if records else {}
+    for name in [n for n in first if all(n in r.get("phases", {}) for r in records)]:
+        phases[name] = {
+            key: sum(int(r["phases"][name].get(key, 0)) for r in records)
+            for key in _PHASE_SUMMED
+        }
+    out["phases"] = phases
+    for key in ("load_before", "load_after"):
+        loads = [r.get(key) for r in records]
+        if all(isinstance(v, list) and len(v) == 3 for v in loads):
+            out[key] = [max(column) for column in zip(*loads, strict=True)]
+    return out
+
+
+def valid_record(value: Any) -> bool:
+    """Whether ``value`` has the shape :meth:`Disturbance.finish` writes:
+    the reports read its figures as numbers."""
+    if not isinstance(value, Mapping):
+        return False
+    numbers = all(
+        isinstance(value.get(key, 0), int | float) for key in _SUMMED
+    ) and all(
+        isinstance(value.get(key), list) and len(value[key]) == 3
+        for key in ("load_before", "load_after")
+        if key in value
+    )
+    phases = value.get("phases", {})
+    return (
+        numbers
+        and isinstance(phases, Mapping)
+        and all(
+            isinstance(p, Mapping)
+            and all(isinstance(p.get(k, 0), int) for k in _PHASE_SUMMED)
+            for p in phases.values()
+        )
+    )
