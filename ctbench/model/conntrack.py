@@ -905,6 +905,13 @@ class Conntrack:
         views = self.columns.views()
         used = self.columns.used
         lists = views.exp_list[:used]
+        expirations = views.expiration[:used]
+        if ctx is not None:
+            # Other threads write the columns meanwhile: walk a snapshot,
+            # as OVS's walk sees each node once; conn_clean() checks again
+            # under ct_lock (_clean_shared).
+            lists = lists.copy()
+            expirations = expirations.copy()
         live = lists != FREE
         sizes = np.bincount(lists[live], minlength=N_EXP_LISTS).tolist()
         start = self._next_sweep if max_visited is not None else 0
@@ -916,7 +923,7 @@ class Conntrack:
             visited += sizes[stop]
             stop += 1
         swept = live & (lists >= start) & (lists < stop)
-        expired = np.flatnonzero(swept & (views.expiration[:used] <= now))
+        expired = np.flatnonzero(swept & (expirations <= now))
         if ctx is None:
             self.remove_handles(expired, views, self._counters)
             removed = len(expired)
