@@ -53,6 +53,9 @@ MISS: Final = -(1 << 62)
 
 # lookup(key, default) -> value or default, as dict.get.
 Lookup = Callable[[ConnKey, int], int]
+# reader(key) -> value, or MISS when absent: the lookup threads that share
+# the table make, without a lock (ConnTable.bind_reader).
+Reader = Callable[[ConnKey], int]
 Insert = Callable[[ConnKey, int], None]
 Remove = Callable[[ConnKey], None]
 Values = npt.NDArray[np.int64]
@@ -80,6 +83,25 @@ class ConnTable(Protocol):
     emptying).  A thread-safe model calls bind() under its lock unless the
     class sets ``bind_creates = False`` (bind only hands out maps that
     already exist).
+
+    When threads share the table (a thread-safe model, ``ctbench
+    benchmark``), the model serializes every insert and remove of a map
+    under one lock (OVS's ``ct_lock``, or the map's own lock when the table
+    declares a finer ``lock_scope``), and reads without any lock, as cmap
+    readers do under RCU.  So a table must guarantee that:
+
+    - a lookup running beside one insert or remove of the same map never
+      fails and finds every key that stays in the map meanwhile;
+    - ``zone_values``, ``values``, ``items`` and ``__len__`` running beside
+      inserts and removes never fail; they may or may not see a node added
+      or removed meanwhile, as a cmap walk does;
+    - ``bind`` may be called from any thread.
+
+    A table may also offer ``bind_reader(zone)``: a one-argument lookup that
+    answers MISS for an absent key and takes no lock, for the threads'
+    per-packet path (:data:`Reader`; :func:`reader_of` makes one from
+    ``bind`` otherwise).  The built-in tables answer with a
+    :class:`NodeMap`'s subscript.
     """
 
     name: ClassVar[str]
@@ -111,17 +133,68 @@ class ConnTable(Protocol):
         ...
 
 
+class NodeMap(dict[ConnKey, int]):
+    """A map of key nodes whose subscript answers :data:`MISS` for an absent
+    key, so that ``map.__getitem__`` is a :data:`Reader`.
+
+    Why not ``dict.get``: on free-threaded CPython 3.13, ``dict.get`` holds
+    the dict's own lock (its Argument Clinic wrapper is a critical section,
+    Objects/clinic/dictobject.c.h) and cost 20 us a call from a thread
+    other than the one that made the dict and its keys, where a subscript,
+    which takes no lock, cost 100-160 ns (bench/free_threading_idioms.py).
+    A cmap reader takes no lock either.  Single-threaded, the model still
+    calls ``get``: on the GIL build it is the cheaper call.
+    """
+
+    __slots__ = ()
+
+    def __missing__(self, key: ConnKey) -> int:
+        return MISS
+
+
+def reader_of(table: ConnTable, zone: int) -> Reader:
+    """The table's reader for ``zone``: its own ``bind_reader``, or its
+    ``bind`` lookup with MISS as the default."""
+    bind_reader = getattr(table, "bind_reader", None)
+    if bind_reader is not None:
+        return bind_reader(zone)  # type: ignore[no-any-return]
+    lookup = table.bind(zone)[0]
+
+    def read(key: ConnKey) -> int:
+        return lookup(key, MISS)
+
+    return read
+
+
+# What a walk of a dict raises when another thread changes it meanwhile
+# (only on the free-threaded build, where nothing else stops that thread):
+# "dictionary changed size during iteration", or a short iterator.
+_CHANGED: Final = (RuntimeError, ValueError)
+
+
 def values_of(mapping: Mapping[ConnKey, int]) -> Values:
-    """A dict's values as an array: one C-level pass over its nodes."""
-    return np.fromiter(mapping.values(), np.int64, len(mapping))
+    """A dict's values as an array: one C-level pass over its nodes.  If
+    another thread changes the dict meanwhile, a copy is walked instead
+    (``dict.copy`` holds the dict's lock): like a cmap walk, it sees the map
+    as it was at one moment."""
+    try:
+        return np.fromiter(mapping.values(), np.int64, len(mapping))
+    except _CHANGED:
+        snapshot = dict(mapping)
+        return np.fromiter(snapshot.values(), np.int64, len(snapshot))
 
 
 def values_of_all(mappings: Iterable[Mapping[ConnKey, int]]) -> Values:
-    """The values of several dicts, one after the other."""
+    """The values of several dicts, one after the other (each copied
+    first if another thread changes it meanwhile, see :func:`values_of`)."""
     maps = [m for m in mappings if m]
     total = sum(map(len, maps))
     values = chain.from_iterable(m.values() for m in maps)
-    return np.fromiter(values, np.int64, total)
+    try:
+        return np.fromiter(values, np.int64, total)
+    except _CHANGED:
+        parts = [values_of(m) for m in maps]
+        return np.concatenate(parts) if parts else np.empty(0, np.int64)
 
 
 @dataclass(frozen=True)

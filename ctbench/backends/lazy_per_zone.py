@@ -12,7 +12,9 @@ import numpy as np
 from ctbench.backends import (
     Insert,
     Lookup,
+    NodeMap,
     Options,
+    Reader,
     Remove,
     Values,
     values_of,
@@ -23,7 +25,7 @@ from ctbench.keys import ConnKey
 _NO_VALUES: Final = np.empty(0, np.int64)
 
 
-class ZoneMap(dict[ConnKey, int]):
+class ZoneMap(NodeMap):
     """A zone's dict, weakly referenceable so a dropped one can be found again
     while some binding still holds it."""
 
@@ -71,11 +73,7 @@ class LazyPerZoneTable:
     def bind(self, zone: int) -> tuple[Lookup, Insert, Remove]:
         live = self._live
         bound = self._bound
-        m = live.get(zone)
-        if m is None:
-            m = bound.get(zone)
-            if m is None:
-                m = bound[zone] = ZoneMap()
+        m = self._map_of(zone)
 
         def insert(key: ConnKey, value: int) -> None:
             m[key] = value
@@ -91,6 +89,18 @@ class LazyPerZoneTable:
                 bound[zone] = m
 
         return m.get, insert, remove
+
+    def bind_reader(self, zone: int) -> Reader:
+        return self._map_of(zone).__getitem__
+
+    def _map_of(self, zone: int) -> ZoneMap:
+        """The one map of ``zone`` anyone can reach (see the class)."""
+        m = self._live.get(zone)
+        if m is None:
+            m = self._bound.get(zone)
+            if m is None:
+                m = self._bound[zone] = ZoneMap()
+        return m
 
     def zone_values(self, zone: int) -> Values:
         m = self._live.get(zone)

@@ -11,7 +11,9 @@ import numpy as np
 from ctbench.backends import (
     Insert,
     Lookup,
+    NodeMap,
     Options,
+    Reader,
     Remove,
     Values,
     values_of,
@@ -40,7 +42,7 @@ class PerZoneTable:
     bind_creates: ClassVar[bool] = False
 
     def __init__(self) -> None:
-        self._maps: list[dict[ConnKey, int]] = [{} for _ in range(N_ZONES)]
+        self._maps = [NodeMap() for _ in range(N_ZONES)]
 
     @property
     def options(self) -> Options:
@@ -49,6 +51,9 @@ class PerZoneTable:
     def bind(self, zone: int) -> tuple[Lookup, Insert, Remove]:
         m = self._maps[zone]
         return m.get, m.__setitem__, m.__delitem__
+
+    def bind_reader(self, zone: int) -> Reader:
+        return self._maps[zone].__getitem__
 
     def zone_values(self, zone: int) -> Values:
         m = self._maps[zone]

@@ -6,8 +6,23 @@ import sys
 from collections.abc import Iterable
 from typing import Any, ClassVar, Final
 
-from ctbench.backends import Insert, Lookup, Options, Remove, Values, values_of_all
-from ctbench.backends.sharded import Shards, check_shards, parse_shards, shard_ops
+from ctbench.backends import (
+    Insert,
+    Lookup,
+    Options,
+    Reader,
+    Remove,
+    Values,
+    values_of_all,
+)
+from ctbench.backends.sharded import (
+    Shards,
+    check_shards,
+    new_shards,
+    parse_shards,
+    shard_ops,
+    shard_reader,
+)
 from ctbench.keys import ConnKey
 
 DEFAULT_SHARDS: Final = 8
@@ -45,10 +60,18 @@ class PerZoneShardedTable:
         return {"shards": self._n_shards}
 
     def bind(self, zone: int) -> tuple[Lookup, Insert, Remove]:
+        return shard_ops(self._shards_of(zone))
+
+    def bind_reader(self, zone: int) -> Reader:
+        return shard_reader(self._shards_of(zone))
+
+    def _shards_of(self, zone: int) -> Shards:
+        # setdefault, not get-then-set: two threads binding a new zone at
+        # once must get the same shards (it is atomic on a dict).
         shards = self._zones.get(zone)
         if shards is None:
-            shards = self._zones[zone] = [{} for _ in range(self._n_shards)]
-        return shard_ops(shards)
+            shards = self._zones.setdefault(zone, new_shards(self._n_shards))
+        return shards
 
     def zone_values(self, zone: int) -> Values:
         return values_of_all(self._zones.get(zone, ()))

@@ -9,7 +9,9 @@ from typing import Any, ClassVar, Final
 from ctbench.backends import (
     Insert,
     Lookup,
+    NodeMap,
     Options,
+    Reader,
     Remove,
     Values,
     check_options,
@@ -21,7 +23,7 @@ from ctbench.keys import ConnKey
 DEFAULT_SHARDS: Final = 64
 MAX_SHARDS: Final = 1 << 16
 
-Shards = list[dict[ConnKey, int]]
+Shards = list[NodeMap]
 
 
 def shard_ops(shards: Shards) -> tuple[Lookup, Insert, Remove]:
@@ -45,6 +47,21 @@ def shard_ops(shards: Shards) -> tuple[Lookup, Insert, Remove]:
         del shards[hash(key) % n][key]
 
     return lookup, insert, remove
+
+
+def shard_reader(shards: Shards) -> Reader:
+    """The threads' lookup on ``shards`` (ConnTable.bind_reader): the
+    shard's subscript, which takes no lock."""
+    n = len(shards)
+
+    def read(key: ConnKey) -> int:
+        return shards[hash(key) % n][key]
+
+    return read
+
+
+def new_shards(n: int) -> Shards:
+    return [NodeMap() for _ in range(n)]
 
 
 def parse_shards(backend: str, options: dict[str, str], default: int) -> int:
@@ -80,8 +97,9 @@ class ShardedTable:
 
     def __init__(self, shards: int = DEFAULT_SHARDS) -> None:
         check_shards(shards)
-        self._shards: Shards = [{} for _ in range(shards)]
+        self._shards = new_shards(shards)
         self._ops = shard_ops(self._shards)
+        self._reader = shard_reader(self._shards)
 
     @property
     def options(self) -> Options:
@@ -89,6 +107,9 @@ class ShardedTable:
 
     def bind(self, zone: int) -> tuple[Lookup, Insert, Remove]:
         return self._ops
+
+    def bind_reader(self, zone: int) -> Reader:
+        return self._reader
 
     def zone_values(self, zone: int) -> Values:
         return values_of_all(self._shards)

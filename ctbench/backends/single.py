@@ -6,7 +6,16 @@ import sys
 from collections.abc import Iterable
 from typing import ClassVar
 
-from ctbench.backends import Insert, Lookup, Options, Remove, Values, values_of
+from ctbench.backends import (
+    Insert,
+    Lookup,
+    NodeMap,
+    Options,
+    Reader,
+    Remove,
+    Values,
+    values_of,
+)
 from ctbench.keys import ConnKey
 
 
@@ -26,7 +35,7 @@ class SingleMapTable:
     bind_creates: ClassVar[bool] = False
 
     def __init__(self) -> None:
-        self._map: dict[ConnKey, int] = {}
+        self._map = NodeMap()
 
     @property
     def options(self) -> Options:
@@ -35,6 +44,9 @@ class SingleMapTable:
     def bind(self, zone: int) -> tuple[Lookup, Insert, Remove]:
         m = self._map
         return m.get, m.__setitem__, m.__delitem__
+
+    def bind_reader(self, zone: int) -> Reader:
+        return self._map.__getitem__
 
     def zone_values(self, zone: int) -> Values:
         return values_of(self._map)

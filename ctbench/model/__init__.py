@@ -9,6 +9,7 @@ from ctbench.model.conntrack import (
     BULK_MIN_FRAMES,
     SWEEP_BATCH_DIVISOR,
     Conntrack,
+    shared_slots,
 )
 from ctbench.model.records import (
     DEFAULT_CONN_LIMIT,
@@ -28,6 +29,7 @@ __all__ = [
     "STATE_NAMES",
     "SWEEP_BATCH_DIVISOR",
     "UDP_TIMEOUTS_S",
+    "shared_slots",
     "ConnEntry",
     "Conntrack",
     "Counters",

@@ -1,16 +1,23 @@
 """One execute's context, shared by the per-frame and the bulk paths.
 
 A :class:`Call` is made once per execute (:meth:`Conntrack.begin`): the
-zone's bound table operations, the limits that apply to it, and the work
-counts, folded into the model's counters when the call ends.  It is its own
-module so that the bulk path (:mod:`ctbench.model.bulk`) can name it
-without importing the model that drives it.
+zone's bound table operations, the limits that apply to it, the columns the
+per-frame code indexes, and the work counts, folded into the model's
+counters when the call ends.  A thread that shares a model keeps one Call
+per zone instead (:meth:`Call.for_thread`), made of its own views, its own
+counts and the striped ``conn->lock`` (:mod:`ctbench.model.shared`).  It
+is its own module so that the bulk path (:mod:`ctbench.model.bulk`) can
+name it without importing the model that drives it.
 """
 
 from __future__ import annotations
 
-from ctbench.backends import ConnTable
+from collections.abc import Callable
+
+from ctbench.backends import ConnTable, Reader
+from ctbench.model.columns import Columns, IntColumn
 from ctbench.model.records import Counters, Limits, NatAction
+from ctbench.model.shared import ThreadContext, ZoneOps
 
 
 class Call:
@@ -28,6 +35,13 @@ class Call:
         "take_lock",
         "counts",
         "zone_limit",
+        "state",
+        "expiration",
+        "nat_flags",
+        "acquire",
+        "release",
+        "ctx",
+        "read",
     )
 
     def __init__(
@@ -39,6 +53,7 @@ class Call:
         now: int,
         nat: NatAction | None,
         take_lock: bool,
+        columns: Columns,
     ) -> None:
         self.zone = zone
         self.commit = commit
@@ -48,3 +63,46 @@ class Call:
         self.take_lock = take_lock
         self.counts = Counters()
         self.zone_limit = limits.for_zone(zone)
+        self.state: IntColumn = columns.state
+        self.expiration: IntColumn = columns.expiration
+        self.nat_flags: IntColumn = columns.nat
+        # conn->lock, striped (ctbench.model.shared): None when one thread
+        # has the model to itself.
+        self.acquire: tuple[Callable[[], bool], ...] | None = None
+        self.release: tuple[Callable[[], None], ...] = ()
+        self.ctx: ThreadContext | None = None
+        self.read: Reader | None = None  # a shared model's lock-free lookup
+
+    @classmethod
+    def for_thread(
+        cls, ops: ZoneOps, limits: Limits, zone: int, ctx: ThreadContext
+    ) -> Call:
+        """A thread's Call for ``zone`` on a shared model, kept and reused for
+        each of its executes there: its lookup is the table's lock-free
+        reader, its columns and counts are the thread's own."""
+        call = cls.__new__(cls)
+        call.zone = zone
+        call.commit = False
+        call.now = 0
+        call.nat = None
+        read = ops.read
+
+        def get(key: bytes, default: int) -> int:
+            # The model's lookups always pass MISS, the reader's answer for
+            # an absent key.
+            return read(key)
+
+        call.get = get
+        call.put = ops.put
+        call.remove = ops.remove
+        call.take_lock = True
+        call.counts = ctx.counts
+        call.zone_limit = limits.for_zone(zone)
+        call.state = ctx.state
+        call.expiration = ctx.expiration
+        call.nat_flags = ctx.nat
+        call.acquire = ctx.acquire
+        call.release = ctx.release
+        call.ctx = ctx
+        call.read = read
+        return call

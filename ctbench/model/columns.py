@@ -26,10 +26,12 @@ faster than a list's ``map(keys.__setitem__, ...)`` and ``itemgetter``.
 from __future__ import annotations
 
 from array import array
-from typing import Final, NamedTuple
+from typing import Final, NamedTuple, Protocol
 
 import numpy as np
 import numpy.typing as npt
+
+from ctbench.errors import CtbenchError
 
 Handles = npt.NDArray[np.int64]
 
@@ -44,6 +46,17 @@ MIN_GROWTH: Final = 1024
 GROWTH_DIVISOR: Final = 4
 
 
+class IntColumn(Protocol):
+    """One column's items, indexed one at a time: an ``array.array`` when
+    one thread has the model, a thread's own memoryview of it otherwise."""
+
+    def __getitem__(self, index: int, /) -> int: ...
+
+    def __setitem__(self, index: int, value: int, /) -> None: ...
+
+    def __len__(self) -> int: ...
+
+
 class ColumnViews(NamedTuple):
     """numpy views of the columns, for bulk reads and writes."""
 
@@ -55,10 +68,21 @@ class ColumnViews(NamedTuple):
     nat: npt.NDArray[np.uint8]
 
 
-class Columns:
-    """Every connection's fields, one column per field."""
+class CapacityError(CtbenchError):
+    """A model of fixed capacity asked for more connections than it holds."""
 
-    def __init__(self) -> None:
+
+class Columns:
+    """Every connection's fields, one column per field.
+
+    With a ``capacity``, the columns are allocated once, at that size, and
+    never grow: threads that share a model each keep their own views of
+    them (:mod:`ctbench.model.shared`), and a view pins its array (growing
+    one meanwhile raises BufferError, and a copy would lose the writes made
+    through the old one).  Asking for more raises :class:`CapacityError`.
+    """
+
+    def __init__(self, capacity: int = 0) -> None:
         self.state = array("b")  # the protocol's state (ctbench.model.states)
         self.expiration = array("q")  # milliseconds on the logical clock
         self.exp_list = array("b")  # expiration list, or FREE
@@ -71,6 +95,10 @@ class Columns:
         self.rev_keys: dict[int, bytes] = {}  # NAT reverse keys by handle
         self.free = array("q")  # released handles, reused last first
         self.used = 0  # slots ever handed out: [0, used) are live or free
+        self.fixed = False
+        if capacity:
+            self._grow(capacity)
+            self.fixed = True
 
     @property
     def capacity(self) -> int:
@@ -82,6 +110,11 @@ class Columns:
         fresh = n - len(self.free)
         missing = self.used + fresh - self.capacity
         if missing > 0:
+            if self.fixed:
+                raise CapacityError(
+                    f"the model holds at most {self.capacity:,} connections "
+                    "(its columns are allocated once, shared by threads)"
+                )
             self._grow(max(missing, MIN_GROWTH, self.capacity // GROWTH_DIVISOR))
 
     def _grow(self, n: int) -> None:
@@ -124,6 +157,14 @@ class Columns:
         out[reused:] = np.arange(self.used, self.used + fresh)
         self.used += fresh
         return out
+
+    def take_fresh(self, n: int) -> range:
+        """Up to ``n`` never-used handles, in order (fewer when the columns
+        end first; none at all for columns that grow: call reserve)."""
+        start = self.used
+        end = min(start + n, self.capacity)
+        self.used = end
+        return range(start, end)
 
     def release_one(self, handle: int) -> None:
         self.exp_list[handle] = FREE

@@ -39,11 +39,12 @@ import threading
 from collections import deque
 from collections.abc import Iterable, Sequence
 from itertools import chain
+from time import perf_counter_ns
 from typing import Final
 
 import numpy as np
 
-from ctbench.backends import MISS, ConnTable, Lookup, Remove, Values
+from ctbench.backends import MISS, ConnTable, Remove, Values, reader_of
 from ctbench.keys import ConnKey, key_proto, reverse_key, zone_suffix
 from ctbench.model import bulk, tcp
 from ctbench.model.call import Call
@@ -55,6 +56,14 @@ from ctbench.model.records import (
     Limits,
     NatAction,
     SweepResult,
+)
+from ctbench.model.shared import (
+    CONN_LOCK_MASK,
+    N_CONN_LOCKS,
+    SLOT_BLOCK,
+    Grace,
+    ThreadContext,
+    ZoneOps,
 )
 from ctbench.model.states import (
     EST,
@@ -84,6 +93,9 @@ SWEEP_BATCH_DIVISOR: Final = 64
 BULK_MIN_FRAMES: Final = bulk.BULK_MIN_FRAMES
 
 _NOTHING_FLUSHED: Final = FlushResult(0, 0)
+# _update_found()'s answer for a connection whose expiration has passed
+# (ct_state values are positive, UPDATE_NEW is -1).
+_EXPIRED: Final = -2
 _TCP_TIMEOUTS_MS: Final = TIMEOUTS_MS[IPPROTO_TCP]
 
 
@@ -94,18 +106,48 @@ def _flags_only(flags: int) -> Segment:
 
 _UDP_TO_MULTIPLE: Final = UDP_TIMEOUTS_MS[UDP_MULTIPLE]
 _UDP_TO_BIDIR: Final = UDP_TIMEOUTS_MS[UDP_BIDIR]
+# A shared model's slots when the caller names none: a thread-safe model
+# allocates its columns once (ctbench.model.columns).
+DEFAULT_SHARED_SLOTS: Final = 1 << 16
+
+
+# The shared per-frame loop writes these as literals.
+assert CONN_LOCK_MASK == 1023
+assert (_UDP_TO_BIDIR, _UDP_TO_MULTIPLE) == (30000, 60000)
+
+
+def shared_slots(connections: int, threads: int) -> int:
+    """Slots a shared model needs for ``connections`` live at once among
+    ``threads``: each thread's partly used block, and as many again for the
+    removed connections waiting out their grace period."""
+    return 2 * connections + threads * SLOT_BLOCK
+
+
+class _Shared:
+    """What a thread-safe model adds: the striped conn->lock, the threads'
+    contexts, the grace period, and whether lock waits are timed."""
+
+    def __init__(self) -> None:
+        self.conn_locks = tuple(threading.Lock() for _ in range(N_CONN_LOCKS))
+        self.grace = Grace()
+        self.local = threading.local()
+        self.timed = False
 
 
 class Conntrack:
     """The conntrack model.
 
-    With ``thread_safe=True`` it may be shared between threads.  Lookups and
-    state updates take no lock; creating or removing a connection takes
-    :attr:`lock`, as OVS takes ``ct_lock`` only for that (looking the key up
-    again under it), and so do flush, sweep and a whole bulk execute.
-    Single-threaded scenarios leave it off: no other thread can contend, and
-    an uncontended lock costs about 130 ns in CPython against about 20 ns in
-    C, which would distort the per-connection cost.
+    With ``thread_safe=True`` it may be shared between threads, with OVS's
+    locks (:mod:`ctbench.model.shared`): lookups take none; a found
+    connection's update holds its ``conn->lock``; creating a connection
+    takes :attr:`lock` (``ct_lock``) and looks the key up again under it;
+    removing one, from an execute, a flush or a sweep, takes it once per
+    connection.  Every frame goes through the per-frame path, each thread
+    with its own views, counts and slots; the columns are allocated once,
+    ``capacity`` slots (:func:`shared_slots`).  Single-threaded scenarios
+    leave it off: no other thread can contend, and an uncontended lock
+    costs about 130 ns in CPython against about 20 ns in C, which would
+    distort the per-connection cost.
     """
 
     def __init__(
@@ -115,6 +157,7 @@ class Conntrack:
         *,
         thread_safe: bool = False,
         verify_l4: bool = True,
+        capacity: int | None = None,
     ) -> None:
         self.table = table
         self.thread_safe = thread_safe
@@ -123,11 +166,13 @@ class Conntrack:
         self.verify_l4 = verify_l4
         self.lock = threading.Lock()
         self.limits = limits or Limits()
-        self.columns = Columns()
         self._counters = Counters()
-        # Thread-safe executes append their counts here without the lock
-        # (list.append is atomic); reading `counters` folds them in.
-        self._counter_log: list[Counters] = []
+        self._shared: _Shared | None = None
+        if thread_safe:
+            self.columns = Columns(capacity or DEFAULT_SHARED_SLOTS)
+            self._shared = _Shared()
+        else:
+            self.columns = Columns()
         self.n_conns = 0
         self.n_nat = 0  # connections with a reverse key node
         self._next_list = 0
@@ -149,6 +194,8 @@ class Conntrack:
         nat: NatAction | None = None,
     ) -> list[int]:
         """Track one batch; returns each packet's ct_state bits."""
+        if self._shared is not None:
+            return self._execute_shared(batch, zone, commit, now, nat)
         if nat is None and len(batch) >= BULK_MIN_FRAMES:
             return self.execute_bulk(batch, zone, commit, now)
         return self.execute_each(batch, zone, commit, now, nat)
@@ -160,11 +207,10 @@ class Conntrack:
 
         Public, like :meth:`execute_each`, so that the measurement behind
         BULK_MIN_FRAMES (bench/experiments/execute_crossover.py) and the test
-        that holds the two paths to one answer can each drive one path."""
+        that holds the two paths to one answer can each drive one path.
+        It takes none of a shared model's locks: threads call :meth:`execute`."""
+        assert self._shared is None, "a shared model executes through execute()"
         frames = batch if isinstance(batch, list | tuple) else list(batch)
-        if self.thread_safe:
-            with self.lock:
-                return self._bulk.execute(frames, zone, commit, now)
         return self._bulk.execute(frames, zone, commit, now)
 
     def execute_batches(
@@ -187,20 +233,166 @@ class Conntrack:
     def begin(
         self, zone: int, commit: bool, now: int, nat: NatAction | None, take_lock: bool
     ) -> Call:
-        if take_lock and getattr(self.table, "bind_creates", True):
-            # A table may create a zone's maps in bind(): two threads must not
-            # each make their own.
-            with self.lock:
-                return Call(self.table, self.limits, zone, commit, now, nat, take_lock)
-        return Call(self.table, self.limits, zone, commit, now, nat, take_lock)
+        """A single-threaded execute's Call (a shared model's threads keep
+        theirs: :meth:`_thread_call`)."""
+        return Call(
+            self.table, self.limits, zone, commit, now, nat, take_lock, self.columns
+        )
 
     def end(self, call: Call, packets: int) -> None:
         counts = call.counts
         counts.packets += packets  # one state per packet, no per-packet count
-        if self.thread_safe:
-            self._counter_log.append(counts)
+        self._counters.add(counts)
+
+    # -- threads sharing the model -------------------------------------------
+
+    def context(self) -> ThreadContext:
+        """The calling thread's part of a shared model, made on its first
+        call (ctbench.model.shared)."""
+        shared = self._shared
+        assert shared is not None, "only a thread-safe model has thread contexts"
+        ctx: ThreadContext | None = getattr(shared.local, "ctx", None)
+        if ctx is None:
+            cols = self.columns
+            ctx = ThreadContext(
+                (cols.state, cols.expiration, cols.nat), shared.conn_locks, shared.timed
+            )
+            with self.lock:
+                shared.grace.contexts.append(ctx)
+            shared.local.ctx = ctx
+        return ctx
+
+    def time_lock_waits(self, on: bool = True) -> None:
+        """Count the time threads wait for ``ct_lock`` (two clock reads each
+        time it is taken; off by default).  Set it before the threads start."""
+        assert self._shared is not None, "only a thread-safe model is shared"
+        self._shared.timed = on
+
+    @property
+    def lock_wait_ns(self) -> int:
+        """Nanoseconds every thread waited for ``ct_lock``, when timed."""
+        if self._shared is None:
+            return 0
+        return sum(c.lock_wait_ns for c in self._shared.grace.contexts)
+
+    def _thread_call(
+        self,
+        ctx: ThreadContext,
+        zone: int,
+        commit: bool,
+        now: int,
+        nat: NatAction | None,
+    ) -> Call:
+        """The thread's Call for ``zone``, bound once and kept."""
+        call = ctx.calls.get(zone)
+        if not isinstance(call, Call):
+            table = self.table
+            if getattr(table, "bind_creates", True):
+                # A table may create a zone's maps in bind(): two threads
+                # must not each make their own.
+                with self.lock:
+                    ops = ZoneOps(*table.bind(zone), reader_of(table, zone))
+            else:
+                ops = ZoneOps(*table.bind(zone), reader_of(table, zone))
+            call = Call.for_thread(ops, self.limits, zone, ctx)
+            ctx.calls[zone] = call
+        call.commit = commit
+        call.now = now
+        call.nat = nat
+        return call
+
+    def _lock_ct(self, ctx: ThreadContext | None) -> None:
+        """Take ``ct_lock``, timing the wait when asked to."""
+        if ctx is not None and ctx.timed:
+            start = perf_counter_ns()
+            self.lock.acquire()
+            ctx.lock_wait_ns += perf_counter_ns() - start
         else:
-            self._counters.add(counts)
+            self.lock.acquire()
+
+    def _execute_shared(
+        self,
+        frames: Iterable[bytes],
+        zone: int,
+        commit: bool,
+        now: int,
+        nat: NatAction | None,
+    ) -> list[int]:
+        """The per-frame path of a thread sharing the model: as
+        :meth:`execute_each`, with its own views and counts, the table's
+        lock-free reader, and each found connection's ``conn->lock`` held
+        while it is updated (conn_update())."""
+        ctx = self.context()
+        call = self._thread_call(ctx, zone, commit, now, nat)
+        read = call.read
+        assert read is not None
+        track = self.track
+        track_parsed = self.track_parsed
+        verify_l4 = self.verify_l4
+        state = ctx.state
+        expiration = ctx.expiration
+        acquire = ctx.acquire
+        release = ctx.release
+        suffix = zone_suffix(zone, IPPROTO_UDP)
+        unpack = UDP4_FAST.unpack_from
+        out: list[int] = []
+        append = out.append
+        ctx.active = True
+        # As in execute_each, literals stand for the named constants; also
+        # 1023 is CONN_LOCK_MASK, and 30000 and 60000 the UDP timeouts of the
+        # states BIDIR and MULTIPLE.  On the free-threaded build a code object's
+        # constants are immortal, where a module global's reference count
+        # is written by every thread that loads it.  The inline check is
+        # written out again rather than shared: a call per frame is what it
+        # saves.
+        try:
+            for frame in frames:
+                flen = len(frame)
+                if flen >= 42:
+                    dl, vihl, total, frag, proto, sport, dport, ulen, ucsum = unpack(
+                        frame
+                    )
+                    if (
+                        dl == 0x0800
+                        and vihl == 0x45
+                        and proto == 17
+                        and not frag & 0x3FFF
+                        and total <= flen - 14
+                        and not ucsum
+                        and 8 <= ulen <= total - 20
+                        and sport
+                        and dport
+                    ):
+                        key = frame[26:38] + suffix
+                        value = read(key)
+                        if value >= 0:
+                            lock = value & 1023
+                            acquire[lock]()
+                            if now < expiration[value]:
+                                if state[value] == 2:
+                                    expiration[value] = now + 30000
+                                    release[lock]()
+                                    append(0x22)
+                                else:
+                                    state[value] = 1
+                                    expiration[value] = now + 60000
+                                    release[lock]()
+                                    append(0x21)
+                                continue
+                            release[lock]()
+                        append(track(call, key, 17, 0, value))
+                        continue
+                parsed = extract_key(frame, zone, verify_l4)
+                if isinstance(parsed, str):
+                    call.counts.invalid += 1
+                    append(INVALID)
+                    continue
+                append(track_parsed(call, parsed))
+        finally:
+            ctx.counts.packets += len(out)
+            ctx.passes += 1  # a quiescent point: see Grace
+            ctx.active = False
+        return out
 
     def execute_each(
         self,
@@ -215,9 +407,11 @@ class Conntrack:
 
         The common frame (ovstest's: IPv4 + UDP without checksum) is parsed
         inline with ``struct``, and a forward hit on a live UDP connection is
-        updated inline; everything else goes through :meth:`track`.
+        updated inline; everything else goes through :meth:`track`.  It takes
+        none of a shared model's locks: threads call :meth:`execute`.
         """
-        call = self.begin(zone, commit, now, nat, self.thread_safe)
+        assert self._shared is None, "a shared model executes through execute()"
+        call = self.begin(zone, commit, now, nat, False)
         get = call.get
         track = self.track
         track_parsed = self.track_parsed
@@ -293,7 +487,6 @@ class Conntrack:
         connection's state and expiration alone; with no such connection,
         process_one() calls it invalid.  It never creates one."""
         get = call.get
-        cols = self.columns
         value = get(key, MISS)
         reply = False
         if value >= 0:
@@ -303,9 +496,9 @@ class Conntrack:
             reply = True
         else:
             other = get(reverse_key(key), MISS)
-            handle = other if other >= 0 and not cols.nat[other] else -1
+            handle = other if other >= 0 and not call.nat_flags[other] else -1
             reply = True
-        if handle >= 0 and call.now < cols.expiration[handle]:
+        if handle >= 0 and call.now < call.expiration[handle]:
             return RELATED_REPLY if reply else RELATED
         call.counts.invalid += 1
         return INVALID
@@ -323,8 +516,6 @@ class Conntrack:
         probe's result when the caller made it), update or create; returns
         the packet's ct_state.  A TCP frame comes with its ``segment``."""
         get = call.get
-        now = call.now
-        cols = self.columns
         if value is None:
             value = get(key, MISS)
         reply = False
@@ -337,32 +528,22 @@ class Conntrack:
             # Without NAT only the forward node is in the table, so a hit on
             # the swapped key is this connection's reply.
             other = get(reverse_key(key), MISS)
-            if other >= 0 and not cols.nat[other]:
+            if other >= 0 and not call.nat_flags[other]:
                 handle = other
                 reply = True
             else:
                 handle = -1
         if handle >= 0:
-            if now >= cols.expiration[handle]:
-                # Expired: lookups skip it, as conn_key_lookup() does.
-                if call.commit:
-                    self._clean_one(call, handle)
-            else:
-                if proto == IPPROTO_TCP:
-                    result = self._tcp_update(handle, reply, segment, flags, now)
-                else:
-                    result, state = update(proto, cols.state[handle], reply)
-                    if result != UPDATE_NEW:
-                        cols.state[handle] = state
-                        cols.expiration[handle] = now + TIMEOUTS_MS[proto][state]
-                if result != UPDATE_NEW:
-                    return result
-                if call.commit:
-                    # A dict holds one node per key, so the old connection
-                    # leaves before its successor comes.
-                    self._clean_one(call, handle)
-                else:
-                    cols.expiration[handle] = 0  # conn_force_expire()
+            result = self._update_found(call, handle, reply, proto, segment, flags)
+            if result >= 0:
+                return result
+            # Expired (lookups skip it, as conn_key_lookup() does), or
+            # CT_UPDATE_NEW: with commit a new connection replaces it, and a
+            # dict holds one node per key, so the old one leaves first.
+            if call.commit:
+                self._clean_one(call, handle)
+            elif result == UPDATE_NEW:
+                self._force_expire(call, handle)
         # Not found: conn_not_found().
         if proto != IPPROTO_UDP and not valid_new(proto, key, flags):
             call.counts.invalid += 1
@@ -371,15 +552,65 @@ class Conntrack:
             if call.take_lock:
                 # OVS takes ct_lock here, only to create: look again under it,
                 # since another thread may have created the connection.
-                with self.lock:
-                    if not self._exists(get, key):
+                self._lock_ct(call.ctx)
+                try:
+                    if not self._exists(call, key):
                         self._create(call, key, proto, segment)
+                finally:
+                    self.lock.release()
             else:
                 self._create(call, key, proto, segment)
         return NEW
 
+    def _update_found(
+        self,
+        call: Call,
+        handle: int,
+        reply: bool,
+        proto: int,
+        segment: Segment | None,
+        flags: int,
+    ) -> int:
+        """conn_update() of a connection a lookup found: its ct_state, or
+        UPDATE_NEW, or _EXPIRED.  On a shared model the connection's
+        conn->lock is held meanwhile (striped, ctbench.model.shared)."""
+        acquire = call.acquire
+        if acquire is not None:
+            lock = handle & CONN_LOCK_MASK
+            acquire[lock]()
+        try:
+            now = call.now
+            if now >= call.expiration[handle]:
+                return _EXPIRED
+            if proto == IPPROTO_TCP:
+                return self._tcp_update(call, handle, reply, segment, flags)
+            result, state = update(proto, call.state[handle], reply)
+            if result != UPDATE_NEW:
+                call.state[handle] = state
+                call.expiration[handle] = now + TIMEOUTS_MS[proto][state]
+            return result
+        finally:
+            if acquire is not None:
+                call.release[lock]()
+
+    def _force_expire(self, call: Call, handle: int) -> None:
+        """conn_force_expire(), under the connection's lock when shared."""
+        acquire = call.acquire
+        if acquire is None:
+            call.expiration[handle] = 0
+            return
+        lock = handle & CONN_LOCK_MASK
+        acquire[lock]()
+        call.expiration[handle] = 0
+        call.release[lock]()
+
     def _tcp_update(
-        self, handle: int, reply: bool, segment: Segment | None, flags: int, now: int
+        self,
+        call: Call,
+        handle: int,
+        reply: bool,
+        segment: Segment | None,
+        flags: int,
     ) -> int:
         """tcp_conn_update() on the connection's peers; returns the ct_state,
         or UPDATE_NEW.  The connection's state is the timeout OVS last set
@@ -393,9 +624,8 @@ class Conntrack:
         if result == tcp.NEW:
             return UPDATE_NEW
         if timeout is not None:
-            cols = self.columns
-            cols.state[handle] = timeout
-            cols.expiration[handle] = now + _TCP_TIMEOUTS_MS[timeout]
+            call.state[handle] = timeout
+            call.expiration[handle] = call.now + _TCP_TIMEOUTS_MS[timeout]
         if result == tcp.VALID_NEW:
             return NEW
         return EST_REPLY if reply else EST
@@ -415,27 +645,28 @@ class Conntrack:
         rev_key = None
         if call.nat is not None:
             rev_key = call.nat.reverse_key(key)
-            if rev_key == key or self._nat_taken(call.get, rev_key, call.now):
+            if rev_key == key or self._nat_taken(call, rev_key):
                 counts.refused_nat += 1
                 return
         cols = self.columns
-        handle = cols.alloc_one()
-        cols.state[handle] = UDP_FIRST  # every protocol's first state is 0
+        ctx = call.ctx
+        handle = cols.alloc_one() if ctx is None else self._take_slot(ctx)
+        call.state[handle] = UDP_FIRST  # every protocol's first state is 0
         if proto == IPPROTO_TCP:
             self._tcp[handle] = tcp.new_peers(segment or _flags_only(TCP_SYN))
-        cols.expiration[handle] = call.now + TIMEOUTS_MS[proto][0]
+        call.expiration[handle] = call.now + TIMEOUTS_MS[proto][0]
         cols.exp_list[handle] = self._next_list
         cols.zone[handle] = call.zone
         cols.proto[handle] = proto
         cols.keys[handle] = key
         call.put(key, handle)
         if rev_key is not None:
-            cols.nat[handle] = 1
+            call.nat_flags[handle] = 1
             cols.rev_keys[handle] = rev_key
             self.n_nat += 1
             call.put(rev_key, ~handle)
         else:
-            cols.nat[handle] = 0
+            call.nat_flags[handle] = 0
         # conn_expire_push_front(): lists are filled round-robin.
         self._next_list = (self._next_list + 1) % N_EXP_LISTS
         self.n_conns += 1
@@ -456,14 +687,15 @@ class Conntrack:
             self._zone_counts[call.zone] = self._zone_counts.get(call.zone, 0) + k
         call.counts.created += k
 
-    def _exists(self, get: Lookup, key: ConnKey) -> bool:
+    def _exists(self, call: Call, key: ConnKey) -> bool:
         """conn_lookup() again, under the lock: forward or reply match."""
+        get = call.get
         if get(key, MISS) != MISS:
             return True
         other = get(reverse_key(key), MISS)
-        return other >= 0 and not self.columns.nat[other]
+        return other >= 0 and not call.nat_flags[other]
 
-    def _nat_taken(self, get: Lookup, rev_key: ConnKey, now: int) -> bool:
+    def _nat_taken(self, call: Call, rev_key: ConnKey) -> bool:
         """May a new NAT connection not use ``rev_key``?
 
         OVS's nat_get_unique_tuple() refuses a reverse key that conn_lookup()
@@ -471,26 +703,54 @@ class Conntrack:
         one node per key, so a node of an expired connection, which the
         sweeper has not removed yet, blocks the key too.
         """
+        get = call.get
         if get(rev_key, MISS) != MISS:
             return True
         other = get(reverse_key(rev_key), MISS)
-        cols = self.columns
-        return other >= 0 and not cols.nat[other] and now < cols.expiration[other]
+        return (
+            other >= 0
+            and not call.nat_flags[other]
+            and call.now < call.expiration[other]
+        )
 
     def _clean_one(self, call: Call, handle: int) -> None:
-        """conn_clean() from an execute.  Thread-safe: under the lock, and
-        only if the handle still holds the connection that was found (OVS's
+        """conn_clean() from an execute.  Shared: under ``ct_lock``, and only
+        if the handle still holds the connection that was found (OVS's
         ``reclaimed`` flag), however many threads saw it expire."""
-        if not call.take_lock:
+        if call.ctx is None:
             self._remove_one(handle, call.remove, call.counts)
             return
-        key = self.columns.keys[handle]
-        with self.lock:
+        self._clean_shared(handle, self.columns.keys[handle], call.remove, call.ctx)
+
+    def _clean_shared(
+        self,
+        handle: int,
+        key: object,
+        remove: Remove,
+        ctx: ThreadContext,
+    ) -> bool:
+        """conn_clean() on a shared model: ``ct_lock`` taken and released for
+        this one connection, unless another thread cleaned it first (OVS's
+        ``reclaimed`` flag).  Its slot then waits out the grace period."""
+        self._lock_ct(ctx)
+        try:
             cols = self.columns
-            if cols.exp_list[handle] != FREE and cols.keys[handle] is key:
-                self._remove_one(handle, call.remove, call.counts)
+            if cols.exp_list[handle] == FREE or cols.keys[handle] is not key:
+                return False
+            self._unlink_one(handle, remove, ctx.counts)
+            cols.exp_list[handle] = FREE
+            assert self._shared is not None
+            self._shared.grace.retire([handle])
+            return True
+        finally:
+            self.lock.release()
 
     def _remove_one(self, handle: int, remove: Remove, counts: Counters) -> None:
+        self._unlink_one(handle, remove, counts)
+        self.columns.release_one(handle)
+
+    def _unlink_one(self, handle: int, remove: Remove, counts: Counters) -> None:
+        """A connection's nodes out of the table and out of the counts."""
         cols = self.columns
         key = cols.keys[handle]
         assert key is not None
@@ -498,22 +758,44 @@ class Conntrack:
         if cols.nat[handle]:
             remove(cols.rev_keys.pop(handle))
             self.n_nat -= 1
-        cols.release_one(handle)
         self.n_conns -= 1
         counts.removed += 1
         zone = cols.zone[handle]
         if self.limits.for_zone(zone) is not None:
             self._zone_counts[zone] -= 1
 
+    def _take_slot(self, ctx: ThreadContext) -> int:
+        """A slot for a new connection from the thread's own block (the
+        caller holds ``ct_lock``); a new block of SLOT_BLOCK fresh slots, or
+        of slots whose grace period has ended, when it runs out."""
+        slots = ctx.slots
+        if not slots:
+            cols = self.columns
+            assert self._shared is not None
+            cols.free.extend(self._shared.grace.reclaim())
+            fresh = cols.take_fresh(SLOT_BLOCK)
+            if fresh:
+                slots.extend(reversed(fresh))
+            else:
+                free = cols.free
+                take = min(len(free), SLOT_BLOCK)
+                if not take:
+                    cols.reserve(1)  # raises CapacityError: the columns are full
+                slots.extend(free[len(free) - take :])
+                del free[len(free) - take :]
+        return slots.pop()
+
     @property
     def counters(self) -> Counters:
-        """Cumulative work counters (the same object each time)."""
-        if self._counter_log:
-            with self.lock:
-                log = self._counter_log
-                while log:
-                    self._counters.add(log.pop())
-        return self._counters
+        """Cumulative work counters: the same object each time on a model
+        one thread has; on a shared model, the sum of every thread's, made
+        anew at each read."""
+        if self._shared is None:
+            return self._counters
+        total = self._counters.snapshot()
+        for ctx in list(self._shared.grace.contexts):
+            total.add(ctx.counts)
+        return total
 
     # -- removal -------------------------------------------------------------
 
@@ -559,9 +841,8 @@ class Conntrack:
         The table decides what is visited: a zone of the single map is a scan
         of every node, a zone of the per-zone maps only that zone's nodes.
         """
-        if self.thread_safe:
-            with self.lock:
-                return self._flush(zone)
+        if self._shared is not None:
+            return self._flush_shared(zone)
         # _flush() inline: flushing an empty zone is little more than this
         # call, so each call level shows in its time.
         values = self.table.values() if zone is None else self.table.zone_values(zone)
@@ -569,11 +850,37 @@ class Conntrack:
             return self._remove_flushed(zone, values)
         return _NOTHING_FLUSHED
 
-    def _flush(self, zone: int | None) -> FlushResult:
-        values = self.table.values() if zone is None else self.table.zone_values(zone)
-        if len(values):
-            return self._remove_flushed(zone, values)
-        return _NOTHING_FLUSHED
+    def _flush_shared(self, zone: int | None) -> FlushResult:
+        """conntrack_flush_zone() beside other threads: the walk takes no
+        lock, each connection found is cleaned under ``ct_lock`` on its own
+        (conn_clean()); one another thread cleaned first is skipped."""
+        ctx = self.context()
+        ctx.active = True  # a reader of the table until the walk ends
+        try:
+            values = (
+                self.table.values() if zone is None else self.table.zone_values(zone)
+            )
+            if not len(values):
+                return _NOTHING_FLUSHED
+            forward = values[values >= 0]
+            if zone is not None:
+                forward = forward[self.columns.views().zone[forward] == zone]
+            return FlushResult(len(values), self._clean_all(forward, ctx))
+        finally:
+            ctx.passes += 1
+            ctx.active = False
+
+    def _clean_all(self, handles: Handles, ctx: ThreadContext) -> int:
+        """conn_clean() of each of ``handles`` in turn, ``ct_lock`` taken
+        for each; how many this thread removed."""
+        cols = self.columns
+        keys = cols.keys
+        zones = cols.zone
+        removed = 0
+        for handle in handles.tolist():
+            remove = self._thread_call(ctx, zones[handle], False, 0, None).remove
+            removed += self._clean_shared(handle, keys[handle], remove, ctx)
+        return removed
 
     def _remove_flushed(self, zone: int | None, values: Values) -> FlushResult:
         visited = len(values)
@@ -595,15 +902,31 @@ class Conntrack:
         connections were visited (expired or not), and stops there.  Without,
         it sweeps every list.
         """
-        if self.thread_safe:
-            with self.lock:
-                return self._sweep(now, max_visited)
-        return self._sweep(now, max_visited)
+        if self._shared is None:
+            return self._sweep(now, max_visited)
+        # The clean thread beside the others: the walk takes no lock, each
+        # expired connection is cleaned under ct_lock on its own (ct_sweep()).
+        ctx = self.context()
+        ctx.active = True
+        try:
+            return self._sweep(now, max_visited, ctx)
+        finally:
+            ctx.passes += 1
+            ctx.active = False
 
-    def _sweep(self, now: int, max_visited: int | None) -> SweepResult:
+    def _sweep(
+        self, now: int, max_visited: int | None, ctx: ThreadContext | None = None
+    ) -> SweepResult:
         views = self.columns.views()
         used = self.columns.used
         lists = views.exp_list[:used]
+        expirations = views.expiration[:used]
+        if ctx is not None:
+            # Other threads write the columns meanwhile: walk a snapshot,
+            # as OVS's walk sees each node once; conn_clean() checks again
+            # under ct_lock (_clean_shared).
+            lists = lists.copy()
+            expirations = expirations.copy()
         live = lists != FREE
         sizes = np.bincount(lists[live], minlength=N_EXP_LISTS).tolist()
         start = self._next_sweep if max_visited is not None else 0
@@ -615,11 +938,15 @@ class Conntrack:
             visited += sizes[stop]
             stop += 1
         swept = live & (lists >= start) & (lists < stop)
-        expired = np.flatnonzero(swept & (views.expiration[:used] <= now))
-        self.remove_handles(expired, views, self._counters)
+        expired = np.flatnonzero(swept & (expirations <= now))
+        if ctx is None:
+            self.remove_handles(expired, views, self._counters)
+            removed = len(expired)
+        else:
+            removed = self._clean_all(expired, ctx)
         if max_visited is not None:
             self._next_sweep = stop if stop < N_EXP_LISTS else 0
-        return SweepResult(visited, len(expired))
+        return SweepResult(visited, removed)
 
     # -- inspection ----------------------------------------------------------
 

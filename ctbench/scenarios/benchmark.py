@@ -50,7 +50,7 @@ from typing import Any, ClassVar, Final
 import numpy as np
 
 from ctbench import environment
-from ctbench.model import Conntrack, Counters
+from ctbench.model import Conntrack, Counters, shared_slots
 from ctbench.packets import ovstest_frame
 from ctbench.report.numbers import plural
 from ctbench.results import BackendResult, PhaseResult, Pooling, RunResult
@@ -208,7 +208,11 @@ class _Worker:
         interrupted: Callable[[], bool],
     ) -> None:
         self.tid = tid
-        self.batch = thread_batch(tid, config.batch_size, bool(config.change_conn))
+        self.config = config
+        # Made by the thread itself, in run(): what one thread writes stays
+        # that thread's (an object another thread made costs an atomic
+        # reference count at each use on the free-threaded build).
+        self.batch: list[bytes] = []
         self.n_batches = config.batches_per_thread
         self.model = model
         self.barrier = barrier
@@ -222,6 +226,13 @@ class _Worker:
 
     def run(self) -> None:
         try:
+            config = self.config
+            self.batch = thread_batch(
+                self.tid, config.batch_size, bool(config.change_conn)
+            )
+            self.samples_ns = array("q")
+            if self.model.thread_safe:
+                self.model.context()  # its views, counts and slots
             self.barrier.wait()
             self._loop()
             self.finished.set()
@@ -274,6 +285,12 @@ class ThreadsWorkload:
 
     def params(self) -> dict[str, Any]:
         return self._config.params()
+
+    @property
+    def slots(self) -> int:
+        """The shared model's connection slots (ctbench.model.shared_slots)."""
+        config = self._config
+        return shared_slots(config.expected_conns, config.n_threads)
 
     def run(self, turn: Turn) -> bool:
         """Threads, barriers, the timed phase.  Fills the result with

@@ -241,6 +241,9 @@ def _run_one(
         Limits(conn_limit=config.conn_limit),
         thread_safe=workload.thread_safe,
         verify_l4=getattr(config, "verify_l4", True),
+        # A thread-safe model's columns are allocated once: a workload that
+        # shares its model says how many slots it needs (shared_slots()).
+        capacity=getattr(workload, "slots", None),
     )
     label = result.label
 
