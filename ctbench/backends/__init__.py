@@ -100,8 +100,12 @@ class ConnTable(Protocol):
     A table may also offer ``bind_reader(zone)``: a one-argument lookup that
     answers MISS for an absent key and takes no lock, for the threads'
     per-packet path (:data:`Reader`; :func:`reader_of` makes one from
-    ``bind`` otherwise).  The built-in tables answer with a
-    :class:`NodeMap`'s subscript.
+    ``bind`` otherwise), and ``share()``, which a thread-safe model calls
+    once, on the empty table, before any ``bind``.  The built-in tables keep
+    plain dicts until ``share()`` and :class:`NodeMap` s after it, whose
+    subscript is their reader: a dict subclass made the single-threaded
+    commit 23% slower (``python -m bench.experiments.ab_model``, per-zone,
+    100 zones x 10,000), so only threads pay for it.
     """
 
     name: ClassVar[str]

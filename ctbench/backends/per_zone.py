@@ -42,7 +42,10 @@ class PerZoneTable:
     bind_creates: ClassVar[bool] = False
 
     def __init__(self) -> None:
-        self._maps = [NodeMap() for _ in range(N_ZONES)]
+        self._maps: list[dict[ConnKey, int]] = [{} for _ in range(N_ZONES)]
+
+    def share(self) -> None:
+        self._maps = [NodeMap(m) for m in self._maps]
 
     @property
     def options(self) -> Options:

@@ -22,6 +22,7 @@ from ctbench.backends.sharded import (
     parse_shards,
     shard_ops,
     shard_reader,
+    share_shards,
 )
 from ctbench.keys import ConnKey
 
@@ -54,10 +55,16 @@ class PerZoneShardedTable:
         check_shards(shards)
         self._n_shards = shards
         self._zones: dict[int, Shards] = {}
+        self._shared = False
 
     @property
     def options(self) -> Options:
         return {"shards": self._n_shards}
+
+    def share(self) -> None:
+        self._shared = True
+        for shards in self._zones.values():
+            share_shards(shards)
 
     def bind(self, zone: int) -> tuple[Lookup, Insert, Remove]:
         return shard_ops(self._shards_of(zone))
@@ -70,7 +77,9 @@ class PerZoneShardedTable:
         # once must get the same shards (it is atomic on a dict).
         shards = self._zones.get(zone)
         if shards is None:
-            shards = self._zones.setdefault(zone, new_shards(self._n_shards))
+            shards = self._zones.setdefault(
+                zone, new_shards(self._n_shards, self._shared)
+            )
         return shards
 
     def zone_values(self, zone: int) -> Values:

@@ -23,7 +23,7 @@ from ctbench.keys import ConnKey
 DEFAULT_SHARDS: Final = 64
 MAX_SHARDS: Final = 1 << 16
 
-Shards = list[NodeMap]
+Shards = list[dict[ConnKey, int]]
 
 
 def shard_ops(shards: Shards) -> tuple[Lookup, Insert, Remove]:
@@ -60,8 +60,16 @@ def shard_reader(shards: Shards) -> Reader:
     return read
 
 
-def new_shards(n: int) -> Shards:
-    return [NodeMap() for _ in range(n)]
+def new_shards(n: int, shared: bool = False) -> Shards:
+    """``n`` empty shards: NodeMaps when threads share the table (their
+    subscript is the reader), plain dicts otherwise (ConnTable.share)."""
+    return [NodeMap() if shared else {} for _ in range(n)]
+
+
+def share_shards(shards: Shards) -> None:
+    """Turn ``shards`` into NodeMaps in place, so that the closures of
+    :func:`shard_ops` and :func:`shard_reader` see them."""
+    shards[:] = [NodeMap(s) for s in shards]
 
 
 def parse_shards(backend: str, options: dict[str, str], default: int) -> int:
@@ -104,6 +112,9 @@ class ShardedTable:
     @property
     def options(self) -> Options:
         return {"shards": len(self._shards)}
+
+    def share(self) -> None:
+        share_shards(self._shards)
 
     def bind(self, zone: int) -> tuple[Lookup, Insert, Remove]:
         return self._ops

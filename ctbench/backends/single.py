@@ -35,7 +35,10 @@ class SingleMapTable:
     bind_creates: ClassVar[bool] = False
 
     def __init__(self) -> None:
-        self._map = NodeMap()
+        self._map: dict[ConnKey, int] = {}
+
+    def share(self) -> None:
+        self._map = NodeMap(self._map)
 
     @property
     def options(self) -> Options:

@@ -169,6 +169,9 @@ class Conntrack:
         self._counters = Counters()
         self._shared: _Shared | None = None
         if thread_safe:
+            share = getattr(table, "share", None)
+            if share is not None:
+                share()
             self.columns = Columns(capacity or DEFAULT_SHARED_SLOTS)
             self._shared = _Shared()
         else:
