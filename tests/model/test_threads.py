@@ -16,11 +16,12 @@ import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 
 from ctbench.backends import BackendSpec, create_table
-from ctbench.model import Conntrack, Limits
+from ctbench.model import Conntrack, Limits, conntrack, shared
 from ctbench.model.columns import FREE
 from ctbench.model.states import UDP_TIMEOUTS_MS
 from ctbench.packets import Endpoints, udp_frame
@@ -161,3 +162,113 @@ def check_invariants(ct: Conntrack, packets: int) -> None:
 def test_threads_keep_the_model_whole(backend: str) -> None:
     ct, packets = run_mix(backend, seed=2026)
     check_invariants(ct, packets)
+
+
+class OwnedLock:
+    """A lock that knows which thread holds it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.owner: int | None = None
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        taken = self._lock.acquire(blocking, timeout)
+        if taken:
+            self.owner = threading.get_ident()
+        return taken
+
+    def release(self) -> None:
+        self.owner = None
+        self._lock.release()
+
+    def locked(self) -> bool:
+        return self._lock.locked()
+
+    def __enter__(self) -> bool:
+        return self.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+class GuardedColumn:
+    """A thread's view of a column that records every write made while
+    the thread held neither that connection's ``conn->lock`` nor
+    ``ct_lock``."""
+
+    def __init__(
+        self,
+        view: Any,
+        conn_locks: tuple[OwnedLock, ...],
+        ct_lock: OwnedLock,
+        unguarded: list[int],
+    ) -> None:
+        self.view = view
+        self.conn_locks = conn_locks
+        self.ct_lock = ct_lock
+        self.unguarded = unguarded
+
+    def __getitem__(self, index: int) -> int:
+        return int(self.view[index])
+
+    def __setitem__(self, index: int, value: int) -> None:
+        me = threading.get_ident()
+        held = self.conn_locks[index % len(self.conn_locks)].owner == me
+        if not held and self.ct_lock.owner != me:
+            self.unguarded.append(index)
+        self.view[index] = value
+
+    def __len__(self) -> int:
+        return len(self.view)
+
+
+@pytest.mark.parametrize("backend", ["single", "per-zone"])
+@pytest.mark.usefixtures("often_switching")
+def test_every_update_holds_its_connections_lock(
+    backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The torn update of the first test needs two threads' stores to meet
+    within two statements, which a test run seldom sees: this one checks
+    the discipline itself.  Every write of a connection's state or
+    expiration from a thread holds that connection's ``conn->lock`` (an
+    update) or ``ct_lock`` (its creation), as OVS's conn_update_state and
+    conn_new do."""
+    unguarded: list[int] = []
+    ct_lock = OwnedLock()
+    conn_locks = tuple(OwnedLock() for _ in range(shared.N_CONN_LOCKS))
+    plain_context = shared.ThreadContext
+
+    class GuardedContext(plain_context):  # type: ignore[misc, valid-type]
+        def __init__(self, columns: Any, locks: Any, timed: bool) -> None:
+            super().__init__(columns, conn_locks, timed)
+            # setattr: the slots are typed as the memoryviews they replace.
+            for name in ("state", "expiration"):
+                view = getattr(self, name)
+                guarded = GuardedColumn(view, conn_locks, ct_lock, unguarded)
+                setattr(self, name, guarded)
+
+    monkeypatch.setattr(conntrack, "ThreadContext", GuardedContext)
+    limits = Limits(conn_limit=CONN_LIMIT, zone_limits={LIMITED_ZONE: ZONE_LIMIT})
+    ct = Conntrack(
+        create_table(BackendSpec(backend)), limits, thread_safe=True, capacity=4096
+    )
+    ct.lock = ct_lock  # type: ignore[assignment]
+    clock = Clock()
+    start = threading.Barrier(THREADS)
+    counts = [[0] for _ in range(THREADS)]
+    errors: list[BaseException] = []
+    threads = [
+        threading.Thread(
+            target=worker, args=(ct, clock, 7 + i, counts[i], start, errors)
+        )
+        for i in range(THREADS)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
+    assert sum(c[0] for c in counts) > 0
+    assert ct.counters.created > 0
+    assert unguarded == [], f"{len(unguarded)} writes held no lock"
