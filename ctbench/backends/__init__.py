@@ -143,9 +143,10 @@ class NodeMap(dict[ConnKey, int]):
 
     Why not ``dict.get``: on free-threaded CPython 3.13, ``dict.get`` holds
     the dict's own lock (its Argument Clinic wrapper is a critical section,
-    Objects/clinic/dictobject.c.h) and cost 20 us a call from a thread
-    other than the one that made the dict and its keys, where a subscript,
-    which takes no lock, cost 100-160 ns (bench/free_threading_idioms.py).
+    Objects/clinic/dictobject.c.h) and a hit cost 20-42 us a call from a
+    thread other than the one that made the dict and its keys, where a
+    subscript, which takes no lock, cost 70-160 ns (``python -m
+    bench.experiments.free_threading_idioms`` on 3.13.15t).
     A cmap reader takes no lock either.  Single-threaded, the model still
     calls ``get``: on the GIL build it is the cheaper call.
     """

@@ -32,9 +32,11 @@ lock only by chance.
 
 Slots are handed out in blocks per thread for a second reason: the columns
 are arrays, and two threads writing neighbouring slots write one cache
-line, which costs as much as sharing a lock (two threads incrementing
-adjacent 8-byte slots ran at 0.82x one thread's throughput, 64 bytes apart
-at 1.86x: bench/free_threading_idioms.py).  OVS allocates each
+line (a prototype once measured two threads incrementing adjacent 8-byte
+slots at 0.82x one thread's throughput and 64 bytes apart at 1.86x; its
+successor, ``python -m bench.experiments.free_threading_idioms`` on
+3.13.15t, measured 0.81-1.00x and 0.93-1.20x on 5 December 2026: the
+block's gain is unconfirmed, its cost is nil).  OVS allocates each
 ``struct conn`` on its own.
 
 A removed connection's slot is reused only after a grace period

@@ -226,3 +226,17 @@ def test_stability_alarms_prints_a_row_per_count_and_shape() -> None:
     rows = [line for line in out.splitlines() if line[:7].strip().isdigit()]
     assert len(rows) == 4 * 5
     assert "1000  two modes     bimodal 100.0%" in out
+
+
+def test_free_threading_idioms_runs_small() -> None:
+    out = _run(
+        "bench.experiments.free_threading_idioms",
+        "--keys",
+        "200",
+        "--increments",
+        "2000",
+        "--repeat",
+        "1",
+    )
+    assert "dict.get, hit, other thread" in out
+    assert "2 threads, 64 bytes apart" in out
