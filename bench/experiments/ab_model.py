@@ -20,6 +20,16 @@ what the two reads cost beside the phase (harness time, outside samples).
 
     python -m bench.experiments.ab_model --bookkeeping --zones 100 \\
         --entries 1000 --rounds 200
+
+With --threaded (and --rev), it A/Bs ``benchmark``'s work instead: a
+thread-safe model of each revision (``Conntrack(..., thread_safe=True)``, as
+``ctbench benchmark`` builds it), driven from one thread by ovstest's
+32-frame batches with commit in zone 0, and with CHANGE_CONN (each frame of
+the batch a connection of its own).  A sample is --batches executes of one
+batch, so that it is well above the clock's resolution; the first execute
+creates the connections and is not timed.
+
+    python -m bench.experiments.ab_model --rev 973be8b --threaded --rounds 30
 """
 
 from __future__ import annotations
@@ -45,6 +55,7 @@ from ctbench import backends as current_backends
 from ctbench import model as current_model
 from ctbench.backends import BackendSpec
 from ctbench.disturbance import involuntary_switches
+from ctbench.packets import ovstest_frame
 from ctbench.scenarios.benchmark_zones import build_frames
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -175,6 +186,60 @@ def bookkeeping(args: argparse.Namespace, frames: list[bytes]) -> None:
             )
 
 
+def threaded(args: argparse.Namespace, old: Revision) -> None:
+    """benchmark's batches on each revision's thread-safe model, interleaved."""
+    batch = args.batch_size
+    # test-conntrack.c: source port 1 + thread index, destination port 2;
+    # CHANGE_CONN gives each frame of the batch its own destination port.
+    batches = {
+        "benchmark": [ovstest_frame(1, 2)] * batch,
+        "benchmark CHANGE_CONN": [ovstest_frame(1, 2 + i) for i in range(batch)],
+    }
+    print(
+        f"old = {old.commit[:12]}, new = the working tree; thread-safe models, "
+        f"{args.batches} executes of {batch} frames a sample, min of "
+        f"{args.rounds} interleaved rounds, microseconds; new/old ratio"
+    )
+    for backend in args.backend or ["single", "per-zone"]:
+        spec = BackendSpec.parse(backend)
+        best: dict[tuple[str, str], float] = {}
+        models: dict[str, dict[str, Any]] = {}
+        tables = {
+            name: {w: factory(spec) for w in batches}
+            for name, factory in (
+                ("old", old.table),
+                ("new", current_backends.create_table),
+            )
+        }
+        for name, model_module in (("old", old.model), ("new", current_model)):
+            models[name] = {}
+            for workload, frames in batches.items():
+                ct = model_module.Conntrack(
+                    tables[name][workload],
+                    model_module.Limits(args.conn_limit),
+                    thread_safe=True,
+                )
+                ct.execute(frames, 0, True, 0)
+                models[name][workload] = ct
+        for i in range(args.rounds):
+            order = ("old", "new") if i % 2 == 0 else ("new", "old")
+            for name in order:
+                for workload, frames in batches.items():
+                    execute = models[name][workload].execute
+                    start = time.perf_counter_ns()
+                    for _ in range(args.batches):
+                        execute(frames, 0, True, 0)
+                    t = (time.perf_counter_ns() - start) / 1e3
+                    key = (workload, name)
+                    best[key] = min(best.get(key, t), t)
+        print(f"{backend}:")
+        for workload in batches:
+            o, n = best[(workload, "old")], best[(workload, "new")]
+            print(f"  {workload:<24} old {o:10.1f}  new {n:10.1f}  ratio {n / o:5.2f}")
+        del models, tables
+        gc.collect()
+
+
 PHASES = (
     "ct execute (commit)",
     "ct execute (no commit)",
@@ -202,9 +267,18 @@ def main() -> None:
         "headline run, refused commits and all",
     )
     parser.add_argument("--backend", action="append", default=None)
+    parser.add_argument(
+        "--threaded",
+        action="store_true",
+        help="A/B benchmark's 32-frame executes on thread-safe models (--rev)",
+    )
+    parser.add_argument("--batches", type=int, default=1000)
+    parser.add_argument("--batch-size", type=int, default=32)
     args = parser.parse_args()
     if args.bookkeeping == bool(args.rev):
         _refuse("give either --rev REV or --bookkeeping")
+    if args.threaded and args.bookkeeping:
+        _refuse("--threaded A/Bs two revisions: give it with --rev, not --bookkeeping")
     frames = build_frames(args.entries)
     gc.collect()
     gc.freeze()
@@ -213,6 +287,9 @@ def main() -> None:
         bookkeeping(args, frames)
         return
     old = Revision(args.rev)
+    if args.threaded:
+        threaded(args, old)
+        return
     print(
         f"old = {old.commit[:12]}, new = the working tree; min of {args.rounds} "
         "interleaved rounds, microseconds; new/old ratio"

@@ -10,7 +10,9 @@ Part 1 uses ovstest's 10,000 frames and one zone's 10,000 connections (the
 per-zone build's phases).  Part 2 builds a single map of 3,000,000 keys, as
 the headline run holds, and times walking it (what every flush of the single
 map must do).  Part 3 times the per-frame floor of ``benchmark 1 1000000
-32``: 32-frame batches, one loop iteration per frame.
+32``: 32-frame batches, one loop iteration per frame, without and with the
+connection's ``conn->lock`` that OVS's conn_update() holds (the difference
+is what faithful locking costs a thread-safe model on this build).
 
 The C figures are ovstest's Min rows: from the files given with
 ``--ovstest-after`` / ``--ovstest-before`` (ovstest's output for
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import threading
 import time
 from collections import deque
 from collections.abc import Callable
@@ -222,6 +225,19 @@ def threads_part(c_ms: float, packets: int) -> None:
         unpack(f)
         return get(f[26:38] + suffix, MISS)
 
+    # conn_update() holds the connection's conn->lock: the model's striped
+    # locks, taken as the shared per-frame path takes them (handle & 1023).
+    locks = [threading.Lock() for _ in range(1024)]
+    acquire = tuple(lock.acquire for lock in locks)
+    release = tuple(lock.release for lock in locks)
+
+    def parse_check_lookup_lock(f: bytes) -> object:
+        unpack(f)
+        value = get(f[26:38] + suffix, MISS)
+        acquire[value & 1023]()
+        release[value & 1023]()
+        return value
+
     print(
         f"Part 3: {packets:,} frames in batches of {THREAD_BATCH}, "
         "one at a time (best of 3)"
@@ -230,6 +246,7 @@ def threads_part(c_ms: float, packets: int) -> None:
     for label, body in (
         ("a call per frame, nothing else", lambda f: None),
         ("unpack + checksum + key + lookup", parse_check_lookup),
+        ("... + conn->lock taken and released", parse_check_lookup_lock),
     ):
         report(label, best_of(loop(body), 3), c_us, "C benchmark")
 

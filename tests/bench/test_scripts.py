@@ -43,6 +43,7 @@ def test_python_floor_runs_on_a_small_map() -> None:
     assert "one lookup each" in out
     assert "single map of 20,000 keys" in out
     assert "3,200 frames in batches of 32" in out
+    assert "conn->lock taken and released" in out
 
 
 @pytest.mark.skipif(
@@ -196,6 +197,30 @@ def test_a_script_neither_edits_sys_path_nor_reaches_into_ctbench(
 
 def _private(name: str) -> bool:
     return name.startswith("_") and not name.startswith("__")
+
+
+@pytest.mark.skipif(
+    shutil.which("git") is None or not (ROOT / ".git").exists(),
+    reason="needs the git history",
+)
+def test_ab_model_compares_benchmarks_batches_on_thread_safe_models() -> None:
+    out = _run(
+        "bench.experiments.ab_model",
+        "--rev",
+        "HEAD",
+        "--threaded",
+        "--rounds",
+        "2",
+        "--batches",
+        "5",
+        "--backend",
+        "per-zone",
+    )
+    rows = [line for line in out.splitlines() if " ratio " in line]
+    assert [row.split()[0:2] for row in rows] == [
+        ["benchmark", "old"],
+        ["benchmark", "CHANGE_CONN"],
+    ]
 
 
 def test_ab_model_compares_the_bookkeeping_on_and_off() -> None:
