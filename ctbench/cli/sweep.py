@@ -61,6 +61,18 @@ class SweepUsageError(CtbenchError):
     """Options that do not make a sweep."""
 
 
+# The options only a thread sweep takes (benchmark-zones' --zones and
+# --batch-size are create-rate's too).
+THREAD_ONLY = (
+    "threads",
+    "packets",
+    "change_conn",
+    "repeat",
+    "conns",
+    "flusher",
+    "sweeper",
+    "lock_wait",
+)
 # Options of a sweep that runs or plans points; --merge takes none of them.
 GRID_OPTIONS = (
     "entries",
@@ -77,26 +89,7 @@ GRID_OPTIONS = (
     "seed",
     "force",
     "tags",
-    "threads",
-    "packets",
-    "change_conn",
-    "repeat",
-    "conns",
-    "flusher",
-    "sweeper",
-    "lock_wait",
-)
-# The options only a thread sweep takes (benchmark-zones' --zones and
-# --batch-size are create-rate's too).
-THREAD_ONLY = (
-    "threads",
-    "packets",
-    "change_conn",
-    "repeat",
-    "conns",
-    "flusher",
-    "sweeper",
-    "lock_wait",
+    *THREAD_ONLY,
 )
 
 
