@@ -12,15 +12,23 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Final
 
-from ctbench.estimate import Estimate, estimate_replay, estimate_threads, estimate_zones
+from ctbench.estimate import (
+    Estimate,
+    estimate_create_rate,
+    estimate_replay,
+    estimate_threads,
+    estimate_zones,
+)
 from ctbench.registry import Command, Footprint, ThreadScaling
 from ctbench.report.commands import benchmark as benchmark_report
 from ctbench.report.commands import benchmark_zones as benchmark_zones_report
+from ctbench.report.commands import create_rate as create_rate_report
 from ctbench.report.commands import replay as replay_report
 from ctbench.results import RunResult
-from ctbench.scenarios import benchmark, benchmark_zones, replay
+from ctbench.scenarios import benchmark, benchmark_zones, create_rate, replay
 from ctbench.scenarios.benchmark import ThreadsConfig
 from ctbench.scenarios.benchmark_zones import ZoneConfig
+from ctbench.scenarios.create_rate import CreateRateConfig
 from ctbench.scenarios.harness import Progress
 from ctbench.scenarios.replay import ReplayInput
 
@@ -78,6 +86,31 @@ BENCHMARK: Final = Command(
     # Throughput as ovstest's figures give it: N_THREADS x packets per
     # thread over the barrier-to-barrier time (its "conntrack: NNN ms").
     scaling=ThreadScaling(param="n_threads", throughput="pps", unit="packets/s"),
+)
+
+
+def _create_rate_estimate(config: CreateRateConfig) -> Estimate:
+    return estimate_create_rate(
+        config.backends, config.n_threads, config.n_conns, config.batch_size
+    )
+
+
+def _create_rate_memory(config: CreateRateConfig) -> Footprint:
+    return Footprint(config.estimated_bytes(), config.expected_conns)
+
+
+CREATE_RATE: Final = Command(
+    name=create_rate.COMMAND,
+    config=CreateRateConfig,
+    run=create_rate.run_create_rate,
+    estimate=_create_rate_estimate,
+    memory=_create_rate_memory,
+    check_params=create_rate.check_params,
+    sections=create_rate_report.SECTIONS,
+    cli="ctbench.cli.create_rate:create_rate",
+    pooling=create_rate.POOLING,
+    # Connections created by all threads over the barrier-to-barrier time.
+    scaling=ThreadScaling(param="n_threads", throughput="cps", unit="connections/s"),
 )
 
 

@@ -39,7 +39,7 @@ from typing import Final
 from ctbench.backends import BackendSpec, create_table
 from ctbench.capture import Capture
 from ctbench.capture.track import plan_batches
-from ctbench.model import Conntrack, Limits
+from ctbench.model import Conntrack, Limits, shared_slots
 from ctbench.packets import ovstest_frame
 from ctbench.results import BackendResult
 from ctbench.scenarios.benchmark_zones import (
@@ -50,6 +50,7 @@ from ctbench.scenarios.benchmark_zones import (
     ZoneWorkload,
     build_frames,
 )
+from ctbench.scenarios.create_rate import thread_batches
 from ctbench.scenarios.harness import Turn, gc_frozen, never
 from ctbench.scenarios.replay import ReplayConfig, ReplayWorkload
 
@@ -105,6 +106,10 @@ BOUND_REPLAY_PACKET_S: Final = 100e-6
 # repetitions (the flush between them is part of a repetition's cost).
 REPLAY_CALIBRATION_PACKETS: Final = 4096
 REPLAY_CALIBRATION_MIN_REPEAT: Final = 2
+# Connections create-rate's calibration creates per backend: enough for
+# stable timings, about 0.1-0.3 s; a bigger table costs more per creation
+# (see CALIBRATION_CONNS), which the generous bound covers below a minute.
+CREATE_CALIBRATION_CONNS: Final = 1 << 15
 # A zone the calibration neither fills (it fills at most 4,096) nor flushes
 # (the rounds flush zones 1 and 65535).
 UNUSED_ZONE: Final = 0xFFFE
@@ -320,6 +325,52 @@ def estimate_threads(
         # The least of four: a calibration cut by the scheduler overstates.
         per_batch = min(_timed(fifty) for _ in range(4)) / 50
         total += FIXED_S + starts + report + batches * per_batch
+    return Estimate(total, calibrated=True)
+
+
+def estimate_create_rate(
+    specs: tuple[BackendSpec, ...],
+    n_threads: int,
+    n_conns: int,
+    batch_size: int,
+    *,
+    calibrate_above: float = QUIET_BELOW_S,
+) -> Estimate:
+    """create-rate's threads, as if one ran at a time (under a GIL they do;
+    on a free-threaded build they may overlap, so this is the longest the
+    run takes): building every frame, then creating every connection, a
+    batch at a time.  A flusher or a sweeper takes a share of the same
+    interpreter or CPUs, which this leaves out.  ``calibrate_above``: the
+    bound below which the bound is the answer."""
+    conns = n_threads * n_conns
+    batches = n_threads * math.ceil(n_conns / batch_size)
+    starts = n_threads * THREAD_START_S
+    report = batches * REPORT_S_PER_SAMPLE
+    bound = len(specs) * (
+        FIXED_S + starts + report + conns * (BOUND_LOOKUP_S + BOUND_COMMIT_S)
+    )
+    if bound <= calibrate_above:
+        return Estimate(bound, calibrated=False)
+    n = min(conns, CREATE_CALIBRATION_CONNS)
+    start = time.perf_counter()
+    batched = thread_batches(0, n, batch_size)
+    generate = (time.perf_counter() - start) / n
+    total = 0.0
+    for spec in specs:
+        model = Conntrack(
+            create_table(spec),
+            Limits(conn_limit=0),
+            thread_safe=True,
+            capacity=shared_slots(n, 1),
+        )
+
+        def create(m: Conntrack = model) -> None:
+            for batch in batched:
+                m.execute(batch, 1, True, 0)
+
+        with gc_frozen():
+            per_conn = _timed(create) / n
+        total += FIXED_S + starts + report + conns * (generate + per_conn)
     return Estimate(total, calibrated=True)
 
 

@@ -17,11 +17,13 @@ from ctbench.estimate import (
     Estimate,
     bound_seconds,
     calibrate,
+    estimate_create_rate,
     estimate_threads,
     estimate_zones,
     estimate_zones_grid,
     zones_seconds,
 )
+from ctbench.scenarios import create_rate
 from ctbench.scenarios.benchmark import (
     ESTIMATE_BYTES_PER_BATCH,
     ESTIMATE_BYTES_PER_EARLIER_BATCH,
@@ -229,7 +231,9 @@ def test_a_grid_is_the_sum_of_its_points() -> None:
     assert grid.seconds == pytest.approx(sum(a.seconds for a in alone))
 
 
-@pytest.mark.parametrize("command", ["benchmark-zones", "benchmark", "replay", "sweep"])
+@pytest.mark.parametrize(
+    "command", ["benchmark-zones", "benchmark", "create-rate", "replay", "sweep"]
+)
 def test_force_help_names_both_refusals_it_lifts(command: str) -> None:
     code, out, _ = run_cli(command, "--help")
     assert code == 0
@@ -257,3 +261,28 @@ def test_benchmark_memory_counts_the_earlier_backends_samples() -> None:
     assert config(3).estimated_bytes() - config(2).estimated_bytes() == (
         batches * ESTIMATE_BYTES_PER_EARLIER_BATCH
     )
+
+
+def test_create_rate_memory_counts_connections_batches_and_earlier_backends() -> None:
+    def size(n_conns: int, batch_size: int, backends: int = 1) -> int:
+        return create_rate.CreateRateConfig(
+            n_threads=2,
+            n_conns=n_conns,
+            batch_size=batch_size,
+            backends=(BackendSpec("single"),) * backends,
+        ).estimated_bytes()
+
+    assert size(1000, 10) == (
+        create_rate.ESTIMATE_FIXED_BYTES
+        + 2000 * create_rate.ESTIMATE_BYTES_PER_CONN
+        + 200 * create_rate.ESTIMATE_BYTES_PER_BATCH
+    )
+    assert size(1000, 10, 2) - size(1000, 10) == (
+        200 * create_rate.ESTIMATE_BYTES_PER_EARLIER_BATCH
+    )
+
+
+def test_create_rate_is_calibrated_only_when_the_bound_is_long() -> None:
+    assert not estimate_create_rate(BOTH, 2, 1000, 32).calibrated
+    measured = estimate_create_rate(BOTH, 2, 1000, 32, calibrate_above=0)
+    assert measured.calibrated and measured.seconds > 2 * FIXED_S

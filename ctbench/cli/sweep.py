@@ -21,7 +21,12 @@ from ctbench.cli.run import (
     say,
     write_before_report,
 )
-from ctbench.cli.sweep_threads import merge_threads, thread_commands, thread_sweep
+from ctbench.cli.sweep_threads import (
+    commands_taking,
+    merge_threads,
+    thread_commands,
+    thread_sweep,
+)
 from ctbench.cli.types import INTEGER, Integer, OutputFile
 from ctbench.errors import CtbenchError
 from ctbench.growth.analysis import DEFAULT_STATISTIC, STATISTICS
@@ -56,6 +61,18 @@ class SweepUsageError(CtbenchError):
     """Options that do not make a sweep."""
 
 
+# The options only a thread sweep takes (benchmark-zones' --zones and
+# --batch-size are create-rate's too).
+THREAD_ONLY = (
+    "threads",
+    "packets",
+    "change_conn",
+    "repeat",
+    "conns",
+    "flusher",
+    "sweeper",
+    "lock_wait",
+)
 # Options of a sweep that runs or plans points; --merge takes none of them.
 GRID_OPTIONS = (
     "entries",
@@ -72,10 +89,7 @@ GRID_OPTIONS = (
     "seed",
     "force",
     "tags",
-    "threads",
-    "packets",
-    "change_conn",
-    "repeat",
+    *THREAD_ONLY,
 )
 
 
@@ -83,15 +97,21 @@ GRID_OPTIONS = (
 @click.argument(
     "args",
     nargs=-1,
-    metavar="benchmark-zones | benchmark | [benchmark-zones] --merge FILE...",
+    metavar="benchmark-zones | benchmark | create-rate | [COMMAND] --merge FILE...",
 )
 @click.option("--entries", metavar="N,N,...", help="ENTRIES values, e.g. 1000,3000")
-@click.option("--zones", metavar="N,N,...", help="ZONES values, e.g. 10,30,100")
+@click.option(
+    "--zones",
+    metavar="N,N,...",
+    help="benchmark-zones: ZONES values, e.g. 10,30,100; create-rate: its "
+    "--zones, per-thread (the default) or shared.",
+)
 @click.option("--iterations", type=INTEGER, help="ITERATIONS at every point.")
 @click.option(
     "--threads",
     metavar="N,N,...",
-    help="benchmark: N_THREADS values, e.g. 1,2,4; the scaling law is fitted on them.",
+    help="benchmark, create-rate: N_THREADS values, e.g. 1,2,4; the scaling "
+    "law is fitted on them.",
 )
 @click.option("--packets", type=INTEGER, help="benchmark: N_PKTS at every point.")
 @click.option(
@@ -106,8 +126,12 @@ GRID_OPTIONS = (
     type=Integer(min=1),
     default=DEFAULT_REPEATS,
     show_default=True,
-    help="benchmark: runs at each thread count (the fit's repeats).",
+    help="benchmark, create-rate: runs at each thread count (the fit's repeats).",
 )
+@click.option("--conns", type=INTEGER, help="create-rate: N_CONNS at every point.")
+@click.option("--flusher", is_flag=True, help="create-rate: its --flusher.")
+@click.option("--sweeper", is_flag=True, help="create-rate: its --sweeper.")
+@click.option("--lock-wait", is_flag=True, help="create-rate: its --lock-wait.")
 @click.option(
     "--backend",
     "-b",
@@ -123,7 +147,8 @@ GRID_OPTIONS = (
     default=1,
     show_default=True,
     help="Packets per execute call at every point (benchmark-zones' "
-    "--batch-size; benchmark's BATCH_SIZE, which must be given).",
+    "--batch-size; benchmark's and create-rate's BATCH_SIZE, which must be "
+    "given).",
 )
 @click.option(
     "--warmup",
@@ -216,7 +241,9 @@ def sweep(ctx: click.Context, /, args: tuple[str, ...], **opts: object) -> None:
     each, and fits its throughput (all threads' packets over the
     barrier-to-barrier time) against threads with the Universal
     Scalability Law, reporting contention sigma and coherency kappa with
-    95% intervals (Amdahl's law, kappa = 0, with 2 thread counts).
+    95% intervals (Amdahl's law, kappa = 0, with 2 thread counts).  sweep
+    create-rate does the same with create-rate's connections created per
+    second.
 
     \b
     Examples:
@@ -224,6 +251,8 @@ def sweep(ctx: click.Context, /, args: tuple[str, ...], **opts: object) -> None:
           --zones 10,30,100 --iterations 20 -b single -b per-zone -o sweep.json
       ctbench sweep benchmark --threads 1,2,4 --packets 200000 \\
           --batch-size 32 -b per-zone -o scaling.json
+      ctbench sweep create-rate --threads 1,2,4 --conns 100000 \\
+          --batch-size 32 -b single -b per-zone -o create-scaling.json
       ctbench sweep benchmark-zones --entries 1000,10000 --zones 10,100 \\
           --iterations 50 --plan -o plan.json
       ctbench sweep --merge machine-a/*.json machine-b/*.json -o sweep.json
@@ -247,11 +276,11 @@ def sweep(ctx: click.Context, /, args: tuple[str, ...], **opts: object) -> None:
             f"sweep runs {', '.join((*SCENARIOS, *thread_commands()))} (got "
             f"{got}); or give --merge FILE... to fit results files"
         )
-    for name in ("threads", "packets", "change_conn", "repeat"):
+    for name in THREAD_ONLY:
         if _given(ctx, name):
+            sweeps = " and ".join(f"sweep {c}" for c in commands_taking(name))
             raise SweepUsageError(
-                f"--{name.replace('_', '-')} is for sweep benchmark, not "
-                f"sweep {args[0]}"
+                f"--{name.replace('_', '-')} is for {sweeps}, not sweep {args[0]}"
             )
     for name in ("entries", "zones", "iterations"):
         if opts[name] is None:

@@ -46,38 +46,65 @@ from ctbench.growth.threads import (
 from ctbench.render import scaling
 from ctbench.results import RunResult
 from ctbench.scenarios.benchmark import ThreadsConfig
+from ctbench.scenarios.create_rate import PER_THREAD, CreateRateConfig
 
 
 class ThreadSweepUsageError(CtbenchError):
     """Options that do not make a thread sweep."""
 
 
-def _benchmark_config(opts: Mapping[str, Any], threads: int) -> ThreadsConfig:
-    for name, option in (("packets", "--packets"), ("batch_size", "--batch-size")):
+def _needs(command: str, opts: Mapping[str, Any], *names: str) -> None:
+    for name in names:
         if opts[name] is None:
-            raise ThreadSweepUsageError(f"sweep benchmark needs {option}")
+            raise ThreadSweepUsageError(
+                f"sweep {command} needs --{name.replace('_', '-')}"
+            )
+
+
+def _benchmark_config(opts: Mapping[str, Any], threads: int) -> ThreadsConfig:
+    _needs("benchmark", opts, "packets", "batch_size")
     return ThreadsConfig(
         n_threads=threads,
         n_pkts=int(opts["packets"]),
         batch_size=int(opts["batch_size"]),
         change_conn=int(opts["change_conn"] or 0),
-        backends=parse_backends(tuple(opts["backend_specs"])),
-        conn_limit=int(opts["conn_limit"]),
-        gc_enabled=bool(opts["gc_enabled"]),
+        **_common(opts),
     )
+
+
+def _create_rate_config(opts: Mapping[str, Any], threads: int) -> CreateRateConfig:
+    _needs("create-rate", opts, "conns", "batch_size")
+    return CreateRateConfig(
+        n_threads=threads,
+        n_conns=int(opts["conns"]),
+        batch_size=int(opts["batch_size"]),
+        zone_layout=str(opts["zones"] or PER_THREAD),
+        flusher=bool(opts["flusher"]),
+        sweeper=bool(opts["sweeper"]),
+        lock_wait=bool(opts["lock_wait"]),
+        **_common(opts),
+    )
+
+
+def _common(opts: Mapping[str, Any]) -> dict[str, Any]:
+    """The harness's fields (ctbench.scenarios.harness.CommonConfig)."""
+    return {
+        "backends": parse_backends(tuple(opts["backend_specs"])),
+        "conn_limit": int(opts["conn_limit"]),
+        "gc_enabled": bool(opts["gc_enabled"]),
+    }
 
 
 # Each threaded command's other arguments, as sweep options, into its config.
 CONFIG_BUILDERS: Final[dict[str, Callable[[Mapping[str, Any], int], Any]]] = {
     "benchmark": _benchmark_config,
+    "create-rate": _create_rate_config,
 }
-# The sweep's options a thread sweep takes; any other given is refused.
-THREAD_OPTIONS: Final = frozenset(
+# The sweep's options every thread sweep takes.
+COMMON_THREAD_OPTIONS: Final = frozenset(
     {
         "threads",
-        "packets",
         "batch_size",
-        "change_conn",
         "repeat",
         "backend_specs",
         "conn_limit",
@@ -92,6 +119,17 @@ THREAD_OPTIONS: Final = frozenset(
         "args",
     }
 )
+# And each command's own; any other option given is refused.
+THREAD_OPTIONS: Final = {
+    "benchmark": COMMON_THREAD_OPTIONS | {"packets", "change_conn"},
+    "create-rate": COMMON_THREAD_OPTIONS
+    | {"conns", "zones", "flusher", "sweeper", "lock_wait"},
+}
+
+
+def commands_taking(option: str) -> list[str]:
+    """The thread sweeps that take this sweep option (its parameter name)."""
+    return [name for name in thread_commands() if option in THREAD_OPTIONS[name]]
 
 
 def thread_commands() -> tuple[str, ...]:
@@ -107,7 +145,7 @@ def refuse_other_options(ctx: click.Context, command: str) -> None:
     given = [
         param.opts[0]
         for param in ctx.command.params
-        if param.name not in THREAD_OPTIONS
+        if param.name not in THREAD_OPTIONS[command]
         and param.name is not None
         and ctx.get_parameter_source(param.name)
         not in (None, click.core.ParameterSource.DEFAULT)

@@ -39,7 +39,6 @@ memory.
 from __future__ import annotations
 
 import math
-import threading
 import time
 from array import array
 from collections.abc import Callable, Mapping, Sequence
@@ -49,12 +48,9 @@ from typing import Any, ClassVar, Final
 
 import numpy as np
 
-from ctbench import environment
 from ctbench.model import Conntrack, Counters, shared_slots
 from ctbench.packets import ovstest_frame
-from ctbench.report.numbers import plural
 from ctbench.results import BackendResult, PhaseResult, Pooling, RunResult
-from ctbench.results.merge import is_number
 from ctbench.scenarios.harness import (
     MAX_BATCH_SIZE,
     CommonConfig,
@@ -66,6 +62,15 @@ from ctbench.scenarios.harness import (
     no_progress,
     recorded,
     run_workload,
+)
+from ctbench.scenarios.threaded import (
+    CHECK_EVERY_BATCHES,
+    WALLS_KEY,
+    Meeting,
+    TimedThread,
+    parallel_threads,
+    pooled_rate,
+    run_timed,
 )
 
 COMMAND: Final = "benchmark"
@@ -81,12 +86,6 @@ BASE_SRC_PORT: Final = 1
 BASE_DST_PORT: Final = 2
 # Source ports are 16 bits: 1 + tid must stay a distinct, non-zero port.
 MAX_THREADS: Final = 0xFFFF - BASE_SRC_PORT + 1
-# Batches a thread runs between two looks at the interrupted flag and two
-# updates of its progress count: at about 30 us per 32-packet batch that is
-# every 30 ms or so, and the check costs nothing per batch.
-CHECK_EVERY_BATCHES: Final = 1024
-# How often the main thread refreshes the progress display while it waits.
-PROGRESS_INTERVAL_S: Final = 0.1
 # Memory per timed batch: 8 bytes in the array, a float object (24) and its
 # list slot (8) in the result, and the results file's JSON while it is built.
 # Measured: `benchmark 4 33554432 32 1 -b per-zone -o FILE` peaked at 569 MB
@@ -190,70 +189,36 @@ def thread_batch(tid: int, batch_size: int, change_conn: bool) -> list[bytes]:
     return [frame] * batch_size
 
 
-def parallel_threads() -> bool:
-    """Can this interpreter run Python code in several threads at once?"""
-    return not environment.gil_enabled()
-
-
-class _Worker:
+class _Worker(TimedThread):
     """One benchmark thread: its batch, its samples, its progress count."""
 
     def __init__(
-        self,
-        tid: int,
-        config: ThreadsConfig,
-        model: Conntrack,
-        barrier: threading.Barrier,
-        abort: threading.Event,
-        interrupted: Callable[[], bool],
+        self, tid: int, config: ThreadsConfig, model: Conntrack, meeting: Meeting
     ) -> None:
+        super().__init__(str(tid), meeting)
         self.tid = tid
         self.config = config
-        # Made by the thread itself, in run(): what one thread writes stays
-        # that thread's (an object another thread made costs an atomic
-        # reference count at each use on the free-threaded build).
-        self.batch: list[bytes] = []
+        self.batch: list[bytes] = []  # made by the thread itself, in prepare()
         self.n_batches = config.batches_per_thread
         self.model = model
-        self.barrier = barrier
-        self.abort = abort
-        self.interrupted = interrupted
         self.samples_ns = array("q")
         self.batches_done = 0
         self.elapsed_ns = 0
-        self.finished = threading.Event()
-        self.error: BaseException | None = None
 
-    def run(self) -> None:
-        try:
-            config = self.config
-            self.batch = thread_batch(
-                self.tid, config.batch_size, bool(config.change_conn)
-            )
-            self.samples_ns = array("q")
-            if self.model.thread_safe:
-                self.model.context()  # its views, counts and slots
-            self.barrier.wait()
-            self._loop()
-            self.finished.set()
-            self.barrier.wait()
-        except threading.BrokenBarrierError:
-            pass  # the main thread gave up on the run: leave quietly
-        except BaseException as exc:  # re-raised by the main thread
-            self.error = exc
-            self.abort.set()
-            self.barrier.abort()
-        finally:
-            self.finished.set()
+    def prepare(self) -> None:
+        config = self.config
+        self.batch = thread_batch(self.tid, config.batch_size, bool(config.change_conn))
+        self.samples_ns = array("q")
+        if self.model.thread_safe:
+            self.model.context()  # its views, counts and slots
 
-    def _loop(self) -> None:
+    def work(self) -> None:
         # The hot loop: everything it touches is a local.
         execute = self.model.execute
         batch = self.batch
         clock = time.perf_counter_ns
         record = self.samples_ns.append
-        aborted = self.abort.is_set
-        interrupted = self.interrupted
+        stopping = self.meeting.stopping
         now = 0  # the logical clock; every execute passes this frozen value
         done = 0
         remaining = self.n_batches
@@ -267,7 +232,7 @@ class _Worker:
             remaining -= chunk
             done += chunk
             self.batches_done = done
-            if aborted() or interrupted():
+            if stopping():
                 break
         self.elapsed_ns = clock() - start
 
@@ -296,100 +261,27 @@ class ThreadsWorkload:
         """Threads, barriers, the timed phase.  Fills the result with
         whatever was gathered, also when interrupted."""
         config, model, result = self._config, turn.model, turn.result
-        # The main thread is the barriers' last party, as in ovstest: it
-        # times the run from the first barrier to the second.
-        barrier = threading.Barrier(config.n_threads + 1)
-        abort = threading.Event()  # a worker failed or a second Ctrl-C came
+        meeting = Meeting.of(config.n_threads, 0, turn.interrupted)
         workers = [
-            _Worker(tid, config, model, barrier, abort, turn.interrupted)
-            for tid in range(config.n_threads)
+            _Worker(tid, config, model, meeting) for tid in range(config.n_threads)
         ]
-        threads = [
-            threading.Thread(
-                target=w.run, name=f"ctbench-{result.label}-{w.tid}", daemon=True
-            )
-            for w in workers
-        ]
-        total = config.n_threads * config.packets_per_thread
-        clock = time.perf_counter_ns
         before = model.counters.snapshot()
-        start: int | None = None
-        end = 0
-        try:
-            for thread in threads:
-                thread.start()
-        except RuntimeError as exc:  # e.g. a container's thread or pid limit
-            abort.set()
-            barrier.abort()
-            for thread in threads:
-                if thread.ident is not None:
-                    thread.join()
-            raise ConfigError(
-                f"cannot start {plural(config.n_threads, 'thread')}: {exc}"
-            ) from None
-        turn.progress(STAGE, 0, total)
-        try:
-            barrier.wait()
-            start = clock()
-            for worker in workers:
-                while not worker.finished.wait(PROGRESS_INTERVAL_S):
-                    done = sum(w.batches_done for w in workers) * config.batch_size
-                    turn.progress(STAGE, done, total)
-            barrier.wait()
-            end = clock()
-        except threading.BrokenBarrierError:
-            end = clock()  # a worker failed; its error is raised below
-        except KeyboardInterrupt:
-            end = clock()
-            abort.set()
-            barrier.abort()
-            raise
-        finally:
-            wall_ns = end - start if start is not None else 0
-            stopped_again = _shielded(
-                lambda: _join(threads, abort, barrier),
-                lambda: _fill_result(config, result, model, before, workers, wall_ns),
-            )
-        if stopped_again:
-            raise KeyboardInterrupt
-        for worker in workers:
-            if worker.error is not None:
-                raise worker.error
-        done = sum(w.batches_done for w in workers) * config.batch_size
-        turn.progress(STAGE, done, total)
+
+        def done() -> int:
+            return sum(w.batches_done for w in workers) * config.batch_size
+
+        run_timed(
+            turn,
+            meeting,
+            workers,
+            stage=STAGE,
+            total=config.n_threads * config.packets_per_thread,
+            done=done,
+            fill=lambda wall_ns: _fill_result(
+                config, result, model, before, workers, wall_ns
+            ),
+        )
         return any(w.batches_done < w.n_batches for w in workers)
-
-
-def _join(
-    threads: Sequence[threading.Thread],
-    abort: threading.Event,
-    barrier: threading.Barrier,
-) -> None:
-    """Wait for every thread; a Ctrl-C meanwhile stops them at their next
-    check (every CHECK_EVERY_BATCHES batches) and is raised again."""
-    try:
-        for thread in threads:
-            thread.join()
-    except KeyboardInterrupt:
-        abort.set()
-        barrier.abort()
-        raise
-
-
-def _shielded(*steps: Callable[[], None]) -> bool:
-    """Run each step to its end, however many Ctrl-C come meanwhile: once the
-    threads have stopped, joining them and gathering their samples is what
-    keeps the run (a further Ctrl-C there would lose every sample).  Each
-    step must be safe to start again.  Returns whether a Ctrl-C came."""
-    interrupted = False
-    for step in steps:
-        while True:
-            try:
-                step()
-                break
-            except KeyboardInterrupt:
-                interrupted = True
-    return interrupted
 
 
 def _fill_result(
@@ -434,22 +326,6 @@ def run_threads(
     return run_workload(ThreadsWorkload(config), progress, interrupted)
 
 
-# A pooled file lists each run's barrier-to-barrier time: no single one is
-# the pool's (ctbench.results.merge).
-WALLS_KEY: Final = "wall_ms_per_run"
-
-
-def wall_times(result: BackendResult) -> list[float]:
-    """Each run's barrier-to-barrier time: the run's own, or a pool's list."""
-    wall_ms = result.extra.get("wall_ms")
-    if is_number(wall_ms):
-        return [float(wall_ms)]
-    walls = result.extra.get(WALLS_KEY)
-    if isinstance(walls, list) and all(map(is_number, walls)):
-        return [float(ms) for ms in walls]
-    return []
-
-
 def _pooled_rates(
     pooled: dict[str, Any],
     extras: Sequence[Mapping[str, Any]],
@@ -457,16 +333,13 @@ def _pooled_rates(
 ) -> dict[str, float]:
     """Throughput over the pooled runs: their packets over their
     barrier-to-barrier times added up, as _fill_result computes one run's."""
-    packets, walls = pooled.get("packets"), pooled.get(WALLS_KEY)
-    if not is_number(packets) or not isinstance(walls, list):
+    rates = pooled_rate(pooled, "packets", params[0].get("n_threads"))
+    if rates is None:
         return {}
-    wall_s = sum(walls) / 1e3
-    pps = packets / wall_s if wall_s > 0 else 0.0
-    n_threads = params[0].get("n_threads")
-    rates = {"pps": pps}
-    if is_number(n_threads) and n_threads > 0:
-        rates["pps_per_thread"] = pps / n_threads
-    return rates
+    pps, per_thread = rates
+    if per_thread is None:
+        return {"pps": pps}
+    return {"pps": pps, "pps_per_thread": per_thread}
 
 
 # The extra figures (_fill_result): totals over the run and per thread;

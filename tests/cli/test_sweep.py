@@ -43,7 +43,7 @@ def test_a_sweep_runs_every_point_into_its_file_and_fits(tmp_path: Path) -> None
 @pytest.mark.parametrize(
     ("args", "why"),
     [
-        (["sweep"], "sweep runs benchmark-zones, benchmark (got nothing)"),
+        (["sweep"], "sweep runs benchmark-zones, benchmark, create-rate (got nothing)"),
         (
             ["sweep", "benchmark", *GRID, "-o", "s.json"],
             "grows the thread count: --entries",

@@ -212,3 +212,58 @@ def test_a_points_dir_that_is_a_file_is_refused(
     assert code == 2 and out == ""
     assert err.startswith("ctbench: error: ") and err.count("\n") == 1
     assert "'runs' is a file" in err
+
+
+# -- create-rate --------------------------------------------------------------
+
+CREATE = ["--conns", "200", "--batch-size", "16", "-b", "per-zone", "-q"]
+
+
+def test_a_create_rate_sweep_runs_end_to_end(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    args = ["sweep", "create-rate", "--threads", "1,2", "--repeat", "1", *CREATE]
+    code, out, err = run_cli(*args, "--zones", "shared", "--flusher", "-o", "s.json")
+    assert code == 0, err
+    assert "ctbench sweep create-rate: 2 runs at n_threads 1, 2" in out
+    assert "connections/s of all threads (cps)" in " ".join(out.split())
+    doc = _load(tmp_path / "s.json")
+    assert doc.command == "create-rate" and doc.scaling.throughput == "cps"
+    assert doc.fits["per-zone"].model == AMDAHL
+    for point in doc.points:
+        run = registry.load(tmp_path / point.file)
+        assert run.params["n_threads"] == point.threads
+        assert run.params["zone_layout"] == "shared" and run.params["flusher"]
+        assert run.results[0].extra["created"] == 200 * point.threads
+        assert point.throughput["per-zone"] == run.results[0].extra["cps"]
+
+
+@pytest.mark.parametrize(
+    ("command", "args", "why"),
+    [
+        ("create-rate", ["--threads", "1,2", "--batch-size", "8"], "needs --conns"),
+        ("create-rate", ["--threads", "1,2", "--conns", "8"], "needs --batch-size"),
+        ("create-rate", ["--threads", "1,2", *CREATE, "--packets", "9"], "--packets"),
+        ("create-rate", ["--threads", "1,2", *CREATE, "--zones", "3"], "--zones must"),
+        ("benchmark", ["--threads", "1,2", *SMALL, "--conns", "9"], "--conns cannot"),
+        ("benchmark", ["--threads", "1,2", *SMALL, "--flusher"], "--flusher cannot"),
+    ],
+)
+def test_each_thread_sweep_takes_its_own_options(
+    tmp_path: Path, command: str, args: list[str], why: str
+) -> None:
+    output = tmp_path / "s.json"
+    code, out, err = run_cli("sweep", command, *args, "-o", output)
+    assert (code, out) == (2, ""), err
+    assert err.startswith("ctbench: error: ") and err.count("\n") == 1, err
+    assert why in err
+    assert not output.exists()
+
+
+def test_create_rate_options_belong_to_its_sweep(tmp_path: Path) -> None:
+    code, _, err = run_cli(
+        "sweep", "benchmark-zones", "--entries", "5,6", "--zones", "2,3",
+        "--iterations", "1", "--sweeper", "-o", str(tmp_path / "s.json"),
+    )  # fmt: skip
+    assert code == 2 and "--sweeper is for sweep create-rate, not" in err

@@ -1,3 +1,4 @@
+import importlib
 import random
 import sys
 import threading
@@ -13,7 +14,6 @@ from ctbench.packets import ovstest_frame
 from ctbench.parse import parse_frame
 from ctbench.results import FAILED, dumps, loads
 from ctbench.scenarios.benchmark import (
-    CHECK_EVERY_BATCHES,
     PHASE,
     STAGE,
     ThreadsConfig,
@@ -21,6 +21,7 @@ from ctbench.scenarios.benchmark import (
     thread_batch,
 )
 from ctbench.scenarios.harness import ConfigError
+from ctbench.scenarios.threaded import CHECK_EVERY_BATCHES
 
 BOTH = (BackendSpec("single"), BackendSpec("per-zone"))
 
@@ -142,16 +143,17 @@ def test_interrupt_stops_the_threads_and_keeps_what_was_measured() -> None:
     assert result.phases[PHASE].counters["lookups"] == sum(done)
 
 
-@pytest.mark.parametrize("where", ["_join", "_fill_result"])
+@pytest.mark.parametrize(
+    ("module", "where"), [("threaded", "join_threads"), ("benchmark", "_fill_result")]
+)
 def test_a_second_ctrl_c_while_the_samples_are_gathered_keeps_them(
-    monkeypatch: pytest.MonkeyPatch, where: str
+    monkeypatch: pytest.MonkeyPatch, module: str, where: str
 ) -> None:
     """After the first stop the threads are joined and their samples
     gathered: a further Ctrl-C then (SIGINT again, or ``timeout``'s second
     signal) must not lose every sample; it stops the run, samples kept."""
-    from ctbench.scenarios import benchmark
-
-    real = getattr(benchmark, where)
+    patched = importlib.import_module(f"ctbench.scenarios.{module}")
+    real = getattr(patched, where)
     calls = 0
 
     def second_ctrl_c(*args: object) -> None:
@@ -161,7 +163,7 @@ def test_a_second_ctrl_c_while_the_samples_are_gathered_keeps_them(
             raise KeyboardInterrupt
         real(*args)
 
-    monkeypatch.setattr(benchmark, where, second_ctrl_c)
+    monkeypatch.setattr(patched, where, second_ctrl_c)
     checks = 0
 
     def interrupted() -> bool:

@@ -11,7 +11,8 @@ from ctbench.report.document import Column
 from ctbench.report.numbers import fmt_rate, fmt_us, plural
 from ctbench.report.sections import CommandSections, ExtraColumn, extra_value
 from ctbench.results import RunResult
-from ctbench.scenarios.benchmark import OVSTEST_TOTAL_PHASE, PHASE, wall_times
+from ctbench.scenarios.benchmark import OVSTEST_TOTAL_PHASE, PHASE
+from ctbench.scenarios.threaded import wall_times
 
 # ovstest prints only the total time, so there is no ovstest estimator to set
 # beside these statistics.
