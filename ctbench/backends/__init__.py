@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import EntryPoint, entry_points
 from itertools import chain
@@ -231,13 +231,24 @@ def reader_of(table: ConnTable, zone: int) -> Reader:
 _CHANGED: Final = (RuntimeError, ValueError)
 
 
+def _exactly(values: Iterator[int], count: int) -> Values:
+    """``count`` values as an array, or ValueError if there are more or
+    fewer: np.fromiter with a count drops the extra ones silently, and a
+    node another thread added after the count was taken may come before
+    one that stays."""
+    out = np.fromiter(values, np.int64, count)
+    if next(values, None) is not None:
+        raise ValueError("the maps grew during the walk")
+    return out
+
+
 def values_of(mapping: Mapping[ConnKey, int]) -> Values:
     """A dict's values as an array: one C-level pass over its nodes.  If
     another thread changes the dict meanwhile, a copy is walked instead
     (``dict.copy`` holds the dict's lock): like a cmap walk, it sees the map
     as it was at one moment."""
     try:
-        return np.fromiter(mapping.values(), np.int64, len(mapping))
+        return _exactly(iter(mapping.values()), len(mapping))
     except _CHANGED:
         snapshot = dict(mapping)
         return np.fromiter(snapshot.values(), np.int64, len(snapshot))
@@ -250,7 +261,7 @@ def values_of_all(mappings: Iterable[Mapping[ConnKey, int]]) -> Values:
     total = sum(map(len, maps))
     values = chain.from_iterable(m.values() for m in maps)
     try:
-        return np.fromiter(values, np.int64, total)
+        return _exactly(values, total)
     except _CHANGED:
         parts = [values_of(m) for m in maps]
         return np.concatenate(parts) if parts else np.empty(0, np.int64)

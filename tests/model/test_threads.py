@@ -12,7 +12,6 @@ its expiration minus its state's timeout is not a multiple of 7.
 from __future__ import annotations
 
 import random
-import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ from ctbench.model import Conntrack, Limits, conntrack, shared
 from ctbench.model.columns import FREE
 from ctbench.model.states import UDP_TIMEOUTS_MS
 from ctbench.packets import Endpoints, udp_frame
+from tests.helpers.free_threading import often_switching
 
 THREADS = 4
 OPS = 10_000
@@ -49,15 +49,11 @@ FORWARD = [udp_frame(p, 9) for p in PORTS]
 REPLY = [udp_frame(9, p, Endpoints("10.1.1.2", "10.1.1.1")) for p in PORTS]
 
 
-@pytest.fixture
-def often_switching() -> Iterator[None]:
+@pytest.fixture(name="often_switching")
+def often_switching_fixture() -> Iterator[None]:
     """On a GIL build, switch threads every microsecond."""
-    before = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
-    try:
+    with often_switching():
         yield
-    finally:
-        sys.setswitchinterval(before)
 
 
 @dataclass
