@@ -1,13 +1,18 @@
 """The locks of a finer lock scope (ctbench.model.shared): which a creation
-and a removal take, and in what order."""
+and a removal take, in what order, and that waiting for each is timed."""
 
 from __future__ import annotations
 
+import itertools
 import threading
+from typing import Any
 
+import pytest
+
+from ctbench.backends import BackendSpec, create_table
 from ctbench.backends.sharded import shard_numbers
 from ctbench.keys import reverse_key
-from ctbench.model import shared
+from ctbench.model import Conntrack, conntrack, shared
 from ctbench.model.records import NatAction
 from ctbench.packets import udp_frame
 from ctbench.parse import extract_key
@@ -63,3 +68,35 @@ def test_a_zone_scope_takes_its_zones_lock_for_everything() -> None:
     key = key_of(1, 2)
     assert scope.for_create(key, reverse_key(key)) == [lock]
     assert scope.for_clean(key, None) == [lock]
+
+
+def locks_to_create(ct: Conntrack, zone: int, key: bytes) -> int:
+    """The locks a creation takes: its scope's, then ct_lock."""
+    table: Any = ct.table
+    if ct.lock_scope == "shard":
+        shard = table.bind_shard(zone)
+        return len({shard(key), shard(reverse_key(key))}) + 1
+    return 1 if ct.lock_scope == "global" else 2
+
+
+@pytest.mark.parametrize(
+    "spec", ["per-zone", "per-zone:lock=zone", "sharded:lock=shard"]
+)
+def test_lock_waits_are_timed_for_every_lock_taken(
+    spec: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With waits timed, each lock a creation or a removal takes adds its
+    wait: a clock that advances by one at each read makes each wait 1 ns.
+    A removal takes ct_lock alone, or the key's map's lock then ct_lock."""
+    ticks = itertools.count()
+    monkeypatch.setattr(conntrack, "perf_counter_ns", lambda: next(ticks))
+    ct = Conntrack(create_table(BackendSpec.parse(spec)), thread_safe=True)
+    ct.time_lock_waits()
+    frame = udp_frame(5, 6)
+    parsed = extract_key(frame, 1, True)
+    assert not isinstance(parsed, str)
+    ct.execute([frame], 1, True, 0)
+    created = ct.lock_wait_ns
+    assert created == locks_to_create(ct, 1, parsed.key)
+    assert ct.flush(1).removed == 1
+    assert ct.lock_wait_ns - created == (1 if ct.lock_scope == "global" else 2)
