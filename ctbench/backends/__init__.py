@@ -27,13 +27,24 @@ the strings and returns its constructor's keyword arguments, raising
 :class:`BackendError` with a one-line message for an unknown option or a bad
 value (:func:`check_options` and :func:`int_option` do the usual checks).
 A table reports the options it runs with, defaults included, in ``options``.
+
+One option belongs to every backend: ``lock``, the scope of the lock that
+serializes changes to the table when threads share it (:data:`LOCK_SCOPES`).
+``lock=global``, the default, is OVS's one ``ct_lock``; a table that can
+take a finer one lists the scopes it supports in a ``lock_scopes`` class
+attribute and receives the one asked for as its constructor's
+``lock_scope`` argument (see :class:`ConnTable`).  ctbench checks and
+removes ``lock`` before ``parse_options`` sees the rest.  The effective
+options carry ``lock`` only when it is finer than global, so that
+``-b per-zone`` and ``-b per-zone:lock=global`` name one table, as every
+results file written before lock scopes existed does.
 """
 
 from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import EntryPoint, entry_points
 from itertools import chain
@@ -61,6 +72,24 @@ Remove = Callable[[ConnKey], None]
 Values = npt.NDArray[np.int64]
 # A table's effective options, as recorded with its results.
 Options = dict[str, "str | int"]
+# shard(key) -> the number of the map that holds ``key``, unique among the
+# table's maps: how a table with a per-shard lock tells the model which
+# lock guards a key (ConnTable.bind_shard).
+Shard = Callable[[ConnKey], int]
+
+# The lock scopes a table may declare, and how a report names each: the
+# option ``lock=SCOPE``.  GLOBAL_LOCK is OVS's: lib/conntrack.c takes one
+# ct_lock to create or remove any connection (docs/ovs-reference.md,
+# "Threads and locks").
+LOCK_OPTION: Final = "lock"
+GLOBAL_LOCK: Final = "global"
+ZONE_LOCK: Final = "zone"
+SHARD_LOCK: Final = "shard"
+LOCK_SCOPES: Final[Mapping[str, str]] = {
+    GLOBAL_LOCK: "ct_lock (global)",
+    ZONE_LOCK: "a lock per zone",
+    SHARD_LOCK: "a lock per shard",
+}
 
 
 class BackendError(CtbenchError, ValueError):
@@ -85,17 +114,42 @@ class ConnTable(Protocol):
     already exist).
 
     When threads share the table (a thread-safe model, ``ctbench
-    benchmark``), the model serializes every insert and remove of a map
-    under one lock (OVS's ``ct_lock``, or the map's own lock when the table
-    declares a finer ``lock_scope``), and reads without any lock, as cmap
-    readers do under RCU.  So a table must guarantee that:
+    benchmark``), the model reads without any lock, as cmap readers do
+    under RCU, and serializes inserts and removes under the table's lock
+    scope (``lock_scope``, one of the class's ``lock_scopes``, the option
+    ``lock``):
+
+    - ``global`` (every table, the default): one lock, OVS's ``ct_lock``,
+      for every insert and remove of the table;
+    - ``zone``: one lock per zone, so inserts and removes of different
+      zones run at the same time;
+    - ``shard``: one lock per map; the table then offers
+      ``bind_shard(zone)``, a :data:`Shard` that numbers the map holding a
+      key.  A creation holds the locks of its key's map and its reverse
+      key's (the model's second lookup reads both, and a NAT connection
+      inserts both); a removal those of the maps it removes from.
+
+    So a table must guarantee that:
 
     - a lookup running beside one insert or remove of the same map never
       fails and finds every key that stays in the map meanwhile;
     - ``zone_values``, ``values``, ``items`` and ``__len__`` running beside
       inserts and removes never fail; they may or may not see a node added
-      or removed meanwhile, as a cmap walk does;
-    - ``bind`` may be called from any thread.
+      or removed meanwhile, as a cmap walk does, but see every node that
+      stays;
+    - ``bind`` may be called from any thread;
+    - under a finer scope, inserts and removes under different locks may
+      run at the same time: whatever they share beyond their own map (a
+      registry of maps, a count) must stay whole, and a table whose
+      ``bind`` creates maps must make it safe beside them (the model holds
+      the zone's lock and ``ct_lock`` around such a ``bind`` under the
+      zone scope, ``ct_lock`` under the others).
+
+    What stays global under a finer scope (the model's slots, expiration
+    lists, counts and limits) is the model's business:
+    :mod:`ctbench.model.shared`.  A table that declares only ``global``
+    (the default when ``lock_scopes`` is absent) needs nothing more than
+    the guarantees above.
 
     A table may also offer ``bind_reader(zone)``: a one-argument lookup that
     answers MISS for an absent key and takes no lock, for the threads'
@@ -177,13 +231,24 @@ def reader_of(table: ConnTable, zone: int) -> Reader:
 _CHANGED: Final = (RuntimeError, ValueError)
 
 
+def _exactly(values: Iterator[int], count: int) -> Values:
+    """``count`` values as an array, or ValueError if there are more or
+    fewer: np.fromiter with a count drops the extra ones silently, and a
+    node another thread added after the count was taken may come before
+    one that stays."""
+    out = np.fromiter(values, np.int64, count)
+    if next(values, None) is not None:
+        raise ValueError("the maps grew during the walk")
+    return out
+
+
 def values_of(mapping: Mapping[ConnKey, int]) -> Values:
     """A dict's values as an array: one C-level pass over its nodes.  If
     another thread changes the dict meanwhile, a copy is walked instead
     (``dict.copy`` holds the dict's lock): like a cmap walk, it sees the map
     as it was at one moment."""
     try:
-        return np.fromiter(mapping.values(), np.int64, len(mapping))
+        return _exactly(iter(mapping.values()), len(mapping))
     except _CHANGED:
         snapshot = dict(mapping)
         return np.fromiter(snapshot.values(), np.int64, len(snapshot))
@@ -196,10 +261,27 @@ def values_of_all(mappings: Iterable[Mapping[ConnKey, int]]) -> Values:
     total = sum(map(len, maps))
     values = chain.from_iterable(m.values() for m in maps)
     try:
-        return np.fromiter(values, np.int64, total)
+        return _exactly(values, total)
     except _CHANGED:
         parts = [values_of(m) for m in maps]
         return np.concatenate(parts) if parts else np.empty(0, np.int64)
+
+
+def items_of_all(
+    mappings: Iterable[Mapping[ConnKey, int]],
+) -> list[tuple[ConnKey, int]]:
+    """The nodes of several dicts, each taken in one C-level pass (a copy
+    of the dict if another thread changes it meanwhile, as
+    :func:`values_of`): a Python loop over a dict another thread changes
+    raises "dictionary changed size during iteration"."""
+    out: list[tuple[ConnKey, int]] = []
+    for m in mappings:
+        try:
+            part = list(m.items())
+        except _CHANGED:
+            part = list(dict(m).items())
+        out += part
+    return out
 
 
 @dataclass(frozen=True)
@@ -319,8 +401,9 @@ def load_backend(name: str) -> type[ConnTable]:
 def check_options(
     backend: str, options: Mapping[str, str], known: Iterable[str]
 ) -> None:
-    """Refuse any option not in ``known``, naming the ones that exist."""
-    known = sorted(known)
+    """Refuse any option not in ``known``, naming the ones that exist
+    (``lock``, which every backend takes, among them)."""
+    known = sorted({*known, LOCK_OPTION})
     for key in sorted(options):
         if key not in known:
             accepted = ", ".join(known) if known else "none"
@@ -351,20 +434,57 @@ def int_option(
     return value
 
 
+def lock_scopes_of(factory: object) -> tuple[str, ...]:
+    """The lock scopes a table class (or table) supports: its
+    ``lock_scopes``, or only the global lock when it declares none."""
+    return tuple(getattr(factory, "lock_scopes", (GLOBAL_LOCK,)))
+
+
+def lock_scope_of(table: object) -> str:
+    """The lock scope a table was built with (global unless it says)."""
+    return str(getattr(table, "lock_scope", GLOBAL_LOCK))
+
+
+def check_lock_scope(factory: object, scope: str) -> str:
+    """``scope`` if the table class supports it, else a one-line
+    BackendError naming the ones it does."""
+    supported = lock_scopes_of(factory)
+    if scope not in supported:
+        name = getattr(factory, "name", type(factory).__name__)
+        listed = ", ".join(f"lock={s}" for s in supported)
+        only = " only" if len(supported) == 1 else ""
+        raise BackendError(
+            f"backend {name!r}: lock={scope} is not supported "
+            f"({name} supports {listed}{only})"
+        )
+    return scope
+
+
+def lock_options(scope: str) -> Options:
+    """The ``lock`` entry of a table's effective options: none for the
+    global lock (see the module docstring)."""
+    return {} if scope == GLOBAL_LOCK else {LOCK_OPTION: scope}
+
+
 def backend_kwargs(spec: BackendSpec) -> tuple[type[ConnTable], dict[str, Any]]:
     """The backend class and its validated constructor arguments.
 
     Lets a caller check every spec before doing any work with the first one.
+    ``lock`` is checked here, against the class's ``lock_scopes``, and
+    passed as ``lock_scope`` when it is finer than global.
     """
     factory = load_backend(spec.name)
     parse_options = getattr(factory, "parse_options", None)
+    options = dict(spec.options)
+    scope = options.pop(LOCK_OPTION, GLOBAL_LOCK)
     try:
+        check_lock_scope(factory, scope)
         if parse_options is not None:
-            kwargs = parse_options(dict(spec.options))
-        elif spec.options:
+            kwargs = dict(parse_options(options))
+        elif options:
             raise BackendError(
-                f"backend {spec.name!r} takes no options "
-                f"(got {', '.join(sorted(spec.options))})"
+                f"backend {spec.name!r} takes no options but lock "
+                f"(got {', '.join(sorted(options))})"
             )
         else:
             kwargs = {}
@@ -372,7 +492,20 @@ def backend_kwargs(spec: BackendSpec) -> tuple[type[ConnTable], dict[str, Any]]:
         raise
     except (TypeError, ValueError) as exc:
         raise BackendError(f"backend {spec.label!r}: {exc}") from exc
-    return factory, dict(kwargs)
+    if scope != GLOBAL_LOCK:
+        kwargs["lock_scope"] = scope
+    return factory, kwargs
+
+
+def effective_options(spec: BackendSpec, table: object) -> Options:
+    """What a result records of the table it ran: the spec's options, the
+    table's own (defaults included) over them, and ``lock`` only when
+    finer than global."""
+    options: Options = {k: v for k, v in spec.options.items() if k != LOCK_OPTION}
+    options.update(getattr(table, "options", {}))
+    options.pop(LOCK_OPTION, None)
+    options.update(lock_options(lock_scope_of(table)))
+    return options
 
 
 def create_table(spec: BackendSpec) -> ConnTable:
@@ -387,7 +520,10 @@ def create_table(spec: BackendSpec) -> ConnTable:
 
 
 def describe(name: str) -> str:
+    """The backend's description and the lock scopes it supports."""
     try:
-        return str(load_backend(name).description)
+        factory = load_backend(name)
     except BackendError as exc:
         return f"(unavailable: {exc})"
+    scopes = "|".join(lock_scopes_of(factory))
+    return f"{factory.description}; lock={scopes}"

@@ -10,6 +10,8 @@ from typing import ClassVar, Final
 import numpy as np
 
 from ctbench.backends import (
+    GLOBAL_LOCK,
+    ZONE_LOCK,
     Insert,
     Lookup,
     NodeMap,
@@ -17,6 +19,9 @@ from ctbench.backends import (
     Reader,
     Remove,
     Values,
+    check_lock_scope,
+    items_of_all,
+    lock_options,
     values_of,
     values_of_all,
 )
@@ -60,7 +65,13 @@ class LazyPerZoneTable:
         "dropped when it empties; a zone flush visits only that zone"
     )
 
-    def __init__(self) -> None:
+    # Under a lock per zone, writes of different zones meet only on _live
+    # and _bound, one key each: a dict's (and WeakValueDictionary's) item
+    # assignment and pop are atomic.  bind() runs under the zone's lock.
+    lock_scopes: ClassVar[tuple[str, ...]] = (GLOBAL_LOCK, ZONE_LOCK)
+
+    def __init__(self, lock_scope: str = GLOBAL_LOCK) -> None:
+        self.lock_scope = check_lock_scope(type(self), lock_scope)
         self._live: dict[int, ZoneMap] = {}
         self._bound: weakref.WeakValueDictionary[int, ZoneMap] = (
             weakref.WeakValueDictionary()
@@ -68,7 +79,7 @@ class LazyPerZoneTable:
 
     @property
     def options(self) -> Options:
-        return {}
+        return lock_options(self.lock_scope)
 
     def bind(self, zone: int) -> tuple[Lookup, Insert, Remove]:
         live = self._live
@@ -106,17 +117,22 @@ class LazyPerZoneTable:
         m = self._live.get(zone)
         return values_of(m) if m is not None else _NO_VALUES
 
+    def _live_maps(self) -> list[ZoneMap]:
+        """The live maps, taken in one C-level pass: another thread may
+        register or drop a zone's map meanwhile."""
+        return list(self._live.values())
+
     def values(self) -> Values:
-        return values_of_all(self._live.values())
+        return values_of_all(self._live_maps())
 
     def items(self) -> Iterable[tuple[ConnKey, int]]:
-        return [item for m in self._live.values() for item in m.items()]
+        return items_of_all(self._live_maps())
 
     def zones_in_use(self) -> int:
         return len(self._live)
 
     def __len__(self) -> int:
-        return sum(map(len, self._live.values()))
+        return sum(map(len, self._live_maps()))
 
     def container_bytes(self) -> int:
-        return sys.getsizeof(self._live) + sum(map(sys.getsizeof, self._live.values()))
+        return sys.getsizeof(self._live) + sum(map(sys.getsizeof, self._live_maps()))

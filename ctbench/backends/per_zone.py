@@ -9,6 +9,8 @@ from typing import ClassVar, Final
 import numpy as np
 
 from ctbench.backends import (
+    GLOBAL_LOCK,
+    ZONE_LOCK,
     Insert,
     Lookup,
     NodeMap,
@@ -16,6 +18,9 @@ from ctbench.backends import (
     Reader,
     Remove,
     Values,
+    check_lock_scope,
+    items_of_all,
+    lock_options,
     values_of,
     values_of_all,
 )
@@ -40,8 +45,11 @@ class PerZoneTable:
     )
     # bind() only hands out existing maps: no lock needed around it.
     bind_creates: ClassVar[bool] = False
+    # A zone's writes touch only its own map.
+    lock_scopes: ClassVar[tuple[str, ...]] = (GLOBAL_LOCK, ZONE_LOCK)
 
-    def __init__(self) -> None:
+    def __init__(self, lock_scope: str = GLOBAL_LOCK) -> None:
+        self.lock_scope = check_lock_scope(type(self), lock_scope)
         self._maps: list[dict[ConnKey, int]] = [{} for _ in range(N_ZONES)]
 
     def share(self) -> None:
@@ -49,7 +57,7 @@ class PerZoneTable:
 
     @property
     def options(self) -> Options:
-        return {}
+        return lock_options(self.lock_scope)
 
     def bind(self, zone: int) -> tuple[Lookup, Insert, Remove]:
         m = self._maps[zone]
@@ -66,7 +74,7 @@ class PerZoneTable:
         return values_of_all(self._maps)
 
     def items(self) -> Iterable[tuple[ConnKey, int]]:
-        return [item for m in self._maps if m for item in m.items()]
+        return items_of_all(m for m in self._maps if m)
 
     def __len__(self) -> int:
         return sum(map(len, self._maps))

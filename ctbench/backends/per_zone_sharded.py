@@ -7,12 +7,19 @@ from collections.abc import Iterable
 from typing import Any, ClassVar, Final
 
 from ctbench.backends import (
+    GLOBAL_LOCK,
+    SHARD_LOCK,
+    ZONE_LOCK,
     Insert,
     Lookup,
     Options,
     Reader,
     Remove,
+    Shard,
     Values,
+    check_lock_scope,
+    items_of_all,
+    lock_options,
     values_of_all,
 )
 from ctbench.backends.sharded import (
@@ -20,6 +27,7 @@ from ctbench.backends.sharded import (
     check_shards,
     new_shards,
     parse_shards,
+    shard_numbers,
     shard_ops,
     shard_reader,
     share_shards,
@@ -47,19 +55,26 @@ class PerZoneShardedTable:
         "only that zone"
     )
 
+    # A zone's shard list is made in bind() with one atomic setdefault,
+    # and inserts and removes touch only their shard: any scope holds.
+    lock_scopes: ClassVar[tuple[str, ...]] = (GLOBAL_LOCK, ZONE_LOCK, SHARD_LOCK)
+
     @classmethod
     def parse_options(cls, options: dict[str, str]) -> dict[str, Any]:
         return {"shards": parse_shards(cls.name, options, DEFAULT_SHARDS)}
 
-    def __init__(self, shards: int = DEFAULT_SHARDS) -> None:
+    def __init__(
+        self, shards: int = DEFAULT_SHARDS, lock_scope: str = GLOBAL_LOCK
+    ) -> None:
         check_shards(shards)
+        self.lock_scope = check_lock_scope(type(self), lock_scope)
         self._n_shards = shards
         self._zones: dict[int, Shards] = {}
         self._shared = False
 
     @property
     def options(self) -> Options:
-        return {"shards": self._n_shards}
+        return {"shards": self._n_shards, **lock_options(self.lock_scope)}
 
     def share(self) -> None:
         self._shared = True
@@ -72,6 +87,10 @@ class PerZoneShardedTable:
     def bind_reader(self, zone: int) -> Reader:
         return shard_reader(self._shards_of(zone))
 
+    def bind_shard(self, zone: int) -> Shard:
+        # Each zone's shards are numbered apart from every other zone's.
+        return shard_numbers(self._n_shards, zone * self._n_shards)
+
     def _shards_of(self, zone: int) -> Shards:
         # setdefault, not get-then-set: two threads binding a new zone at
         # once must get the same shards (it is atomic on a dict).
@@ -82,25 +101,25 @@ class PerZoneShardedTable:
             )
         return shards
 
+    def _all_shards(self) -> list[Shards]:
+        """Every zone's shards, taken in one C-level pass: another thread
+        may bind a new zone meanwhile."""
+        return list(self._zones.values())
+
     def zone_values(self, zone: int) -> Values:
         return values_of_all(self._zones.get(zone, ()))
 
     def values(self) -> Values:
-        return values_of_all(s for shards in self._zones.values() for s in shards)
+        return values_of_all(s for shards in self._all_shards() for s in shards)
 
     def items(self) -> Iterable[tuple[ConnKey, int]]:
-        return [
-            item
-            for shards in self._zones.values()
-            for shard in shards
-            for item in shard.items()
-        ]
+        return items_of_all(s for shards in self._all_shards() for s in shards)
 
     def __len__(self) -> int:
-        return sum(len(shard) for shards in self._zones.values() for shard in shards)
+        return sum(len(s) for shards in self._all_shards() for s in shards)
 
     def container_bytes(self) -> int:
         return sys.getsizeof(self._zones) + sum(
             sys.getsizeof(shards) + sum(map(sys.getsizeof, shards))
-            for shards in self._zones.values()
+            for shards in self._all_shards()
         )

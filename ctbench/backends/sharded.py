@@ -7,15 +7,21 @@ from collections.abc import Iterable
 from typing import Any, ClassVar, Final
 
 from ctbench.backends import (
+    GLOBAL_LOCK,
+    SHARD_LOCK,
     Insert,
     Lookup,
     NodeMap,
     Options,
     Reader,
     Remove,
+    Shard,
     Values,
+    check_lock_scope,
     check_options,
     int_option,
+    items_of_all,
+    lock_options,
     values_of_all,
 )
 from ctbench.keys import ConnKey
@@ -60,6 +66,16 @@ def shard_reader(shards: Shards) -> Reader:
     return read
 
 
+def shard_numbers(n: int, first: int = 0) -> Shard:
+    """The number of the shard :func:`shard_ops` puts a key in, counted
+    from ``first`` (ConnTable.bind_shard: a per-shard lock's number)."""
+
+    def shard(key: ConnKey) -> int:
+        return first + hash(key) % n
+
+    return shard
+
+
 def new_shards(n: int, shared: bool = False) -> Shards:
     """``n`` empty shards: NodeMaps when threads share the table (their
     subscript is the reader), plain dicts otherwise (ConnTable.share)."""
@@ -98,20 +114,27 @@ class ShardedTable:
     )
     # bind() only hands out existing maps: no lock needed around it.
     bind_creates: ClassVar[bool] = False
+    # Every zone's keys share the shards: a zone's lock would not keep two
+    # zones from writing one shard.
+    lock_scopes: ClassVar[tuple[str, ...]] = (GLOBAL_LOCK, SHARD_LOCK)
 
     @classmethod
     def parse_options(cls, options: dict[str, str]) -> dict[str, Any]:
         return {"shards": parse_shards(cls.name, options, DEFAULT_SHARDS)}
 
-    def __init__(self, shards: int = DEFAULT_SHARDS) -> None:
+    def __init__(
+        self, shards: int = DEFAULT_SHARDS, lock_scope: str = GLOBAL_LOCK
+    ) -> None:
         check_shards(shards)
+        self.lock_scope = check_lock_scope(type(self), lock_scope)
         self._shards = new_shards(shards)
         self._ops = shard_ops(self._shards)
         self._reader = shard_reader(self._shards)
+        self._shard = shard_numbers(shards)
 
     @property
     def options(self) -> Options:
-        return {"shards": len(self._shards)}
+        return {"shards": len(self._shards), **lock_options(self.lock_scope)}
 
     def share(self) -> None:
         share_shards(self._shards)
@@ -122,6 +145,9 @@ class ShardedTable:
     def bind_reader(self, zone: int) -> Reader:
         return self._reader
 
+    def bind_shard(self, zone: int) -> Shard:
+        return self._shard
+
     def zone_values(self, zone: int) -> Values:
         return values_of_all(self._shards)
 
@@ -129,7 +155,7 @@ class ShardedTable:
         return values_of_all(self._shards)
 
     def items(self) -> Iterable[tuple[ConnKey, int]]:
-        return [item for shard in self._shards for item in shard.items()]
+        return items_of_all(self._shards)
 
     def __len__(self) -> int:
         return sum(map(len, self._shards))

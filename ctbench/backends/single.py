@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from typing import ClassVar
 
 from ctbench.backends import (
+    GLOBAL_LOCK,
     Insert,
     Lookup,
     NodeMap,
@@ -33,6 +34,8 @@ class SingleMapTable:
     )
     # bind() only hands out existing maps: no lock needed around it.
     bind_creates: ClassVar[bool] = False
+    # One map: a finer lock than ct_lock would still be one lock.
+    lock_scopes: ClassVar[tuple[str, ...]] = (GLOBAL_LOCK,)
 
     def __init__(self) -> None:
         self._map: dict[ConnKey, int] = {}

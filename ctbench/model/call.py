@@ -17,7 +17,7 @@ from collections.abc import Callable
 from ctbench.backends import ConnTable, Reader
 from ctbench.model.columns import Columns, IntColumn
 from ctbench.model.records import Counters, Limits, NatAction
-from ctbench.model.shared import ThreadContext, ZoneOps
+from ctbench.model.shared import Scope, ThreadContext, ZoneOps
 
 
 class Call:
@@ -42,6 +42,7 @@ class Call:
         "release",
         "ctx",
         "read",
+        "scope",
     )
 
     def __init__(
@@ -72,14 +73,22 @@ class Call:
         self.release: tuple[Callable[[], None], ...] = ()
         self.ctx: ThreadContext | None = None
         self.read: Reader | None = None  # a shared model's lock-free lookup
+        # A shared model's finer lock scope; None: ct_lock guards the maps.
+        self.scope: Scope | None = None
 
     @classmethod
     def for_thread(
-        cls, ops: ZoneOps, limits: Limits, zone: int, ctx: ThreadContext
+        cls,
+        ops: ZoneOps,
+        limits: Limits,
+        zone: int,
+        ctx: ThreadContext,
+        scope: Scope | None,
     ) -> Call:
         """A thread's Call for ``zone`` on a shared model, kept and reused for
         each of its executes there: its lookup is the table's lock-free
-        reader, its columns and counts are the thread's own."""
+        reader, its columns and counts are the thread's own, and ``scope``
+        the locks of a finer scope than ct_lock (None for ct_lock)."""
         call = cls.__new__(cls)
         call.zone = zone
         call.commit = False
@@ -105,4 +114,5 @@ class Call:
         call.release = ctx.release
         call.ctx = ctx
         call.read = read
+        call.scope = scope
         return call

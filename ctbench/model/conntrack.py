@@ -38,13 +38,24 @@ from __future__ import annotations
 import threading
 from collections import deque
 from collections.abc import Iterable, Sequence
+from contextlib import nullcontext
 from itertools import chain
 from time import perf_counter_ns
 from typing import Final
 
 import numpy as np
 
-from ctbench.backends import MISS, ConnTable, Remove, Values, reader_of
+from ctbench.backends import (
+    MISS,
+    SHARD_LOCK,
+    ZONE_LOCK,
+    BackendError,
+    ConnTable,
+    Remove,
+    Values,
+    lock_scope_of,
+    reader_of,
+)
 from ctbench.keys import ConnKey, key_proto, reverse_key, zone_suffix
 from ctbench.model import bulk, tcp
 from ctbench.model.call import Call
@@ -62,8 +73,12 @@ from ctbench.model.shared import (
     N_CONN_LOCKS,
     SLOT_BLOCK,
     Grace,
+    LockMap,
+    Scope,
+    ShardScope,
     ThreadContext,
     ZoneOps,
+    ZoneScope,
 )
 from ctbench.model.states import (
     EST,
@@ -125,13 +140,16 @@ def shared_slots(connections: int, threads: int) -> int:
 
 class _Shared:
     """What a thread-safe model adds: the striped conn->lock, the threads'
-    contexts, the grace period, and whether lock waits are timed."""
+    contexts, the grace period, whether lock waits are timed, and the
+    table's lock scope with its locks (ctbench.model.shared)."""
 
-    def __init__(self) -> None:
+    def __init__(self, scope: str) -> None:
         self.conn_locks = tuple(threading.Lock() for _ in range(N_CONN_LOCKS))
         self.grace = Grace()
         self.local = threading.local()
         self.timed = False
+        self.scope = scope
+        self.scope_locks = LockMap()
 
 
 class Conntrack:
@@ -142,9 +160,13 @@ class Conntrack:
     connection's update holds its ``conn->lock``; creating a connection
     takes :attr:`lock` (``ct_lock``) and looks the key up again under it;
     removing one, from an execute, a flush or a sweep, takes it once per
-    connection.  Every frame goes through the per-frame path, each thread
-    with its own views, counts and slots; the columns are allocated once,
-    ``capacity`` slots (:func:`shared_slots`).  Single-threaded scenarios
+    connection.  A table built with a finer lock scope (its
+    ``lock_scope``, the backend option ``lock``) has the zone's or the
+    map's lock taken there instead, and ``ct_lock`` only briefly, for what
+    stays global (:attr:`lock_scope`).  Every frame goes through the
+    per-frame path, each thread with its own views, counts and slots; the
+    columns are allocated once, ``capacity`` slots (:func:`shared_slots`).
+    Single-threaded scenarios
     leave it off: no other thread can contend, and an uncontended lock
     costs about 130 ns in CPython against about 20 ns in C, which would
     distort the per-connection cost.
@@ -161,6 +183,9 @@ class Conntrack:
     ) -> None:
         self.table = table
         self.thread_safe = thread_safe
+        # The lock that guards changes to a map when threads share the
+        # model: the table's (ctbench.backends.LOCK_SCOPES).
+        self.lock_scope = lock_scope_of(table)
         # False: trust every L4 checksum, as OVS does for a packet whose NIC
         # has verified it (ovstest sets no such flag: True).
         self.verify_l4 = verify_l4
@@ -173,7 +198,14 @@ class Conntrack:
             if share is not None:
                 share()
             self.columns = Columns(capacity or DEFAULT_SHARED_SLOTS)
-            self._shared = _Shared()
+            if self.lock_scope == SHARD_LOCK and not callable(
+                getattr(table, "bind_shard", None)
+            ):
+                raise BackendError(
+                    f"backend {getattr(table, 'name', '?')!r} has lock=shard "
+                    "but no bind_shard() method"
+                )
+            self._shared = _Shared(self.lock_scope)
         else:
             self.columns = Columns()
         self.n_conns = 0
@@ -266,14 +298,16 @@ class Conntrack:
         return ctx
 
     def time_lock_waits(self, on: bool = True) -> None:
-        """Count the time threads wait for ``ct_lock`` (two clock reads each
-        time it is taken; off by default).  Set it before the threads start."""
+        """Count the time threads wait for the locks a creation or a removal
+        takes: ``ct_lock``, and under a finer scope the zone's or the maps'
+        locks (two clock reads each time one is taken; off by default).
+        Set it before the threads start."""
         assert self._shared is not None, "only a thread-safe model is shared"
         self._shared.timed = on
 
     @property
     def lock_wait_ns(self) -> int:
-        """Nanoseconds every thread waited for ``ct_lock``, when timed."""
+        """Nanoseconds every thread waited for those locks, when timed."""
         if self._shared is None:
             return 0
         return sum(c.lock_wait_ns for c in self._shared.grace.contexts)
@@ -290,28 +324,43 @@ class Conntrack:
         call = ctx.calls.get(zone)
         if not isinstance(call, Call):
             table = self.table
+            shared = self._shared
+            assert shared is not None
+            scope: Scope | None = None
+            if shared.scope == ZONE_LOCK:
+                scope = ZoneScope(shared.scope_locks[zone])
+            elif shared.scope == SHARD_LOCK:
+                scope = ShardScope(table.bind_shard(zone), shared.scope_locks)  # type: ignore[attr-defined]
             if getattr(table, "bind_creates", True):
                 # A table may create a zone's maps in bind(): two threads
-                # must not each make their own.
-                with self.lock:
+                # must not each make their own, nor one while a removal
+                # under the zone's lock drops them.
+                zone_lock = (
+                    shared.scope_locks[zone]
+                    if shared.scope == ZONE_LOCK
+                    else nullcontext()
+                )
+                with zone_lock, self.lock:
                     ops = ZoneOps(*table.bind(zone), reader_of(table, zone))
             else:
                 ops = ZoneOps(*table.bind(zone), reader_of(table, zone))
-            call = Call.for_thread(ops, self.limits, zone, ctx)
+            call = Call.for_thread(ops, self.limits, zone, ctx, scope)
             ctx.calls[zone] = call
         call.commit = commit
         call.now = now
         call.nat = nat
         return call
 
-    def _lock_ct(self, ctx: ThreadContext | None) -> None:
-        """Take ``ct_lock``, timing the wait when asked to."""
+    @staticmethod
+    def _acquire(lock: threading.Lock, ctx: ThreadContext | None) -> None:
+        """Take ``lock`` (``ct_lock`` or a map's), timing the wait when
+        asked to."""
         if ctx is not None and ctx.timed:
             start = perf_counter_ns()
-            self.lock.acquire()
+            lock.acquire()
             ctx.lock_wait_ns += perf_counter_ns() - start
         else:
-            self.lock.acquire()
+            lock.acquire()
 
     def _execute_shared(
         self,
@@ -553,9 +602,12 @@ class Conntrack:
             return INVALID
         if call.commit:
             if call.take_lock:
+                if call.scope is not None:
+                    self._create_scoped(call, call.scope, key, proto, segment)
+                    return NEW
                 # OVS takes ct_lock here, only to create: look again under it,
                 # since another thread may have created the connection.
-                self._lock_ct(call.ctx)
+                self._acquire(self.lock, call.ctx)
                 try:
                     if not self._exists(call, key):
                         self._create(call, key, proto, segment)
@@ -677,6 +729,93 @@ class Conntrack:
             self._zone_counts[call.zone] = self._zone_counts.get(call.zone, 0) + 1
         counts.created += 1
 
+    def _create_scoped(
+        self,
+        call: Call,
+        scope: Scope,
+        key: ConnKey,
+        proto: int,
+        segment: Segment | None,
+    ) -> None:
+        """process_one()'s creation under a finer lock scope: the locks of
+        the maps it reads and changes instead of ``ct_lock``, the second
+        lookup under them, then :meth:`_create_beside`."""
+        nat = call.nat
+        nat_key = None if nat is None else nat.reverse_key(key)
+        locks = scope.for_create(key, nat_key)
+        ctx = call.ctx
+        for lock in locks:
+            self._acquire(lock, ctx)
+        try:
+            if not self._exists(call, key):
+                self._create_beside(call, key, proto, segment, nat_key)
+        finally:
+            for lock in locks:
+                lock.release()
+
+    def _create_beside(
+        self,
+        call: Call,
+        key: ConnKey,
+        proto: int,
+        segment: Segment | None,
+        rev_key: ConnKey | None,
+    ) -> None:
+        """:meth:`_create` with the maps' locks held and ``ct_lock`` taken
+        only for what stays global: the limits checked and counted, a slot,
+        an expiration list (ctbench.model.shared).  The same refusals in
+        the same order.  Written out again, not shared with _create: a call
+        per creation is what the single-threaded path saves."""
+        counts = call.counts
+        nat_refused = rev_key is not None and (
+            rev_key == key or self._nat_taken(call, rev_key)
+        )
+        zone = call.zone
+        zone_limit = call.zone_limit
+        ctx = call.ctx
+        assert ctx is not None
+        self._acquire(self.lock, ctx)
+        try:
+            if zone_limit is not None and self._zone_counts.get(zone, 0) >= zone_limit:
+                counts.refused_zone += 1
+                return
+            conn_limit = self.limits.conn_limit
+            if conn_limit and self.n_conns >= conn_limit:
+                counts.refused_full += 1
+                return
+            if nat_refused:
+                counts.refused_nat += 1
+                return
+            handle = self._take_slot(ctx)
+            exp_list = self._next_list
+            self._next_list = (exp_list + 1) % N_EXP_LISTS
+            self.n_conns += 1
+            if zone_limit is not None:
+                self._zone_counts[zone] = self._zone_counts.get(zone, 0) + 1
+            if rev_key is not None:
+                self.n_nat += 1
+        finally:
+            self.lock.release()
+        # The slot is this thread's until its key node is in the table.
+        cols = self.columns
+        call.state[handle] = UDP_FIRST  # every protocol's first state is 0
+        if proto == IPPROTO_TCP:
+            self._tcp[handle] = tcp.new_peers(segment or _flags_only(TCP_SYN))
+        call.expiration[handle] = call.now + TIMEOUTS_MS[proto][0]
+        cols.zone[handle] = zone
+        cols.proto[handle] = proto
+        cols.keys[handle] = key
+        if rev_key is not None:
+            call.nat_flags[handle] = 1
+            cols.rev_keys[handle] = rev_key
+        else:
+            call.nat_flags[handle] = 0
+        cols.exp_list[handle] = exp_list
+        call.put(key, handle)
+        if rev_key is not None:
+            call.put(rev_key, ~handle)
+        counts.created += 1
+
     def commit_created(self, call: Call, handles: Handles, views: ColumnViews) -> None:
         """Count ``handles`` as connections ``call`` created, in this order:
         the bulk path's new connections, their columns set and their nodes
@@ -717,36 +856,76 @@ class Conntrack:
         )
 
     def _clean_one(self, call: Call, handle: int) -> None:
-        """conn_clean() from an execute.  Shared: under ``ct_lock``, and only
-        if the handle still holds the connection that was found (OVS's
-        ``reclaimed`` flag), however many threads saw it expire."""
+        """conn_clean() from an execute.  Shared: under ``ct_lock`` (or the
+        maps' locks of a finer scope), and only if the handle still holds
+        the connection that was found (OVS's ``reclaimed`` flag), however
+        many threads saw it expire."""
         if call.ctx is None:
             self._remove_one(handle, call.remove, call.counts)
             return
-        self._clean_shared(handle, self.columns.keys[handle], call.remove, call.ctx)
+        self._clean_shared(call, handle, self.columns.keys[handle])
 
-    def _clean_shared(
-        self,
-        handle: int,
-        key: object,
-        remove: Remove,
-        ctx: ThreadContext,
-    ) -> bool:
+    def _clean_shared(self, call: Call, handle: int, key: object) -> bool:
         """conn_clean() on a shared model: ``ct_lock`` taken and released for
         this one connection, unless another thread cleaned it first (OVS's
         ``reclaimed`` flag).  Its slot then waits out the grace period."""
-        self._lock_ct(ctx)
+        if call.scope is not None:
+            return self._clean_scoped(call, call.scope, handle, key)
+        ctx = call.ctx
+        assert ctx is not None
+        self._acquire(self.lock, ctx)
         try:
             cols = self.columns
             if cols.exp_list[handle] == FREE or cols.keys[handle] is not key:
                 return False
-            self._unlink_one(handle, remove, ctx.counts)
+            self._unlink_one(handle, call.remove, ctx.counts)
             cols.exp_list[handle] = FREE
             assert self._shared is not None
             self._shared.grace.retire([handle])
             return True
         finally:
             self.lock.release()
+
+    def _clean_scoped(self, call: Call, scope: Scope, handle: int, key: object) -> bool:
+        """:meth:`_clean_shared` under a finer lock scope: the maps' locks
+        for the nodes, ``ct_lock`` only for the counts and the slot's grace
+        period (ctbench.model.shared)."""
+        ctx = call.ctx
+        assert ctx is not None and isinstance(key, bytes)
+        cols = self.columns
+        # Read before the locks, to know which to take: the slot cannot be
+        # reused while this thread is active (Grace), and a connection
+        # cleaned meanwhile is found FREE under them.
+        nat_key = cols.rev_keys.get(handle) if cols.nat[handle] else None
+        locks = scope.for_clean(key, nat_key)
+        for lock in locks:
+            self._acquire(lock, ctx)
+        try:
+            if cols.exp_list[handle] == FREE or cols.keys[handle] is not key:
+                return False
+            remove = call.remove
+            remove(key)
+            nat = cols.nat[handle]
+            if nat:
+                remove(cols.rev_keys.pop(handle))
+            cols.exp_list[handle] = FREE
+            zone = cols.zone[handle]
+            self._acquire(self.lock, ctx)
+            try:
+                if nat:
+                    self.n_nat -= 1
+                self.n_conns -= 1
+                if self.limits.for_zone(zone) is not None:
+                    self._zone_counts[zone] -= 1
+                assert self._shared is not None
+                self._shared.grace.retire([handle])
+            finally:
+                self.lock.release()
+            ctx.counts.removed += 1
+            return True
+        finally:
+            for lock in locks:
+                lock.release()
 
     def _remove_one(self, handle: int, remove: Remove, counts: Counters) -> None:
         self._unlink_one(handle, remove, counts)
@@ -881,8 +1060,8 @@ class Conntrack:
         zones = cols.zone
         removed = 0
         for handle in handles.tolist():
-            remove = self._thread_call(ctx, zones[handle], False, 0, None).remove
-            removed += self._clean_shared(handle, keys[handle], remove, ctx)
+            call = self._thread_call(ctx, zones[handle], False, 0, None)
+            removed += self._clean_shared(call, handle, keys[handle])
         return removed
 
     def _remove_flushed(self, zone: int | None, values: Values) -> FlushResult:

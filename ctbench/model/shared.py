@@ -39,6 +39,36 @@ successor, ``python -m bench.experiments.free_threading_idioms`` on
 block's gain is unconfirmed, its cost is nil).  OVS allocates each
 ``struct conn`` on its own.
 
+Lock scope.  A table may declare a finer lock than ``ct_lock``
+(:class:`ctbench.backends.ConnTable`, the option ``lock``): a lock per zone
+(:class:`ZoneScope`) or per map of a sharded table (:class:`ShardScope`),
+numbered and made on first use (:class:`LockMap`).  The model then takes
+the key's lock wherever OVS takes ``ct_lock`` to change a map: to create
+(with the second lookup under it) and in ``conn_clean()``.  A shard's
+creation holds the locks of its key's map and its reverse key's (and the
+NAT reverse key's), taken in ascending order so that two threads never
+wait for each other's.  What is not a map stays global, under ``ct_lock``
+itself, held only for a few statements inside the map's lock (the maps'
+locks are always taken first):
+
+- slot allocation: a thread's next block of slots, and the grace period's
+  list of removed ones;
+- the 100 expiration lists: ``next_list``, which hands them out
+  round-robin (OVS pushes on a list under ``ct_lock``);
+- the connection count with the table limit, the zone counts with the
+  zone limits, and the NAT count: checked and counted in one step, so no
+  two threads both take the last place (OVS's counts are atomics and its
+  check is under ``ct_lock``);
+- ``bind()`` of a table that creates maps there (under the zone's lock
+  too, with the zone scope).
+
+TCP peers need no lock: each connection's entry in the peers dict is
+written once, by the thread that creates it, before its key node is
+inserted, and a dict's item assignment is atomic.  The columns need none
+either: a slot is its creator's until its node is in the table, and they
+are allocated once.  A model that one thread has to itself takes none of
+these locks, whatever the table's scope.
+
 A removed connection's slot is reused only after a grace period
 (:class:`Grace`): every thread that was inside an execute (or a flush or
 sweep walk) when it was removed has finished it.  A thread that found the
@@ -56,7 +86,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Final
 
-from ctbench.backends import Insert, Lookup, Reader, Remove
+from ctbench.backends import Insert, Lookup, Reader, Remove, Shard
+from ctbench.keys import ConnKey, reverse_key
 from ctbench.model.records import Counters
 
 # conn->lock, striped: handle % N_CONN_LOCKS picks the lock (a power of
@@ -76,6 +107,65 @@ class ZoneOps:
     put: Insert
     remove: Remove
     read: Reader
+
+
+class LockMap(dict[int, threading.Lock]):
+    """The locks of a finer lock scope, by number (a zone, or a map's
+    number from ``ConnTable.bind_shard``), each made when first asked for.
+    A subscript, not ``get``: it takes no lock on the free-threaded build
+    (:class:`ctbench.backends.NodeMap`)."""
+
+    __slots__ = ()
+
+    def __missing__(self, number: int) -> threading.Lock:
+        # setdefault is atomic: two threads asking at once get one lock.
+        return self.setdefault(number, threading.Lock())
+
+
+class ZoneScope:
+    """A lock per zone: one Call's zone's lock for everything it changes."""
+
+    __slots__ = ("_locks",)
+
+    def __init__(self, lock: threading.Lock) -> None:
+        self._locks = [lock]
+
+    def for_create(self, key: ConnKey, nat_key: ConnKey | None) -> list[threading.Lock]:
+        return self._locks
+
+    def for_clean(self, key: ConnKey, nat_key: ConnKey | None) -> list[threading.Lock]:
+        return self._locks
+
+
+class ShardScope:
+    """A lock per map: the locks of the maps a creation or a removal reads
+    or changes, in ascending order."""
+
+    __slots__ = ("_shard", "_locks")
+
+    def __init__(self, shard: Shard, locks: LockMap) -> None:
+        self._shard = shard
+        self._locks = locks
+
+    def for_create(self, key: ConnKey, nat_key: ConnKey | None) -> list[threading.Lock]:
+        """The second lookup reads the key and its reverse (a reply's
+        node); a NAT connection's reverse key is checked both ways too."""
+        shard = self._shard
+        numbers = {shard(key), shard(reverse_key(key))}
+        if nat_key is not None:
+            numbers |= {shard(nat_key), shard(reverse_key(nat_key))}
+        locks = self._locks
+        return [locks[n] for n in sorted(numbers)]
+
+    def for_clean(self, key: ConnKey, nat_key: ConnKey | None) -> list[threading.Lock]:
+        shard = self._shard
+        numbers = {shard(key)} if nat_key is None else {shard(key), shard(nat_key)}
+        locks = self._locks
+        return [locks[n] for n in sorted(numbers)]
+
+
+# A Call's finer lock scope; None for ct_lock.
+Scope = ZoneScope | ShardScope
 
 
 class ThreadContext:
@@ -120,8 +210,8 @@ class ThreadContext:
         self.slots: list[int] = []  # this thread's slots, taken last first
         self.passes = 0  # executes (and walks) finished: quiescent points
         self.active = False  # inside an execute, a flush or a sweep walk
-        # Nanoseconds spent waiting for ct_lock (or a map's lock), counted
-        # only when ``timed``: two clock reads a lock.
+        # Nanoseconds spent waiting for ct_lock and the maps' locks of a
+        # finer scope, counted only when ``timed``: two clock reads a lock.
         self.lock_wait_ns = 0
         self.timed = timed
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Final, Protocol
 
 from ctbench import __version__, environment
-from ctbench.backends import BackendSpec, create_table
+from ctbench.backends import BackendSpec, create_table, effective_options
 from ctbench.errors import CtbenchError
 from ctbench.model import DEFAULT_CONN_LIMIT, Conntrack, Limits
 from ctbench.results import (
@@ -234,7 +234,7 @@ def _run_one(
     interrupted: Callable[[], bool],
 ) -> bool:
     table = create_table(spec)
-    result.options = {**dict(spec.options), **dict(getattr(table, "options", {}))}
+    result.options = effective_options(spec, table)
     config = workload.config
     model = Conntrack(
         table,

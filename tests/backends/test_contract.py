@@ -1,4 +1,5 @@
-"""Every registered backend, driven by hypothesis, must behave like the oracle.
+"""Every registered backend, driven by hypothesis, must behave like the oracle,
+and must stay whole when threads share it.
 
 The test is parametrised over the entry-point registry, so a backend is
 covered by being registered, third-party ones included, plus a few option
@@ -10,9 +11,22 @@ The table's full contents are compared at random steps (a rule) and at the
 end, not after every step: walking per-zone's 65,536 maps after each of
 thousands of steps was most of the suite's time, and a wrong node stays
 wrong until the next comparison finds it.
+
+Under threads (:func:`check_threads`), every backend at every lock scope it
+supports serves a thread-safe model to a few threads at once: each renews
+its own connections and reads others' through the model, while they walk
+the table; what the ConnTable protocol promises when threads share it.
 """
 
 from __future__ import annotations
+
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from types import FrameType
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -26,10 +40,19 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from ctbench.backends import BackendSpec, backend_names, create_table
-from ctbench.keys import key_zone
+import ctbench.backends
+from ctbench.backends import (
+    BackendSpec,
+    ConnTable,
+    backend_names,
+    create_table,
+    load_backend,
+    lock_scopes_of,
+)
+from ctbench.keys import key_zone, reverse_key
 from ctbench.model import BULK_MIN_FRAMES, Conntrack, Limits, NatAction
 from ctbench.model.columns import FREE
+from ctbench.model.states import EST, EST_REPLY, NEW
 from ctbench.packets import (
     TCP_ACK,
     TCP_FIN,
@@ -41,6 +64,7 @@ from ctbench.packets import (
     tcp_frame,
     udp_frame,
 )
+from tests.helpers.free_threading import often_switching
 from tests.helpers.reference_model import ReferenceConntrack
 
 A, B, C = "10.0.0.1", "10.0.0.2", "10.0.0.3"
@@ -278,3 +302,196 @@ def test_thread_safe_model_matches_reference_too() -> None:
             suppress_health_check=[HealthCheck.too_slow],
         ),
     )
+
+
+# -- threads -----------------------------------------------------------------
+
+THREADS = 4
+ROUNDS = 30
+OWN_PORTS = range(100, 106)  # a thread's own connections, renewed each round
+STABLE_PORTS = range(200, 204)  # made before the threads start, never removed
+SCRATCH_PORTS = range(300, 303)  # made and flushed each round
+# Longer than UDP's 60 s first timeout: a round's connections have expired
+# by the next, which cleans and creates them anew.
+ROUND_MS = 100_000
+# The stable connections are only ever seen at this time, so they never
+# expire for the threads, whose clocks stay far below it.
+STABLE_NOW = 10**12
+# The rounds in which a thread walks the whole table (per-zone's 65,536
+# maps make a walk the slowest step).
+WALK_ROUNDS = (3, 17)
+# SwitchInside: a thread gives way every this many lines of table code,
+# in a frame's first TRACED_LINES_PER_FRAME lines.  Chosen by trying broken
+# tables on the GIL build (3.11): the example plugin before it was made
+# thread-safe, per-zone and lazy-per-zone walking their dicts in Python,
+# each failed in at least 7 of 10 runs at 16, and the whole test takes
+# about 1.5 s (3 lines: 10 s; 100: some failed in 0 of 10).
+SWITCH_EVERY_LINES = 16
+TRACED_LINES_PER_FRAME = 1000
+BACKENDS_INIT = ctbench.backends.__file__
+_REPLY_ENDS = Endpoints("10.1.1.2", "10.1.1.1")
+
+
+def _own_zone(tid: int) -> int:
+    return 10 + tid
+
+
+def _scratch_zone(tid: int) -> int:
+    return 20 + tid
+
+
+def _forward(ports: range) -> list[bytes]:
+    return [udp_frame(p, 9) for p in ports]
+
+
+def _replies(ports: range) -> list[bytes]:
+    return [udp_frame(9, p, _REPLY_ENDS) for p in ports]
+
+
+def _expect(got: list[int], state: int, what: str) -> None:
+    assert got == [state] * len(got), f"{what}: {[hex(s) for s in got]}"
+
+
+def _thread_ops(model: Conntrack, tid: int, stable: dict[int, set[bytes]]) -> None:
+    """One thread's rounds: its own connections created (the last round's
+    cleaned first), found by their replies and updated; another thread's
+    stable connections found through the model; a scratch zone filled and
+    flushed; now and then a walk of the whole table beside the others'
+    writes."""
+    own, scratch = _own_zone(tid), _scratch_zone(tid)
+    others = [_own_zone(t) for t in range(THREADS) if t != tid]
+    forward, replies = _forward(OWN_PORTS), _replies(OWN_PORTS)
+    stable_replies = _replies(STABLE_PORTS)
+    scratch_frames = _forward(SCRATCH_PORTS)
+    table = model.table
+    for r in range(ROUNDS):
+        now = (r + 1) * ROUND_MS
+        _expect(model.execute(forward, own, True, now), NEW, "own, created")
+        _expect(model.execute(replies, own, False, now), EST_REPLY, "own, found")
+        _expect(model.execute(forward, own, True, now), EST, "own, updated")
+        other = others[r % len(others)]
+        got = model.execute(stable_replies, other, False, STABLE_NOW)
+        _expect(got, EST_REPLY, f"zone {other}'s stable connections")
+        model.execute(scratch_frames, scratch, True, now)
+        assert model.flush(scratch).removed == len(SCRATCH_PORTS)
+        if r in WALK_ROUNDS:
+            keys = {key for key, _ in table.items()}
+            assert stable[other] <= keys, "a walk missed nodes that stayed"
+            dumped = {entry.key for entry in model.dump(other)}
+            assert stable[other] <= dumped, "a dump missed nodes that stayed"
+            assert len(table.values()) >= len(stable) * len(STABLE_PORTS)
+            assert len(table.zone_values(other)) >= len(STABLE_PORTS)
+            assert len(table) >= len(stable) * len(STABLE_PORTS)
+
+
+class SwitchInside:
+    """A trace function that makes a thread give way every few lines of
+    the table's own Python code (its module, and ctbench.backends').
+
+    Under a GIL, a thread is switched out only every few microseconds at
+    best, so a table whose lookup walks a chain, or whose walk loops over
+    a dict, in Python is seldom caught halfway by another thread's write;
+    giving way there catches it.  C-level dict operations raise no line
+    events: they are atomic under a GIL, and hold the dict's lock on a
+    free-threaded build.  A frame is traced for its first
+    TRACED_LINES_PER_FRAME lines only: a walk of per-zone's 65,536 maps
+    would otherwise take seconds.
+    """
+
+    def __init__(self, table: object) -> None:
+        module = sys.modules[type(table).__module__]
+        backends = Path(BACKENDS_INIT).parent
+        self.files = {str(getattr(module, "__file__", ""))}
+        self.files |= {str(p) for p in backends.glob("*.py")}
+
+    def __call__(self, frame: FrameType, event: str, arg: object) -> Any:
+        if frame.f_code.co_filename not in self.files:
+            return None
+        lines = 0
+
+        def line(frame: FrameType, event: str, arg: object) -> Any:
+            nonlocal lines
+            if event != "line":
+                return line
+            lines += 1
+            if lines % SWITCH_EVERY_LINES == 0:
+                time.sleep(0)
+            if lines >= TRACED_LINES_PER_FRAME:
+                frame.f_trace_lines = False
+            return line
+
+        return line
+
+
+def _run_threads(table: object, target: Callable[[int], None]) -> None:
+    start = threading.Barrier(THREADS)
+    errors: list[BaseException] = []
+
+    def run(tid: int) -> None:
+        try:
+            start.wait()
+            target(tid)
+        except BaseException as exc:  # noqa: BLE001 - handed to the main thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(t,)) for t in range(THREADS)]
+    threading.settrace(SwitchInside(table))
+    try:
+        with often_switching():
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+    finally:
+        threading.settrace(None)
+    if errors:
+        raise errors[0]
+
+
+def check_threads(spec: str) -> None:
+    """Run the threaded contract on the backend ``spec``: a thread-safe
+    model over it, shared by THREADS threads, then the model's invariants."""
+    check_threads_on(create_table(BackendSpec.parse(spec)))
+
+
+def check_threads_on(table: ConnTable) -> None:
+    """:func:`check_threads` on a table already built."""
+    model = Conntrack(table, Limits(), thread_safe=True, capacity=4096)
+    for tid in range(THREADS):
+        model.execute(_forward(STABLE_PORTS), _own_zone(tid), True, STABLE_NOW)
+    stable: dict[int, set[bytes]] = {}
+    for key, _ in model.table.items():
+        stable.setdefault(key_zone(key), set()).add(key)
+    assert [len(stable[_own_zone(t)]) for t in range(THREADS)] == [
+        len(STABLE_PORTS)
+    ] * THREADS
+    _run_threads(table, lambda tid: _thread_ops(model, tid, stable))
+    items = list(model.table.items())
+    conns = THREADS * (len(OWN_PORTS) + len(STABLE_PORTS))
+    assert model.n_conns == len(items) == len(model.table) == conns
+    cols = model.columns
+    forward = dict(items)
+    for key, handle in items:
+        assert handle >= 0 and cols.keys[handle] == key
+        assert cols.exp_list[handle] != FREE
+        assert reverse_key(key) not in forward
+    assert len(cols.live()) == conns
+    counts = model.counters
+    assert counts.created - counts.removed == conns
+    renewed = THREADS * (ROUNDS - 1) * len(OWN_PORTS)
+    flushed = THREADS * ROUNDS * len(SCRATCH_PORTS)
+    assert counts.removed == renewed + flushed
+
+
+def thread_specs(names: list[str]) -> list[str]:
+    """Each backend at each lock scope it supports."""
+    specs = []
+    for name in names:
+        for scope in lock_scopes_of(load_backend(name)):
+            specs.append(name if scope == "global" else f"{name}:lock={scope}")
+    return specs
+
+
+@pytest.mark.parametrize("spec", thread_specs(backend_names()))
+def test_backend_stays_whole_under_threads(spec: str) -> None:
+    check_threads(spec)

@@ -10,6 +10,7 @@ from ctbench.backends import (
     backend_kwargs,
     backend_names,
     create_table,
+    effective_options,
 )
 from ctbench.backends.sharded import MAX_SHARDS, ShardedTable
 
@@ -26,6 +27,14 @@ from ctbench.backends.sharded import MAX_SHARDS, ShardedTable
         ("single", {}),
         ("per-zone", {}),
         ("lazy-per-zone", {}),
+        # The lock scope, recorded only when finer than ct_lock.
+        ("single:lock=global", {}),
+        ("per-zone:lock=global", {}),
+        ("per-zone:lock=zone", {"lock": "zone"}),
+        ("lazy-per-zone:lock=zone", {"lock": "zone"}),
+        ("sharded:lock=shard", {"shards": 64, "lock": "shard"}),
+        ("per-zone-sharded:lock=zone,shards=4", {"shards": 4, "lock": "zone"}),
+        ("per-zone-sharded:lock=shard", {"shards": 8, "lock": "shard"}),
     ],
 )
 def test_table_records_its_effective_options(
@@ -52,11 +61,23 @@ def test_every_backend_exposes_options_as_a_dict(name: str) -> None:
         ("sharded:shards=", "option shards=''"),
         (
             "sharded:buckets=4",
-            "backend 'sharded' has no option 'buckets' (options: shards)",
+            "backend 'sharded' has no option 'buckets' (options: lock, shards)",
         ),
         ("per-zone-sharded:shards=0", "backend 'per-zone-sharded': option shards='0'"),
-        ("per-zone-sharded:x=1", "has no option 'x' (options: shards)"),
-        ("single:shards=4", "backend 'single' takes no options (got shards)"),
+        ("per-zone-sharded:x=1", "has no option 'x' (options: lock, shards)"),
+        ("single:shards=4", "backend 'single' takes no options but lock (got shards)"),
+        (
+            "single:lock=zone",
+            "backend 'single': lock=zone is not supported "
+            "(single supports lock=global only)",
+        ),
+        (
+            "per-zone:lock=shard",
+            "backend 'per-zone': lock=shard is not supported "
+            "(per-zone supports lock=global, lock=zone)",
+        ),
+        ("sharded:lock=zone", "(sharded supports lock=global, lock=shard)"),
+        ("per-zone-sharded:lock=table", "lock=table is not supported"),
         ("lazy-per-zone:shards=4", "backend 'lazy-per-zone' takes no options"),
         (
             "sharded:shards",
@@ -101,3 +122,31 @@ def test_a_repeated_option_is_refused() -> None:
 def test_only_ascii_digits_make_an_integer_option() -> None:
     with pytest.raises(BackendError, match="must be an integer"):
         create_table(BackendSpec.parse("sharded:shards=\u0663"))
+
+
+def test_the_global_lock_names_the_same_table_however_typed() -> None:
+    """``-b per-zone`` and ``-b per-zone:lock=global`` record the same
+    effective options, so results files pair them (and pair with files
+    written before lock scopes existed)."""
+    plain, named = (
+        BackendSpec.parse("per-zone"),
+        BackendSpec.parse("per-zone:lock=global"),
+    )
+    assert effective_options(plain, create_table(plain)) == {}
+    assert effective_options(named, create_table(named)) == {}
+    zone = BackendSpec.parse("per-zone:lock=zone")
+    assert effective_options(zone, create_table(zone)) == {"lock": "zone"}
+
+
+def test_backend_kwargs_passes_a_finer_scope_to_the_constructor() -> None:
+    assert backend_kwargs(BackendSpec.parse("per-zone:lock=zone"))[1] == {
+        "lock_scope": "zone"
+    }
+    assert backend_kwargs(BackendSpec.parse("per-zone:lock=global"))[1] == {}
+    table = create_table(BackendSpec.parse("per-zone-sharded:lock=shard,shards=2"))
+    assert table.lock_scope == "shard"  # type: ignore[attr-defined]
+
+
+def test_constructor_refuses_an_unsupported_scope_too() -> None:
+    with pytest.raises(ValueError, match="sharded supports lock=global, lock=shard"):
+        ShardedTable(lock_scope="zone")

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from ctbench.backends import BackendSpec, backend_names, create_table, registry
-from tests.backends.test_contract import check_contract
+from tests.backends.test_contract import check_contract, check_threads
 from tests.helpers.cli import run_process
 from tests.helpers.paths import ROOT
 
@@ -101,3 +101,11 @@ def test_plugin_takes_options_and_passes_the_contract() -> None:
     }
     # Few buckets: long chains, so collisions are exercised.
     check_contract(f"{NAME}:buckets=2", max_examples=40)
+
+
+@pytest.mark.usefixtures("plugin_on_path")
+def test_plugin_stays_whole_under_threads() -> None:
+    """The example is thread-safe as the ConnTable protocol asks (its
+    README says what that took): readers walk a bucket while a writer
+    replaces it.  Two buckets: every write changes a bucket others read."""
+    check_threads(f"{NAME}:buckets=2")

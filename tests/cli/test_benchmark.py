@@ -25,6 +25,12 @@ SMALL = ["benchmark", "2", "64", "8", "1", "-q"]
         (["x", "10", "32"], "N_THREADS"),
         (["1", "10"], "BATCH_SIZE"),
         (["1", "10", "32", "--backend", "nope"], "unknown backend"),
+        (
+            ["1", "10", "32", "-b", "single:lock=zone"],
+            "backend 'single': lock=zone is not supported "
+            "(single supports lock=global only)",
+        ),
+        (["1", "10", "32", "-b", "per-zone:lock=shard"], "lock=global, lock=zone"),
         (["1", "10", "32", "--conn-limit", "-1"], "--conn-limit"),
         (["1", "10", "32", "--format", "yaml"], "--format"),
     ],

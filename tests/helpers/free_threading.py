@@ -11,6 +11,9 @@ then too.  docs/free-threading.md says how to get such a build, and
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Final
 
 import pytest
@@ -25,3 +28,16 @@ GIL_SKIP_REASON: Final = (
 requires_free_threading: Final = pytest.mark.skipif(
     gil_enabled(), reason=GIL_SKIP_REASON
 )
+
+
+@contextmanager
+def often_switching() -> Iterator[None]:
+    """On a GIL build, switch threads every microsecond, so that threads
+    sharing a model interleave often (a free-threaded build runs them in
+    parallel anyway)."""
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(before)

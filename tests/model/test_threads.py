@@ -12,7 +12,6 @@ its expiration minus its state's timeout is not a multiple of 7.
 from __future__ import annotations
 
 import random
-import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -21,10 +20,12 @@ from typing import Any
 import pytest
 
 from ctbench.backends import BackendSpec, create_table
+from ctbench.keys import reverse_key
 from ctbench.model import Conntrack, Limits, conntrack, shared
 from ctbench.model.columns import FREE
 from ctbench.model.states import UDP_TIMEOUTS_MS
 from ctbench.packets import Endpoints, udp_frame
+from tests.helpers.free_threading import often_switching
 
 THREADS = 4
 OPS = 10_000
@@ -34,20 +35,27 @@ LIMITED_ZONE, ZONE_LIMIT = 3, 6
 CONN_LIMIT = 40
 PORTS = range(1000, 1024)  # few connections per zone: threads meet on them
 BACKENDS = ("single", "per-zone", "sharded", "per-zone-sharded", "lazy-per-zone")
+# The finer lock scopes (ctbench.backends.LOCK_SCOPES), under which writes
+# of different zones, or shards, run at the same time: each scope once, on
+# a plain and on a lazily made table.  sharded:lock=shard, whose shards
+# every zone shares, is test_every_write_holds_its_lock's, and every
+# backend at every scope is the threaded contract test's
+# (tests/backends/test_contract.py).
+FINER_SCOPES = (
+    "per-zone:lock=zone",
+    "lazy-per-zone:lock=zone",
+    "per-zone-sharded:lock=shard",
+)
 
 FORWARD = [udp_frame(p, 9) for p in PORTS]
 REPLY = [udp_frame(9, p, Endpoints("10.1.1.2", "10.1.1.1")) for p in PORTS]
 
 
-@pytest.fixture
-def often_switching() -> Iterator[None]:
+@pytest.fixture(name="often_switching")
+def often_switching_fixture() -> Iterator[None]:
     """On a GIL build, switch threads every microsecond."""
-    before = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
-    try:
+    with often_switching():
         yield
-    finally:
-        sys.setswitchinterval(before)
 
 
 @dataclass
@@ -102,7 +110,10 @@ def operations(
 def run_mix(backend: str, seed: int) -> tuple[Conntrack, int]:
     limits = Limits(conn_limit=CONN_LIMIT, zone_limits={LIMITED_ZONE: ZONE_LIMIT})
     ct = Conntrack(
-        create_table(BackendSpec(backend)), limits, thread_safe=True, capacity=4096
+        create_table(BackendSpec.parse(backend)),
+        limits,
+        thread_safe=True,
+        capacity=4096,
     )
     clock = Clock()
     start = threading.Barrier(THREADS)
@@ -136,6 +147,10 @@ def check_invariants(ct: Conntrack, packets: int) -> None:
         assert cols.exp_list[handle] != FREE
     live = [h for h in range(cols.used) if cols.exp_list[h] != FREE]
     assert sorted(live) == sorted(forward.values())
+    # One connection per flow: a creation's second lookup, under its lock,
+    # also finds the reply direction's connection.
+    both_ways = [key for key in forward if reverse_key(key) in forward]
+    assert both_ways == [], f"{len(both_ways)} flows have a connection each way"
     # conn->lock: state and expiration come from the same update.
     for handle in live:
         timeout = UDP_TIMEOUTS_MS[cols.state[handle]]
@@ -157,7 +172,7 @@ def check_invariants(ct: Conntrack, packets: int) -> None:
     assert counts.refused_zone > 0 and counts.refused_full > 0
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", BACKENDS + FINER_SCOPES)
 @pytest.mark.usefixtures("often_switching")
 def test_threads_keep_the_model_whole(backend: str) -> None:
     ct, packets = run_mix(backend, seed=2026)
@@ -191,68 +206,122 @@ class OwnedLock:
         self.release()
 
 
+class Guard:
+    """The locks of one model, as OwnedLocks, and the writes made without
+    the lock each needs."""
+
+    def __init__(self, ct_lock: OwnedLock) -> None:
+        self.ct_lock = ct_lock
+        self.conn_locks = tuple(OwnedLock() for _ in range(shared.N_CONN_LOCKS))
+        self.scope_locks: dict[int, OwnedLock] = {}
+        self.unguarded: list[str] = []
+
+    def creating(self, me: int) -> bool:
+        """Does thread ``me`` hold a creation's lock: ct_lock, or a lock of
+        the finer scope?"""
+        return self.ct_lock.owner == me or any(
+            lock.owner == me for lock in list(self.scope_locks.values())
+        )
+
+
 class GuardedColumn:
     """A thread's view of a column that records every write made while
-    the thread held neither that connection's ``conn->lock`` nor
-    ``ct_lock``."""
+    the thread held neither that connection's ``conn->lock`` nor a
+    creation's lock."""
 
-    def __init__(
-        self,
-        view: Any,
-        conn_locks: tuple[OwnedLock, ...],
-        ct_lock: OwnedLock,
-        unguarded: list[int],
-    ) -> None:
+    def __init__(self, view: Any, guard: Guard) -> None:
         self.view = view
-        self.conn_locks = conn_locks
-        self.ct_lock = ct_lock
-        self.unguarded = unguarded
+        self.guard = guard
 
     def __getitem__(self, index: int) -> int:
         return int(self.view[index])
 
     def __setitem__(self, index: int, value: int) -> None:
         me = threading.get_ident()
-        held = self.conn_locks[index % len(self.conn_locks)].owner == me
-        if not held and self.ct_lock.owner != me:
-            self.unguarded.append(index)
+        guard = self.guard
+        held = guard.conn_locks[index % len(guard.conn_locks)].owner == me
+        if not held and not guard.creating(me):
+            guard.unguarded.append(f"column write at {index}")
         self.view[index] = value
 
     def __len__(self) -> int:
         return len(self.view)
 
 
-@pytest.mark.parametrize("backend", ["single", "per-zone"])
+def guard_map_changes(ct: Conntrack, guard: Guard) -> None:
+    """Make the table's inserts and removes record any change made without
+    the lock of the key's map: ct_lock, or the zone's or shard's lock."""
+    table = ct.table
+    plain_bind = table.bind
+    scope = ct.lock_scope
+
+    def bind(zone: int) -> Any:
+        get, put, remove = plain_bind(zone)
+        shard = table.bind_shard(zone) if scope == "shard" else None  # type: ignore[attr-defined]
+
+        def check(key: bytes) -> None:
+            me = threading.get_ident()
+            if scope == "global":
+                lock = guard.ct_lock
+            else:
+                lock = guard.scope_locks[zone if shard is None else shard(key)]
+            if lock.owner != me:
+                guard.unguarded.append(f"map change in zone {zone}")
+
+        def put_checked(key: bytes, value: int) -> None:
+            check(key)
+            put(key, value)
+
+        def remove_checked(key: bytes) -> None:
+            check(key)
+            remove(key)
+
+        return get, put_checked, remove_checked
+
+    table.bind = bind  # type: ignore[method-assign]
+
+
+@pytest.mark.parametrize(
+    "backend", ["single", "per-zone", "per-zone:lock=zone", "sharded:lock=shard"]
+)
 @pytest.mark.usefixtures("often_switching")
-def test_every_update_holds_its_connections_lock(
+def test_every_write_holds_its_lock(
     backend: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The torn update of the first test needs two threads' stores to meet
     within two statements, which a test run seldom sees: this one checks
     the discipline itself.  Every write of a connection's state or
     expiration from a thread holds that connection's ``conn->lock`` (an
-    update) or ``ct_lock`` (its creation), as OVS's conn_update_state and
-    conn_new do."""
-    unguarded: list[int] = []
-    ct_lock = OwnedLock()
-    conn_locks = tuple(OwnedLock() for _ in range(shared.N_CONN_LOCKS))
+    update) or the lock of its creation, as OVS's conn_update_state and
+    conn_new do; every insert or remove of a key node holds the lock of
+    the table's scope for that key: ``ct_lock``, or the zone's or the
+    shard's lock."""
+    guard = Guard(OwnedLock())
     plain_context = shared.ThreadContext
 
     class GuardedContext(plain_context):  # type: ignore[misc, valid-type]
         def __init__(self, columns: Any, locks: Any, timed: bool) -> None:
-            super().__init__(columns, conn_locks, timed)
+            super().__init__(columns, guard.conn_locks, timed)
             # setattr: the slots are typed as the memoryviews they replace.
             for name in ("state", "expiration"):
-                view = getattr(self, name)
-                guarded = GuardedColumn(view, conn_locks, ct_lock, unguarded)
-                setattr(self, name, guarded)
+                setattr(self, name, GuardedColumn(getattr(self, name), guard))
+
+    def owned_lock(locks: dict[int, OwnedLock], number: int) -> OwnedLock:
+        lock = locks.setdefault(number, OwnedLock())
+        guard.scope_locks.setdefault(number, lock)
+        return lock
 
     monkeypatch.setattr(conntrack, "ThreadContext", GuardedContext)
+    monkeypatch.setattr(shared.LockMap, "__missing__", owned_lock)
     limits = Limits(conn_limit=CONN_LIMIT, zone_limits={LIMITED_ZONE: ZONE_LIMIT})
     ct = Conntrack(
-        create_table(BackendSpec(backend)), limits, thread_safe=True, capacity=4096
+        create_table(BackendSpec.parse(backend)),
+        limits,
+        thread_safe=True,
+        capacity=4096,
     )
-    ct.lock = ct_lock  # type: ignore[assignment]
+    ct.lock = guard.ct_lock  # type: ignore[assignment]
+    guard_map_changes(ct, guard)
     clock = Clock()
     start = threading.Barrier(THREADS)
     counts = [[0] for _ in range(THREADS)]
@@ -270,5 +339,7 @@ def test_every_update_holds_its_connections_lock(
     if errors:
         raise errors[0]
     assert sum(c[0] for c in counts) > 0
-    assert ct.counters.created > 0
-    assert unguarded == [], f"{len(unguarded)} writes held no lock"
+    assert ct.counters.created > 0 and ct.counters.removed > 0
+    assert guard.unguarded == [], (
+        f"{len(guard.unguarded)} writes held no lock, first: {guard.unguarded[0]}"
+    )

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from ctbench.render import render
-from ctbench.report.commands.benchmark import threads_note
+from ctbench.report.commands.benchmark import locks_line, threads_note
 from ctbench.results import BackendResult, PhaseResult, RunResult, dumps, loads
 from tests.helpers.golden import GoldenFiles
 from tests.helpers.run_factory import golden_environment, mask_bootstrap_digits
@@ -102,6 +102,22 @@ def test_parallelism_is_stated_plainly() -> None:
     assert "lookups take no lock" in free
     one = threads_note(hand_built_run(n_threads=1))
     assert "1 thread, so nothing ran in parallel" in one
+
+
+def test_the_report_names_each_backends_lock() -> None:
+    """A finer scope is recorded as the backend's ``lock`` option; none
+    means OVS's one ct_lock.  ovstest's own rows are left out."""
+    run = hand_built_run()
+    run.results[1].options = {"lock": "zone"}
+    run.results[1].label = "per-zone:lock=zone"
+    line = locks_line(run)
+    assert line.startswith("Locks: single: ct_lock (global); per-zone:lock=zone: ")
+    assert "a lock per zone, ct_lock briefly for the counts" in line
+    assert line.endswith("; conn->lock: 1024 striped locks by handle.")
+    assert line in render(run, "table")
+    for result in run.results:
+        result.extra["source"] = {"tool": "ovstest"}
+    assert locks_line(run) == ""
 
 
 def test_refused_commits_are_warned_about() -> None:

@@ -13,6 +13,7 @@ from ctbench.model import Conntrack, Limits
 from ctbench.packets import ovstest_frame
 from ctbench.parse import parse_frame
 from ctbench.results import FAILED, dumps, loads
+from ctbench.results.pairing import table_of
 from ctbench.scenarios.benchmark import (
     PHASE,
     STAGE,
@@ -89,6 +90,20 @@ def test_connections_created(change_conn: int, per_thread: int) -> None:
         assert counters["created"] == 3 * per_thread
         assert counters["lookups"] == 3 * 200
         assert counters["refused"] == counters["removed"] == 0
+
+
+def test_a_lock_scope_reaches_the_model_and_the_results() -> None:
+    """The backend spec alone picks the lock: the harness builds the table
+    and the model reads its scope.  A finer one is recorded; the global
+    one, however typed, names the same table as the plain spec."""
+    specs = ("per-zone:lock=zone", "per-zone:lock=global", "per-zone")
+    run = run_threads(small(backends=tuple(BackendSpec.parse(s) for s in specs)))
+    assert run.complete
+    assert [r.label for r in run.results] == list(specs)
+    assert [r.options for r in run.results] == [{"lock": "zone"}, {}, {}]
+    assert [r.extra["connections"] for r in run.results] == [3, 3, 3]
+    zone, named, plain = run.results
+    assert table_of(named) == table_of(plain) != table_of(zone)
 
 
 def test_each_thread_sends_n_pkts_in_whole_batches_as_ovstest() -> None:

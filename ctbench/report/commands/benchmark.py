@@ -1,12 +1,14 @@
 """benchmark's report sections: ovstest's ``conntrack:`` line, the
 throughput columns, packets per thread, whether the threads ran in parallel,
-and the connection limit's refusals (:mod:`ctbench.scenarios.benchmark`
-runs it)."""
+the locks each backend's threads took, and the connection limit's refusals
+(:mod:`ctbench.scenarios.benchmark` runs it)."""
 
 from __future__ import annotations
 
 from typing import Final
 
+from ctbench.backends import GLOBAL_LOCK, LOCK_OPTION, LOCK_SCOPES
+from ctbench.model.shared import N_CONN_LOCKS
 from ctbench.report.document import Column
 from ctbench.report.numbers import fmt_rate, fmt_us, plural
 from ctbench.report.sections import CommandSections, ExtraColumn, extra_value
@@ -69,8 +71,29 @@ def threads_note(run: RunResult) -> str:
     return (
         f"Threads: {n} threads could run Python in parallel (GIL disabled, {cpus}"
         "): lookups take no lock, and creating or removing a connection takes "
-        "the model's lock, as OVS takes ct_lock. A batch's latency includes the "
-        "time it waited for that lock."
+        "the table's lock (below; OVS takes ct_lock). A batch's latency "
+        "includes the time it waited for that lock."
+    )
+
+
+def locks_line(run: RunResult) -> str:
+    """The locks each backend's threads took (ctbench.model.shared): its
+    table's lock scope, recorded as its ``lock`` option (absent: ct_lock),
+    and the model's conn->lock.  ovstest's own rows are left out."""
+    named = []
+    for result in run.results:
+        if isinstance(result.extra.get("source"), dict):
+            continue  # figures imported from ovstest, which has its own
+        scope = str(result.options.get(LOCK_OPTION, GLOBAL_LOCK))
+        lock = LOCK_SCOPES.get(scope, f"lock={scope}")
+        if scope != GLOBAL_LOCK:
+            lock += ", ct_lock briefly for the counts, limits and slots"
+        named.append(f"{result.label}: {lock}")
+    if not named:
+        return ""
+    return (
+        f"Locks: {'; '.join(named)}; conn->lock: {N_CONN_LOCKS} striped "
+        "locks by handle."
     )
 
 
@@ -105,7 +128,8 @@ def _summary(run: RunResult) -> list[str]:
             f"(packets per thread: {_thread_counts(counts)}); "
             f"{plural(conns, 'connection')} in the table"
         )
-    return lines + [threads_note(run)]
+    locks = locks_line(run)
+    return lines + [threads_note(run)] + ([locks] if locks else [])
 
 
 def _warnings(run: RunResult) -> list[str]:

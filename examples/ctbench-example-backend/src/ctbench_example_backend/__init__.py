@@ -25,7 +25,18 @@ It is deliberately plain.  What a backend has to get right is all here:
   correct for as long as the caller keeps them; ``lookup(key, default)``
   answers like ``dict.get``;
 - ``zone_values``, ``values``, ``items``, ``__len__`` and
-  ``container_bytes``.
+  ``container_bytes``;
+- thread safety, for ``ctbench benchmark``, whose threads share the table:
+  ctbench serializes inserts and removes under one lock (OVS's
+  ``ct_lock``; ``lock_scopes`` says this table offers no finer one) but
+  looks keys up and walks the table without any, so a lookup or a walk
+  must never trip over a write half done.  Each bucket is therefore an
+  immutable tuple: a write builds the bucket's new tuple and stores it in
+  one step (copy-on-write, as RCU does), and a reader takes the bucket
+  once and walks a tuple that never changes under it.  The first version
+  moved the last pair into a removed pair's place in a list: a lookup
+  walking that list could step past the moved pair and miss a key that
+  was there all along, and ctbench's threaded contract test caught it.
 """
 
 from __future__ import annotations
@@ -37,6 +48,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ctbench.backends import (
+    GLOBAL_LOCK,
     Insert,
     Lookup,
     Options,
@@ -51,7 +63,8 @@ __all__ = ["ChainedTable"]
 DEFAULT_BUCKETS = 1024
 MAX_BUCKETS = 1 << 20
 
-Bucket = list[tuple[bytes, int]]
+# Immutable: a write replaces a bucket's tuple, never changes it.
+Bucket = tuple[tuple[bytes, int], ...]
 
 
 class ChainedTable:
@@ -63,6 +76,10 @@ class ChainedTable:
         f"fixed bucket count (option buckets, default {DEFAULT_BUCKETS}); "
         "a zone flush scans every node"
     )
+    # Threads: one lock (ct_lock) for every write, the default.
+    lock_scopes: ClassVar[tuple[str, ...]] = (GLOBAL_LOCK,)
+    # bind() creates nothing, so ctbench need not lock around it.
+    bind_creates: ClassVar[bool] = False
 
     @classmethod
     def parse_options(cls, options: dict[str, str]) -> dict[str, Any]:
@@ -73,7 +90,8 @@ class ChainedTable:
         return {"buckets": buckets}
 
     def __init__(self, buckets: int = DEFAULT_BUCKETS) -> None:
-        self._buckets: list[Bucket] = [[] for _ in range(buckets)]
+        # A fixed-size list: its items are replaced, it never grows.
+        self._buckets: list[Bucket] = [() for _ in range(buckets)]
 
     @property
     def options(self) -> Options:
@@ -90,24 +108,20 @@ class ChainedTable:
                     return value
             return default
 
+        # Writers build a bucket's new tuple and store it in one step, so a
+        # reader walking the old one, without a lock, sees it whole.
         def insert(key: bytes, value: int) -> None:
-            bucket = buckets[hash(key) % n]
-            for i, (k, _) in enumerate(bucket):
-                if k == key:  # a dict would replace the value: so do we
-                    bucket[i] = (key, value)
-                    return
-            bucket.append((key, value))
+            i = hash(key) % n
+            others = tuple(pair for pair in buckets[i] if pair[0] != key)
+            buckets[i] = (*others, (key, value))  # a dict replaces: so do we
 
         def remove(key: bytes) -> None:
-            bucket = buckets[hash(key) % n]
-            for i, (k, _) in enumerate(bucket):
-                if k == key:
-                    # Order inside a bucket does not matter: move the last
-                    # pair into the hole instead of shifting the tail.
-                    bucket[i] = bucket[-1]
-                    bucket.pop()
-                    return
-            raise KeyError(key)
+            i = hash(key) % n
+            bucket = buckets[i]
+            others = tuple(pair for pair in bucket if pair[0] != key)
+            if len(others) == len(bucket):
+                raise KeyError(key)
+            buckets[i] = others
 
         return lookup, insert, remove
 
@@ -117,8 +131,10 @@ class ChainedTable:
         return self.values()
 
     def values(self) -> Values:
-        return np.fromiter(
-            (value for b in self._buckets for _, value in b), np.int64, len(self)
+        # Not np.fromiter with a count taken first: other threads may add
+        # or remove pairs meanwhile.
+        return np.array(
+            [value for b in self._buckets for _, value in b], dtype=np.int64
         )
 
     def items(self) -> Iterable[tuple[bytes, int]]:
