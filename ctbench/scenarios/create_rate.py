@@ -347,12 +347,17 @@ class _Cleaner(TimedThread):
     def work(self) -> None:
         over = self.meeting.over
         one_pass = self.one_pass
+        # At least one pass, even when the workers are done before this
+        # thread is first scheduled: a cleaner that never ran would report
+        # nothing about what it costs the workers.
         try:
-            while not over():
+            while True:
                 visited, removed = one_pass()
                 self.passes += 1
                 self.visited += visited
                 self.removed += removed
+                if over():
+                    break
         finally:
             assert self._ctx is not None
             self.lock_wait_ns = self._ctx.lock_wait_ns

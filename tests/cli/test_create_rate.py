@@ -79,7 +79,16 @@ def test_cleaners_and_lock_waits_are_reported() -> None:
     assert "per-zone: the flusher removed " in out
     assert "per-zone: the sweeper removed " in out
     assert "per-zone: waited for ct_lock: " in out
-    assert "two clock reads each time a thread took it" in out
+    assert "two clock reads each time a thread took one" in out
+    assert "Locks: per-zone: ct_lock (global); conn->lock: 1024 striped" in out
+
+
+def test_lock_waits_name_the_tables_finer_lock() -> None:
+    result = run_cli(*SMALL, "-b", "per-zone:lock=zone", "--lock-wait")
+    assert result.code == 0, result.err
+    out = " ".join(result.out.split())
+    assert "per-zone:lock=zone: waited for its zone locks and ct_lock: " in out
+    assert "Locks: per-zone:lock=zone: a lock per zone, ct_lock briefly" in out
 
 
 def test_help_says_what_it_mirrors_and_what_lock_wait_costs() -> None:

@@ -1,13 +1,14 @@
 """create-rate's report sections: the creation rate per backend, each
 thread's own, what the flusher or sweeper removed, the time waited for
-``ct_lock`` when it was timed, and whether the threads ran in parallel
-(:mod:`ctbench.scenarios.create_rate` runs it)."""
+its locks when it was timed, the locks themselves, and whether the threads
+ran in parallel (:mod:`ctbench.scenarios.create_rate` runs it)."""
 
 from __future__ import annotations
 
 from typing import Final
 
-from ctbench.report.commands.benchmark import threads_note
+from ctbench.backends import GLOBAL_LOCK, LOCK_OPTION
+from ctbench.report.commands.benchmark import locks_line, threads_note
 from ctbench.report.document import Column
 from ctbench.report.numbers import fmt_rate, fmt_us, plural
 from ctbench.report.sections import CommandSections, ExtraColumn, extra_value
@@ -17,7 +18,8 @@ from ctbench.scenarios.threaded import wall_times
 
 METHOD_NOTE: Final = (
     "Per-batch execute latency in microseconds; every packet of every batch "
-    "is a new connection, so each takes ct_lock. {stats} Creation rate: the "
+    "is a new connection, so each takes its table's lock (ct_lock, or the "
+    "finer lock the Locks line names). {stats} Creation rate: the "
     "connections all threads created over the barrier-to-barrier time, and "
     "that rate divided by the threads; each thread's own rate is its "
     "connections over its own time, first batch to last. ovstest has no "
@@ -38,6 +40,15 @@ CLEANERS: Final = {
         "OVS's clean-thread passes back to back, every connection expired",
     ),
 }
+
+
+def _waited_for(result: BackendResult) -> str:
+    """The locks a thread's timed waits were for: ct_lock, or the table's
+    finer lock with ct_lock held briefly inside it (ctbench.model.shared)."""
+    scope = str(result.options.get(LOCK_OPTION, GLOBAL_LOCK))
+    if scope == GLOBAL_LOCK:
+        return "ct_lock"
+    return f"its {scope} locks and ct_lock"
 
 
 def _method(run: RunResult) -> str:
@@ -130,8 +141,9 @@ def _thread_lines(result: BackendResult) -> list[str]:
     shares = _per_ms(waits, times_ms, 100)
     if shares:
         line = (
-            f"{result.label}: waited for ct_lock: {_listed(waits, '{:,.1f}')} ms "
-            f"per thread ({_listed(shares, '{:.1f}%')} of its time)"
+            f"{result.label}: waited for {_waited_for(result)}: "
+            f"{_listed(waits, '{:,.1f}')} ms per thread "
+            f"({_listed(shares, '{:.1f}%')} of its time)"
         )
         for name in CLEANERS:
             wait = extra.get(f"{name}_lock_wait_ms")
@@ -147,8 +159,8 @@ def _summary(run: RunResult) -> list[str]:
     if run.params.get("lock_wait"):
         gil = bool(run.environment.get("gil_enabled", True))
         lines.append(
-            "Waits for ct_lock were timed (--lock-wait): two clock reads each "
-            "time a thread took it, inside the rates above"
+            "Waits for locks were timed (--lock-wait): two clock reads each "
+            "time a thread took one, inside the rates above"
             + (
                 "; under the GIL a wait includes the time the thread then "
                 "waited for the GIL."
@@ -156,7 +168,8 @@ def _summary(run: RunResult) -> list[str]:
                 else "."
             )
         )
-    return lines + [threads_note(run)]
+    locks = locks_line(run)
+    return lines + [threads_note(run)] + ([locks] if locks else [])
 
 
 def _warnings(run: RunResult) -> list[str]:
