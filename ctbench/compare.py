@@ -507,7 +507,7 @@ def _summaries(side: list[BackendResult], phase: str) -> list[Summary]:
     out = []
     for result in side:
         p = result.phases.get(phase)
-        stats = None if p is None else p.summary or summarize(p.samples_us, True)
+        stats = None if p is None else p.summary or summarize(p.samples, True)
         if stats is not None:
             out.append(stats)
     return out
@@ -578,7 +578,7 @@ def compare(
         base, cand = base_side[0], cand_side[0]
         diffs += _counter_diffs(label, base, cand)
         for phase in [p for p in base.phases if p in cand.phases]:
-            sa, sb = base.phases[phase].samples_us, cand.phases[phase].samples_us
+            sa, sb = base.phases[phase].samples, cand.phases[phase].samples
             if not sa or not sb:
                 notes.append(f"{phase} on {label}: no samples in one file, skipped")
                 continue

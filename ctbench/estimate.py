@@ -187,7 +187,7 @@ def calibrate(spec: BackendSpec, entries: int, stored: int) -> Costs:
     # A scan as the rounds make it, right after an execute: a standalone one
     # finds the table warmer in the caches (53 against 90 ns a node on the
     # sharded map, `python -m bench.experiments.estimates --large-table`).
-    scan = statistics.median(empty_flush.samples_us) / 1e6
+    scan = statistics.median(empty_flush.samples) / 1e6
     visit = scan / nodes if scans_all else 0.0
     # The rounds' whole time (the timed calls, the harness between them, and
     # what the machine's other work takes from them, as it will from the

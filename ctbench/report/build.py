@@ -197,7 +197,7 @@ def _stability_warnings(
     for phase in phases:
         for result in run.results:
             p = result.phases.get(phase)
-            for finding in stability_findings(p.samples_us if p else []):
+            for finding in stability_findings(p.samples if p else []):
                 out.append(
                     f"WARNING: {sections.phase_label(phase)} on {result.label}: "
                     f"{finding}"
@@ -255,7 +255,7 @@ def _compare_means(
             if bp is None or op is None:
                 continue
             key = f"{base.label}/{other.label}/{phase}"
-            change = mean_change(bp.samples_us, op.samples_us, key)
+            change = mean_change(bp.samples, op.samples, key)
             if change is None:
                 continue
             lines.append(

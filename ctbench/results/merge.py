@@ -384,7 +384,7 @@ def _pool_phases(results: Sequence[BackendResult]) -> dict[str, PhaseResult]:
             p = result.phases.get(phase)
             if p is None:
                 continue
-            samples += p.samples_us
+            samples += p.samples
             for key, value in p.counters.items():
                 counters[key] = counters.get(key, 0) + value
         phases[phase] = PhaseResult(samples, counters)

@@ -43,6 +43,7 @@ from ctbench.scenarios.harness import (
     no_progress,
     recorded,
     run_workload,
+    section_clock,
 )
 
 COMMAND: Final = "benchmark-zones"
@@ -424,6 +425,8 @@ class ZoneWorkload:
         )
         bound = [(p, p.bind(model, self.frames)) for p in PHASES]
         clock = time.perf_counter_ns
+        # The timed sections' edges: the clock, or callgrind's marks.
+        mark = section_clock(config.measure)
         # Read just outside each clock pair: the disturbance record
         # (ctbench.disturbance) costs harness time, never a sample's.
         switches = involuntary_switches
@@ -441,9 +444,9 @@ class ZoneWorkload:
                     # short that what precedes it shows in its time.
                     before = model.counters.snapshot() if phase.diffs else None
                     s0 = switches()
-                    t0 = clock()
+                    t0 = mark()
                     value = call()
-                    t1 = clock()
+                    t1 = mark()
                     s1 = switches()
                     timed_ns += t1 - t0
                     diff = model.counters.minus(before) if before else {}
@@ -469,7 +472,7 @@ class ZoneWorkload:
             phases = {name: PhaseResult() for name in PHASE_ORDER}
             for name, taken_rounds in kept.items():
                 for sample, counts in taken_rounds[:whole]:
-                    phases[name].samples_us.append(sample)
+                    phases[name].samples.append(sample)
                     add_counts(phases[name].counters, counts)
             turn.result.phases = phases
             timing.kept = whole

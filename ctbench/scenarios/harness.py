@@ -11,6 +11,8 @@ recorded and the next one run.
 from __future__ import annotations
 
 import gc
+import os
+import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -29,6 +31,7 @@ from ctbench.results import (
     RunResult,
     distinct_labels,
 )
+from ctbench.units import DEFAULT_MEASURE, measured_by
 
 # progress(backend label, stage, done, total): called between timed sections.
 Progress = Callable[[str, str, int, int], None]
@@ -52,12 +55,16 @@ class CommonConfig:
     backends: tuple[BackendSpec, ...] = DEFAULT_BACKENDS
     conn_limit: int = DEFAULT_CONN_LIMIT
     gc_enabled: bool = False
+    # What a sample is (ctbench.units): "time", or a count callgrind makes
+    # of a run whose timed sections are marked (section_clock()).
+    measure: str = DEFAULT_MEASURE
 
     def __post_init__(self) -> None:
         if not self.backends:
             raise ConfigError("at least one backend is needed")
         if self.conn_limit < 0:
             raise ConfigError(f"--conn-limit must be 0 or more (got {self.conn_limit})")
+        measured_by(self.measure)
 
     def common_params(self) -> dict[str, Any]:
         return {
@@ -96,6 +103,51 @@ def gc_frozen(frozen: bool = True) -> Iterator[None]:
         gc.unfreeze()
         if was_enabled:
             gc.enable()
+
+
+# What the section marks' closing reading adds per section: the clock reads
+# nanoseconds, and a scenario turns a section's reading into microseconds,
+# so the sample it keeps is the section's ordinal.
+_ORDINAL_NS: Final = 1000
+
+
+class SectionMarks:
+    """The edges of a run's timed sections, for callgrind to cut its counts
+    at (``--dump-before=sched_yield``, :mod:`ctbench.callgrind`).
+
+    Read as a scenario reads its clock, :meth:`edge` calls
+    ``os.sched_yield()``, which dumps the counts since the previous edge:
+    the dump at a closing edge is the section's work.  The opening edge
+    reads 0 and the closing edge 1,000 x the section's ordinal (0, 1, 2...
+    in the order the process runs them), so the sample a scenario keeps, in
+    "microseconds", is the section's ordinal, and whatever the scenario
+    keeps or drops (warm-up rounds, a round cut short) the counts find
+    their sample.  The bookkeeping is done before the opening yield and
+    after the closing one, outside the section.  One per process
+    (:data:`MARKS`), as callgrind's dumps are.
+    """
+
+    def __init__(self) -> None:
+        self.edges = 0
+
+    def edge(self) -> int:
+        n = self.edges
+        if not n & 1:
+            self.edges = n + 1
+            os.sched_yield()
+            return 0
+        os.sched_yield()
+        self.edges = n + 1
+        return (n >> 1) * _ORDINAL_NS
+
+
+MARKS: Final = SectionMarks()
+
+
+def section_clock(measure: str) -> Callable[[], int]:
+    """What a scenario reads at each edge of a timed section: the clock in
+    nanoseconds when it measures time, else the section marks."""
+    return time.perf_counter_ns if measure == DEFAULT_MEASURE else MARKS.edge
 
 
 def no_progress(backend: str, stage: str, done: int, total: int) -> None:

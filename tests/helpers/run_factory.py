@@ -126,3 +126,27 @@ class SavedRuns:
         path.parent.mkdir(parents=True, exist_ok=True)
         results.save(make_run(**make) if run is None else run, path)
         return path
+
+
+def older_document(doc: dict[str, Any], schema: int) -> dict[str, Any]:
+    """A current results document as schema ``schema`` (1 to 3) wrote it:
+    no unit (microseconds), samples under ``samples_us``, and before 3 no
+    tags."""
+    older = {**doc, "schema": schema}
+    older.pop("unit", None)
+    if schema < 3:
+        older.pop("tags", None)
+    older["results"] = [
+        {
+            **result,
+            "phases": {
+                name: {
+                    "samples_us" if key == "samples" else key: value
+                    for key, value in phase.items()
+                }
+                for name, phase in result["phases"].items()
+            },
+        }
+        for result in doc["results"]
+    ]
+    return older
