@@ -61,8 +61,10 @@ def read_interval(path: Path) -> Interval | None:
                 names = line.split()[1:]
             elif line.startswith("summary:"):
                 values = [int(v) for v in line.split()[1:]]
-                if not names or len(values) != len(names):
+                if not names or len(values) > len(names):
                     break
+                # Trailing zero counts are left out, as on every cost line.
+                values += [0] * (len(names) - len(values))
                 return Interval(
                     int(match.group(1)),
                     int(match.group(2)),

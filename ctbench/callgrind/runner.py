@@ -250,21 +250,24 @@ def _run_child(
     only this process, which passes each on: the first stops the child's
     run at its next check, a second abandons its call in progress, and the
     child still writes what it gathered."""
-    with (directory / "stderr").open("wb") as err:
-        child = subprocess.Popen(
+    with (
+        (directory / "stderr").open("wb") as err,
+        subprocess.Popen(
             command, env=env, stdout=subprocess.PIPE, stderr=err, start_new_session=True
-        )
+        ) as child,
+    ):
         assert child.stdout is not None
+        fd = child.stdout.fileno()
         forwarded = False
         pending = b""
-        with _selecting(child.stdout.fileno()) as ready:
+        with _selecting(fd) as ready:
             while True:
                 try:
                     if interrupted() and not forwarded:
                         forwarded = True
                         child.send_signal(signal.SIGINT)
                     if ready():
-                        chunk = os.read(child.stdout.fileno(), 1 << 16)
+                        chunk = os.read(fd, 1 << 16)
                         if not chunk:
                             break
                         *lines, pending = (pending + chunk).split(b"\n")

@@ -46,8 +46,8 @@ def measured(record: Command[C], config: C, common: CommonConfig) -> Scenario:
     fields (``config`` itself, or its part that has them)."""
     if common.measure == DEFAULT_MEASURE:
         return partial(record.run, config)
-    find_valgrind(common.measure)
     hash_seed(os.environ)
+    find_valgrind(common.measure)
     return partial(counted_run, record.run, config, common)
 
 

@@ -31,7 +31,7 @@ from ctbench.results import (
     RunResult,
     distinct_labels,
 )
-from ctbench.units import DEFAULT_MEASURE, measured_by
+from ctbench.units import DEFAULT_MEASURE, UnitError, measured_by
 
 # progress(backend label, stage, done, total): called between timed sections.
 Progress = Callable[[str, str, int, int], None]
@@ -64,7 +64,10 @@ class CommonConfig:
             raise ConfigError("at least one backend is needed")
         if self.conn_limit < 0:
             raise ConfigError(f"--conn-limit must be 0 or more (got {self.conn_limit})")
-        measured_by(self.measure)
+        try:
+            measured_by(self.measure)
+        except UnitError as exc:
+            raise ConfigError(str(exc)) from None
 
     def common_params(self) -> dict[str, Any]:
         return {
