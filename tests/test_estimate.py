@@ -9,6 +9,9 @@ import pytest
 from ctbench.backends import BackendSpec
 from ctbench.estimate import (
     CALIBRATION_FRAMES,
+    CALLGRIND_EDGE_S,
+    CALLGRIND_SLOWDOWN,
+    CALLGRIND_START_S,
     FIXED_S,
     QUIET_BELOW_S,
     REFUSE_ABOVE_S,
@@ -17,6 +20,7 @@ from ctbench.estimate import (
     Estimate,
     bound_seconds,
     calibrate,
+    counted_estimate,
     estimate_threads,
     estimate_zones,
     estimate_zones_grid,
@@ -257,3 +261,29 @@ def test_benchmark_memory_counts_the_earlier_backends_samples() -> None:
     assert config(3).estimated_bytes() - config(2).estimated_bytes() == (
         batches * ESTIMATE_BYTES_PER_EARLIER_BATCH
     )
+
+
+def test_a_counted_run_is_its_time_run_slowed_down_plus_its_dumps() -> None:
+    """Under callgrind the run's estimate is calibrated once its slowed-down
+    bound could pass a minute, then slowed down; the start and two dumps per
+    section come on top.  Time runs are estimated as before."""
+    asked: list[float] = []
+
+    def estimate(*, calibrate_above: float) -> Estimate:
+        asked.append(calibrate_above)
+        return Estimate(2.0, calibrated=True)
+
+    assert counted_estimate("time", 100, estimate) == Estimate(2.0, True)
+    counted = counted_estimate("instructions", 100, estimate)
+    slowdown = CALLGRIND_SLOWDOWN["instructions"]
+    assert asked == [QUIET_BELOW_S, QUIET_BELOW_S / slowdown]
+    assert counted.seconds == pytest.approx(
+        2.0 * slowdown
+        + CALLGRIND_START_S["instructions"]
+        + 200 * CALLGRIND_EDGE_S["instructions"]
+    )
+    # A million one-batch sections: over an hour, which the CLI refuses.
+    tiny = counted_estimate(
+        "instructions", 10**6, lambda *, calibrate_above: Estimate(0.1, False)
+    )
+    assert tiny.seconds > REFUSE_ABOVE_S

@@ -14,9 +14,9 @@ from ctbench.scenarios.harness import Progress
 # A progress line on stdout: this prefix, then label, stage, done and total
 # separated by tabs.  Other lines (a plugin's prints) are not progress.
 PROGRESS_PREFIX: Final = "ctbench-progress\t"
-# Updates closer together than this are not sent (the last one always is):
-# each is a write the parent wakes up for.
-PROGRESS_EVERY_S: Final = 0.25
+# Progress lines a stage sends at most (the last one always): each is a
+# write the parent wakes up for.
+PROGRESS_STEPS: Final = 200
 
 
 @dataclass(frozen=True)

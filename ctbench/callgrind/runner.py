@@ -84,6 +84,11 @@ CACHE_ARGS: Final = (
     "--LL=8388608,16,64",
 )
 CALLGRIND_OUT: Final = "callgrind.out"
+DUMPS_DIR: Final = "dumps"
+JOB_FILE: Final = "job.pickle"
+OUTCOME_FILE: Final = "outcome.pickle"
+# ``-P -c`` rather than ``-m``: nothing of the directory goes into sys.path.
+CHILD_MAIN: Final = "from ctbench.callgrind.child import main; main()"
 # Figures a scenario makes from its clock: under callgrind the samples are
 # counts and the clock runs 50-100x slow, so none of these means anything.
 TIME_FIGURES: Final = (
@@ -158,19 +163,25 @@ def counted_run(
     job = Job(run, config, tables)
     with TemporaryDirectory(prefix="ctbench-callgrind-") as tmp:
         directory = Path(tmp)
-        dumps = directory / "dumps"
+        dumps = directory / DUMPS_DIR
         dumps.mkdir()
-        job_path, out_path = directory / "job.pickle", directory / "outcome.pickle"
-        job_path.write_bytes(pickle.dumps(job))
+        (directory / JOB_FILE).write_bytes(pickle.dumps(job))
+        out_path = directory / OUTCOME_FILE
+        # Run in the directory, with the same words on every run: nothing
+        # of the temporary directory's random name reaches the child's own
+        # strings, in its arguments (which pathlib interns) or its sys.path
+        # (where ``-m`` would put the working directory; ``-P`` puts none).
         command = [
             valgrind,
             *args,
+            # valgrind's own argument, which the child does not see.
             f"--callgrind-out-file={dumps / CALLGRIND_OUT}",
             sys.executable,
-            "-m",
-            "ctbench.callgrind.child",
-            str(job_path),
-            str(out_path),
+            "-P",
+            "-c",
+            CHILD_MAIN,
+            JOB_FILE,
+            OUTCOME_FILE,
         ]
         reader = DumpReader(dumps)
         with no_aslr() as fixed:
@@ -253,7 +264,12 @@ def _run_child(
     with (
         (directory / "stderr").open("wb") as err,
         subprocess.Popen(
-            command, env=env, stdout=subprocess.PIPE, stderr=err, start_new_session=True
+            command,
+            env=env,
+            cwd=directory,
+            stdout=subprocess.PIPE,
+            stderr=err,
+            start_new_session=True,
         ) as child,
     ):
         assert child.stdout is not None

@@ -25,7 +25,12 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any, ClassVar, Final
 
-from ctbench.disturbance import RECORD_KEY, Disturbance, involuntary_switches
+from ctbench.disturbance import (
+    RECORD_KEY,
+    Disturbance,
+    PhaseSwitches,
+    involuntary_switches,
+)
 from ctbench.memory import DEFAULT_SAMPLE_CONNS, measure_memory
 from ctbench.model import SWEEP_BATCH_DIVISOR, Conntrack, FlushResult, Limits
 from ctbench.packets import ovstest_frame, zone_benchmark_ports
@@ -45,6 +50,7 @@ from ctbench.scenarios.harness import (
     run_workload,
     section_clock,
 )
+from ctbench.units import DEFAULT_MEASURE
 
 COMMAND: Final = "benchmark-zones"
 # test-conntrack.c: the zone refilled and flushed each round, and the empty one.
@@ -428,10 +434,17 @@ class ZoneWorkload:
         # The timed sections' edges: the clock, or callgrind's marks.
         mark = section_clock(config.measure)
         # Read just outside each clock pair: the disturbance record
-        # (ctbench.disturbance) costs harness time, never a sample's.
-        switches = involuntary_switches
-        record = Disturbance()
-        counted = {p.name: record.phase(p.name) for p in PHASES}
+        # (ctbench.disturbance) costs harness time, never a sample's.  A run
+        # counted by callgrind keeps none: what runs between its sections
+        # should be the same on every run, and the machine's figures (their
+        # integers allocated or not, their lines of /proc as long as they
+        # are) are not.
+        counted = config.measure != DEFAULT_MEASURE
+        switches = _no_switches if counted else involuntary_switches
+        record = None if counted else Disturbance()
+        tally = {
+            p.name: record.phase(p.name) if record else PhaseSwitches() for p in PHASES
+        }
         rounds = config.warmup + config.iterations
         timed_ns = 0
         rounds_start = clock()
@@ -464,7 +477,7 @@ class ZoneWorkload:
                 if i >= config.warmup:
                     for name, sample, counts, switched in taken:
                         kept[name].append((sample, counts))
-                        counted[name].add(switched)
+                        tally[name].add(switched)
                 timing.done = i + 1
                 turn.progress("iterations", timing.done, rounds)
         finally:
@@ -478,7 +491,12 @@ class ZoneWorkload:
             timing.kept = whole
             timing.swept = sweeper.swept if sweeper else 0
             timing.untimed_ns = clock() - rounds_start - timed_ns
-            turn.result.extra[RECORD_KEY] = record.finish()
+            if record is not None:
+                turn.result.extra[RECORD_KEY] = record.finish()
+
+
+def _no_switches() -> int:
+    return 0
 
 
 @dataclass

@@ -118,7 +118,7 @@ class SectionMarks:
     """The edges of a run's timed sections, for callgrind to cut its counts
     at (``--dump-before=sched_yield``, :mod:`ctbench.callgrind`).
 
-    Read as a scenario reads its clock, :meth:`edge` calls
+    Read as a scenario reads its clock, :attr:`edge` calls
     ``os.sched_yield()``, which dumps the counts since the previous edge:
     the dump at a closing edge is the section's work.  The opening edge
     reads 0 and the closing edge 1,000 x the section's ordinal (0, 1, 2...
@@ -126,22 +126,39 @@ class SectionMarks:
     "microseconds", is the section's ordinal, and whatever the scenario
     keeps or drops (warm-up rounds, a round cut short) the counts find
     their sample.  The bookkeeping is done before the opening yield and
-    after the closing one, outside the section.  One per process
-    (:data:`MARKS`), as callgrind's dumps are.
+    after the closing one, outside the section, on closure cells: inside
+    it, no attribute is looked up, so CPython's type attribute cache, whose
+    misses vary from process to process, has no part in a section's count
+    but the work's own.  One per process (:data:`MARKS`), as callgrind's
+    dumps are.
     """
 
     def __init__(self) -> None:
-        self.edges = 0
+        edges = 0
+        sched_yield = os.sched_yield
 
-    def edge(self) -> int:
-        n = self.edges
-        if not n & 1:
-            self.edges = n + 1
-            os.sched_yield()
+        def edge() -> int:
+            nonlocal edges
+            n = edges
+            if n & 1:
+                sched_yield()
+                edges = n + 1
+                return (n >> 1) * _ORDINAL_NS
+            edges = n + 1
+            sched_yield()
             return 0
-        os.sched_yield()
-        self.edges = n + 1
-        return (n >> 1) * _ORDINAL_NS
+
+        def count() -> int:
+            return edges
+
+        self.edge: Callable[[], int] = edge
+        self._count = count
+
+    @property
+    def edges(self) -> int:
+        """The edges marked so far: twice the sections, plus one while a
+        section is open."""
+        return self._count()
 
 
 MARKS: Final = SectionMarks()
@@ -215,13 +232,21 @@ class Workload(Protocol):
         ...
 
 
-def new_run(command: str, params: dict[str, Any]) -> RunResult:
+def new_run(
+    command: str, params: dict[str, Any], measure: str = DEFAULT_MEASURE
+) -> RunResult:
+    """A run's record before its first backend.  A run counted by callgrind
+    does not time the clock: its 20,001 reads are integers allocated or not
+    as the machine's timing has it, and what runs before the sections
+    should be the same on every run (the runner records how it counted
+    instead)."""
+    timed = measure == DEFAULT_MEASURE
     return RunResult(
         command=command,
         params=params,
         environment=environment.describe(),
         started=environment.now_iso(),
-        harness=environment.timer_overhead_ns(),
+        harness=environment.timer_overhead_ns() if timed else {},
         tool_version=__version__,
     )
 
@@ -241,7 +266,7 @@ def run_workload(
     otherwise end the process with the finished backends' results unsaved.
     """
     config = workload.config
-    run = new_run(workload.command, workload.params())
+    run = new_run(workload.command, workload.params(), config.measure)
     labels = distinct_labels([spec.label for spec in config.backends])
     stopped = False
     for spec, label in zip(config.backends, labels, strict=True):
