@@ -43,7 +43,7 @@ so any difference is a behaviour change, not noise.
 
 Counts (``--measure instructions`` or ``cycles``, :mod:`ctbench.units`)
 are compared without a bootstrap: callgrind counts the same work the same
-(two runs of ``benchmark-zones 200 3 5`` differ by at most 0.011% in any
+(two runs of ``benchmark-zones 200 3 5`` differed by at most 0.19% in any
 sample, docs/instruction-counts.md), so there is no sampling noise for an
 interval to cover, and the ratio of the two runs' statistic is the change.
 Their verdict takes the count threshold (``count_threshold``, 1% by
@@ -105,12 +105,11 @@ STATS: Final = BOOTSTRAP_STATS
 VERDICTS: Final = ("faster", "slower", "unchanged", "inconclusive")
 DEFAULT_STAT: Final = "median"
 DEFAULT_THRESHOLD: Final = 0.10
-# Counts' threshold: callgrind counts the same work within 0.011% from run
-# to run without address randomization and within 0.28% with it (where a
-# container forbids turning it off), per sample of `benchmark-zones 200 3
-# 5` (docs/instruction-counts.md); 1% is 3.5x the worse of the two, and a
-# change of 1% in the instructions a phase executes is a change in its
-# code's work, where 1% in time is the machine's noise.
+# Counts' threshold: pairs of command-line runs of `benchmark-zones 200 3
+# 5` counted within 0.03-0.19% of each other per sample
+# (docs/instruction-counts.md); 1% is five times the most, and a change of
+# 1% in the instructions a phase executes is a change in its code's work,
+# where 1% in time is the machine's noise.
 DEFAULT_COUNT_THRESHOLD: Final = 0.01
 # Beyond 1000% a candidate 11 times slower passes as unchanged: the gate
 # would check nothing.

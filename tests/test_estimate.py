@@ -207,7 +207,7 @@ def test_the_estimate_is_shown_over_a_minute_and_force_overrides_the_refusal(
 ) -> None:
     from ctbench import commands
 
-    def long(*args: object) -> Estimate:
+    def long(*args: object, **kwargs: object) -> Estimate:
         return Estimate(5 * 3600, calibrated=True)
 
     monkeypatch.setattr(commands, "estimate_zones", long)

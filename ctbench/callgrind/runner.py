@@ -90,7 +90,7 @@ OUTCOME_FILE: Final = "outcome.pickle"
 # ``-P -c`` rather than ``-m``: nothing of the directory goes into sys.path.
 CHILD_MAIN: Final = "from ctbench.callgrind.child import main; main()"
 # Figures a scenario makes from its clock: under callgrind the samples are
-# counts and the clock runs 50-100x slow, so none of these means anything.
+# counts and the clock runs 90-160x slow, so none of these means anything.
 TIME_FIGURES: Final = (
     RECORD_KEY,
     "harness_untimed_us_per_round",

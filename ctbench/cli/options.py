@@ -141,7 +141,7 @@ def run_options(func: Callable[..., None]) -> Callable[..., None]:
 
 MEASURE_HELP: Final = (
     "What a sample is: time, or, counted by valgrind's callgrind in a run "
-    "50-100x slower, the instructions a timed section executed (the same on "
+    "90-160x slower, the instructions a timed section executed (the same on "
     "every run of the same work) or its cycles estimated from a cache "
     "simulation (cycles). See docs/instruction-counts.md."
 )

@@ -163,7 +163,7 @@ def _counted_by(run: RunResult) -> list[str]:
         f"Counted by callgrind ({h.get('valgrind', '?')}, PYTHONHASHSEED="
         f"{h.get('python_hash_seed', '?')}, address randomization "
         f"{h.get('address_randomization', '?')}): any time below is a time "
-        "under callgrind, 50-100x a run's own."
+        "under callgrind, 90-160x a run's own."
     ]
 
 
@@ -216,11 +216,13 @@ def _stability_warnings(
     """One line per finding of :func:`ctbench.stability.stability_findings`
     on each backend's phase with samples."""
     out = []
+    unit = unit_of(run.unit)
+    noun = unit.noun if unit.counted else unit.key  # "us", as for times
     for phase in phases:
         for result in run.results:
             p = result.phases.get(phase)
             samples = p.samples if p else []
-            for finding in stability_findings(samples, unit_of(run.unit).noun):
+            for finding in stability_findings(samples, noun):
                 out.append(
                     f"WARNING: {sections.phase_label(phase)} on {result.label}: "
                     f"{finding}"

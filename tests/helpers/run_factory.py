@@ -150,3 +150,15 @@ def older_document(doc: dict[str, Any], schema: int) -> dict[str, Any]:
         for result in doc["results"]
     ]
     return older
+
+
+def counted_run(unit: str = "instructions", scale: float = 1.0) -> RunResult:
+    """A run of counts, as ``--measure instructions`` records one: whole
+    numbers around 10,000, 20,000, ... instructions, ``scale`` times."""
+    run = make_run(n=5, scale=scale * 100)
+    for result in run.results:
+        for phase in result.phases.values():
+            phase.samples = [float(round(s)) for s in phase.samples]
+    run.unit = unit
+    run.harness = {"counter": "callgrind", "python_hash_seed": "0"}
+    return run
