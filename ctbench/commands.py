@@ -10,10 +10,13 @@ registry, when it loads the group.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Final
 
+from ctbench.capture.track import plan_batches
 from ctbench.estimate import (
     Estimate,
+    counted_estimate,
     estimate_create_rate,
     estimate_replay,
     estimate_threads,
@@ -34,12 +37,18 @@ from ctbench.scenarios.replay import ReplayInput
 
 
 def _zones_estimate(config: ZoneConfig) -> Estimate:
-    return estimate_zones(
-        config.backends,
-        config.entries,
-        config.zones,
-        config.warmup + config.iterations,
-        config.conn_limit,
+    rounds = config.warmup + config.iterations
+    return counted_estimate(
+        config.measure,
+        len(config.backends) * rounds * len(benchmark_zones.PHASES),
+        partial(
+            estimate_zones,
+            config.backends,
+            config.entries,
+            config.zones,
+            rounds,
+            config.conn_limit,
+        ),
     )
 
 
@@ -61,11 +70,16 @@ BENCHMARK_ZONES: Final = Command(
 
 
 def _threads_estimate(config: ThreadsConfig) -> Estimate:
-    return estimate_threads(
-        config.backends,
-        config.n_threads,
-        config.batches_per_thread,
-        config.batch_size,
+    return counted_estimate(
+        config.measure,
+        len(config.backends) * config.n_threads * config.batches_per_thread,
+        partial(
+            estimate_threads,
+            config.backends,
+            config.n_threads,
+            config.batches_per_thread,
+            config.batch_size,
+        ),
     )
 
 
@@ -121,7 +135,13 @@ def _replay_run(
 
 
 def _replay_estimate(given: ReplayInput) -> Estimate:
-    return estimate_replay(given.config, given.capture)
+    config = given.config
+    batches = len(plan_batches(given.capture, config.track))
+    return counted_estimate(
+        config.measure,
+        len(config.backends) * batches * config.repeat,
+        partial(estimate_replay, config, given.capture),
+    )
 
 
 def _replay_memory(given: ReplayInput) -> Footprint:

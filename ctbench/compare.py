@@ -41,6 +41,16 @@ Work counters (per phase, and the fill's requested/stored/refused) are
 compared exactly: the same workload on the same backend does the same work,
 so any difference is a behaviour change, not noise.
 
+Counts (``--measure instructions`` or ``cycles``, :mod:`ctbench.units`)
+are compared without a bootstrap: callgrind counts the same work the same
+(two runs of ``benchmark-zones 200 3 5`` differed by at most 0.19% in any
+sample, docs/instruction-counts.md), so there is no sampling noise for an
+interval to cover, and the ratio of the two runs' statistic is the change.
+Their verdict takes the count threshold (``count_threshold``, 1% by
+default): slower above 1 + t, faster below 1 / (1 + t), unchanged between;
+never inconclusive, and no minimum of samples.  Runs in different units
+are never compared.
+
 A backend with only ovstest's summary on a side (an imported table, an
 ``--ovstest`` run) has no samples to resample: its phases become summary
 rows, the ratios of Min, of ovstest's EWMA "Avg" and of its P-square
@@ -64,7 +74,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Final
 
 import numpy as np
@@ -89,11 +99,18 @@ from ctbench.stats import (
     seeded_rng,
     summarize,
 )
+from ctbench.units import MICROSECONDS, UnitError, same_unit, unit_of
 
 STATS: Final = BOOTSTRAP_STATS
 VERDICTS: Final = ("faster", "slower", "unchanged", "inconclusive")
 DEFAULT_STAT: Final = "median"
 DEFAULT_THRESHOLD: Final = 0.10
+# Counts' threshold: pairs of command-line runs of `benchmark-zones 200 3
+# 5` counted within 0.03-0.19% of each other per sample
+# (docs/instruction-counts.md); 1% is five times the most, and a change of
+# 1% in the instructions a phase executes is a change in its code's work,
+# where 1% in time is the machine's noise.
+DEFAULT_COUNT_THRESHOLD: Final = 0.01
 # Beyond 1000% a candidate 11 times slower passes as unchanged: the gate
 # would check nothing.
 MAX_THRESHOLD: Final = 10.0
@@ -174,14 +191,18 @@ class Settings:
     # (baseline label, candidate label): backends compared whatever their
     # tables (``--pair``); the others pair by the table they ran.
     pairs: tuple[tuple[str, str], ...] = ()
+    # The threshold of runs whose samples are counts: compare() makes it
+    # the threshold of their comparison.
+    count_threshold: float = DEFAULT_COUNT_THRESHOLD
 
     def __post_init__(self) -> None:
         if self.stat not in STATS:
             raise CompareError(f"--stat must be one of {', '.join(STATS)}")
-        if not 0 < self.threshold <= MAX_THRESHOLD:
-            raise CompareError(
-                f"threshold must be greater than 0 and at most {MAX_THRESHOLD:.0%}"
-            )
+        for value in (self.threshold, self.count_threshold):
+            if not 0 < value <= MAX_THRESHOLD:
+                raise CompareError(
+                    f"threshold must be greater than 0 and at most {MAX_THRESHOLD:.0%}"
+                )
         if not MIN_RESAMPLES <= self.resamples <= MAX_RESAMPLES:
             raise CompareError(
                 f"--resamples must be from {MIN_RESAMPLES:,} to {MAX_RESAMPLES:,} "
@@ -263,6 +284,13 @@ class Comparison:
     warnings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     summary_rows: list[SummaryRow] = field(default_factory=list)
+    # What both runs' samples measure (ctbench.units).
+    unit: str = MICROSECONDS.key
+
+    @property
+    def counted(self) -> bool:
+        """Counts compared exactly: each ratio its own interval."""
+        return unit_of(self.unit).counted
 
     def count(self, verdict: str) -> int:
         return sum(1 for row in self.rows if row.verdict == verdict)
@@ -395,6 +423,31 @@ def _judged_row(
     )
 
 
+def _counted_row(
+    label: str,
+    phase: str,
+    base: Sequence[float],
+    cand: Sequence[float],
+    settings: Settings,
+) -> Row:
+    """A row of counts on both sides: each statistic's ratio is exact, so
+    its interval is the ratio itself, and the verdict is where it lies
+    against the band."""
+    ratios = {
+        stat: replace(r, low=r.ratio, high=r.ratio)
+        for stat, r in _point_ratios(base, cand).items()
+    }
+    chosen = ratios[settings.stat]
+    return Row(
+        backend=label,
+        phase=phase,
+        baseline_count=len(base),
+        candidate_count=len(cand),
+        ratios=ratios,
+        verdict=verdict(chosen.low, chosen.high, settings),
+    )
+
+
 def verdict(low: float, high: float, settings: Settings) -> str:
     """Where the interval [low, high] lies against the threshold band."""
     if math.isnan(low) or math.isnan(high):
@@ -507,7 +560,7 @@ def _summaries(side: list[BackendResult], phase: str) -> list[Summary]:
     out = []
     for result in side:
         p = result.phases.get(phase)
-        stats = None if p is None else p.summary or summarize(p.samples_us, True)
+        stats = None if p is None else p.summary or summarize(p.samples, True)
         if stats is not None:
             out.append(stats)
     return out
@@ -565,6 +618,13 @@ def compare(
             f"cannot compare results of different commands: {a_name} is "
             f"{baseline.command!r}, {b_name} is {candidate.command!r}"
         )
+    try:
+        unit = same_unit(((a_name, baseline.unit), (b_name, candidate.unit)), "compare")
+    except UnitError as exc:
+        raise CompareError(str(exc)) from None
+    counted = unit_of(unit).counted
+    if counted:
+        settings = replace(settings, threshold=settings.count_threshold)
     base_by, cand_by = _by_label(baseline), _by_label(candidate)
     matched, notes = _match(base_by, cand_by, settings.pairs, names)
     rows, diffs = [], []
@@ -578,9 +638,14 @@ def compare(
         base, cand = base_side[0], cand_side[0]
         diffs += _counter_diffs(label, base, cand)
         for phase in [p for p in base.phases if p in cand.phases]:
-            sa, sb = base.phases[phase].samples_us, cand.phases[phase].samples_us
+            sa, sb = base.phases[phase].samples, cand.phases[phase].samples
             if not sa or not sb:
                 notes.append(f"{phase} on {label}: no samples in one file, skipped")
+                continue
+            if counted:
+                # No noise: nothing for an interval, a disturbance or a
+                # stability check to say (docs/instruction-counts.md).
+                rows.append(_counted_row(label, phase, sa, sb, settings))
                 continue
             if min(len(sa), len(sb)) < MIN_INTERVAL_SAMPLES:
                 too_few += 1
@@ -621,6 +686,7 @@ def compare(
         warnings=differences(baseline, candidate, names) + unstable,
         notes=sorted(notes),
         summary_rows=summary_rows,
+        unit=unit,
     )
 
 
@@ -732,6 +798,7 @@ def _ovstest_rows(
 
 __all__ = [
     "BOOTSTRAP_NOTE",
+    "DEFAULT_COUNT_THRESHOLD",
     "DEFAULT_RESAMPLES",
     "DEFAULT_SEED",
     "DEFAULT_STAT",

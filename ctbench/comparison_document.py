@@ -30,7 +30,11 @@ from ctbench.stats import CONFIDENCE
 # no interval, no verdict) added without a bump, present only when there are
 # such rows: documents without them are unchanged; likewise
 # "settings.pairs" (compare --pair), present only when pairs were asked for.
+# "unit" (what the runs' samples measure, ctbench.units) is likewise
+# present only for runs of counts, whose "settings.threshold" is then the
+# count threshold and whose intervals are the ratios themselves.
 COMPARISON_SCHEMA: Final = 1
+COUNTS_METHOD: Final = "exact ratio of callgrind's counts, no interval"
 
 
 def _or_null(value: float) -> float | None:
@@ -52,7 +56,9 @@ def comparison_to_json(c: Comparison) -> dict[str, Any]:
             "slower_above": s.upper,
             "faster_below": s.lower,
             "confidence": CONFIDENCE,
-            "method": "percentile bootstrap (Efron & Tibshirani 1993, ch. 13)",
+            "method": COUNTS_METHOD
+            if c.counted
+            else "percentile bootstrap (Efron & Tibshirani 1993, ch. 13)",
             "resamples": s.resamples,
             "seed": s.seed,
             "strict": s.strict,
@@ -85,6 +91,8 @@ def comparison_to_json(c: Comparison) -> dict[str, Any]:
         "exit_status": c.exit_status(),
         "outcome": c.outcome(),
     }
+    if c.counted:  # only then: documents of times stay byte for byte
+        doc["unit"] = c.unit
     if s.pairs:  # only then, as summary_rows
         doc["settings"]["pairs"] = [list(pair) for pair in s.pairs]
     if c.summary_rows:  # only then: older documents stay byte for byte

@@ -161,9 +161,9 @@ def test_p95_only_regression_is_seen_by_p95() -> None:
     base, cand = make_run(n=400), make_run(n=400)
     for result in cand.results:
         for phase in result.phases.values():
-            ordered = sorted(phase.samples_us)
+            ordered = sorted(phase.samples)
             cut = ordered[int(0.85 * len(ordered))]  # slow down the top 15%
-            phase.samples_us = [s * 2 if s >= cut else s for s in phase.samples_us]
+            phase.samples = [s * 2 if s >= cut else s for s in phase.samples]
     assert {r.verdict for r in compare(base, cand).rows} == {"unchanged"}
     p95 = compare(base, cand, Settings(stat="p95"))
     assert {r.verdict for r in p95.rows} == {"slower"}
@@ -278,7 +278,7 @@ def test_blocks_bound_memory_without_changing_the_answer(
 
 def test_zero_baseline_is_inconclusive_not_an_error() -> None:
     base, cand = make_run(backends=["single"]), make_run(backends=["single"])
-    base.results[0].phases["flush_full_zone"].samples_us = [0.0] * 10
+    base.results[0].phases["flush_full_zone"].samples = [0.0] * 10
     result = compare(base, cand)
     row = next(r for r in result.rows if r.phase == "flush_full_zone")
     assert row.verdict == "inconclusive"
@@ -298,7 +298,7 @@ def test_too_few_samples_give_no_verdict_with_the_reason() -> None:
     assert compare(base, cand, Settings(strict=True)).exit_status() == 3
     assert "4 rows have fewer than 20 samples a side" in " ".join(result.notes)
     base, cand = make_run(n=3, backends=["single"]), make_run(n=30, backends=["single"])
-    base.results[0].phases["flush_full_zone"].samples_us *= 10
+    base.results[0].phases["flush_full_zone"].samples *= 10
     one = compare(base, cand)
     assert "1 row has fewer than 20 samples a side" in " ".join(one.notes)
     enough = compare(make_run(n=20), make_run(n=20, seed=1, scale=1.5))
@@ -375,7 +375,7 @@ def test_incomplete_runs_warn() -> None:
 
 def test_phase_without_samples_is_skipped_with_a_note() -> None:
     cand = make_run()
-    cand.results[0].phases["flush_full_zone"].samples_us = []
+    cand.results[0].phases["flush_full_zone"].samples = []
     result = compare(make_run(), cand)
     assert len(result.rows) == 3
     assert result.notes == [

@@ -9,6 +9,9 @@ import pytest
 from ctbench.backends import BackendSpec
 from ctbench.estimate import (
     CALIBRATION_FRAMES,
+    CALLGRIND_EDGE_S,
+    CALLGRIND_SLOWDOWN,
+    CALLGRIND_START_S,
     FIXED_S,
     QUIET_BELOW_S,
     REFUSE_ABOVE_S,
@@ -17,6 +20,7 @@ from ctbench.estimate import (
     Estimate,
     bound_seconds,
     calibrate,
+    counted_estimate,
     estimate_create_rate,
     estimate_threads,
     estimate_zones,
@@ -205,7 +209,7 @@ def test_the_estimate_is_shown_over_a_minute_and_force_overrides_the_refusal(
 ) -> None:
     from ctbench import commands
 
-    def long(*args: object) -> Estimate:
+    def long(*args: object, **kwargs: object) -> Estimate:
         return Estimate(5 * 3600, calibrated=True)
 
     monkeypatch.setattr(commands, "estimate_zones", long)
@@ -286,3 +290,29 @@ def test_create_rate_is_calibrated_only_when_the_bound_is_long() -> None:
     assert not estimate_create_rate(BOTH, 2, 1000, 32).calibrated
     measured = estimate_create_rate(BOTH, 2, 1000, 32, calibrate_above=0)
     assert measured.calibrated and measured.seconds > 2 * FIXED_S
+
+
+def test_a_counted_run_is_its_time_run_slowed_down_plus_its_dumps() -> None:
+    """Under callgrind the run's estimate is calibrated once its slowed-down
+    bound could pass a minute, then slowed down; the start and two dumps per
+    section come on top.  Time runs are estimated as before."""
+    asked: list[float] = []
+
+    def estimate(*, calibrate_above: float) -> Estimate:
+        asked.append(calibrate_above)
+        return Estimate(2.0, calibrated=True)
+
+    assert counted_estimate("time", 100, estimate) == Estimate(2.0, True)
+    counted = counted_estimate("instructions", 100, estimate)
+    slowdown = CALLGRIND_SLOWDOWN["instructions"]
+    assert asked == [QUIET_BELOW_S, QUIET_BELOW_S / slowdown]
+    assert counted.seconds == pytest.approx(
+        2.0 * slowdown
+        + CALLGRIND_START_S["instructions"]
+        + 200 * CALLGRIND_EDGE_S["instructions"]
+    )
+    # A million one-batch sections: over an hour, which the CLI refuses.
+    tiny = counted_estimate(
+        "instructions", 10**6, lambda *, calibrate_above: Estimate(0.1, False)
+    )
+    assert tiny.seconds > REFUSE_ABOVE_S

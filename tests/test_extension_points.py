@@ -72,7 +72,7 @@ def test_a_new_command_is_a_record_registered_outside_ctbench(
     run = registry.load(a)
     assert run.command == "churn" and run.params["rounds"] == 3
     assert run.results[0].phases["commit"].counters["created"] == 900
-    assert len(run.results[0].phases["flush"].samples_us) == 3
+    assert len(run.results[0].phases["flush"].samples) == 3
 
     shown = run_cli("report", a, b, "--format", "markdown")
     assert shown.code == 0, shown.err
@@ -94,7 +94,7 @@ def test_a_new_command_is_a_record_registered_outside_ctbench(
     assert merged.code == 0, merged.err
     # The record's Pooling: the rounds of the runs pooled are summed.
     assert registry.load(pooled).params["rounds"] == 6
-    assert len(registry.load(pooled).results[0].phases["commit"].samples_us) == 6
+    assert len(registry.load(pooled).results[0].phases["commit"].samples) == 6
 
     for fmt in FORMATS:
         assert run_cli("report", pooled, "--format", fmt).code == 0

@@ -83,7 +83,7 @@ def test_few_samples_raise_no_mixture_or_order_warning() -> None:
 
 def test_the_report_puts_each_finding_on_a_warning_line() -> None:
     run = make_run(backends=("single",))
-    samples = run.results[0].phases["flush_full_zone"].samples_us
+    samples = run.results[0].phases["flush_full_zone"].samples
     samples[:] = ([100.0] * 9 + [1000.0]) * 20  # a tail, in every round
     expected = tuple(
         f"WARNING: flush full zone on single: {finding}"
@@ -116,7 +116,7 @@ def test_compare_warns_of_each_sides_unstable_phases() -> None:
     from ctbench.compare import compare
 
     base, cand = make_run(), make_run(seed=1)
-    samples = cand.results[0].phases["flush_full_zone"].samples_us
+    samples = cand.results[0].phases["flush_full_zone"].samples
     samples[:] = ([100.0] * 9 + [1000.0]) * 20
     warnings = compare(base, cand, names=("a.json", "b.json")).warnings
     assert [w for w in warnings if "on single" in w] == [

@@ -30,11 +30,11 @@ def make_candidate(
     rng = np.random.default_rng(seed)
     for backend in run.results:
         for phase in backend.phases.values():
-            samples = np.asarray(phase.samples_us, dtype=np.float64) * scale
+            samples = np.asarray(phase.samples, dtype=np.float64) * scale
             if noise:
                 # Clipped so a sample never turns negative, however large NOISE.
                 samples *= np.clip(1 + rng.normal(0, noise, len(samples)), 0.01, None)
-            phase.samples_us = [float(s) for s in samples]
+            phase.samples = [float(s) for s in samples]
     return run
 
 

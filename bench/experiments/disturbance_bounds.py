@@ -59,7 +59,7 @@ def one_run(args: list[str], out: Path) -> dict[str, float]:
     others = (record.get("others_cpu_s", 0) + record.get("steal_s", 0)) / record[
         "wall_s"
     ]
-    median = statistics.median(result["phases"]["ct_execute_commit"]["samples_us"])
+    median = statistics.median(result["phases"]["ct_execute_commit"]["samples"])
     own = record["cpu_s"] / record["wall_s"]
     return {"switched": switched, "others": others, "own": own, "median_us": median}
 

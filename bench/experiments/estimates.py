@@ -245,7 +245,7 @@ def constants() -> None:
         backends=_specs(["single", "per-zone"]),
     )
     run = run_zones(config)
-    samples = sum(len(p.samples_us) for r in run.results for p in r.phases.values())
+    samples = sum(len(p.samples) for r in run.results for p in r.phases.values())
     start = time.perf_counter()
     lay_out(build_report(run), "patch")
     report = time.perf_counter() - start
@@ -274,7 +274,7 @@ def large_table(backend: str, entries: int = 10_000, zones: int = 300) -> None:
     result = run_zones(config).results[0]
     stored = result.fill.stored
     median_s = {
-        name: statistics.median(p.samples_us) / 1e6 for name, p in result.phases.items()
+        name: statistics.median(p.samples) / 1e6 for name, p in result.phases.items()
     }
     commit = result.fill.insert_us / 1e6 / stored
     scans_all = result.phases["flush_empty_zone"].counters.get("visited", 0) > 0

@@ -9,11 +9,12 @@ import click
 from ctbench.cli.options import (
     STOPPING_HELP,
     RunOptions,
+    measure_option,
     ovstest_options,
     refuse_unreproducible,
     run_options,
 )
-from ctbench.cli.run import claim_output, run_benchmark
+from ctbench.cli.run import claim_output, measured, run_benchmark
 from ctbench.cli.types import INTEGER, NumbersAsArguments
 from ctbench.commands import BENCHMARK
 from ctbench.ovstest.plan import OvstestPlan
@@ -26,6 +27,7 @@ from ctbench.scenarios.benchmark import ThreadsConfig
 @click.argument("n_pkts", type=INTEGER)
 @click.argument("batch_size", type=INTEGER)
 @click.argument("change_conn", type=INTEGER, default=0)
+@measure_option
 @run_options
 @ovstest_options
 def benchmark(
@@ -33,6 +35,7 @@ def benchmark(
     n_pkts: int,
     batch_size: int,
     change_conn: int,
+    measure: str,
     opts: RunOptions,
     ovstest: OvstestPlan | None,
 ) -> None:
@@ -61,18 +64,19 @@ def benchmark(
       ctbench benchmark 2 100000 32 1 --format markdown -o run.json
       ctbench benchmark 1 100000 32 -b single --ovstest single=./ovs/tests/ovstest
     """
-    refuse_unreproducible(ovstest, conn_limit=opts.conn_limit)
+    refuse_unreproducible(ovstest, conn_limit=opts.conn_limit, measure=measure)
     config = ThreadsConfig(
         n_threads=n_threads,
         n_pkts=n_pkts,
         batch_size=batch_size,
         change_conn=change_conn,
+        measure=measure,
         **opts.common(),
     )
     check_threads(config.n_threads)
     claim_output(opts.output)
     run_benchmark(
-        partial(BENCHMARK.run, config),
+        measured(BENCHMARK, config, config),
         *BENCHMARK.memory(config),
         partial(BENCHMARK.estimate, config),
         opts,

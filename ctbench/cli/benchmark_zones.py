@@ -9,11 +9,12 @@ import click
 from ctbench.cli.options import (
     STOPPING_HELP,
     RunOptions,
+    measure_option,
     ovstest_options,
     refuse_unreproducible,
     run_options,
 )
-from ctbench.cli.run import claim_output, run_benchmark
+from ctbench.cli.run import claim_output, measured, run_benchmark
 from ctbench.cli.types import INTEGER, NumbersAsArguments
 from ctbench.commands import BENCHMARK_ZONES
 from ctbench.ovstest.plan import OvstestPlan
@@ -56,6 +57,7 @@ from ctbench.scenarios.benchmark_zones import ZoneConfig
     show_default=True,
     help="Connections in the tracemalloc memory sample (0 skips it).",
 )
+@measure_option
 @run_options
 @ovstest_options
 def benchmark_zones(
@@ -67,6 +69,7 @@ def benchmark_zones(
     warmup: int,
     ovs_stats: bool,
     memory_sample: int,
+    measure: str,
     opts: RunOptions,
     ovstest: OvstestPlan | None,
 ) -> None:
@@ -92,6 +95,7 @@ def benchmark_zones(
         batch_size=batch_size,
         warmup=warmup,
         sweep_every=sweep_every,
+        measure=measure,
     )
     config = ZoneConfig(
         entries=entries,
@@ -102,11 +106,12 @@ def benchmark_zones(
         sweep_every=sweep_every,
         ovs_stats=ovs_stats,
         memory_sample=memory_sample,
+        measure=measure,
         **opts.common(),
     )
     claim_output(opts.output)
     run_benchmark(
-        partial(BENCHMARK_ZONES.run, config),
+        measured(BENCHMARK_ZONES, config, config),
         *BENCHMARK_ZONES.memory(config),
         partial(BENCHMARK_ZONES.estimate, config),
         opts,

@@ -39,6 +39,14 @@ def _threshold(ctx: click.Context, param: click.Parameter, value: str) -> float:
     help="Change that counts: '10%' or '0.1'.",
 )
 @click.option(
+    "--count-threshold",
+    default=f"{comparing.DEFAULT_COUNT_THRESHOLD:.0%}",
+    show_default=True,
+    callback=_threshold,
+    help="Change that counts between runs of instruction or cycle counts "
+    "(--measure instructions or cycles), which have no noise to allow for.",
+)
+@click.option(
     "--seed",
     type=Integer(min=0),
     default=comparing.DEFAULT_SEED,
@@ -91,6 +99,7 @@ def compare(
     candidate: Path,
     stat: str,
     threshold: float,
+    count_threshold: float,
     seed: int,
     resamples: int,
     strict: bool,
@@ -115,6 +124,11 @@ def compare(
     a wider one, from a noisy phase or few samples, may be inconclusive,
     and a note says how many more samples would settle it.
 
+    Runs of counts (--measure instructions or cycles) are compared without
+    a bootstrap, the ratio being exact, against --count-threshold (1%):
+    slower above 1 + threshold, faster below 1 / (1 + threshold), else
+    unchanged.  Runs in different units are refused.
+
     \b
     Exit status:
       0  no regression
@@ -137,6 +151,7 @@ def compare(
         strict=strict,
         counters_must_match=counters_must_match,
         pairs=pairs,
+        count_threshold=count_threshold,
     )
     base_run, cand_run = registry.load(baseline), registry.load(candidate)
     names = (str(baseline), str(candidate))

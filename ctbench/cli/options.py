@@ -28,6 +28,7 @@ from ctbench.ovstest.plan import (
 from ctbench.render import FORMATS
 from ctbench.results.tags import parse_tags
 from ctbench.scenarios.harness import DEFAULT_BACKENDS
+from ctbench.units import DEFAULT_MEASURE, MEASURES
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -136,6 +137,25 @@ def run_options(func: Callable[..., None]) -> Callable[..., None]:
     for option in reversed(options):
         command = option(command)
     return command
+
+
+MEASURE_HELP: Final = (
+    "What a sample is: time, or, counted by valgrind's callgrind in a run "
+    "90-160x slower, the instructions a timed section executed (the same on "
+    "every run of the same work) or its cycles estimated from a cache "
+    "simulation (cycles). See docs/instruction-counts.md."
+)
+
+
+def measure_option(func: F) -> F:
+    """--measure, handed to the command as ``measure``."""
+    return click.option(
+        "--measure",
+        type=click.Choice(list(MEASURES)),
+        default=DEFAULT_MEASURE,
+        show_default=True,
+        help=MEASURE_HELP,
+    )(func)
 
 
 def format_option() -> Callable[[F], F]:

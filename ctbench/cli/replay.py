@@ -11,10 +11,11 @@ from ctbench.capture.track import TrackConfig
 from ctbench.cli.options import (
     STOPPING_HELP,
     RunOptions,
+    measure_option,
     run_options,
     track_options,
 )
-from ctbench.cli.run import claim_output, run_benchmark
+from ctbench.cli.run import claim_output, measured, run_benchmark
 from ctbench.cli.types import CAPTURE, INTEGER
 from ctbench.commands import REPLAY
 from ctbench.scenarios.replay import (
@@ -52,6 +53,7 @@ from ctbench.scenarios.replay import (
     "each connection's key, so both directions share a zone).",
 )
 @track_options("Conntrack zone of the packets (the first zone with --zones).")
+@measure_option
 @run_options
 def replay(
     files: tuple[Path, ...],
@@ -61,6 +63,7 @@ def replay(
     zone: int,
     clock: str,
     trust_l4_checksums: bool,
+    measure: str,
     opts: RunOptions,
 ) -> None:
     """Benchmark the backends on real traffic: the packets of FILES (pcap or
@@ -84,13 +87,14 @@ def replay(
             verify_l4=not trust_l4_checksums,
         ),
         repeat=repeat,
+        measure=measure,
         **opts.common(),
     )
     capture = load_captures(files)
     require_packets(capture)
     given = ReplayInput(config, capture)
     run_benchmark(
-        partial(REPLAY.run, given),
+        measured(REPLAY, given, config),
         *REPLAY.memory(given),
         partial(REPLAY.estimate, given),
         opts,

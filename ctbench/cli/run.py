@@ -4,29 +4,51 @@ written before the report, and the exit status that says what happened."""
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 from collections.abc import Callable, Iterable
+from functools import partial
 from pathlib import Path
+from typing import TypeVar
 
 import click
 from rich.console import Console
 
 from ctbench import files, results
+from ctbench.callgrind.runner import counted_run, find_valgrind, hash_seed
 from ctbench.cli.options import RunOptions
 from ctbench.cli.progress_display import Interrupt, ProgressDisplay, to_stderr
 from ctbench.errors import OutputError
 from ctbench.estimate import Estimate
 from ctbench.ovstest.plan import OvstestPlan
 from ctbench.preflight import check_memory, check_output, check_time
+from ctbench.registry import Command
 from ctbench.render import lay_out
 from ctbench.report.build import build_report
 from ctbench.results import RunResult
-from ctbench.scenarios.harness import Progress
+from ctbench.scenarios.harness import CommonConfig, Progress
+from ctbench.units import DEFAULT_MEASURE
 
 EXIT_USAGE = 2
 EXIT_BACKEND_FAILED = 4  # a backend failed; the others' results were kept
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, the shell's convention
+
+C = TypeVar("C")
+Scenario = Callable[[Progress, Callable[[], bool]], RunResult]
+
+
+def measured(record: Command[C], config: C, common: CommonConfig) -> Scenario:
+    """The run a benchmark command starts: its own, or with --measure
+    instructions or cycles the same run counted under callgrind
+    (:func:`ctbench.callgrind.runner.counted_run`), whose tools and seed are
+    checked here, before any work.  ``common`` holds the config's harness
+    fields (``config`` itself, or its part that has them)."""
+    if common.measure == DEFAULT_MEASURE:
+        return partial(record.run, config)
+    hash_seed(os.environ)
+    find_valgrind(common.measure)
+    return partial(counted_run, record.run, config, common)
 
 
 def claim_output(output: Path | None, inputs: Iterable[Path] = ()) -> None:
@@ -125,7 +147,7 @@ def write_before_report(
 
 
 def run_benchmark(
-    scenario: Callable[[Progress, Callable[[], bool]], RunResult],
+    scenario: Scenario,
     needed_bytes: int,
     conns: int,
     estimate: Callable[[], Estimate],

@@ -47,6 +47,7 @@ from ctbench.render import scaling
 from ctbench.results import RunResult
 from ctbench.scenarios.benchmark import ThreadsConfig
 from ctbench.scenarios.create_rate import PER_THREAD, CreateRateConfig
+from ctbench.units import require_time
 
 
 class ThreadSweepUsageError(CtbenchError):
@@ -190,6 +191,8 @@ def merge_threads(
 ) -> None:
     """Fit runs of one threaded command as they are: each thread count's
     runs are its repeats, in the order given."""
+    for name, run in named:
+        require_time(name, run.unit, "sweep --merge")
     command = named[0][1].command
     record = registry.command(command)
     assert record.scaling is not None

@@ -165,7 +165,7 @@ def point_record(file: str, run: RunResult, statistic: str) -> PointRecord:
         stored = stored_during_rounds(run, index)
         for phase in PHASE_ORDER:
             samples = result.phases.get(phase)
-            if samples is None or not samples.samples_us:
+            if samples is None or not samples.samples:
                 continue
             record.observations.append(
                 Observation(
@@ -173,8 +173,8 @@ def point_record(file: str, run: RunResult, statistic: str) -> PointRecord:
                     phase=phase,
                     stored=stored,
                     zone=entries,
-                    cost_us=reduce(samples.samples_us, statistic),
-                    samples=len(samples.samples_us),
+                    cost_us=reduce(samples.samples, statistic),
+                    samples=len(samples.samples),
                 )
             )
     return record

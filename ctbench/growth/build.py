@@ -15,6 +15,7 @@ from ctbench.growth.analysis import (
 from ctbench.growth.document import SweepDocument, grid_of
 from ctbench.results import RunResult
 from ctbench.scenarios.benchmark_zones import COMMAND
+from ctbench.units import require_time
 
 
 def build_sweep(
@@ -23,7 +24,10 @@ def build_sweep(
     complete: bool = True,
     stopped_by: str | None = None,
 ) -> SweepDocument:
-    """The sweep of these points (file name, run), in the order given."""
+    """The sweep of these points (file name, run), in the order given;
+    UnitError for a run of counts (a sweep fits times)."""
+    for name, run in named:
+        require_time(name, run.unit, "sweep --merge")
     warnings = check_same_sweep(named)
     records = [point_record(name, run, statistic) for name, run in named]
     machines = machine_warnings(records, [run for _, run in named])

@@ -34,6 +34,7 @@ from ctbench.preflight import check_memory, check_time
 from ctbench.results import ResultsError, RunResult
 from ctbench.scenarios.benchmark_zones import COMMAND, ZoneConfig, run_zones
 from ctbench.scenarios.harness import never, no_progress
+from ctbench.units import MICROSECONDS, unit_of
 
 
 class ResumeError(CtbenchError):
@@ -123,6 +124,8 @@ def finished_point(
         return None, f"cannot be kept: {exc}"
     if run.command != COMMAND or run.params != config.zone_config(point).params():
         return None, "holds a run with other parameters"
+    if run.unit != MICROSECONDS.key:
+        return None, f"holds {unit_of(run.unit).noun}, not times"
     if not run.complete:
         return None, "holds an incomplete run"
     return run, ""

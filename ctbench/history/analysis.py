@@ -45,6 +45,7 @@ from ctbench.stats import (
     bootstrap,
     seeded_rng,
 )
+from ctbench.units import require_time
 
 STATISTICS: Final = ("median", "min")
 DEFAULT_STATISTIC: Final = "median"
@@ -138,7 +139,10 @@ def build_history(
     seed: int = DEFAULT_SEED,
 ) -> History:
     """The history of ``runs``: one scenario's, or each one's when
-    ``grouped``; HistoryError for runs that make none."""
+    ``grouped``; HistoryError for runs that make none, and UnitError for
+    runs of counts (a history reads times)."""
+    for run in runs:
+        require_time(run.name, run.run.unit, "history")
     found = [
         _scenario(ordered(group, key), key, statistic, seed)
         for group in scenarios(runs, grouped)

@@ -26,6 +26,7 @@ from ctbench.ovstest.records import BACKEND, results_of
 from ctbench.ovstest.runner import BinaryError, BinaryInterrupted, run_binary
 from ctbench.results import COMPLETE, FAILED, INTERRUPTED, BackendResult, RunResult
 from ctbench.scenarios.harness import ConfigError
+from ctbench.units import DEFAULT_MEASURE
 
 SUBCOMMAND: Final = "test-conntrack"
 # docs/measuring-against-ovstest.md: a table for the smallest zone run, within 10 s.
@@ -95,6 +96,9 @@ def unreproducible(options: Mapping[str, Any]) -> list[str]:
         out.append(f"--batch-size {options['batch_size']} (ovstest's is 1)")
     if options.get("warmup", 0):
         out.append(f"--warmup {options['warmup']} (ovstest has none)")
+    measure = options.get("measure", DEFAULT_MEASURE)
+    if measure != DEFAULT_MEASURE:
+        out.append(f"--measure {measure} (ovstest's figures are times)")
     if options.get("sweep_every") is not None:
         out.append(
             f"--sweep-every {options['sweep_every']:g} (ovstest's cleaner runs "

@@ -28,6 +28,7 @@ from ctbench.history.document import HISTORY_KIND, history_from_json
 from ctbench.plot import PlotError
 from ctbench.report.numbers import plural
 from ctbench.results import ResultsError, parse_json, read_text, run_from_json
+from ctbench.units import require_time
 
 RUN: Final = "run"
 HISTORY: Final = "history"
@@ -76,4 +77,6 @@ def load_input(path: Path) -> PlotInput:
             f"{where}: a sweep plan holds no measurements: run its commands, "
             "then ctbench sweep --merge their files"
         )
-    return PlotInput(where, RUN, run_from_json(data, where, registry.param_checks()))
+    run = run_from_json(data, where, registry.param_checks())
+    require_time(where, run.unit, "plot")
+    return PlotInput(where, RUN, run)

@@ -64,7 +64,7 @@ def run_figure(named: Sequence[tuple[str, RunResult]]) -> Figure:
         for name in dict.fromkeys(
             [*command.phases, *(p for r in run.results for p in r.phases)]
         )
-        if any(r.phases.get(name) and r.phases[name].samples_us for r in run.results)
+        if any(r.phases.get(name) and r.phases[name].samples for r in run.results)
     ]
     if not phases:
         why = "; ".join(f"{name}: {_why_no_samples(r)}" for name, r in named)
@@ -78,18 +78,15 @@ def run_figure(named: Sequence[tuple[str, RunResult]]) -> Figure:
     many = len(named) > 1
     colors: dict[str, str] = {}  # a backend's colour, the same in every panel
     rounds = {
-        len(r.phases[p].samples_us)
-        for r in run.results
-        for p in phases
-        if p in r.phases
+        len(r.phases[p].samples) for r in run.results for p in phases if p in r.phases
     }
     for ax, phase in zip(axes, phases, strict=False):
         values: list[float] = []
         for result in run.results:
             p = result.phases.get(phase)
-            if p is None or not p.samples_us:
+            if p is None or not p.samples:
                 continue
-            x = np.sort(np.asarray(p.samples_us, dtype=np.float64))
+            x = np.sort(np.asarray(p.samples, dtype=np.float64))
             y = np.arange(1, len(x) + 1) / len(x)
             median = float(np.median(x))
             ax.step(

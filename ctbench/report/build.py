@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Final
 
 from ctbench import registry
@@ -16,6 +17,7 @@ from ctbench.results.pairing import pair_backends
 from ctbench.results.tags import tags_line
 from ctbench.stability import stability_findings
 from ctbench.stats import PERCENTILE_METHOD_NOTE, MeanChange, mean_change
+from ctbench.units import MICROSECONDS, Unit, unit_of
 
 # The exact statistics every row has, in the table formats' order.
 STAT_COLUMNS: Final = (
@@ -48,12 +50,16 @@ TABLE_STATS_NOTE: Final = (
 )
 
 
-def method_note(template: str, table: bool) -> str:
+def method_note(template: str, table: bool, unit: Unit = MICROSECONDS) -> str:
     """A command's method note for one layout: ``{stats}`` and ``{ovs}``
-    become what that layout's columns are called."""
+    become what that layout's columns are called, ``{unit}`` what the
+    samples measure (a note without it gets that first, for counts)."""
     stats = TABLE_STATS_NOTE if table else GROUPED_STATS_NOTE
     ovs = " and ".join(c.key if table else c.label for c in OVS_COLUMNS)
+    if "{unit}" not in template and unit.counted:
+        template = "{unit}. " + template
     text = template.replace("{stats}", stats).replace("{ovs}", ovs)
+    text = text.replace("{unit}", unit.heading)
     for column in OVS_COLUMNS:
         text = text.replace(f"{{{column.key}}}", column.key if table else column.label)
     return text
@@ -67,9 +73,11 @@ def build_report(run: RunResult) -> Report:
     ovs = run.ovs_stats or ovstest.summary_only
     method = sections.method(run) + ovstest.method_note
     extras = sections.extra_columns
-    columns = (
-        STAT_COLUMNS + (OVS_COLUMNS if ovs else ()) + tuple(e.column for e in extras)
-    )
+    unit = unit_of(run.unit)
+    stat_columns = STAT_COLUMNS + (OVS_COLUMNS if ovs else ())
+    if unit.counted:  # counts read as counts, with thousands separators
+        stat_columns = tuple(replace(c, kind="count") for c in stat_columns)
+    columns = stat_columns + tuple(e.column for e in extras)
     by_key = {c.key: c for c in columns}
     grouped_keys = GROUPED_KEYS + (GROUPED_OVS_KEYS if ovs else ())
     grouped = tuple(by_key[k] for k in grouped_keys) + tuple(e.column for e in extras)
@@ -90,14 +98,15 @@ def build_report(run: RunResult) -> Report:
     return Report(
         title=_title(run, sections),
         lead=tuple(sections.lead(run)),
-        method=method_note(method, table=False),
-        table_method=method_note(method, table=True),
+        method=method_note(method, table=False, unit=unit),
+        table_method=method_note(method, table=True, unit=unit),
         columns=columns,
         grouped=grouped,
         groups=tuple(groups),
         comparisons=tuple(_compare_means(run, phases, sections, ovstest)),
         summary=(
             *_tags(run),
+            *_counted_by(run),
             *sections.summary(run),
             *ovstest.lines,
             *_failures(run),
@@ -143,6 +152,19 @@ def _arg(value: object) -> str:
 def _tags(run: RunResult) -> list[str]:
     line = tags_line(run.tags)
     return [line] if line else []
+
+
+def _counted_by(run: RunResult) -> list[str]:
+    """How a run of counts was counted, and what its times are."""
+    if not run.counted:
+        return []
+    h = run.harness
+    return [
+        f"Counted by callgrind ({h.get('valgrind', '?')}, PYTHONHASHSEED="
+        f"{h.get('python_hash_seed', '?')}, address randomization "
+        f"{h.get('address_randomization', '?')}): any time below is a time "
+        "under callgrind, 90-160x a run's own."
+    ]
 
 
 def _failures(run: RunResult) -> list[str]:
@@ -194,10 +216,13 @@ def _stability_warnings(
     """One line per finding of :func:`ctbench.stability.stability_findings`
     on each backend's phase with samples."""
     out = []
+    unit = unit_of(run.unit)
+    noun = unit.noun if unit.counted else unit.key  # "us", as for times
     for phase in phases:
         for result in run.results:
             p = result.phases.get(phase)
-            for finding in stability_findings(p.samples_us if p else []):
+            samples = p.samples if p else []
+            for finding in stability_findings(samples, noun):
                 out.append(
                     f"WARNING: {sections.phase_label(phase)} on {result.label}: "
                     f"{finding}"
@@ -245,6 +270,7 @@ def _compare_means(
     ran = [r for r in run.results if r.status != FAILED and not ovstest.is_ovstest(r)]
     if len(ran) < 2:
         return []
+    unit = unit_of(run.unit)
     pairs = _side_by_side_pairs(run, ovstest)
     if not side_by_side(run):
         pairs = [(ran[0], other) for other in ran[1:]]
@@ -255,13 +281,13 @@ def _compare_means(
             if bp is None or op is None:
                 continue
             key = f"{base.label}/{other.label}/{phase}"
-            change = mean_change(bp.samples_us, op.samples_us, key)
+            change = mean_change(bp.samples, op.samples, key)
             if change is None:
                 continue
             lines.append(
                 f"{sections.phase_label(phase)}: {other.label} is "
-                f"{_change_words(change.change)} {base.label} "
-                f"({_interval_words(change)})"
+                f"{_change_words(change.change, unit)} {base.label} "
+                f"({_interval_words(change, unit)})"
             )
     return lines
 
@@ -286,20 +312,30 @@ def _side_by_side_pairs(
     ]
 
 
-def _end_words(change: float) -> str:
+def _direction(less: bool, unit: Unit) -> str:
+    """'faster' or 'slower' for times; 'fewer instructions' or 'more
+    instructions' for counts."""
+    if unit.counted:
+        return f"{'fewer' if less else 'more'} {unit.noun}"
+    return "faster" if less else "slower"
+
+
+def _end_words(change: float, unit: Unit = MICROSECONDS) -> str:
     """'12.5% faster' / '3.0% slower' / '0%' (when the change rounds to 0)."""
     text = percent(abs(change))
     if not float(text):
         return "0%"
-    return f"{text}% {'faster' if change < 0 else 'slower'}"
+    return f"{text}% {_direction(change < 0, unit)}"
 
 
-def _change_words(change: float) -> str:
-    words = _end_words(change)
-    return "as fast as" if words == "0%" else f"{words} than"
+def _change_words(change: float, unit: Unit = MICROSECONDS) -> str:
+    words = _end_words(change, unit)
+    if words == "0%":
+        return f"as many {unit.noun} as" if unit.counted else "as fast as"
+    return f"{words} than"
 
 
-def _interval_words(change: MeanChange) -> str:
+def _interval_words(change: MeanChange, unit: Unit = MICROSECONDS) -> str:
     if not change.has_interval:
         return f"no interval: {change.method}"
     low, high = percent(abs(change.low)), percent(abs(change.high))
@@ -307,9 +343,9 @@ def _interval_words(change: MeanChange) -> str:
     # appears in an interval called one-sided.
     if float(low) and float(high) and (change.low < 0) == (change.high < 0):
         near, far = sorted((low, high), key=float)
-        word = "faster" if change.high < 0 else "slower"
+        word = _direction(change.high < 0, unit)
         return f"95% CI {near}-{far}% {word}, {change.method}"
     return (
-        f"95% CI {_end_words(change.low)} to {_end_words(change.high)}, "
+        f"95% CI {_end_words(change.low, unit)} to {_end_words(change.high, unit)}, "
         f"{change.method}: no clear difference"
     )

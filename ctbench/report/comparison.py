@@ -8,7 +8,8 @@ from typing import Final
 
 from ctbench import registry
 from ctbench.compare import BOOTSTRAP_NOTE, STATS, Comparison, Ratio, Row, SummaryRow
-from ctbench.report.numbers import num
+from ctbench.report.numbers import fmt_count, num
+from ctbench.units import unit_of
 
 
 @dataclass(frozen=True)
@@ -39,9 +40,11 @@ SUMMARY_HEADING: Final = (
 )
 
 
-def _ratio(r: Ratio) -> str:
+def _ratio(r: Ratio, counted: bool = False) -> str:
     if math.isnan(r.ratio):
         return "n/a (baseline 0)"
+    if counted:  # exact: four digits, since a count's threshold is 1%
+        return f"{r.ratio:.4f}"
     if math.isnan(r.low):
         return f"{r.ratio:.3f} (no interval)"
     return f"{r.ratio:.3f} [{r.low:.3f}, {r.high:.3f}]"
@@ -64,19 +67,30 @@ def _summary_cells(row: SummaryRow, phase_label: str) -> tuple[str, ...]:
 
 def _cells(c: Comparison, row: Row, phase_label: str) -> tuple[str, ...]:
     chosen = row.ratios[c.settings.stat]
+    value = fmt_count if c.counted else num
     return (
         phase_label,
         row.backend,
         f"{row.baseline_count}/{row.candidate_count}",
-        num(chosen.baseline),
-        num(chosen.candidate),
-        *(_ratio(row.ratios[s]) for s in STATS),
+        value(chosen.baseline),
+        value(chosen.candidate),
+        *(_ratio(row.ratios[s], c.counted) for s in STATS),
         row.verdict,
     )
 
 
 def _method(c: Comparison) -> tuple[str, ...]:
     s = c.settings
+    if c.counted:
+        noun = unit_of(c.unit).noun
+        return (
+            f"Ratios are candidate / baseline (below 1 is fewer); {noun}, "
+            "counted by callgrind: the same work counts the same, so no "
+            "bootstrap and no interval, the ratio is the change.",
+            f"Verdict on the {s.stat} (*) with the count threshold "
+            f"{s.threshold:.1%} (--count-threshold): slower above {s.upper:.4f}, "
+            f"faster below {s.lower:.4f} (1/(1+threshold)), unchanged between.",
+        )
     return (
         "Ratios are candidate / baseline (below 1 is faster); times in "
         f"microseconds. {BOOTSTRAP_NOTE}, {s.resamples:,} resamples, seed {s.seed}.",
@@ -119,7 +133,10 @@ def build_comparison_report(c: Comparison) -> ComparisonReport:
         "n (base/cand)",
         f"base {stat}",
         f"cand {stat}",
-        *(f"{s}{'*' if s == stat else ''} ratio [95% CI]" for s in STATS),
+        *(
+            f"{s}{'*' if s == stat else ''} ratio{'' if c.counted else ' [95% CI]'}"
+            for s in STATS
+        ),
     )
     return ComparisonReport(
         title=(

@@ -24,6 +24,7 @@ from ctbench.results.run import (
 )
 from ctbench.results.schema import ResultsError
 from ctbench.results.tags import pooled_tags
+from ctbench.units import UnitError, same_unit
 
 
 def file_labels(paths: Sequence[Path]) -> list[str]:
@@ -33,6 +34,15 @@ def file_labels(paths: Sequence[Path]) -> list[str]:
     if len(set(names)) < len(names):
         names = [str(p) for p in paths]
     return distinct_labels(names)
+
+
+def one_unit(runs: Sequence[tuple[str, RunResult]], what: str) -> str:
+    """The unit every run's samples share; ResultsError naming two that
+    differ: times and counts, or two counts, never mix."""
+    try:
+        return same_unit(((name, run.unit) for name, run in runs), what)
+    except UnitError as exc:
+        raise ResultsError(str(exc)) from None
 
 
 # The key under which merge_runs() records the parameters that differ, and,
@@ -53,6 +63,7 @@ def merge_runs(runs: Sequence[tuple[str, RunResult]]) -> RunResult:
                 "cannot show results of different commands side by side: "
                 f"{first_name} is {first.command!r}, {name} is {run.command!r}"
             )
+    one_unit(runs, "show side by side")
     merged = replace(
         first,
         params=dict(first.params),
@@ -281,6 +292,7 @@ def _check_poolable(
             f"cannot pool runs of different commands: {first_name} is "
             f"{first.command!r}, {name} is {run.command!r}"
         )
+    one_unit([(first_name, first), (name, run)], "pool")
     for difference in environment_differences(first, run, (first_name, name)):
         raise ResultsError(
             f"cannot pool runs from different machines or builds: {difference}"
@@ -384,7 +396,7 @@ def _pool_phases(results: Sequence[BackendResult]) -> dict[str, PhaseResult]:
             p = result.phases.get(phase)
             if p is None:
                 continue
-            samples += p.samples_us
+            samples += p.samples
             for key, value in p.counters.items():
                 counters[key] = counters.get(key, 0) + value
         phases[phase] = PhaseResult(samples, counters)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from ctbench.stats import Summary, summarize
+from ctbench.units import MICROSECONDS, unit_of
 
 # A backend's status in a run.
 COMPLETE: Final = "complete"
@@ -25,17 +26,18 @@ def spec_label(name: str, options: Mapping[str, object]) -> str:
 
 @dataclass
 class PhaseResult:
-    """One timed phase: every sample, or, for an imported ovstest table,
-    only ovstest's summary (``summary`` set, no samples)."""
+    """One timed phase: every sample (in the run's unit, ``RunResult.unit``),
+    or, for an imported ovstest table, only ovstest's summary (``summary``
+    set, no samples)."""
 
-    samples_us: list[float] = field(default_factory=list)
+    samples: list[float] = field(default_factory=list)
     counters: dict[str, int] = field(default_factory=dict)
     summary: Summary | None = None
 
     def stats(self, ovs: bool = False) -> Summary | None:
         if self.summary is not None:
             return self.summary
-        return summarize(self.samples_us, ovs)
+        return summarize(self.samples, ovs)
 
 
 @dataclass
@@ -106,6 +108,14 @@ class RunResult:
     # Free-form labels given with --tag KEY=VALUE (a commit, a branch, a CI
     # job): ctbench.results.tags.
     tags: dict[str, str] = field(default_factory=dict)
+    # What every phase's samples measure (ctbench.units): microseconds, or
+    # a count from callgrind.
+    unit: str = MICROSECONDS.key
+
+    @property
+    def counted(self) -> bool:
+        """Are the samples counts from callgrind rather than times?"""
+        return unit_of(self.unit).counted
 
     @property
     def ovs_stats(self) -> bool:

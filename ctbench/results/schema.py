@@ -28,6 +28,15 @@ Schema history:
   KEY=VALUE``: a commit id, a branch, a CI job), always written.  A file of
   schema 1 or 2 has none.  The version changes so that an older ctbench
   refuses a file rather than drop its tags when it merges it.
+- 4 (December 2026): adds ``unit`` (:mod:`ctbench.units`: ``"us"``,
+  ``"instructions"`` or ``"estimated_cycles"``), what every phase's samples
+  measure, always written; a phase's ``samples_us`` becomes ``samples``, in
+  that unit (counts are written as integers).  A file of schema 1 to 3
+  holds microseconds.  A count run's ``harness`` says how it was counted
+  (``counter`` "callgrind", ``valgrind``, ``valgrind_args``,
+  ``python_hash_seed``, ``address_randomization``).  The version changes
+  so that an older ctbench refuses a file of counts rather than read them
+  as microseconds.
 
 :func:`run_from_json` reads every version: a schema-1 file gets labels and
 statuses derived as schema 2 would record them.  Anything that is not a
@@ -57,14 +66,13 @@ from ctbench.results.run import (
 )
 from ctbench.results.tags import check_tag
 from ctbench.stats import Summary
+from ctbench.units import MICROSECONDS, UNITS, Unit, unit_of
 
-SCHEMA_VERSION: Final = 3
+SCHEMA_VERSION: Final = 4
 TOOL_NAME: Final = "ctbench"
 RUN_KIND: Final = "run"
-# A sample in microseconds: finite, not negative, and at most 1e12 (11.6
-# days): anything larger is a corrupt file, not a measurement, and would
-# overflow the statistics.
-MAX_SAMPLE_US: Final = 1e12
+# The first schema that records a unit; older files hold microseconds.
+UNIT_SCHEMA: Final = 4
 
 
 class ResultsError(CtbenchError, ValueError):
@@ -91,14 +99,16 @@ def run_to_json(run: RunResult) -> dict[str, Any]:
         "stopped_by": run.stopped_by,
         "harness": run.harness,
         "tags": run.tags,
+        "unit": run.unit,
     }
     if run.source:
         doc["source"] = run.source
-    doc["results"] = [_result_to_json(r, ovs) for r in run.results]
+    unit = unit_of(run.unit)
+    doc["results"] = [_result_to_json(r, ovs, unit) for r in run.results]
     return doc
 
 
-def _result_to_json(r: BackendResult, ovs: bool) -> dict[str, Any]:
+def _result_to_json(r: BackendResult, ovs: bool, unit: Unit) -> dict[str, Any]:
     out: dict[str, Any] = {
         "backend": r.backend,
         "label": r.label,
@@ -109,16 +119,16 @@ def _result_to_json(r: BackendResult, ovs: bool) -> dict[str, Any]:
         out["error"] = r.error
     out["fill"] = vars(r.fill)
     out["memory"] = vars(r.memory)
-    out["phases"] = {name: _phase_to_json(p, ovs) for name, p in r.phases.items()}
+    out["phases"] = {name: _phase_to_json(p, ovs, unit) for name, p in r.phases.items()}
     if r.extra:
         out["extra"] = r.extra
     return out
 
 
-def _phase_to_json(p: PhaseResult, ovs: bool) -> dict[str, Any]:
+def _phase_to_json(p: PhaseResult, ovs: bool, unit: Unit) -> dict[str, Any]:
     stats = p.stats(ovs)
     out: dict[str, Any] = {
-        "samples_us": p.samples_us,
+        "samples": [int(s) for s in p.samples] if unit.counted else p.samples,
         "stats": stats.as_dict() if stats else {},
         "counters": p.counters,
     }
@@ -153,10 +163,6 @@ def _number(value: Any) -> bool:
 
 def _integer(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _sample(value: Any) -> bool:
-    return _number(value) and 0 <= value <= MAX_SAMPLE_US
 
 
 def _text(value: Any) -> bool:
@@ -276,6 +282,12 @@ _KNOWN_HARNESS: Final[dict[str, Callable[[Any], bool]]] = {
     "timer_overhead_ns": _number,
     "timer_resolution_ns": _number,
     "timer": _text,
+    # How a count run counted (ctbench.callgrind).
+    "counter": _text,
+    "valgrind": _text,
+    "valgrind_args": lambda v: isinstance(v, list) and all(map(_text, v)),
+    "python_hash_seed": _text,
+    "address_randomization": _text,
 }
 # The statistics a summary-only phase holds (ovstest's table row).
 _SUMMARY_FIELDS: Final[dict[str, Callable[[Any], bool]]] = {
@@ -403,8 +415,9 @@ def run_from_json(
         where,
         "'stopped_by' must be a string or null",
     )
+    unit = _unit(data, where, schema)
     results = [
-        _result_from_json(raw, f"{where}: results[{i}]", schema)
+        _result_from_json(raw, f"{where}: results[{i}]", schema, unit)
         for i, raw in enumerate(raw_results)
     ]
     if schema == 1:
@@ -427,7 +440,20 @@ def run_from_json(
         stopped_by=stopped_by,
         source=dict(_obj(data.get("source", {}), where, "source")),
         tags=_tags(data, where) if schema >= 3 else {},
+        unit=unit.key,
     )
+
+
+def _unit(data: Mapping[str, Any], where: str, schema: int) -> Unit:
+    """The samples' unit: recorded from schema 4 on, microseconds before."""
+    if schema < UNIT_SCHEMA:
+        return MICROSECONDS
+    key = data.get("unit")
+    if not isinstance(key, str) or key not in UNITS:
+        raise ResultsError(
+            f"{where}: 'unit' must be one of {', '.join(UNITS)} (got {key!r})"
+        )
+    return unit_of(key)
 
 
 def _tags(data: Mapping[str, Any], where: str) -> dict[str, str]:
@@ -448,7 +474,7 @@ def _derive_schema_2(results: list[BackendResult], complete: bool) -> None:
         results[-1].status = INTERRUPTED
 
 
-def _result_from_json(raw: Any, at: str, schema: int) -> BackendResult:
+def _result_from_json(raw: Any, at: str, schema: int, unit: Unit) -> BackendResult:
     raw = _obj(raw, at, "result")
     backend = _name(raw, "backend", at)
     fill = _fields(
@@ -464,7 +490,7 @@ def _result_from_json(raw: Any, at: str, schema: int) -> BackendResult:
     )
     raw_phases = _obj(raw.get("phases"), at, "phases")
     phases = {
-        name: _phase_from_json(praw, f"{at}.phases.{name}")
+        name: _phase_from_json(praw, f"{at}.phases.{name}", schema, unit)
         for name, praw in raw_phases.items()
     }
     extra = _known(_obj(raw.get("extra", {}), at, "extra"), _KNOWN_EXTRA, at, "extra")
@@ -514,13 +540,16 @@ def _check_fill(fill: Fill, at: str) -> None:
         )
 
 
-def _phase_from_json(praw: Any, at: str) -> PhaseResult:
+def _phase_from_json(praw: Any, at: str, schema: int, unit: Unit) -> PhaseResult:
     praw = _obj(praw, at, "phase")
-    samples = praw.get("samples_us")
-    if not isinstance(samples, list) or not all(map(_sample, samples)):
+    key = "samples" if schema >= UNIT_SCHEMA else "samples_us"
+    samples = praw.get(key)
+    if not isinstance(samples, list) or not all(
+        _number(s) and 0 <= s <= unit.max_sample for s in samples
+    ):
         raise ResultsError(
-            f"{at}: 'samples_us' must be a list of numbers from 0 to "
-            f"{MAX_SAMPLE_US:.0e} microseconds"
+            f"{at}: '{key}' must be a list of numbers from 0 to "
+            f"{unit.max_sample:.0e} {unit.noun}"
         )
     counters = _obj(praw.get("counters", {}), at, "counters")
     require(

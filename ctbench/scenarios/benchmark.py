@@ -62,6 +62,7 @@ from ctbench.scenarios.harness import (
     no_progress,
     recorded,
     run_workload,
+    section_clock,
 )
 from ctbench.scenarios.threaded import (
     CHECK_EVERY_BATCHES,
@@ -72,6 +73,7 @@ from ctbench.scenarios.threaded import (
     pooled_rate,
     run_timed,
 )
+from ctbench.units import DEFAULT_MEASURE
 
 COMMAND: Final = "benchmark"
 PHASE: Final = "ct_execute_batch"
@@ -128,6 +130,13 @@ class ThreadsConfig(CommonConfig):
         if self.change_conn not in (0, 1):
             raise ConfigError(f"CHANGE_CONN must be 0 or 1 (got {self.change_conn})")
         super().__post_init__()
+        if self.measure != DEFAULT_MEASURE and self.n_threads > 1:
+            raise ConfigError(
+                f"--measure {self.measure} counts one thread: valgrind runs "
+                f"threads one at a time, so {self.n_threads} threads would "
+                "count their waits for each other, not their work; use "
+                "N_THREADS 1"
+            )
 
     @property
     def batches_per_thread(self) -> int:
@@ -217,6 +226,7 @@ class _Worker(TimedThread):
         execute = self.model.execute
         batch = self.batch
         clock = time.perf_counter_ns
+        mark = section_clock(self.config.measure)  # or callgrind's marks
         record = self.samples_ns.append
         stopping = self.meeting.stopping
         now = 0  # the logical clock; every execute passes this frozen value
@@ -226,9 +236,9 @@ class _Worker(TimedThread):
         while remaining:
             chunk = min(remaining, CHECK_EVERY_BATCHES)
             for _ in repeat(None, chunk):
-                t0 = clock()
+                t0 = mark()
                 execute(batch, ZONE, True, now)
-                record(clock() - t0)
+                record(mark() - t0)
             remaining -= chunk
             done += chunk
             self.batches_done = done
@@ -297,7 +307,7 @@ def _fill_result(
     )
     result.phases = {
         PHASE: PhaseResult(
-            samples_us=(samples_ns / 1e3).tolist(),
+            samples=(samples_ns / 1e3).tolist(),
             counters=execute_counts(model.counters.minus(before)),
         )
     }

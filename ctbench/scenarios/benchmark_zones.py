@@ -25,7 +25,12 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any, ClassVar, Final
 
-from ctbench.disturbance import RECORD_KEY, Disturbance, involuntary_switches
+from ctbench.disturbance import (
+    RECORD_KEY,
+    Disturbance,
+    PhaseSwitches,
+    involuntary_switches,
+)
 from ctbench.memory import DEFAULT_SAMPLE_CONNS, measure_memory
 from ctbench.model import SWEEP_BATCH_DIVISOR, Conntrack, FlushResult, Limits
 from ctbench.packets import ovstest_frame, zone_benchmark_ports
@@ -43,7 +48,9 @@ from ctbench.scenarios.harness import (
     no_progress,
     recorded,
     run_workload,
+    section_clock,
 )
+from ctbench.units import DEFAULT_MEASURE
 
 COMMAND: Final = "benchmark-zones"
 # test-conntrack.c: the zone refilled and flushed each round, and the empty one.
@@ -424,11 +431,20 @@ class ZoneWorkload:
         )
         bound = [(p, p.bind(model, self.frames)) for p in PHASES]
         clock = time.perf_counter_ns
+        # The timed sections' edges: the clock, or callgrind's marks.
+        mark = section_clock(config.measure)
         # Read just outside each clock pair: the disturbance record
-        # (ctbench.disturbance) costs harness time, never a sample's.
-        switches = involuntary_switches
-        record = Disturbance()
-        counted = {p.name: record.phase(p.name) for p in PHASES}
+        # (ctbench.disturbance) costs harness time, never a sample's.  A run
+        # counted by callgrind keeps none: what runs between its sections
+        # should be the same on every run, and the machine's figures (their
+        # integers allocated or not, their lines of /proc as long as they
+        # are) are not.
+        counted = config.measure != DEFAULT_MEASURE
+        switches = _no_switches if counted else involuntary_switches
+        record = None if counted else Disturbance()
+        tally = {
+            p.name: record.phase(p.name) if record else PhaseSwitches() for p in PHASES
+        }
         rounds = config.warmup + config.iterations
         timed_ns = 0
         rounds_start = clock()
@@ -441,9 +457,9 @@ class ZoneWorkload:
                     # short that what precedes it shows in its time.
                     before = model.counters.snapshot() if phase.diffs else None
                     s0 = switches()
-                    t0 = clock()
+                    t0 = mark()
                     value = call()
-                    t1 = clock()
+                    t1 = mark()
                     s1 = switches()
                     timed_ns += t1 - t0
                     diff = model.counters.minus(before) if before else {}
@@ -461,7 +477,7 @@ class ZoneWorkload:
                 if i >= config.warmup:
                     for name, sample, counts, switched in taken:
                         kept[name].append((sample, counts))
-                        counted[name].add(switched)
+                        tally[name].add(switched)
                 timing.done = i + 1
                 turn.progress("iterations", timing.done, rounds)
         finally:
@@ -469,13 +485,18 @@ class ZoneWorkload:
             phases = {name: PhaseResult() for name in PHASE_ORDER}
             for name, taken_rounds in kept.items():
                 for sample, counts in taken_rounds[:whole]:
-                    phases[name].samples_us.append(sample)
+                    phases[name].samples.append(sample)
                     add_counts(phases[name].counters, counts)
             turn.result.phases = phases
             timing.kept = whole
             timing.swept = sweeper.swept if sweeper else 0
             timing.untimed_ns = clock() - rounds_start - timed_ns
-            turn.result.extra[RECORD_KEY] = record.finish()
+            if record is not None:
+                turn.result.extra[RECORD_KEY] = record.finish()
+
+
+def _no_switches() -> int:
+    return 0
 
 
 @dataclass

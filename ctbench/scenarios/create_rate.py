@@ -464,7 +464,7 @@ def _fill_result(
     )
     counts = execute_counts(model.counters.minus(before))
     result.phases = {
-        PHASE: PhaseResult(samples_us=(samples_ns / 1e3).tolist(), counters=counts)
+        PHASE: PhaseResult(samples=(samples_ns / 1e3).tolist(), counters=counts)
     }
     thread_created = [w.counts.created for w in workers]
     created = sum(thread_created)

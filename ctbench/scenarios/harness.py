@@ -11,6 +11,8 @@ recorded and the next one run.
 from __future__ import annotations
 
 import gc
+import os
+import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -29,6 +31,7 @@ from ctbench.results import (
     RunResult,
     distinct_labels,
 )
+from ctbench.units import DEFAULT_MEASURE, UnitError, measured_by
 
 # progress(backend label, stage, done, total): called between timed sections.
 Progress = Callable[[str, str, int, int], None]
@@ -52,12 +55,19 @@ class CommonConfig:
     backends: tuple[BackendSpec, ...] = DEFAULT_BACKENDS
     conn_limit: int = DEFAULT_CONN_LIMIT
     gc_enabled: bool = False
+    # What a sample is (ctbench.units): "time", or a count callgrind makes
+    # of a run whose timed sections are marked (section_clock()).
+    measure: str = DEFAULT_MEASURE
 
     def __post_init__(self) -> None:
         if not self.backends:
             raise ConfigError("at least one backend is needed")
         if self.conn_limit < 0:
             raise ConfigError(f"--conn-limit must be 0 or more (got {self.conn_limit})")
+        try:
+            measured_by(self.measure)
+        except UnitError as exc:
+            raise ConfigError(str(exc)) from None
 
     def common_params(self) -> dict[str, Any]:
         return {
@@ -96,6 +106,68 @@ def gc_frozen(frozen: bool = True) -> Iterator[None]:
         gc.unfreeze()
         if was_enabled:
             gc.enable()
+
+
+# What the section marks' closing reading adds per section: the clock reads
+# nanoseconds, and a scenario turns a section's reading into microseconds,
+# so the sample it keeps is the section's ordinal.
+_ORDINAL_NS: Final = 1000
+
+
+class SectionMarks:
+    """The edges of a run's timed sections, for callgrind to cut its counts
+    at (``--dump-before=sched_yield``, :mod:`ctbench.callgrind`).
+
+    Read as a scenario reads its clock, :attr:`edge` calls
+    ``os.sched_yield()``, which dumps the counts since the previous edge:
+    the dump at a closing edge is the section's work.  The opening edge
+    reads 0 and the closing edge 1,000 x the section's ordinal (0, 1, 2...
+    in the order the process runs them), so the sample a scenario keeps, in
+    "microseconds", is the section's ordinal, and whatever the scenario
+    keeps or drops (warm-up rounds, a round cut short) the counts find
+    their sample.  The bookkeeping is done before the opening yield and
+    after the closing one, outside the section, on closure cells: inside
+    it, no attribute is looked up, so CPython's type attribute cache, whose
+    misses vary from process to process, has no part in a section's count
+    but the work's own.  One per process (:data:`MARKS`), as callgrind's
+    dumps are.
+    """
+
+    def __init__(self) -> None:
+        edges = 0
+        sched_yield = os.sched_yield
+
+        def edge() -> int:
+            nonlocal edges
+            n = edges
+            if n & 1:
+                sched_yield()
+                edges = n + 1
+                return (n >> 1) * _ORDINAL_NS
+            edges = n + 1
+            sched_yield()
+            return 0
+
+        def count() -> int:
+            return edges
+
+        self.edge: Callable[[], int] = edge
+        self._count = count
+
+    @property
+    def edges(self) -> int:
+        """The edges marked so far: twice the sections, plus one while a
+        section is open."""
+        return self._count()
+
+
+MARKS: Final = SectionMarks()
+
+
+def section_clock(measure: str) -> Callable[[], int]:
+    """What a scenario reads at each edge of a timed section: the clock in
+    nanoseconds when it measures time, else the section marks."""
+    return time.perf_counter_ns if measure == DEFAULT_MEASURE else MARKS.edge
 
 
 def no_progress(backend: str, stage: str, done: int, total: int) -> None:
@@ -160,13 +232,21 @@ class Workload(Protocol):
         ...
 
 
-def new_run(command: str, params: dict[str, Any]) -> RunResult:
+def new_run(
+    command: str, params: dict[str, Any], measure: str = DEFAULT_MEASURE
+) -> RunResult:
+    """A run's record before its first backend.  A run counted by callgrind
+    does not time the clock: its 20,001 reads are integers allocated or not
+    as the machine's timing has it, and what runs before the sections
+    should be the same on every run (the runner records how it counted
+    instead)."""
+    timed = measure == DEFAULT_MEASURE
     return RunResult(
         command=command,
         params=params,
         environment=environment.describe(),
         started=environment.now_iso(),
-        harness=environment.timer_overhead_ns(),
+        harness=environment.timer_overhead_ns() if timed else {},
         tool_version=__version__,
     )
 
@@ -186,7 +266,7 @@ def run_workload(
     otherwise end the process with the finished backends' results unsaved.
     """
     config = workload.config
-    run = new_run(workload.command, workload.params())
+    run = new_run(workload.command, workload.params(), config.measure)
     labels = distinct_labels([spec.label for spec in config.backends])
     stopped = False
     for spec, label in zip(config.backends, labels, strict=True):

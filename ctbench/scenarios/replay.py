@@ -11,7 +11,6 @@ repetitions is not timed), so every repetition does the same work.
 from __future__ import annotations
 
 import math
-import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -37,6 +36,7 @@ from ctbench.scenarios.harness import (
     no_progress,
     recorded,
     run_workload,
+    section_clock,
 )
 
 COMMAND: Final = "replay"
@@ -221,9 +221,9 @@ class ReplayWorkload:
         result = turn.result
         phase = PhaseResult()
         result.phases = {PHASE: phase}
-        samples = phase.samples_us
+        samples = phase.samples
         execute = model.execute
-        perf = time.perf_counter_ns
+        perf = section_clock(self._config.measure)  # or callgrind's marks
         wall = self._clock
         batches = self.batches
         frames = self._frames

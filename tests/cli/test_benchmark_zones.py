@@ -99,7 +99,7 @@ def test_ctrl_c_prints_partial_tables_writes_incomplete_file_and_exits_130(
     run = load(out_file)
     assert not run.complete
     assert len(run.results) == 1
-    assert len(run.results[0].phases["flush_empty_zone"].samples_us) == 2
+    assert len(run.results[0].phases["flush_empty_zone"].samples) == 2
     assert signal.getsignal(signal.SIGINT) is handler_before  # restored
 
 
@@ -212,9 +212,7 @@ def test_a_failing_backend_keeps_the_others_results_and_exits_4(
     run = load(out_file)
     assert not run.complete
     single, per_zone = run.results
-    assert single.status == "complete" and len(
-        single.phases["flush_full_zone"].samples_us
-    )
+    assert single.status == "complete" and len(single.phases["flush_full_zone"].samples)
     assert per_zone.status == "failed"
     assert per_zone.error is not None and per_zone.error.startswith(
         "MemoryError: no room"
@@ -258,7 +256,7 @@ def test_a_plugin_that_exits_fails_alone_and_the_others_are_kept(
     assert per_zone.status == "failed" and per_zone.error is not None
     assert per_zone.error.startswith(recorded)
     assert single.status == "complete"
-    assert len(single.phases["flush_full_zone"].samples_us) == 2
+    assert len(single.phases["flush_full_zone"].samples) == 2
 
 
 def test_a_ctrl_c_inside_a_plugins_exception_group_is_still_an_interrupt(
@@ -356,7 +354,7 @@ def test_a_second_ctrl_c_still_leaves_whole_rounds_and_a_complete_file(
     run = load(out_file)
     result = run.results[0]
     assert result.status == "interrupted"
-    assert {len(p.samples_us) for p in result.phases.values()} == {3}
+    assert {len(p.samples) for p in result.phases.values()} == {3}
     assert result.extra["rounds"] == 3
     assert {"wall_s", "stored_at_end", "swept", "harness_untimed_us_per_round"} <= set(
         result.extra
@@ -412,7 +410,7 @@ def test_the_first_ctrl_c_says_it_waits_for_the_call_in_progress_the_second_aban
     assert lines[-1] == "interrupted by SIGINT: partial results shown"
     single, per_zone = load(out_file).results
     assert single.status == "complete" and per_zone.status == "interrupted"
-    assert {len(p.samples_us) for p in per_zone.phases.values()} == {2}
+    assert {len(p.samples) for p in per_zone.phases.values()} == {2}
     assert "incomplete run (stopped by SIGINT)" in out
 
 

@@ -39,9 +39,7 @@ def test_every_real_output_imports(tmp_path: Path, path: Path) -> None:
     assert "P-square" in run.source["estimators"]["95%ile"]
     (result,) = run.results
     assert result.label == label
-    assert all(
-        p.summary is not None and not p.samples_us for p in result.phases.values()
-    )
+    assert all(p.summary is not None and not p.samples for p in result.phases.values())
     args = [int(a) for a in _args_of(path).split()]
     if "zones" in path.name:
         assert run.command == "benchmark-zones"

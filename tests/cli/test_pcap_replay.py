@@ -137,7 +137,7 @@ def test_replay_runs_backends_side_by_side_and_saves_results(tmp_path: Path) -> 
     packets = run.params["packets"]
     for r in run.results:
         phase = r.phases["execute_batch"]
-        assert len(phase.samples_us) == 3 * run.params["batches"]
+        assert len(phase.samples) == 3 * run.params["batches"]
         # Each repetition starts from an empty table: the same work each time.
         assert phase.counters["lookups"] == 3 * packets
         assert phase.counters["created"] % 3 == 0

@@ -173,13 +173,13 @@ def test_merge_pools_one_table_typed_two_ways(
     runs = [results.load(Path(a)), results.load(Path(b))]
     for shards, label in ((64, "sharded"), (8, "sharded:shards=8")):
         assert by_shards[shards].label == label
-        samples = by_shards[shards].phases["flush_full_zone"].samples_us
+        samples = by_shards[shards].phases["flush_full_zone"].samples
         assert samples == [
             s
             for run in runs
             for r in run.results
             if r.options["shards"] == shards
-            for s in r.phases["flush_full_zone"].samples_us
+            for s in r.phases["flush_full_zone"].samples
         ]
 
 
@@ -534,7 +534,7 @@ def test_report_refuses_a_file_without_backends_and_absurd_samples(
         ("huge.json", None),
     ):
         if change is None:
-            doc["results"][0]["phases"]["ct_execute_commit"]["samples_us"] = [1.7e308]
+            doc["results"][0]["phases"]["ct_execute_commit"]["samples"] = [1.7e308]
         bad = tmp_path / name
         bad.write_text(json.dumps({**doc, **(change or {})}))
         result = run_cli("report", bad)

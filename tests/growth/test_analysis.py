@@ -29,7 +29,7 @@ def test_observations_use_the_statistic_and_the_stored_connections() -> None:
     for statistic in ("min", "median", "mean"):
         record = point_record("p.json", run, statistic)
         obs = record.observations[0]
-        samples = run.results[0].phases[obs.phase].samples_us
+        samples = run.results[0].phases[obs.phase].samples
         expected = {"min": min(samples), "median": sorted(samples)[4]}.get(
             statistic, sum(samples) / len(samples)
         )

@@ -40,7 +40,7 @@ def test_the_sweep_file_round_trips(tmp_path: Path) -> None:
 
 def test_fits_hold_one_object_per_backend_phase_and_variable(tmp_path: Path) -> None:
     data = _document(tmp_path)
-    assert data["schema"] == 3 and data["kind"] == "sweep"
+    assert data["schema"] == 4 and data["kind"] == "sweep"
     assert len(data["fits"]) == 2 * 4 * 2
     first = data["fits"][0]
     assert set(first) == {"backend", "phase", "variable", "exponent", "ci95", "fit"}

@@ -15,59 +15,14 @@ of that (tests/data/history/README.md has what the method measured).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from itertools import cycle
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
-from ctbench import backends
-from ctbench.backends import Insert, Lookup, Remove
-from ctbench.backends.single import SingleMapTable
-from ctbench.keys import ConnKey
 from tests.helpers.cli import run_cli
+from tests.helpers.probe import ProbeTable, probe_registered
 
 # The scenario of every run: small, so a run takes about a second.
 SCENARIO = ("benchmark-zones", "1000", "10", "30", "-q", "--memory-sample", "0")
-
-
-class ProbeTable(SingleMapTable):
-    name: ClassVar[str] = "probe"
-    description: ClassVar[str] = "the single map, each lookup probing it again"
-    extra: ClassVar[tuple[int, int]] = (0, 1)
-
-    def bind(self, zone: int) -> tuple[Lookup, Insert, Remove]:
-        m = self._map
-        get = m.get
-        probes, per = type(self).extra
-        turn = cycle([True] * probes + [False] * (per - probes))
-
-        def lookup(key: ConnKey, default: int) -> int:
-            if next(turn):
-                get(key, default)
-            return get(key, default)
-
-        return lookup, m.__setitem__, m.__delitem__
-
-
-class _ProbeEntryPoint:
-    name = "probe"
-
-    def load(self) -> type[ProbeTable]:
-        return ProbeTable
-
-
-@contextmanager
-def probe_registered() -> Iterator[None]:
-    """``probe`` among the backends while the block runs."""
-    real = backends.registry
-    table = dict(real())
-    table["probe"] = _ProbeEntryPoint()
-    backends.registry = lambda: table  # type: ignore[assignment]
-    try:
-        yield
-    finally:
-        backends.registry = real
 
 
 def make_runs(

@@ -126,3 +126,39 @@ class SavedRuns:
         path.parent.mkdir(parents=True, exist_ok=True)
         results.save(make_run(**make) if run is None else run, path)
         return path
+
+
+def older_document(doc: dict[str, Any], schema: int) -> dict[str, Any]:
+    """A current results document as schema ``schema`` (1 to 3) wrote it:
+    no unit (microseconds), samples under ``samples_us``, and before 3 no
+    tags."""
+    older = {**doc, "schema": schema}
+    older.pop("unit", None)
+    if schema < 3:
+        older.pop("tags", None)
+    older["results"] = [
+        {
+            **result,
+            "phases": {
+                name: {
+                    "samples_us" if key == "samples" else key: value
+                    for key, value in phase.items()
+                }
+                for name, phase in result["phases"].items()
+            },
+        }
+        for result in doc["results"]
+    ]
+    return older
+
+
+def counted_run(unit: str = "instructions", scale: float = 1.0) -> RunResult:
+    """A run of counts, as ``--measure instructions`` records one: whole
+    numbers around 10,000, 20,000, ... instructions, ``scale`` times."""
+    run = make_run(n=5, scale=scale * 100)
+    for result in run.results:
+        for phase in result.phases.values():
+            phase.samples = [float(round(s)) for s in phase.samples]
+    run.unit = unit
+    run.harness = {"counter": "callgrind", "python_hash_seed": "0"}
+    return run

@@ -119,8 +119,8 @@ def test_comparing_the_averages() -> None:
 
 def _commit_line(base: list[float], other: list[float]) -> str:
     run = hand_built_run()
-    run.results[0].phases["ct_execute_commit"].samples_us[:] = base
-    run.results[1].phases["ct_execute_commit"].samples_us[:] = other
+    run.results[0].phases["ct_execute_commit"].samples[:] = base
+    run.results[1].phases["ct_execute_commit"].samples[:] = other
     lines = build_report(run).comparisons
     return next(x for x in lines if x.startswith("ct execute (commit)"))
 
@@ -191,7 +191,7 @@ def test_one_sample_prints_no_stdev() -> None:
     run = hand_built_run(refused=0)
     for result in run.results:
         for phase in result.phases.values():
-            phase.samples_us = phase.samples_us[:1]
+            phase.samples = phase.samples[:1]
     lines = render(run, "table").splitlines()
     head = next(i for i, line in enumerate(lines) if line.startswith("phase "))
     heads = lines[head].split()

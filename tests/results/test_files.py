@@ -48,12 +48,13 @@ def test_round_trip_through_a_file(tmp_path: Path) -> None:
 def test_file_records_schema_tool_and_exact_statistics() -> None:
     run = make_run(n=50)
     doc = json.loads(results.dumps(run))
-    assert doc["schema"] == results.SCHEMA_VERSION == 3
+    assert doc["schema"] == results.SCHEMA_VERSION == 4
+    assert doc["unit"] == "us"
     assert doc["kind"] == "run" and doc["stopped_by"] is None
     assert doc["tool"] == {"name": "ctbench", "version": "0.1.0"}
     phase = doc["results"][0]["phases"]["ct_execute_commit"]
-    samples = run.results[0].phases["ct_execute_commit"].samples_us
-    assert phase["samples_us"] == samples
+    samples = run.results[0].phases["ct_execute_commit"].samples
+    assert phase["samples"] == samples
     expected = summarize(samples)
     assert expected is not None and phase["stats"] == expected.as_dict()
     assert phase["counters"] == {"lookups": 200_000, "created": 200_000, "removed": 0}
@@ -180,7 +181,7 @@ MALFORMED: dict[str, tuple[str, str]] = {
         "not a ctbench results file",
     ),
     "no schema": (_text(_drop("schema")), "not a ctbench results file"),
-    "future schema": (_text(_future()), "schema 4 is newer"),
+    "future schema": (_text(_future()), "schema 5 is newer"),
     "schema 0": (_text({**_document(), "schema": 0}), "unknown schema 0"),
     "schema string": (_text({**_document(), "schema": "1"}), "must be an integer"),
     "schema bool": (_text({**_document(), "schema": True}), "must be an integer"),
@@ -273,17 +274,17 @@ MALFORMED: dict[str, tuple[str, str]] = {
         "'finished' must be an ISO 8601 timestamp",
     ),
     "nan sample": (
-        _text(
-            _set_result(("phases", "ct_execute_commit", "samples_us"), [1.0])
-        ).replace("[1.0]", "[NaN]"),
-        "'samples_us' must be a list of numbers",
+        _text(_set_result(("phases", "ct_execute_commit", "samples"), [1.0])).replace(
+            "[1.0]", "[NaN]"
+        ),
+        "'samples' must be a list of numbers",
     ),
     "huge sample": (
-        _text(_set_result(("phases", "ct_execute_commit", "samples_us"), [1.7e308])),
+        _text(_set_result(("phases", "ct_execute_commit", "samples"), [1.7e308])),
         "list of numbers from 0 to 1e+12 microseconds",
     ),
     "negative sample": (
-        _text(_set_result(("phases", "ct_execute_commit", "samples_us"), [-1.0])),
+        _text(_set_result(("phases", "ct_execute_commit", "samples"), [-1.0])),
         "list of numbers from 0 to 1e+12 microseconds",
     ),
     "empty results": (
@@ -299,8 +300,8 @@ MALFORMED: dict[str, tuple[str, str]] = {
         "a summary-only phase has no samples",
     ),
     "string sample": (
-        _text(_set_result(("phases", "ct_execute_commit", "samples_us"), ["1"])),
-        "'samples_us' must be a list of numbers",
+        _text(_set_result(("phases", "ct_execute_commit", "samples"), ["1"])),
+        "'samples' must be a list of numbers",
     ),
     "float counter": (
         _text(_set_result(("phases", "ct_execute_commit", "counters"), {"x": 1.5})),
@@ -721,7 +722,7 @@ def test_pooling_sums_the_totals_of_every_run() -> None:
             # (10 us x 20 rounds + 20 us x 5 rounds) / 25 rounds
             "harness_untimed_us_per_round": pytest.approx(12.0),
         }
-        assert len(result.phases["ct_execute_commit"].samples_us) == 25
+        assert len(result.phases["ct_execute_commit"].samples) == 25
     assert results.loads(results.dumps(pooled)) == pooled
 
 
@@ -813,4 +814,4 @@ def test_pooled_real_runs_count_the_rounds_they_hold() -> None:
     result = pooled.results[0]
     assert pooled.params["iterations"] == result.extra["rounds"] == 6
     for phase in result.phases.values():
-        assert len(phase.samples_us) == 6
+        assert len(phase.samples) == 6

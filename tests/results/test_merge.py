@@ -51,7 +51,7 @@ def _phases(parts: list[BackendResult]) -> dict[str, PhaseResult]:
         for part in parts:
             for key, value in part.phases[name].counters.items():
                 counters[key] = counters.get(key, 0) + value
-        samples = [s for part in parts for s in part.phases[name].samples_us]
+        samples = [s for part in parts for s in part.phases[name].samples]
         out[name] = PhaseResult(samples, counters)
     return out
 
@@ -230,7 +230,7 @@ def test_pooled_replay_runs_count_the_repetitions_and_keep_the_capture() -> None
         assert ea["packets"] == len(capture) == rb.extra["packets"]
         # The rate over the whole repetitions' timed executes, as one run's.
         timed_us = sum(
-            sum(r.phases[replay.PHASE].samples_us[: r.extra["repetitions"] * batches])
+            sum(r.phases[replay.PHASE].samples[: r.extra["repetitions"] * batches])
             for r in (ra, rb)
         )
         rates[ra.label] = len(capture) * 5 / (timed_us / 1e6)

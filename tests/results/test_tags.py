@@ -12,7 +12,7 @@ from ctbench import registry, results
 from ctbench.results.tags import TagError, parse_tags, pooled_tags
 from tests.helpers.cli import run_cli
 from tests.helpers.paths import ROOT
-from tests.helpers.run_factory import make_run
+from tests.helpers.run_factory import make_run, older_document
 
 SMALL_RUN = ["benchmark-zones", "20", "2", "1", "-q", "--memory-sample", "0"]
 OVSTEST_TEXT = ROOT / "tests/data/ovstest/xeon-benchmark-zones-1000-100-200.after.txt"
@@ -47,9 +47,7 @@ def test_tags_round_trip_and_older_files_have_none() -> None:
     run = make_run(n=5)
     run.tags = {"commit": "abc", "job": "17"}
     assert results.loads(results.dumps(run)).tags == run.tags
-    older = json.loads(results.dumps(make_run(n=5)))
-    older["schema"] = 2
-    del older["tags"]
+    older = older_document(json.loads(results.dumps(make_run(n=5))), 2)
     assert results.loads(json.dumps(older)).tags == {}
 
 

@@ -109,7 +109,7 @@ def test_every_thread_creates_exactly_its_connections() -> None:
         # ceil(200 / 16) = 13 batches a thread, the last of 8 packets.
         assert extra["thread_batches"] == [13] * N_THREADS
         phase = result.phases[PHASE]
-        assert len(phase.samples_us) == 13 * N_THREADS
+        assert len(phase.samples) == 13 * N_THREADS
         assert phase.counters == {
             "lookups": total,
             "created": total,
@@ -218,7 +218,7 @@ def test_interrupt_stops_the_threads_and_keeps_what_was_measured() -> None:
     done = result.extra["thread_batches"]
     assert all(0 < d < conns for d in done)
     assert result.extra["thread_created"] == done  # one connection a batch
-    assert len(result.phases[PHASE].samples_us) == sum(done)
+    assert len(result.phases[PHASE].samples) == sum(done)
     assert result.extra["created"] == (
         result.extra["connections"] + result.extra["flusher_removed"]
     )
@@ -259,7 +259,7 @@ def test_a_second_ctrl_c_while_the_samples_are_gathered_keeps_them(
     assert result.status == "interrupted"
     done = result.extra["thread_batches"]
     assert sum(done) > 0
-    assert len(result.phases[PHASE].samples_us) == sum(done)
+    assert len(result.phases[PHASE].samples) == sum(done)
 
 
 @pytest.mark.parametrize("broken", ["execute", "flush"])
@@ -281,7 +281,7 @@ def test_results_round_trip_and_their_params_are_checked() -> None:
     assert back.params == run.params and back.complete
     for mine, theirs in zip(run.results, back.results, strict=True):
         assert theirs.extra == mine.extra
-        assert theirs.phases[PHASE].samples_us == mine.phases[PHASE].samples_us
+        assert theirs.phases[PHASE].samples == mine.phases[PHASE].samples
     check_params(run.params)
     for bad in ({"zone_layout": "all"}, {"sweeper": 1}, {"n_conns": 0}):
         with pytest.raises(ConfigError):

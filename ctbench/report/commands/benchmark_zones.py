@@ -12,7 +12,7 @@ from ctbench.results import RunResult, pooled_runs
 from ctbench.scenarios.benchmark_zones import PHASE_ORDER, PHASES
 
 METHOD_NOTE: Final = (
-    "Times in microseconds. {stats} ovstest's Avg is an EWMA (weight 0.01) "
+    "{unit}. {stats} ovstest's Avg is an EWMA (weight 0.01) "
     "and its 95%ile a P-square estimate: --ovs-stats adds them as {ovs}."
 )
 

@@ -13,7 +13,7 @@ from ctbench.results import RunResult, pooled_runs
 from ctbench.scenarios.replay import PHASE
 
 METHOD_NOTE: Final = (
-    "Times in microseconds, one sample per execute of one batch (up to "
+    "{unit}, one sample per execute of one batch (up to "
     "BATCH_SIZE packets of one L3 type and zone). {stats} Packets/s: the "
     "packets of the whole repetitions over their timed executes."
 )
