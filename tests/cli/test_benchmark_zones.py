@@ -2,9 +2,6 @@ import contextlib
 import json
 import os
 import signal
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -428,16 +425,11 @@ def test_help_says_what_ctrl_c_waits_for(command: str) -> None:
 
 def test_sigterm_from_outside_a_real_process(tmp_path: Path) -> None:
     out_file = tmp_path / "run.json"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "ctbench", "benchmark-zones", "2000", "5", "1000000"]
-        + ["-q", "--memory-sample", "0", "--force", "-o", str(out_file)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    time.sleep(3)  # well into the rounds
-    proc.send_signal(signal.SIGTERM)
-    out, err = proc.communicate(timeout=60)
+    args = ["benchmark-zones", "2000", "5", "1000000", "-q", "--memory-sample", "0"]
+    with start_marked_run(tmp_path, *args, "--force", "-o", out_file) as proc:
+        wait_for(tmp_path / "running", proc)  # into the rounds
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
     assert proc.returncode == 143, err
     assert "ct execute (commit)" in out
     run = load(out_file)
