@@ -32,11 +32,12 @@ lock only by chance.
 
 Slots are handed out in blocks per thread for a second reason: the columns
 are arrays, and two threads writing neighbouring slots write one cache
-line (a prototype once measured two threads incrementing adjacent 8-byte
-slots at 0.82x one thread's throughput and 64 bytes apart at 1.86x; its
-successor, ``python -m bench.experiments.free_threading_idioms`` on
-3.13.15t, measured 0.81-1.00x and 0.93-1.20x on 5 December 2026: the
-block's gain is unconfirmed, its cost is nil).  OVS allocates each
+line.  ``python -m bench.experiments.free_threading_idioms`` on 3.13.15t
+(the three cases taking turns, a quiet 2-vCPU AMD EPYC VM, 6 December
+2026) measured two threads incrementing slots 8 bytes apart at 1.82x one
+thread's throughput and 64 bytes apart at 1.91x: in CPython the
+interpreter's own work hides most of the line's ping-pong, so the block's
+gain is about 5% on such writes, and its cost is nil.  OVS allocates each
 ``struct conn`` on its own.
 
 Lock scope.  A table may declare a finer lock than ``ct_lock``
