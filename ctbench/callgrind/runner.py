@@ -49,6 +49,7 @@ from pathlib import Path
 from tempfile import TemporaryDirectory
 from typing import Any, Final
 
+from ctbench import environment
 from ctbench.backends import load_backend
 from ctbench.callgrind.dumps import (
     DumpError,
@@ -111,11 +112,22 @@ class CallgrindError(CtbenchError):
 
 
 def find_valgrind(measure: str) -> str:
+    """valgrind's path, once this interpreter is one whose runs can be
+    counted.  A free-threaded CPython calls sched_yield itself (its locks
+    spin with it), so the dumps that --dump-before=sched_yield makes cannot
+    be matched to ctbench's sections: on 3.13.15t a tiny benchmark-zones
+    run made 27,648 dumps for 48 marked edges."""
     found = shutil.which("valgrind")
     if found is None:
         raise CallgrindError(
             f"--measure {measure} runs ctbench under valgrind, which is not "
             "on PATH: install it (Debian: apt-get install valgrind)"
+        )
+    if not environment.gil_enabled():
+        raise CallgrindError(
+            f"--measure {measure} needs a CPython with the GIL: the "
+            "free-threaded build calls sched_yield itself, so callgrind's "
+            "dumps cannot be matched to ctbench's timed sections"
         )
     return found
 

@@ -10,14 +10,20 @@ from pathlib import Path
 
 import pytest
 
-from ctbench import registry
+from ctbench import environment, registry
 from ctbench.results import RunResult
 from tests.helpers.cli import run_cli
 from tests.helpers.probe import probe_registered
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("valgrind") is None, reason="valgrind is not installed"
-)
+pytestmark = [
+    pytest.mark.skipif(
+        shutil.which("valgrind") is None, reason="valgrind is not installed"
+    ),
+    pytest.mark.skipif(
+        not environment.gil_enabled(),
+        reason="a free-threaded CPython calls sched_yield itself: refused there",
+    ),
+]
 # Tiny: the interpreter's start under callgrind is most of each run.
 SCENARIO = ("benchmark-zones", "60", "2", "3", "-q", "--memory-sample", "0")
 EXECUTES = ("ct_execute_commit", "ct_execute_no_commit")

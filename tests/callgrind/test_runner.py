@@ -8,11 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from ctbench import environment
 from ctbench.callgrind.dumps import DumpError
 from ctbench.callgrind.runner import (
     TIME_FIGURES,
     CallgrindError,
     counted,
+    find_valgrind,
     hash_seed,
 )
 from ctbench.results import BackendResult, PhaseResult, RunResult
@@ -109,3 +111,12 @@ def test_ovstest_cannot_count() -> None:
     assert (
         "cannot reproduce --measure instructions (ovstest's figures are times)" in err
     )
+
+
+def test_a_free_threaded_interpreter_is_refused_before_any_work(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(environment, "gil_enabled", lambda: False)
+    monkeypatch.setattr("shutil.which", lambda name: "/usr/bin/valgrind")
+    with pytest.raises(CallgrindError, match="needs a CPython with the GIL"):
+        find_valgrind("instructions")
