@@ -173,15 +173,17 @@ def test_created_is_live_plus_removed(cleaners: dict[str, bool], layout: str) ->
 
 
 def test_refusals_at_the_limit_are_counted() -> None:
-    # 600 connections against a limit of 50: the flusher makes some room.
-    config = small(conn_limit=50, flusher=True, backends=BOTH[:1])
+    # 600 connections against a limit of 2, in batches of 16: the flusher
+    # makes some room, but a batch outruns it even when it runs in parallel
+    # (with a limit of 50, the free-threaded build's flusher kept up).
+    config = small(conn_limit=2, flusher=True, backends=BOTH[:1])
     (result,) = run_create_rate(config).results
     extra = result.extra
     assert extra["refused"] > 0
     assert extra["created"] + extra["refused"] == N_THREADS * N_CONNS
     assert sum(extra["thread_created"]) == extra["created"]
     assert result.phases[PHASE].counters["refused"] == extra["refused"]
-    assert extra["connections"] <= 50
+    assert extra["connections"] <= 2
 
 
 def test_lock_waits_are_timed_when_asked() -> None:
