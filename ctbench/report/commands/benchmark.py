@@ -101,6 +101,19 @@ def locks_line(run: RunResult) -> str:
     )
 
 
+def closing_notes(run: RunResult) -> list[str]:
+    """A threaded run's last lines: whether its threads ran in parallel,
+    and the locks they took."""
+    locks = locks_line(run)
+    return [threads_note(run)] + ([locks] if locks else [])
+
+
+def conn_limit_text(run: RunResult) -> str:
+    """The run's --conn-limit as a warning names it."""
+    raw_limit = run.params.get("conn_limit")
+    return f"{raw_limit:,}" if isinstance(raw_limit, int) else "unknown"
+
+
 def _thread_counts(counts: list[int]) -> str:
     if len(counts) <= MAX_LISTED_THREADS:
         return " / ".join(f"{c:,}" for c in counts)
@@ -132,13 +145,11 @@ def _summary(run: RunResult) -> list[str]:
             f"(packets per thread: {_thread_counts(counts)}); "
             f"{plural(conns, 'connection')} in the table"
         )
-    locks = locks_line(run)
-    return lines + [threads_note(run)] + ([locks] if locks else [])
+    return lines + closing_notes(run)
 
 
 def _warnings(run: RunResult) -> list[str]:
-    raw_limit = run.params.get("conn_limit")
-    limit = f"{raw_limit:,}" if isinstance(raw_limit, int) else "unknown"
+    limit = conn_limit_text(run)
     out = []
     for result in run.results:
         phase = result.phases.get(PHASE)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Final
 
 from ctbench.backends import GLOBAL_LOCK, LOCK_OPTION
-from ctbench.report.commands.benchmark import locks_line, threads_note
+from ctbench.report.commands.benchmark import closing_notes, conn_limit_text
 from ctbench.report.document import Column
 from ctbench.report.numbers import fmt_rate, fmt_us, plural
 from ctbench.report.sections import CommandSections, ExtraColumn, extra_value
@@ -168,13 +168,11 @@ def _summary(run: RunResult) -> list[str]:
                 else "."
             )
         )
-    locks = locks_line(run)
-    return lines + [threads_note(run)] + ([locks] if locks else [])
+    return lines + closing_notes(run)
 
 
 def _warnings(run: RunResult) -> list[str]:
-    raw_limit = run.params.get("conn_limit")
-    limit = f"{raw_limit:,}" if isinstance(raw_limit, int) else "unknown"
+    limit = conn_limit_text(run)
     out = []
     for result in run.results:
         refused = result.extra.get("refused")
