@@ -31,6 +31,7 @@ from ctbench.backends.sharded import (
     shard_ops,
     shard_reader,
     share_shards,
+    thread_shard_ops,
 )
 from ctbench.keys import ConnKey
 
@@ -82,7 +83,8 @@ class PerZoneShardedTable:
             share_shards(shards)
 
     def bind(self, zone: int) -> tuple[Lookup, Insert, Remove]:
-        return shard_ops(self._shards_of(zone))
+        ops = thread_shard_ops if self._shared else shard_ops
+        return ops(self._shards_of(zone))
 
     def bind_reader(self, zone: int) -> Reader:
         return shard_reader(self._shards_of(zone))

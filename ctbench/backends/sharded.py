@@ -8,6 +8,7 @@ from typing import Any, ClassVar, Final
 
 from ctbench.backends import (
     GLOBAL_LOCK,
+    MISS,
     SHARD_LOCK,
     Insert,
     Lookup,
@@ -55,13 +56,46 @@ def shard_ops(shards: Shards) -> tuple[Lookup, Insert, Remove]:
     return lookup, insert, remove
 
 
+def thread_shard_ops(shards: Shards) -> tuple[Lookup, Insert, Remove]:
+    """:func:`shard_ops` for a thread sharing the table, made in that thread
+    (ConnTable.share has been called: ``shards`` holds NodeMaps).
+
+    The closures reach the shards through bound methods the calling thread
+    makes here, not through the shared list.  On free-threaded CPython an
+    object every thread loads (a function, a list, a dict) has its
+    reference count written by every thread, an atomic add on one cache
+    line each time; an object a thread made itself is counted without one.
+    OVS's threads share the cmap, not a handle on it.
+    """
+    n = len(shards)
+    # Subscripts, not get: see NodeMap.
+    readers = tuple(s.__getitem__ for s in shards)
+    setters = tuple(s.__setitem__ for s in shards)
+    deleters = tuple(s.__delitem__ for s in shards)
+
+    def lookup(key: ConnKey, default: int) -> int:
+        value = readers[hash(key) % n](key)
+        return default if value == MISS else value
+
+    def insert(key: ConnKey, value: int) -> None:
+        setters[hash(key) % n](key, value)
+
+    def remove(key: ConnKey) -> None:
+        deleters[hash(key) % n](key)
+
+    return lookup, insert, remove
+
+
 def shard_reader(shards: Shards) -> Reader:
     """The threads' lookup on ``shards`` (ConnTable.bind_reader): the
-    shard's subscript, which takes no lock."""
+    shard's subscript, which takes no lock, through the calling thread's
+    own bound subscripts (see :func:`thread_shard_ops`).  A table never
+    replaces its shards once shared, so the binding stays true."""
     n = len(shards)
+    readers = tuple(s.__getitem__ for s in shards)
 
     def read(key: ConnKey) -> int:
-        return shards[hash(key) % n][key]
+        return readers[hash(key) % n](key)
 
     return read
 
@@ -104,7 +138,8 @@ class ShardedTable:
 
     Lookups pay for choosing the shard; iterating a zone has no index to use
     and scans every shard, so a zone flush costs what it costs on the single
-    map.  ``bind`` ignores the zone: its callables are built once.
+    map.  ``bind`` ignores the zone: its callables are built once, or, when
+    threads share the table, once for each thread that binds.
     """
 
     name: ClassVar[str] = "sharded"
@@ -129,8 +164,8 @@ class ShardedTable:
         self.lock_scope = check_lock_scope(type(self), lock_scope)
         self._shards = new_shards(shards)
         self._ops = shard_ops(self._shards)
-        self._reader = shard_reader(self._shards)
         self._shard = shard_numbers(shards)
+        self._shared = False
 
     @property
     def options(self) -> Options:
@@ -138,12 +173,15 @@ class ShardedTable:
 
     def share(self) -> None:
         share_shards(self._shards)
+        self._shared = True
 
     def bind(self, zone: int) -> tuple[Lookup, Insert, Remove]:
-        return self._ops
+        # Each thread its own closures (thread_shard_ops); one thread
+        # keeps the ones built once.
+        return thread_shard_ops(self._shards) if self._shared else self._ops
 
     def bind_reader(self, zone: int) -> Reader:
-        return self._reader
+        return shard_reader(self._shards)
 
     def bind_shard(self, zone: int) -> Shard:
         return self._shard
