@@ -13,10 +13,17 @@ for a helper's call in progress.
 
 Each thread keeps what it writes (its samples, its counts) to itself; the
 main thread reads them only once every thread has been joined.
+
+Each thread reads its involuntary context switches, its CPU time and the
+clock once as its timed section starts and once as it ends
+(:class:`ctbench.disturbance.ThreadSection`): a read per batch would cost
+more than a batch (``getrusage`` and ``thread_time`` are system calls),
+twice per thread costs nothing the run can see.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -24,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from ctbench import environment
+from ctbench.disturbance import Disturbance, ThreadSection
 from ctbench.report.numbers import plural
 from ctbench.results import BackendResult
 from ctbench.results.merge import is_number
@@ -90,6 +98,7 @@ class TimedThread:
         self.worker = worker
         self.finished = threading.Event()
         self.error: BaseException | None = None
+        self.section = ThreadSection()
 
     def prepare(self) -> None:
         """Before the first barrier, in the thread itself: what it makes
@@ -104,7 +113,11 @@ class TimedThread:
         try:
             self.prepare()
             meeting.start.wait()
-            self.work()
+            self.section.begin()
+            try:
+                self.work()
+            finally:
+                self.section.end()
             self.finished.set()
             if self.worker:
                 meeting.end.wait()
@@ -115,6 +128,33 @@ class TimedThread:
             meeting.give_up()
         finally:
             self.finished.set()
+
+
+def usable_cores(threads: int) -> int:
+    """How many of ``threads`` can run Python at once: one under the GIL,
+    else as many as there are CPUs this process may run on."""
+    if not parallel_threads():
+        return 1
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on every platform (macOS)
+        cpus = os.cpu_count() or 1
+    return max(1, min(threads, cpus))
+
+
+def thread_record(
+    disturbance: Disturbance,
+    phase: str,
+    workers: Sequence[TimedThread],
+    samples: Sequence[int],
+    helpers: Sequence[TimedThread] = (),
+) -> dict[str, object]:
+    """The run's disturbance record: each worker's switches over its
+    ``samples`` of ``phase``, and every timed thread's CPU time (workers'
+    and helpers') against the cores they could share."""
+    disturbance.add_threads(phase, [w.section for w in workers], samples)
+    threads = [t.section for t in (*workers, *helpers)]
+    return disturbance.finish(threads, usable_cores(len(threads)))
 
 
 def run_timed(
