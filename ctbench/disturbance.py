@@ -368,7 +368,9 @@ def valid_record(value: Any) -> bool:
     numbers = all(
         isinstance(value.get(key, 0), int | float) for key in _SUMMED
     ) and all(
-        isinstance(value.get(key), list) and len(value[key]) == 3
+        isinstance(value.get(key), list)
+        and len(value[key]) == 3
+        and all(isinstance(x, int | float) for x in value[key])
         for key in ("load_before", "load_after")
         if key in value
     )
