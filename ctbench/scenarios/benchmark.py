@@ -308,6 +308,14 @@ def _fill_result(
     wall_ns: int,
     disturbance: Disturbance | None,
 ) -> None:
+    # First: the machine's figures span the threads' run, not what follows.
+    record = (
+        None
+        if disturbance is None
+        else thread_record(
+            disturbance, PHASE, workers, [len(w.samples_ns) for w in workers]
+        )
+    )
     samples_ns = np.concatenate(
         [np.frombuffer(w.samples_ns, dtype=np.int64) for w in workers]
     )
@@ -331,10 +339,8 @@ def _fill_result(
         "thread_ms": [w.elapsed_ns / 1e6 for w in workers],
         "connections": model.n_conns,
     }
-    if disturbance is not None:
-        result.extra[RECORD_KEY] = thread_record(
-            disturbance, PHASE, workers, [len(w.samples_ns) for w in workers]
-        )
+    if record is not None:
+        result.extra[RECORD_KEY] = record
 
 
 def run_threads(

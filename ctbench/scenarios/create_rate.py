@@ -463,6 +463,9 @@ def _fill_result(
     wall_ns: int,
     disturbance: Disturbance,
 ) -> None:
+    # First: the machine's figures span the threads' run, not what follows.
+    samples = [len(w.samples_ns) for w in workers]
+    record = thread_record(disturbance, PHASE, workers, samples, cleaners)
     samples_ns = np.concatenate(
         [np.frombuffer(w.samples_ns, dtype=np.int64) for w in workers]
     )
@@ -493,8 +496,7 @@ def _fill_result(
         extra["thread_lock_wait_ms"] = [w.lock_wait_ns / 1e6 for w in workers]
         for cleaner in cleaners:
             extra[f"{cleaner.name}_lock_wait_ms"] = cleaner.lock_wait_ns / 1e6
-    samples = [len(w.samples_ns) for w in workers]
-    extra[RECORD_KEY] = thread_record(disturbance, PHASE, workers, samples, cleaners)
+    extra[RECORD_KEY] = record
     result.extra = extra
 
 
