@@ -27,11 +27,15 @@ repetition, a threaded command around each thread's timed section (each
 thread its own, ``RUSAGE_THREAD``), so a count covers many samples and
 bounds from above how many of them met a switch (a switch lands in one
 sample at most): the record says what a count covered
-(``counted_over``), and the phase's share is "at most".  A threaded run's
-CPU share is its threads' CPU time over what they could have had: their
-timed sections' wall time, times the cores they could use at once over
-their number (:meth:`Disturbance.finish`): under the GIL N threads share
-one core, so each has 1/N of its wall time when nothing disturbs them.
+(``counted_over``), and the phase's share is "at most".
+
+A threaded run's CPU share is not its threads' CPU over their wall time:
+a thread waiting for the GIL or for a lock of the model sleeps, which no
+neighbour caused.  Its share is the time its threads had a CPU over the
+time they were ready to run: their CPU time plus their time waiting on a
+run queue (``/proc/thread-self/schedstat``'s run delay, Linux).  For a
+thread that never sleeps, as benchmark-zones' and replay's, that is its
+CPU time over its wall time, the same figure.
 """
 
 from __future__ import annotations
@@ -143,28 +147,49 @@ class PhaseSwitches:
         self.rounds_switched += min(samples, switches)
 
 
+def runqueue_wait_ns() -> int | None:
+    """The running thread's time so far ready to run but waiting for a CPU
+    (``/proc/thread-self/schedstat``'s second field: the kernel's
+    Documentation/scheduler/sched-stats.rst); None where
+    unreadable (not Linux, or a kernel without schedstats)."""
+    try:
+        fd = os.open("/proc/thread-self/schedstat", os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        fields = os.read(fd, 128).split()
+    finally:
+        os.close(fd)
+    return int(fields[1]) if len(fields) > 1 else None
+
+
 @dataclass
 class ThreadSection:
     """A thread's timed section as the thread itself reads it, once at each
-    end: its involuntary switches, its CPU time and the wall time."""
+    end: its involuntary switches, its CPU time, and its time waiting on a
+    run queue (None where unreadable)."""
 
     switches: int = 0
     cpu_ns: int = 0
-    wall_ns: int = 0
-    _start: tuple[int, int, int] = (0, 0, 0)
+    waited_ns: int | None = None
+    _start: tuple[int, int, int | None] = field(default=(0, 0, None), repr=False)
 
     def begin(self) -> None:
         self._start = (
             involuntary_switches(),
             time.thread_time_ns(),
-            time.perf_counter_ns(),
+            runqueue_wait_ns(),
         )
 
     def end(self) -> None:
-        wall, cpu = time.perf_counter_ns(), time.thread_time_ns()
-        switches = involuntary_switches()
+        waited, cpu, switches = (
+            runqueue_wait_ns(),
+            time.thread_time_ns(),
+            (involuntary_switches()),
+        )
         s0, c0, w0 = self._start
-        self.switches, self.cpu_ns, self.wall_ns = switches - s0, cpu - c0, wall - w0
+        self.switches, self.cpu_ns = switches - s0, cpu - c0
+        self.waited_ns = None if waited is None or w0 is None else waited - w0
 
 
 @dataclass
@@ -194,14 +219,12 @@ class Disturbance:
         else:
             tally.add_many(sum(samples), max((s.switches for s in sections), default=0))
 
-    def finish(
-        self, threads: Sequence[ThreadSection] = (), cores: int = 1
-    ) -> dict[str, Any]:
+    def finish(self, threads: Sequence[ThreadSection] = ()) -> dict[str, Any]:
         """The record as the results file keeps it (``extra.disturbance``).
         With ``threads`` (a threaded run's timed sections, workers and
-        helpers), the CPU time is theirs, against ``capacity_s``: their
-        sections' wall time times ``cores`` (how many of them could run at
-        once) over their number."""
+        helpers), the CPU time is theirs, and ``ready_s`` the time they were
+        ready to run (CPU time and run-queue wait; absent where the wait
+        is unreadable)."""
         end = SystemSample.now()
         start = self.start
         wall_s = (end.wall_ns - start.wall_ns) / 1e9
@@ -213,12 +236,12 @@ class Disturbance:
         if self.counted_over:
             out["counted_over"] = self.counted_over
         if threads:
+            cpu_ns = sum(t.cpu_ns for t in threads)
             out["threads"] = len(threads)
-            out["cores"] = cores
-            out["cpu_s"] = sum(t.cpu_ns for t in threads) / 1e9
-            out["capacity_s"] = (
-                sum(t.wall_ns for t in threads) / 1e9 * cores / len(threads)
-            )
+            out["cpu_s"] = cpu_ns / 1e9
+            waits = [t.waited_ns for t in threads]
+            if all(w is not None for w in waits):
+                out["ready_s"] = (cpu_ns + sum(w or 0 for w in waits)) / 1e9
         out |= {
             "phases": {
                 name: {
@@ -249,23 +272,22 @@ def _figure(record: Mapping[str, Any], key: str) -> float | None:
 
 
 def run_cpu_share(record: Mapping[str, Any]) -> float | None:
-    """The run's CPU time over what it could have had: its thread's rounds'
-    wall time, or a threaded run's ``capacity_s`` (:meth:`Disturbance.finish`).
-    Near 1 for CPU-bound threads that kept their cores."""
+    """The share of the time the run wanted a CPU that it had one: its
+    thread's CPU time over its rounds' wall time, or a threaded run's CPU
+    time over ``ready_s`` (None without it: its wall time is not the time
+    its threads wanted a CPU).  Near 1 for threads that kept their cores."""
     cpu = _figure(record, "cpu_s")
-    could = _figure(record, "capacity_s")
-    if could is None:
-        could = _figure(record, "wall_s")
-    return cpu / could if could and cpu is not None else None
+    threaded = "threads" in record
+    wanted = _figure(record, "ready_s" if threaded else "wall_s")
+    return cpu / wanted if wanted and cpu is not None else None
 
 
 def _cpu_line(record: Mapping[str, Any], share: float) -> str:
-    threads, cores = record.get("threads"), record.get("cores")
-    if isinstance(threads, int) and isinstance(cores, int) and "capacity_s" in record:
+    threads = record.get("threads")
+    if "threads" in record:
         return (
-            f"the run's {plural(threads, 'thread')} had {share:.0%} of the "
-            f"{plural(cores, 'core')} they could use at once (warned under "
-            f"{RUN_CPU:.0%})"
+            f"the run's {plural(threads, 'thread')} had a CPU {share:.0%} of the "
+            f"time they were ready to run (warned under {RUN_CPU:.0%})"
         )
     return (
         f"the run had the CPU {share:.0%} of its wall time (warned under {RUN_CPU:.0%})"
@@ -324,9 +346,9 @@ def disturbed_findings(record: Mapping[str, Any]) -> dict[str, str]:
 
 # Where a backend's record lives in its result's ``extra``.
 RECORD_KEY: Final = "disturbance"
-_SUMMED: Final = ("wall_s", "cpu_s", "capacity_s", "others_cpu_s", "steal_s")
+_SUMMED: Final = ("wall_s", "cpu_s", "ready_s", "others_cpu_s", "steal_s")
 # Figures of how the run was counted: a pool keeps them where its runs agree.
-_KEPT: Final = ("counted_over", "threads", "cores")
+_KEPT: Final = ("counted_over", "threads")
 _PHASE_SUMMED: Final = ("rounds", "rounds_switched", "involuntary_switches")
 
 
@@ -374,11 +396,9 @@ def valid_record(value: Any) -> bool:
         for key in ("load_before", "load_after")
         if key in value
     )
-    counted = isinstance(value.get("counted_over", ""), str) and all(
-        isinstance(value.get(key, 1), int)
-        and not isinstance(value.get(key, 1), bool)
-        and value.get(key, 1) >= 1
-        for key in ("threads", "cores")
+    threads = value.get("threads", 1)
+    counted = isinstance(value.get("counted_over", ""), str) and (
+        isinstance(threads, int) and not isinstance(threads, bool) and threads >= 1
     )
     phases = value.get("phases", {})
     return (

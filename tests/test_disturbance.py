@@ -4,14 +4,13 @@ counts as disturbed, and where the reports say so."""
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from ctbench import disturbance, environment
+from ctbench import disturbance
 from ctbench.backends import BackendSpec
 from ctbench.compare import compare
 from ctbench.disturbance import (
@@ -31,7 +30,6 @@ from ctbench.report.build import build_report
 from ctbench.results.files import loads
 from ctbench.results.schema import ResultsError, run_from_json, run_to_json
 from ctbench.scenarios.benchmark_zones import ZoneConfig, run_zones
-from ctbench.scenarios.threaded import usable_cores
 from tests.helpers.cli import run_cli
 from tests.helpers.paths import CAPTURES, ROOT
 from tests.helpers.run_factory import make_run
@@ -159,18 +157,17 @@ def test_an_older_file_reads_and_warns_of_no_disturbance() -> None:
 
 
 def threaded_record(
-    switches: int = 2, samples: int = 100, cpu_s: float = 2.0
+    switches: int = 2, samples: int = 100, cpu_s: float = 1.9
 ) -> dict[str, Any]:
-    """Four threads on two cores for one second each: two seconds of CPU
-    they could have had."""
+    """Four threads ready to run for two seconds in all, of one second's
+    wall time."""
     return {
         "per_thread": True,
         "wall_s": 1.0,
         "cpu_s": cpu_s,
         "counted_over": "thread",
         "threads": 4,
-        "cores": 2,
-        "capacity_s": 2.0,
+        "ready_s": 2.0,
         "others_cpu_s": 0.25,
         "steal_s": 0.0,
         "phases": {
@@ -190,16 +187,20 @@ def test_a_count_over_many_samples_bounds_those_switched() -> None:
     assert (tally.rounds, tally.rounds_switched, tally.switches) == (100, 53, 83)
 
 
-def test_a_threaded_runs_cpu_is_a_share_of_the_cores_it_could_use() -> None:
-    assert run_cpu_share(threaded_record(cpu_s=1.9)) == pytest.approx(0.95)
-    assert disturbed_findings(threaded_record(cpu_s=1.9)) == {}
+def test_a_threaded_runs_cpu_is_a_share_of_the_time_it_was_ready_to_run() -> None:
+    assert run_cpu_share(threaded_record()) == pytest.approx(0.95)
+    assert disturbed_findings(threaded_record()) == {}
     found = disturbed_findings(threaded_record(cpu_s=1.7))["ct_execute_batch"]
     assert found == (
         "disturbed: at most 2% of samples had an involuntary context switch "
         "(2 switches, counted per thread; warned at 10%); the run's 4 threads "
-        "had 85% of the 2 cores they could use at once (warned under 90%); "
+        "had a CPU 85% of the time they were ready to run (warned under 90%); "
         "other processes used 0.25 cores, steal 0.00"
     )
+    # Without the run-queue wait, no share: its wall time is not the time
+    # its threads wanted a CPU.
+    unread = {k: v for k, v in threaded_record(cpu_s=0.1).items() if k != "ready_s"}
+    assert run_cpu_share(unread) is None and disturbed_findings(unread) == {}
 
 
 def test_switches_counted_per_thread_warn_at_the_same_share() -> None:
@@ -213,30 +214,30 @@ def test_switches_counted_per_thread_warn_at_the_same_share() -> None:
 
 def test_pooled_threaded_records_keep_how_they_were_counted() -> None:
     pooled = pool_records([threaded_record(), threaded_record(cpu_s=1.5)])
-    assert pooled["capacity_s"] == 4.0 and pooled["cpu_s"] == 3.5
-    assert (pooled["counted_over"], pooled["threads"], pooled["cores"]) == (
-        "thread",
-        4,
-        2,
-    )
-    assert list(disturbed_findings(pooled)) == ["ct_execute_batch"]  # 88%
-    mixed = pool_records([threaded_record(), {**threaded_record(), "cores": 1}])
-    assert "cores" not in mixed and mixed["threads"] == 4
+    assert pooled["ready_s"] == 4.0 and pooled["cpu_s"] == 3.4
+    assert (pooled["counted_over"], pooled["threads"]) == ("thread", 4)
+    assert list(disturbed_findings(pooled)) == ["ct_execute_batch"]  # 85%
+    mixed = pool_records([threaded_record(), {**threaded_record(), "threads": 2}])
+    assert "threads" not in mixed and mixed["counted_over"] == "thread"
 
 
 def test_threads_each_count_their_own_section(monkeypatch: pytest.MonkeyPatch) -> None:
-    sections = [ThreadSection(switches=s, cpu_ns=10**9, wall_ns=10**9) for s in (1, 4)]
+    sections = [
+        ThreadSection(switches=s, cpu_ns=10**9, waited_ns=w)
+        for s, w in ((1, 0), (4, 10**9))
+    ]
     record = Disturbance(counted_over="thread")
     record.add_threads("p", sections, [10, 2])
     record.add_threads("p", sections, [10, 2])  # a second call replaces the first
-    done = record.finish(sections, cores=1)
+    done = record.finish(sections)
     assert done["phases"]["p"] == {
         "rounds": 12,
         "rounds_switched": 3,
         "involuntary_switches": 5,
     }
-    assert (done["threads"], done["cores"], done["capacity_s"]) == (2, 1, 1.0)
-    assert done["cpu_s"] == 2.0
+    assert (done["threads"], done["cpu_s"], done["ready_s"]) == (2, 2.0, 3.0)
+    # A wait that could not be read leaves no ready time.
+    assert "ready_s" not in record.finish([*sections, ThreadSection()])
     # Where a count is the process's, each thread's holds the others': the
     # largest stands for them all.
     monkeypatch.setattr(disturbance, "PER_THREAD", False)
@@ -250,15 +251,8 @@ def test_a_section_reads_its_own_thread() -> None:
     sum(range(10_000))
     section.end()
     assert section.switches >= 0 and 0 < section.cpu_ns
-    assert section.wall_ns >= 0
-
-
-def test_under_the_gil_threads_share_one_core() -> None:
-    assert usable_cores(1) == 1
-    if environment.gil_enabled():
-        assert usable_cores(8) == 1
-    else:
-        assert 1 <= usable_cores(8) <= min(8, os.cpu_count() or 1)
+    if Path("/proc/thread-self/schedstat").exists():
+        assert section.waited_ns is not None and section.waited_ns >= 0
 
 
 @pytest.mark.parametrize(
@@ -291,12 +285,13 @@ def test_each_commands_results_file_has_the_record(
     assert kept["phases"][phase]["rounds"] == len(result.phases[phase].samples)
     assert 0 < kept["cpu_s"]
     if threads is None:  # one thread: its CPU against its wall time
-        assert "capacity_s" not in kept
+        assert "threads" not in kept and "ready_s" not in kept
     else:  # the workers, and create-rate's flusher
-        assert (kept["threads"], kept["cores"]) == (threads, usable_cores(threads))
-        assert 0 < kept["capacity_s"]
+        assert kept["threads"] == threads
+        if Path("/proc/thread-self/schedstat").exists():
+            assert kept["ready_s"] >= kept["cpu_s"]
     # The report reads it: a disturbed copy warns with the phase's label.
-    result.extra[RECORD_KEY] = {**kept, "cpu_s": 0.0}
+    result.extra[RECORD_KEY] = {**kept, "cpu_s": 0.0, "ready_s": 1.0}
     (line,) = [w for w in build_report(run).warnings if "disturbed" in w]
     assert line.startswith("WARNING: ct execute") and " 0% of " in line
 
@@ -313,4 +308,4 @@ def test_compare_names_a_threaded_verdict_resting_on_a_disturbed_run() -> None:
         "the verdict on ct_execute_batch on single (unchanged) rests on a "
         "disturbed run: b.json: disturbed: at most 2% of samples"
     )
-    assert "the run's 4 threads had 50% of the 2 cores" in line
+    assert "the run's 4 threads had a CPU 50% of the time they were ready" in line

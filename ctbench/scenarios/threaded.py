@@ -14,16 +14,15 @@ for a helper's call in progress.
 Each thread keeps what it writes (its samples, its counts) to itself; the
 main thread reads them only once every thread has been joined.
 
-Each thread reads its involuntary context switches, its CPU time and the
-clock once as its timed section starts and once as it ends
+Each thread reads its involuntary context switches, its CPU time and its
+run-queue wait once as its timed section starts and once as it ends
 (:class:`ctbench.disturbance.ThreadSection`): a read per batch would cost
-more than a batch (``getrusage`` and ``thread_time`` are system calls),
-twice per thread costs nothing the run can see.
+more than a batch (each is a system call), twice per thread costs nothing
+the run can see.
 """
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -130,18 +129,6 @@ class TimedThread:
             self.finished.set()
 
 
-def usable_cores(threads: int) -> int:
-    """How many of ``threads`` can run Python at once: one under the GIL,
-    else as many as there are CPUs this process may run on."""
-    if not parallel_threads():
-        return 1
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on every platform (macOS)
-        cpus = os.cpu_count() or 1
-    return max(1, min(threads, cpus))
-
-
 def thread_record(
     disturbance: Disturbance,
     phase: str,
@@ -150,11 +137,10 @@ def thread_record(
     helpers: Sequence[TimedThread] = (),
 ) -> dict[str, object]:
     """The run's disturbance record: each worker's switches over its
-    ``samples`` of ``phase``, and every timed thread's CPU time (workers'
-    and helpers') against the cores they could share."""
+    ``samples`` of ``phase``, and every timed thread's CPU time and
+    run-queue wait (workers' and helpers')."""
     disturbance.add_threads(phase, [w.section for w in workers], samples)
-    threads = [t.section for t in (*workers, *helpers)]
-    return disturbance.finish(threads, usable_cores(len(threads)))
+    return disturbance.finish([t.section for t in (*workers, *helpers)])
 
 
 def run_timed(
