@@ -273,13 +273,15 @@ class ThreadsWorkload:
         """Threads, barriers, the timed phase.  Fills the result with
         whatever was gathered, also when interrupted."""
         config, model, result = self._config, turn.model, turn.result
-        meeting = Meeting.of(config.n_threads, 0, turn.interrupted)
+        # A counted run keeps no record: its clock is callgrind's.
+        counted = config.measure != DEFAULT_MEASURE
+        meeting = Meeting.of(
+            config.n_threads, 0, turn.interrupted, sections=not counted
+        )
         workers = [
             _Worker(tid, config, model, meeting) for tid in range(config.n_threads)
         ]
         before = model.counters.snapshot()
-        # A counted run keeps no record: its clock is callgrind's.
-        counted = config.measure != DEFAULT_MEASURE
         disturbance = None if counted else Disturbance(counted_over="thread")
 
         def done() -> int:
