@@ -182,11 +182,11 @@ class ThreadSection:
         )
 
     def end(self) -> None:
-        waited, cpu, switches = (
-            runqueue_wait_ns(),
-            time.thread_time_ns(),
-            (involuntary_switches()),
-        )
+        # In the reverse order of begin()'s, so that each read's span holds
+        # the next ones' reads, not its own.
+        waited = runqueue_wait_ns()
+        cpu = time.thread_time_ns()
+        switches = involuntary_switches()
         s0, c0, w0 = self._start
         self.switches, self.cpu_ns = switches - s0, cpu - c0
         self.waited_ns = None if waited is None or w0 is None else waited - w0
@@ -283,11 +283,11 @@ def run_cpu_share(record: Mapping[str, Any]) -> float | None:
 
 
 def _cpu_line(record: Mapping[str, Any], share: float) -> str:
-    threads = record.get("threads")
     if "threads" in record:
+        threads = plural(record["threads"], "thread")
         return (
-            f"the run's {plural(threads, 'thread')} had a CPU {share:.0%} of the "
-            f"time they were ready to run (warned under {RUN_CPU:.0%})"
+            f"the run's {threads} had a CPU {share:.0%} of the time they were "
+            f"ready to run (warned under {RUN_CPU:.0%})"
         )
     return (
         f"the run had the CPU {share:.0%} of its wall time (warned under {RUN_CPU:.0%})"
