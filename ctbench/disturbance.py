@@ -19,6 +19,23 @@ shares, not counts, so they hold at any run length and core count.  Other
 processes' CPU, steal and the load average are shown beside them: on a
 machine with more cores than the run uses, other work can be heavy without
 taking the run's core, which the first two figures see directly.
+
+``replay`` and the threaded commands (``benchmark``, ``create-rate``)
+time a batch per sample: a read on either side of each would cost more
+than most batches take.  ``replay`` reads the count around each
+repetition, a threaded command around each thread's timed section (each
+thread its own, ``RUSAGE_THREAD``), so a count covers many samples and
+bounds from above how many of them met a switch (a switch lands in one
+sample at most): the record says what a count covered
+(``counted_over``), and the phase's share is "at most".
+
+A threaded run's CPU share is not its threads' CPU over their wall time:
+a thread waiting for the GIL or for a lock of the model sleeps, which no
+neighbour caused.  Its share is the time its threads had a CPU over the
+time they were ready to run: their CPU time plus their time waiting on a
+run queue (``/proc/thread-self/schedstat``'s run delay, Linux).  For a
+thread that never sleeps, as benchmark-zones' and replay's, that is its
+CPU time over its wall time, the same figure.
 """
 
 from __future__ import annotations
@@ -26,9 +43,11 @@ from __future__ import annotations
 import os
 import resource
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
+
+from ctbench.report.numbers import plural
 
 # The bounds sit between the same run alone and beside a busy loop per CPU
 # (`python -m bench.experiments.disturbance_bounds --runs 3`: benchmark-zones
@@ -120,19 +139,92 @@ class PhaseSwitches:
         self.switches += switches
         self.rounds_switched += switches > 0
 
+    def add_many(self, samples: int, switches: int) -> None:
+        """``samples`` timed under one count of ``switches``: at most
+        that many of them met a switch, one each."""
+        self.rounds += samples
+        self.switches += switches
+        self.rounds_switched += min(samples, switches)
+
+
+def runqueue_wait_ns() -> int | None:
+    """The running thread's time so far ready to run but waiting for a CPU
+    (``/proc/thread-self/schedstat``'s second field: the kernel's
+    Documentation/scheduler/sched-stats.rst); None where
+    unreadable (not Linux, or a kernel without schedstats)."""
+    try:
+        fd = os.open("/proc/thread-self/schedstat", os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        fields = os.read(fd, 128).split()
+    finally:
+        os.close(fd)
+    return int(fields[1]) if len(fields) > 1 else None
+
+
+@dataclass
+class ThreadSection:
+    """A thread's timed section as the thread itself reads it, once at each
+    end: its involuntary switches, its CPU time, and its time waiting on a
+    run queue (None where unreadable)."""
+
+    switches: int = 0
+    cpu_ns: int = 0
+    waited_ns: int | None = None
+    _start: tuple[int, int, int | None] = field(default=(0, 0, None), repr=False)
+
+    def begin(self) -> None:
+        self._start = (
+            involuntary_switches(),
+            time.thread_time_ns(),
+            runqueue_wait_ns(),
+        )
+
+    def end(self) -> None:
+        # In the reverse order of begin()'s, so that each read's span holds
+        # the next ones' reads, not its own.
+        waited = runqueue_wait_ns()
+        cpu = time.thread_time_ns()
+        switches = involuntary_switches()
+        s0, c0, w0 = self._start
+        self.switches, self.cpu_ns = switches - s0, cpu - c0
+        self.waited_ns = None if waited is None or w0 is None else waited - w0
+
 
 @dataclass
 class Disturbance:
-    """One backend's record, filled as its rounds run."""
+    """One backend's record, filled as its rounds run.  ``counted_over``
+    names what one count of switches spans when it spans many samples
+    (``"repetition"``, ``"thread"``); None when a count spans one."""
 
+    counted_over: str | None = None
     start: SystemSample = field(default_factory=SystemSample.now)
     phases: dict[str, PhaseSwitches] = field(default_factory=dict)
 
     def phase(self, name: str) -> PhaseSwitches:
         return self.phases.setdefault(name, PhaseSwitches())
 
-    def finish(self) -> dict[str, Any]:
-        """The record as the results file keeps it (``extra.disturbance``)."""
+    def add_threads(
+        self, phase: str, sections: Sequence[ThreadSection], samples: Sequence[int]
+    ) -> None:
+        """Each thread's switches over its section's ``samples``.  Where a
+        count is the process's (not PER_THREAD), every thread's covers the
+        others' too: only the largest is kept, for all the samples.  The
+        phase's tally is made anew, so a second call replaces the first."""
+        tally = self.phases[phase] = PhaseSwitches()
+        if PER_THREAD:
+            for section, n in zip(sections, samples, strict=True):
+                tally.add_many(n, section.switches)
+        else:
+            tally.add_many(sum(samples), max((s.switches for s in sections), default=0))
+
+    def finish(self, threads: Sequence[ThreadSection] = ()) -> dict[str, Any]:
+        """The record as the results file keeps it (``extra.disturbance``).
+        With ``threads`` (a threaded run's timed sections, workers and
+        helpers), the CPU time is theirs, and ``ready_s`` the time they were
+        ready to run (CPU time and run-queue wait; absent where the wait
+        is unreadable)."""
         end = SystemSample.now()
         start = self.start
         wall_s = (end.wall_ns - start.wall_ns) / 1e9
@@ -140,6 +232,17 @@ class Disturbance:
             "per_thread": PER_THREAD,
             "wall_s": wall_s,
             "cpu_s": (end.thread_cpu_ns - start.thread_cpu_ns) / 1e9,
+        }
+        if self.counted_over:
+            out["counted_over"] = self.counted_over
+        if threads:
+            cpu_ns = sum(t.cpu_ns for t in threads)
+            out["threads"] = len(threads)
+            out["cpu_s"] = cpu_ns / 1e9
+            waits = [t.waited_ns for t in threads]
+            if all(w is not None for w in waits):
+                out["ready_s"] = (cpu_ns + sum(w or 0 for w in waits)) / 1e9
+        out |= {
             "phases": {
                 name: {
                     "rounds": p.rounds,
@@ -169,10 +272,49 @@ def _figure(record: Mapping[str, Any], key: str) -> float | None:
 
 
 def run_cpu_share(record: Mapping[str, Any]) -> float | None:
-    """The backend's thread's CPU time over the wall time of its rounds:
-    near 1 for a CPU-bound thread that kept its core."""
-    wall, cpu = _figure(record, "wall_s"), _figure(record, "cpu_s")
-    return cpu / wall if wall and cpu is not None else None
+    """The share of the time the run wanted a CPU that it had one: its
+    thread's CPU time over its rounds' wall time, or a threaded run's CPU
+    time over ``ready_s`` (None without it: its wall time is not the time
+    its threads wanted a CPU).  Near 1 for threads that kept their cores."""
+    cpu = _figure(record, "cpu_s")
+    threaded = "threads" in record
+    wanted = _figure(record, "ready_s" if threaded else "wall_s")
+    return cpu / wanted if wanted and cpu is not None else None
+
+
+def _cpu_line(record: Mapping[str, Any], share: float) -> str:
+    if "threads" in record:
+        threads = plural(record["threads"], "thread")
+        return (
+            f"the run's {threads} had a CPU {share:.0%} of the time they were "
+            f"ready to run (warned under {RUN_CPU:.0%})"
+        )
+    return (
+        f"the run had the CPU {share:.0%} of its wall time (warned under {RUN_CPU:.0%})"
+    )
+
+
+def _switch_line(record: Mapping[str, Any], phase: Mapping[str, Any]) -> str:
+    switched = switched_share(phase)
+    over = record.get("counted_over")
+    if isinstance(over, str):
+        switches = plural(phase.get("involuntary_switches") or 0, "switch", "switches")
+        return (
+            f"disturbed: at most {switched:.0%} of samples had an involuntary "
+            f"context switch ({switches}, counted per {over}; warned at "
+            f"{SWITCHED_ROUNDS:.0%})"
+        )
+    return (
+        f"disturbed: {switched:.0%} of rounds had an involuntary context "
+        f"switch (warned at {SWITCHED_ROUNDS:.0%})"
+    )
+
+
+def switched_share(phase: Mapping[str, Any]) -> float:
+    """The share of a phase's samples that met an involuntary switch (an
+    upper bound where a count spans many)."""
+    rounds = phase.get("rounds") or 0
+    return (phase.get("rounds_switched") or 0) / rounds if rounds else 0.0
 
 
 def disturbed_findings(record: Mapping[str, Any]) -> dict[str, str]:
@@ -182,10 +324,7 @@ def disturbed_findings(record: Mapping[str, Any]) -> dict[str, str]:
     wall = _figure(record, "wall_s")
     context = []
     if cpu_share is not None:
-        context.append(
-            f"the run had the CPU {cpu_share:.0%} of its wall time (warned under "
-            f"{RUN_CPU:.0%})"
-        )
+        context.append(_cpu_line(record, cpu_share))
     others, steal = _figure(record, "others_cpu_s"), _figure(record, "steal_s")
     if wall and others is not None:
         context.append(
@@ -199,23 +338,17 @@ def disturbed_findings(record: Mapping[str, Any]) -> dict[str, str]:
     out = {}
     phases = record.get("phases")
     for name, p in (phases if isinstance(phases, Mapping) else {}).items():
-        rounds = p.get("rounds") or 0
-        switched = (p.get("rounds_switched") or 0) / rounds if rounds else 0.0
-        if switched < SWITCHED_ROUNDS and not starved:
+        if switched_share(p) < SWITCHED_ROUNDS and not starved:
             continue
-        out[name] = "; ".join(
-            [
-                f"disturbed: {switched:.0%} of rounds had an involuntary context "
-                f"switch (warned at {SWITCHED_ROUNDS:.0%})",
-                *context,
-            ]
-        )
+        out[name] = "; ".join([_switch_line(record, p), *context])
     return out
 
 
 # Where a backend's record lives in its result's ``extra``.
 RECORD_KEY: Final = "disturbance"
-_SUMMED: Final = ("wall_s", "cpu_s", "others_cpu_s", "steal_s")
+_SUMMED: Final = ("wall_s", "cpu_s", "ready_s", "others_cpu_s", "steal_s")
+# Figures of how the run was counted: a pool keeps them where its runs agree.
+_KEPT: Final = ("counted_over", "threads")
 _PHASE_SUMMED: Final = ("rounds", "rounds_switched", "involuntary_switches")
 
 
@@ -238,6 +371,10 @@ def pool_records(records: list[Mapping[str, Any]]) -> dict[str, Any]:
             for key in _PHASE_SUMMED
         }
     out["phases"] = phases
+    for key in _KEPT:
+        values = [r.get(key) for r in records]
+        if values and values[0] is not None and values.count(values[0]) == len(values):
+            out[key] = values[0]
     for key in ("load_before", "load_after"):
         loads = [r.get(key) for r in records]
         if all(isinstance(v, list) and len(v) == 3 for v in loads):
@@ -253,13 +390,20 @@ def valid_record(value: Any) -> bool:
     numbers = all(
         isinstance(value.get(key, 0), int | float) for key in _SUMMED
     ) and all(
-        isinstance(value.get(key), list) and len(value[key]) == 3
+        isinstance(value.get(key), list)
+        and len(value[key]) == 3
+        and all(isinstance(x, int | float) for x in value[key])
         for key in ("load_before", "load_after")
         if key in value
+    )
+    threads = value.get("threads", 1)
+    counted = isinstance(value.get("counted_over", ""), str) and (
+        isinstance(threads, int) and not isinstance(threads, bool) and threads >= 1
     )
     phases = value.get("phases", {})
     return (
         numbers
+        and counted
         and isinstance(phases, Mapping)
         and all(
             isinstance(p, Mapping)

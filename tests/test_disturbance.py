@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from ctbench import disturbance
 from ctbench.backends import BackendSpec
 from ctbench.compare import compare
 from ctbench.disturbance import (
@@ -18,15 +19,19 @@ from ctbench.disturbance import (
     RUN_CPU,
     SWITCHED_ROUNDS,
     Disturbance,
+    PhaseSwitches,
+    ThreadSection,
     disturbed_findings,
     involuntary_switches,
     pool_records,
+    run_cpu_share,
 )
 from ctbench.report.build import build_report
 from ctbench.results.files import loads
 from ctbench.results.schema import ResultsError, run_from_json, run_to_json
 from ctbench.scenarios.benchmark_zones import ZoneConfig, run_zones
-from tests.helpers.paths import ROOT
+from tests.helpers.cli import run_cli
+from tests.helpers.paths import CAPTURES, ROOT
 from tests.helpers.run_factory import make_run
 
 
@@ -146,3 +151,161 @@ def test_an_older_file_reads_and_warns_of_no_disturbance() -> None:
     text = (ROOT / "results" / "baseline-zones-small.json").read_text()
     run = loads(text)
     assert not any("disturbed" in w for w in build_report(run).warnings)
+
+
+# -- commands whose counts span many samples: replay, benchmark, create-rate --
+
+
+def threaded_record(
+    switches: int = 2, samples: int = 100, cpu_s: float = 1.9
+) -> dict[str, Any]:
+    """Four threads ready to run for two seconds in all, of one second's
+    wall time."""
+    return {
+        "per_thread": True,
+        "wall_s": 1.0,
+        "cpu_s": cpu_s,
+        "counted_over": "thread",
+        "threads": 4,
+        "ready_s": 2.0,
+        "others_cpu_s": 0.25,
+        "steal_s": 0.0,
+        "phases": {
+            "ct_execute_batch": {
+                "rounds": samples,
+                "rounds_switched": min(switches, samples),
+                "involuntary_switches": switches,
+            }
+        },
+    }
+
+
+def test_a_count_over_many_samples_bounds_those_switched() -> None:
+    tally = PhaseSwitches()
+    tally.add_many(50, 3)
+    tally.add_many(50, 80)  # more switches than samples: each hit one at most
+    assert (tally.rounds, tally.rounds_switched, tally.switches) == (100, 53, 83)
+
+
+def test_a_threaded_runs_cpu_is_a_share_of_the_time_it_was_ready_to_run() -> None:
+    assert run_cpu_share(threaded_record()) == pytest.approx(0.95)
+    assert disturbed_findings(threaded_record()) == {}
+    found = disturbed_findings(threaded_record(cpu_s=1.7))["ct_execute_batch"]
+    assert found == (
+        "disturbed: at most 2% of samples had an involuntary context switch "
+        "(2 switches, counted per thread; warned at 10%); the run's 4 threads "
+        "had a CPU 85% of the time they were ready to run (warned under 90%); "
+        "other processes used 0.25 cores, steal 0.00"
+    )
+    # Without the run-queue wait, no share: its wall time is not the time
+    # its threads wanted a CPU.
+    unread = {k: v for k, v in threaded_record(cpu_s=0.1).items() if k != "ready_s"}
+    assert run_cpu_share(unread) is None and disturbed_findings(unread) == {}
+
+
+def test_switches_counted_per_thread_warn_at_the_same_share() -> None:
+    found = disturbed_findings(threaded_record(switches=int(SWITCHED_ROUNDS * 100)))
+    assert found["ct_execute_batch"].startswith(
+        "disturbed: at most 10% of samples had an involuntary context switch "
+        "(10 switches, counted per thread; warned at 10%)"
+    )
+    assert disturbed_findings(threaded_record(switches=9)) == {}
+
+
+def test_pooled_threaded_records_keep_how_they_were_counted() -> None:
+    pooled = pool_records([threaded_record(), threaded_record(cpu_s=1.5)])
+    assert pooled["ready_s"] == 4.0 and pooled["cpu_s"] == 3.4
+    assert (pooled["counted_over"], pooled["threads"]) == ("thread", 4)
+    assert list(disturbed_findings(pooled)) == ["ct_execute_batch"]  # 85%
+    mixed = pool_records([threaded_record(), {**threaded_record(), "threads": 2}])
+    assert "threads" not in mixed and mixed["counted_over"] == "thread"
+
+
+def test_threads_each_count_their_own_section(monkeypatch: pytest.MonkeyPatch) -> None:
+    sections = [
+        ThreadSection(switches=s, cpu_ns=10**9, waited_ns=w)
+        for s, w in ((1, 0), (4, 10**9))
+    ]
+    record = Disturbance(counted_over="thread")
+    record.add_threads("p", sections, [10, 2])
+    record.add_threads("p", sections, [10, 2])  # a second call replaces the first
+    done = record.finish(sections)
+    assert done["phases"]["p"] == {
+        "rounds": 12,
+        "rounds_switched": 3,
+        "involuntary_switches": 5,
+    }
+    assert (done["threads"], done["cpu_s"], done["ready_s"]) == (2, 2.0, 3.0)
+    # A wait that could not be read leaves no ready time.
+    assert "ready_s" not in record.finish([*sections, ThreadSection()])
+    # Where a count is the process's, each thread's holds the others': the
+    # largest stands for them all.
+    monkeypatch.setattr(disturbance, "PER_THREAD", False)
+    record.add_threads("p", sections, [10, 2])
+    assert record.phases["p"] == PhaseSwitches(12, 4, 4)
+
+
+def test_a_section_reads_its_own_thread() -> None:
+    section = ThreadSection()
+    section.begin()
+    sum(range(10_000))
+    section.end()
+    assert section.switches >= 0 and 0 < section.cpu_ns
+    if Path("/proc/thread-self/schedstat").exists():
+        assert section.waited_ns is not None and section.waited_ns >= 0
+
+
+@pytest.mark.parametrize(
+    ("args", "phase", "counted_over", "threads"),
+    [
+        (("benchmark", 2, 64, 8), "ct_execute_batch", "thread", 2),
+        (("create-rate", 2, 40, 8, "--flusher"), "ct_execute_batch", "thread", 3),
+        (
+            ("replay", CAPTURES / "mixed.pcap", "--repeat", 2),
+            "execute_batch",
+            "repetition",
+            None,
+        ),
+    ],
+)
+def test_each_commands_results_file_has_the_record(
+    tmp_path: Path,
+    args: tuple[object, ...],
+    phase: str,
+    counted_over: str,
+    threads: int | None,
+) -> None:
+    out = tmp_path / "run.json"
+    code, _, err = run_cli(*args, "-b", "single", "-q", "-o", out)
+    assert code == 0, err
+    run = loads(out.read_text())
+    (result,) = run.results
+    kept = result.extra[RECORD_KEY]
+    assert kept["counted_over"] == counted_over
+    assert kept["phases"][phase]["rounds"] == len(result.phases[phase].samples)
+    assert 0 < kept["cpu_s"]
+    if threads is None:  # one thread: its CPU against its wall time
+        assert "threads" not in kept and "ready_s" not in kept
+    else:  # the workers, and create-rate's flusher
+        assert kept["threads"] == threads
+        if Path("/proc/thread-self/schedstat").exists():
+            assert kept["ready_s"] >= kept["cpu_s"]
+    # The report reads it: a disturbed copy warns with the phase's label.
+    result.extra[RECORD_KEY] = {**kept, "cpu_s": 0.0, "ready_s": 1.0}
+    (line,) = [w for w in build_report(run).warnings if "disturbed" in w]
+    assert line.startswith("WARNING: ct execute") and " 0% of " in line
+
+
+def test_compare_names_a_threaded_verdict_resting_on_a_disturbed_run() -> None:
+    base = make_run(command="benchmark", backends=("single",))
+    cand = make_run(command="benchmark", backends=("single",), seed=1)
+    for run in (base, cand):
+        run.results[0].phases = {"ct_execute_batch": run.results[0].phases.popitem()[1]}
+    cand.results[0].extra[RECORD_KEY] = threaded_record(cpu_s=1.0)
+    warnings = compare(base, cand, names=("a.json", "b.json")).warnings
+    (line,) = [w for w in warnings if "disturbed" in w]
+    assert line.startswith(
+        "the verdict on ct_execute_batch on single (unchanged) rests on a "
+        "disturbed run: b.json: disturbed: at most 2% of samples"
+    )
+    assert "the run's 4 threads had a CPU 50% of the time they were ready" in line

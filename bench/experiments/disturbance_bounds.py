@@ -1,15 +1,19 @@
-"""The figures behind ctbench.disturbance's bounds: the same benchmark-zones
-run alone and beside a competing load (one busy-looping process per CPU),
-alternately, printing what each run's disturbance record says.
+"""The figures behind ctbench.disturbance's bounds: the same run alone and
+beside a competing load (one busy-looping process per CPU), alternately,
+printing what each run's disturbance record says.
 
-For each run: the largest share of a phase's rounds with an involuntary
-context switch, other processes' CPU (with steal) in cores, the run's own
-CPU time over its wall time,
-and the median of ct execute (commit) on the first backend.  A bound sits
-between the two groups; a machine shared with other work makes the "alone"
-runs noisier than a quiet machine's, so say so beside the figures.
+For each run: the largest share of a phase's samples with an involuntary
+context switch (at most, for a command whose count spans many samples),
+other processes' CPU (with steal) in cores, the run's CPU share (its
+thread's CPU over its wall time, or a threaded run's over what its threads
+could have had: ctbench.disturbance.run_cpu_share), and the median of the
+first backend's first phase.  A bound sits between the two groups; a
+machine shared with other work makes the "alone" runs noisier than a quiet
+machine's, so say so beside the figures.
 
     python -m bench.experiments.disturbance_bounds [--runs 3] [--args "1000 20 300"]
+    python -m bench.experiments.disturbance_bounds --command benchmark \
+        --args "2 200000 32"
 """
 
 from __future__ import annotations
@@ -24,7 +28,12 @@ import sys
 import tempfile
 from pathlib import Path
 
-from ctbench.disturbance import RUN_CPU, SWITCHED_ROUNDS
+from ctbench.disturbance import (
+    RUN_CPU,
+    SWITCHED_ROUNDS,
+    run_cpu_share,
+    switched_share,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -34,18 +43,9 @@ def spin() -> None:
         pass
 
 
-def one_run(args: list[str], out: Path) -> dict[str, float]:
+def one_run(command: str, args: list[str], out: Path) -> dict[str, float]:
     subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "ctbench",
-            "benchmark-zones",
-            *args,
-            "-q",
-            "-o",
-            str(out),
-        ],
+        [sys.executable, "-m", "ctbench", command, *args, "-q", "-o", str(out)],
         check=True,
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
@@ -53,26 +53,26 @@ def one_run(args: list[str], out: Path) -> dict[str, float]:
     )
     result = json.loads(out.read_text())["results"][0]
     record = result["extra"]["disturbance"]
-    switched = max(
-        p["rounds_switched"] / p["rounds"] for p in record["phases"].values()
-    )
+    switched = max(switched_share(p) for p in record["phases"].values())
     others = (record.get("others_cpu_s", 0) + record.get("steal_s", 0)) / record[
         "wall_s"
     ]
-    median = statistics.median(result["phases"]["ct_execute_commit"]["samples"])
-    own = record["cpu_s"] / record["wall_s"]
+    first = next(iter(result["phases"].values()))
+    median = statistics.median(first["samples"])
+    own = run_cpu_share(record) or 0.0
     return {"switched": switched, "others": others, "own": own, "median_us": median}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--command", default="benchmark-zones")
     parser.add_argument("--args", default="1000 20 300")
     parser.add_argument("--backend", default="single")
     args = parser.parse_args()
     run_args = [*args.args.split(), "-b", args.backend]
     print(f"load average at start: {os.getloadavg()[0]:.2f}")
-    print("run        switched rounds  others' cores  run's cpu/wall  commit median us")
+    print("run        switched samples  others' cores  run's cpu share  median us")
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "run.json"
         for i in range(args.runs):
@@ -86,20 +86,20 @@ def main() -> None:
                     for p in spinners:
                         p.start()
                 try:
-                    figures = one_run(run_args, out)
+                    figures = one_run(args.command, run_args, out)
                 finally:
                     for p in spinners:
                         p.terminate()
                         p.join()
                 name = f"{'loaded' if loaded else 'alone'} {i + 1}"
                 print(
-                    f"{name:<10} {figures['switched']:>15.1%}  "
-                    f"{figures['others']:>13.2f}  {figures['own']:>14.0%}  "
-                    f"{figures['median_us']:>16.1f}"
+                    f"{name:<10} {figures['switched']:>16.1%}  "
+                    f"{figures['others']:>13.2f}  {figures['own']:>15.0%}  "
+                    f"{figures['median_us']:>9.1f}"
                 )
     print(
-        f"bounds in use: switched rounds {SWITCHED_ROUNDS:.0%}, "
-        f"the run's cpu/wall under {RUN_CPU:.0%}"
+        f"bounds in use: switched samples {SWITCHED_ROUNDS:.0%}, "
+        f"the run's cpu share under {RUN_CPU:.0%}"
     )
 
 

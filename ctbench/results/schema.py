@@ -36,7 +36,15 @@ Schema history:
   (``counter`` "callgrind", ``valgrind``, ``valgrind_args``,
   ``python_hash_seed``, ``address_randomization``).  The version changes
   so that an older ctbench refuses a file of counts rather than read them
-  as microseconds.
+  as microseconds.  Added later within 4: ``benchmark``, ``create-rate``
+  and ``replay`` results keep ``extra.disturbance`` too, with
+  ``counted_over`` (what one count of switches spans), and for the threaded
+  commands ``threads`` and ``ready_s`` (the time their threads were
+  ready to run).  The version stays: an older ctbench reads these records
+  (it ignores keys it does not know) and misreads no sample; only its CPU
+  share of a threaded run (``cpu_s / wall_s``, not over ``ready_s``) is
+  wrong, about N times too high for N threads on a free-threaded build, so
+  its disturbance warning there is not to be trusted.
 
 :func:`run_from_json` reads every version: a schema-1 file gets labels and
 statuses derived as schema 2 would record them.  Anything that is not a

@@ -48,6 +48,7 @@ from typing import Any, ClassVar, Final
 
 import numpy as np
 
+from ctbench.disturbance import RECORD_KEY, Disturbance
 from ctbench.model import Conntrack, Counters, shared_slots
 from ctbench.packets import ovstest_frame
 from ctbench.results import BackendResult, PhaseResult, Pooling, RunResult
@@ -72,6 +73,7 @@ from ctbench.scenarios.threaded import (
     parallel_threads,
     pooled_rate,
     run_timed,
+    thread_record,
 )
 from ctbench.units import DEFAULT_MEASURE
 
@@ -271,11 +273,16 @@ class ThreadsWorkload:
         """Threads, barriers, the timed phase.  Fills the result with
         whatever was gathered, also when interrupted."""
         config, model, result = self._config, turn.model, turn.result
-        meeting = Meeting.of(config.n_threads, 0, turn.interrupted)
+        # A counted run keeps no record: its clock is callgrind's.
+        counted = config.measure != DEFAULT_MEASURE
+        meeting = Meeting.of(
+            config.n_threads, 0, turn.interrupted, sections=not counted
+        )
         workers = [
             _Worker(tid, config, model, meeting) for tid in range(config.n_threads)
         ]
         before = model.counters.snapshot()
+        disturbance = None if counted else Disturbance(counted_over="thread")
 
         def done() -> int:
             return sum(w.batches_done for w in workers) * config.batch_size
@@ -288,7 +295,7 @@ class ThreadsWorkload:
             total=config.n_threads * config.packets_per_thread,
             done=done,
             fill=lambda wall_ns: _fill_result(
-                config, result, model, before, workers, wall_ns
+                config, result, model, before, workers, wall_ns, disturbance
             ),
         )
         return any(w.batches_done < w.n_batches for w in workers)
@@ -301,7 +308,16 @@ def _fill_result(
     before: Counters,
     workers: Sequence[_Worker],
     wall_ns: int,
+    disturbance: Disturbance | None,
 ) -> None:
+    # First: the machine's figures span the threads' run, not what follows.
+    record = (
+        None
+        if disturbance is None
+        else thread_record(
+            disturbance, PHASE, workers, [len(w.samples_ns) for w in workers]
+        )
+    )
     samples_ns = np.concatenate(
         [np.frombuffer(w.samples_ns, dtype=np.int64) for w in workers]
     )
@@ -325,6 +341,8 @@ def _fill_result(
         "thread_ms": [w.elapsed_ns / 1e6 for w in workers],
         "connections": model.n_conns,
     }
+    if record is not None:
+        result.extra[RECORD_KEY] = record
 
 
 def run_threads(

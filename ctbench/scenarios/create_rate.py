@@ -52,6 +52,7 @@ from typing import Any, ClassVar, Final
 
 import numpy as np
 
+from ctbench.disturbance import RECORD_KEY, Disturbance
 from ctbench.model import (
     SWEEP_BATCH_DIVISOR,
     UDP_TIMEOUTS_S,
@@ -83,6 +84,7 @@ from ctbench.scenarios.threaded import (
     parallel_threads,
     pooled_rate,
     run_timed,
+    thread_record,
 )
 
 COMMAND: Final = "create-rate"
@@ -435,6 +437,7 @@ class CreateRateWorkload:
         if config.sweeper:
             cleaners.append(_Sweeper(config, model, meeting))
         before = model.counters.snapshot()
+        disturbance = Disturbance(counted_over="thread")
         run_timed(
             turn,
             meeting,
@@ -444,7 +447,7 @@ class CreateRateWorkload:
             total=config.total_conns,
             done=lambda: sum(w.sent for w in workers),
             fill=lambda wall_ns: _fill_result(
-                config, result, model, before, workers, cleaners, wall_ns
+                config, result, model, before, workers, cleaners, wall_ns, disturbance
             ),
         )
         return any(w.batches_done < w.n_batches for w in workers)
@@ -458,7 +461,11 @@ def _fill_result(
     workers: Sequence[_Worker],
     cleaners: Sequence[_Cleaner],
     wall_ns: int,
+    disturbance: Disturbance,
 ) -> None:
+    # First: the machine's figures span the threads' run, not what follows.
+    samples = [len(w.samples_ns) for w in workers]
+    record = thread_record(disturbance, PHASE, workers, samples, cleaners)
     samples_ns = np.concatenate(
         [np.frombuffer(w.samples_ns, dtype=np.int64) for w in workers]
     )
@@ -489,6 +496,7 @@ def _fill_result(
         extra["thread_lock_wait_ms"] = [w.lock_wait_ns / 1e6 for w in workers]
         for cleaner in cleaners:
             extra[f"{cleaner.name}_lock_wait_ms"] = cleaner.lock_wait_ns / 1e6
+    extra[RECORD_KEY] = record
     result.extra = extra
 
 

@@ -20,6 +20,7 @@ from typing import Any, ClassVar, Final
 from ctbench.capture import Capture, read_capture
 from ctbench.capture.packet_states import explain_invalid
 from ctbench.capture.track import Batch, TrackConfig, plan_batches, wall_ms
+from ctbench.disturbance import RECORD_KEY, Disturbance, involuntary_switches
 from ctbench.packets import CtState, ct_state_flags
 from ctbench.results import PhaseResult, Pooling, RunResult
 from ctbench.results.merge import is_number
@@ -38,6 +39,7 @@ from ctbench.scenarios.harness import (
     run_workload,
     section_clock,
 )
+from ctbench.units import DEFAULT_MEASURE
 
 COMMAND: Final = "replay"
 PHASE: Final = "execute_batch"
@@ -232,6 +234,11 @@ class ReplayWorkload:
         first: list[int] = []  # the first repetition's states
         reps = 0
         counts: dict[str, int] = {}
+        # The machine's figures (ctbench.disturbance), read around each
+        # repetition, never per batch; a run counted by callgrind keeps
+        # none, as benchmark-zones' does not.
+        counted = self._config.measure != DEFAULT_MEASURE
+        record = None if counted else Disturbance(counted_over="repetition")
         before = model.counters.snapshot()
         try:
             for rep in range(self._config.repeat):
@@ -240,27 +247,37 @@ class ReplayWorkload:
                     add_counts(counts, model.counters.minus(before))
                     model.flush()
                     before = model.counters.snapshot()
-                for i in range(n):
-                    batch = batches[i]
-                    now = wall() if batch.now is None else batch.now
-                    t0 = perf()
-                    out = execute(frames[i], batch.zone, True, now)
-                    t1 = perf()
-                    samples.append((t1 - t0) / 1e3)
-                    if not rep:
-                        first += out
-                    # Freed here, untimed, not when the next timed call's
-                    # result replaces it.
-                    del out
-                    if i % _CHECK_EVERY == _CHECK_EVERY - 1:
-                        turn.progress("batches", rep * n + i + 1, total)
-                        if turn.interrupted():
-                            return True
+                rep_first = len(samples)
+                switches = 0 if record is None else involuntary_switches()
+                try:
+                    for i in range(n):
+                        batch = batches[i]
+                        now = wall() if batch.now is None else batch.now
+                        t0 = perf()
+                        out = execute(frames[i], batch.zone, True, now)
+                        t1 = perf()
+                        samples.append((t1 - t0) / 1e3)
+                        if not rep:
+                            first += out
+                        # Freed here, untimed, not when the next timed call's
+                        # result replaces it.
+                        del out
+                        if i % _CHECK_EVERY == _CHECK_EVERY - 1:
+                            turn.progress("batches", rep * n + i + 1, total)
+                            if turn.interrupted():
+                                return True
+                finally:
+                    if record is not None:
+                        record.phase(PHASE).add_many(
+                            len(samples) - rep_first, involuntary_switches() - switches
+                        )
                 reps += 1
                 turn.progress("batches", reps * n, total)
                 if reps < self._config.repeat and turn.interrupted():
                     return True
         finally:
+            if record is not None:
+                result.extra[RECORD_KEY] = record.finish()
             add_counts(counts, model.counters.minus(before))
             phase.counters = execute_counts(counts)
             packets = len(self.capture)

@@ -13,6 +13,12 @@ for a helper's call in progress.
 
 Each thread keeps what it writes (its samples, its counts) to itself; the
 main thread reads them only once every thread has been joined.
+
+Each thread reads its involuntary context switches, its CPU time and its
+run-queue wait once as its timed section starts and once as it ends
+(:class:`ctbench.disturbance.ThreadSection`): a read per batch would cost
+more than a batch (each is a system call), twice per thread costs nothing
+the run can see.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from ctbench import environment
+from ctbench.disturbance import Disturbance, ThreadSection
 from ctbench.report.numbers import plural
 from ctbench.results import BackendResult
 from ctbench.results.merge import is_number
@@ -56,13 +63,24 @@ class Meeting:
     abort: threading.Event = field(default_factory=threading.Event)
     # The timed phase is over: the helpers stop.
     ended: threading.Event = field(default_factory=threading.Event)
+    # Each thread reads its ThreadSection; not in a run counted by
+    # callgrind, whose threads should do the same work on every run.
+    sections: bool = True
 
     @classmethod
-    def of(cls, workers: int, helpers: int, interrupted: Callable[[], bool]) -> Meeting:
+    def of(
+        cls,
+        workers: int,
+        helpers: int,
+        interrupted: Callable[[], bool],
+        *,
+        sections: bool = True,
+    ) -> Meeting:
         return cls(
             threading.Barrier(workers + helpers + 1),
             threading.Barrier(workers + 1),
             interrupted,
+            sections=sections,
         )
 
     def give_up(self) -> None:
@@ -90,6 +108,7 @@ class TimedThread:
         self.worker = worker
         self.finished = threading.Event()
         self.error: BaseException | None = None
+        self.section = ThreadSection()
 
     def prepare(self) -> None:
         """Before the first barrier, in the thread itself: what it makes
@@ -104,7 +123,14 @@ class TimedThread:
         try:
             self.prepare()
             meeting.start.wait()
-            self.work()
+            if not meeting.sections:
+                self.work()
+            else:
+                self.section.begin()
+                try:
+                    self.work()
+                finally:
+                    self.section.end()
             self.finished.set()
             if self.worker:
                 meeting.end.wait()
@@ -115,6 +141,20 @@ class TimedThread:
             meeting.give_up()
         finally:
             self.finished.set()
+
+
+def thread_record(
+    disturbance: Disturbance,
+    phase: str,
+    workers: Sequence[TimedThread],
+    samples: Sequence[int],
+    helpers: Sequence[TimedThread] = (),
+) -> dict[str, object]:
+    """The run's disturbance record: each worker's switches over its
+    ``samples`` of ``phase``, and every timed thread's CPU time and
+    run-queue wait (workers' and helpers')."""
+    disturbance.add_threads(phase, [w.section for w in workers], samples)
+    return disturbance.finish([t.section for t in (*workers, *helpers)])
 
 
 def run_timed(

@@ -239,9 +239,18 @@ def test_ab_model_compares_the_bookkeeping_on_and_off() -> None:
     assert sum(" ratio " in line for line in out.splitlines()[1:]) == 4
 
 
-def test_disturbance_bounds_runs_alone_and_loaded() -> None:
+@pytest.mark.parametrize(
+    ("command", "args"), [("benchmark-zones", "20 2 3"), ("benchmark", "2 64 8")]
+)
+def test_disturbance_bounds_runs_alone_and_loaded(command: str, args: str) -> None:
     out = _run(
-        "bench.experiments.disturbance_bounds", "--runs", "1", "--args", "20 2 3"
+        "bench.experiments.disturbance_bounds",
+        "--runs",
+        "1",
+        "--command",
+        command,
+        "--args",
+        args,
     )
     assert "alone 1" in out and "loaded 1" in out
 

@@ -190,6 +190,7 @@ def test_pooled_benchmark_runs_list_each_barrier_to_barrier_time() -> None:
                     "connections": ea["connections"],
                     "pps": pps,
                     "pps_per_thread": pps / 2,
+                    RECORD_KEY: pool_records([ea[RECORD_KEY], eb[RECORD_KEY]]),
                 },
             )
         )
@@ -248,6 +249,7 @@ def test_pooled_replay_runs_count_the_repetitions_and_keep_the_capture() -> None
                     "states": ea["states"],
                     "invalid_reasons": ea["invalid_reasons"],
                     "stored_at_end": ea["stored_at_end"],
+                    RECORD_KEY: pool_records([ea[RECORD_KEY], rb.extra[RECORD_KEY]]),
                 },
             )
         )
