@@ -32,6 +32,15 @@ def gil_enabled() -> bool:
     return bool(check()) if check is not None else True
 
 
+def usable_cpus() -> int:
+    """The CPUs this process may run on: its affinity mask (taskset, a
+    container's cpuset), else every CPU."""
+    getaffinity = getattr(os, "sched_getaffinity", None)
+    if getaffinity is not None:
+        return len(getaffinity(0)) or 1
+    return os.cpu_count() or 1
+
+
 def describe() -> dict[str, Any]:
     return {
         "python_version": platform.python_version(),

@@ -41,6 +41,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Final, Protocol
 
+from ctbench import environment
 from ctbench.backends import BackendSpec, create_table
 from ctbench.capture import Capture
 from ctbench.capture.track import plan_batches
@@ -312,6 +313,26 @@ def estimate_zones_grid(
     return Estimate(total, calibrated=True)
 
 
+def threads_at_once(n_threads: int) -> int:
+    """How many of a run's worker threads execute at the same time, which
+    divides their work's time.  Under a GIL one thread runs Python at a
+    time, so the threads take turns and their work adds up: 1.  With the
+    GIL disabled (a free-threaded build) they run in parallel, one per
+    usable CPU at most: min(N_THREADS, CPUs).
+
+    That is what ``benchmark``'s threads do: each updates its own
+    connection, and 2 threads on 2 vCPUs made 1.85x-1.93x one thread's
+    packets a second (docs/free-threading.md, "Measured: scaling with
+    threads").  Threads that wait for each other gain less: two of
+    ``create-rate``'s threads under ``ct_lock`` made 0.85x one thread's
+    connections a second there, 1.49x with a lock per zone, so its
+    estimate on a free-threaded build is the shortest such a run takes
+    (on the GIL build, where two made 0.43x, it was already short)."""
+    if environment.gil_enabled():
+        return 1
+    return max(1, min(n_threads, environment.usable_cpus()))
+
+
 def estimate_threads(
     specs: tuple[BackendSpec, ...],
     n_threads: int,
@@ -320,8 +341,11 @@ def estimate_threads(
     *,
     calibrate_above: float = QUIET_BELOW_S,
 ) -> Estimate:
-    """benchmark's threads share one interpreter lock: their batches add up.
-    ``calibrate_above``: the bound below which the bound is the answer."""
+    """benchmark's threads' batches, timed on one thread, divided among
+    the threads that run at once (:func:`threads_at_once`: under a GIL
+    they add up).  ``calibrate_above``: the bound below which the bound
+    is the answer; the bound adds every batch up, so that it stays an
+    upper bound whatever the threads gain by running at once."""
     batches = n_threads * batches_per_thread
     starts = n_threads * THREAD_START_S
     report = batches * REPORT_S_PER_SAMPLE
@@ -330,21 +354,27 @@ def estimate_threads(
     )
     if bound <= calibrate_above:
         return Estimate(bound, calibrated=False)
+    at_once = threads_at_once(n_threads)
     total = 0.0
-    frame = ovstest_frame(1, 2)
-    batch = [frame] * batch_size
     for spec in specs:
-        model = Conntrack(create_table(spec), Limits(), thread_safe=True)
-        model.execute(batch, 0, True, 0)
-
-        def fifty(m: Conntrack = model) -> None:
-            for _ in range(50):
-                m.execute(batch, 0, True, 0)
-
-        # The least of four: a calibration cut by the scheduler overstates.
-        per_batch = min(_timed(fifty) for _ in range(4)) / 50
-        total += FIXED_S + starts + report + batches * per_batch
+        work = batches * calibrate_batch(spec, batch_size)
+        total += FIXED_S + starts + report + work / at_once
     return Estimate(total, calibrated=True)
+
+
+def calibrate_batch(spec: BackendSpec, batch_size: int) -> float:
+    """Seconds one of benchmark's batches takes, on one thread of a shared
+    model: its connection found and updated."""
+    batch = [ovstest_frame(1, 2)] * batch_size
+    model = Conntrack(create_table(spec), Limits(), thread_safe=True)
+    model.execute(batch, 0, True, 0)
+
+    def fifty() -> None:
+        for _ in range(50):
+            model.execute(batch, 0, True, 0)
+
+    # The least of four: a calibration cut by the scheduler overstates.
+    return min(_timed(fifty) for _ in range(4)) / 50
 
 
 def estimate_create_rate(
@@ -355,12 +385,13 @@ def estimate_create_rate(
     *,
     calibrate_above: float = QUIET_BELOW_S,
 ) -> Estimate:
-    """create-rate's threads, as if one ran at a time (under a GIL they do;
-    on a free-threaded build they may overlap, so this is the longest the
-    run takes): building every frame, then creating every connection, a
-    batch at a time.  A flusher or a sweeper takes a share of the same
-    interpreter or CPUs, which this leaves out.  ``calibrate_above``: the
-    bound below which the bound is the answer."""
+    """create-rate's threads, each building its frames, then creating its
+    connections a batch at a time, timed on one thread and divided among
+    the threads that run at once, as benchmark's (:func:`threads_at_once`:
+    under a GIL they add up).  A flusher or a sweeper takes a share of the
+    same interpreter or CPUs, which this leaves out.  ``calibrate_above``:
+    the bound below which the bound is the answer; the bound adds every
+    thread's work up, so that it stays an upper bound."""
     conns = n_threads * n_conns
     batches = n_threads * math.ceil(n_conns / batch_size)
     starts = n_threads * THREAD_START_S
@@ -370,11 +401,27 @@ def estimate_create_rate(
     )
     if bound <= calibrate_above:
         return Estimate(bound, calibrated=False)
-    n = min(conns, CREATE_CALIBRATION_CONNS)
+    generate, per_conn = calibrate_creations(
+        specs, min(conns, CREATE_CALIBRATION_CONNS), batch_size
+    )
+    at_once = threads_at_once(n_threads)
+    total = 0.0
+    for created in per_conn:
+        work = conns * (generate + created)
+        total += FIXED_S + starts + report + work / at_once
+    return Estimate(total, calibrated=True)
+
+
+def calibrate_creations(
+    specs: tuple[BackendSpec, ...], n: int, batch_size: int
+) -> tuple[float, list[float]]:
+    """Seconds create-rate takes per connection, on one thread of a shared
+    model: to build its frame, and to create it on each of ``specs``
+    (``n`` connections, in batches of ``batch_size``)."""
     start = time.perf_counter()
     batched = thread_batches(0, n, batch_size)
     generate = (time.perf_counter() - start) / n
-    total = 0.0
+    per_conn = []
     for spec in specs:
         model = Conntrack(
             create_table(spec),
@@ -388,9 +435,8 @@ def estimate_create_rate(
                 m.execute(batch, 1, True, 0)
 
         with gc_frozen():
-            per_conn = _timed(create) / n
-        total += FIXED_S + starts + report + conns * (generate + per_conn)
-    return Estimate(total, calibrated=True)
+            per_conn.append(_timed(create) / n)
+    return generate, per_conn
 
 
 def estimate_replay(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from ctbench import environment, files
@@ -61,16 +61,24 @@ def check_output(output: Path | None, inputs: Iterable[Path] = ()) -> None:
     os.unlink(probe)
 
 
-def check_threads(n_threads: int) -> None:
+def check_threads(workers: int, helpers: Sequence[str] = ()) -> None:
     """Refuse, before the run, threads the machine cannot start: a run past
-    the limit would fail only once thousands of threads were up."""
+    the limit would fail only once thousands of threads were up.  Every
+    thread the run starts counts: its N_THREADS ``workers`` and, beside
+    them, each of ``helpers`` (what each is: create-rate's flusher or
+    sweeper, the progress display's refresh thread)."""
     headroom = environment.thread_headroom()
-    if headroom is None or n_threads <= headroom[0]:
+    total = workers + len(helpers)
+    if headroom is None or total <= headroom[0]:
         return
     room, limit = headroom
+    started = plural(total, "thread")
+    if helpers:
+        started += f" ({plural(workers, 'worker')}, {', '.join(helpers)})"
     raise ResourceError(
-        f"N_THREADS must be at most {max(room, 0):,} on this machine (got "
-        f"{n_threads}): {limit} leaves no room for more"
+        f"N_THREADS must be at most {max(room - len(helpers), 0):,} on this "
+        f"machine (got {workers:,}): the run starts {started} and {limit} "
+        "leaves no room for more"
     )
 
 

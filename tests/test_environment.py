@@ -1,11 +1,12 @@
-"""available_memory() and thread_headroom(): the machine's limits and every
-cgroup's."""
+"""available_memory(), thread_headroom() and usable_cpus(): the machine's
+limits and every cgroup's."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
-from ctbench.environment import available_memory, thread_headroom
+from ctbench.environment import available_memory, thread_headroom, usable_cpus
 
 GIB = 1 << 30
 
@@ -147,3 +148,7 @@ def test_thread_headroom_sees_threads_max_and_a_pids_limit(tmp_path: Path) -> No
 
 def test_no_known_limit_is_none(tmp_path: Path) -> None:
     assert thread_headroom(str(tmp_path / "no-proc"), str(tmp_path)) is None
+
+
+def test_usable_cpus_are_some_of_the_machines() -> None:
+    assert 1 <= usable_cpus() <= (os.cpu_count() or 1)

@@ -6,6 +6,7 @@ from dataclasses import replace
 
 import pytest
 
+from ctbench import environment, estimate
 from ctbench.backends import BackendSpec
 from ctbench.estimate import (
     CALIBRATION_FRAMES,
@@ -16,6 +17,7 @@ from ctbench.estimate import (
     QUIET_BELOW_S,
     REFUSE_ABOVE_S,
     REPORT_S_PER_SAMPLE,
+    THREAD_START_S,
     Costs,
     Estimate,
     bound_seconds,
@@ -104,8 +106,6 @@ def test_a_round_costs_its_own_time_however_few_its_frames() -> None:
 def test_a_sweep_calibrates_once_per_backend_and_execute_size(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from ctbench import estimate
-
     calls: list[tuple[str, int, int]] = []
 
     def fixed(spec: BackendSpec, entries: int, stored: int) -> Costs:
@@ -290,6 +290,67 @@ def test_create_rate_is_calibrated_only_when_the_bound_is_long() -> None:
     assert not estimate_create_rate(BOTH, 2, 1000, 32).calibrated
     measured = estimate_create_rate(BOTH, 2, 1000, 32, calibrate_above=0)
     assert measured.calibrated and measured.seconds > 2 * FIXED_S
+
+
+# A machine: whether the GIL is on, and the CPUs the process may use.
+MACHINES = {
+    "gil, 2 CPUs": (True, 2),
+    "free, 2 CPUs": (False, 2),
+    "free, 8 CPUs": (False, 8),
+}
+
+
+def on_machine(monkeypatch: pytest.MonkeyPatch, machine: str) -> None:
+    gil, cpus = MACHINES[machine]
+    monkeypatch.setattr(environment, "gil_enabled", lambda: gil)
+    monkeypatch.setattr(environment, "usable_cpus", lambda: cpus)
+
+
+@pytest.mark.parametrize(
+    ("machine", "n_threads", "at_once"),
+    [
+        ("gil, 2 CPUs", 4, 1),  # they take turns: their work adds up
+        ("free, 2 CPUs", 1, 1),
+        ("free, 2 CPUs", 4, 2),  # no more at once than the CPUs
+        ("free, 8 CPUs", 4, 4),  # no more than the threads
+    ],
+)
+def test_threads_work_at_once_only_without_the_gil_and_up_to_the_cpus(
+    monkeypatch: pytest.MonkeyPatch, machine: str, n_threads: int, at_once: int
+) -> None:
+    on_machine(monkeypatch, machine)
+    assert estimate.threads_at_once(n_threads) == at_once
+
+
+@pytest.mark.parametrize("machine", MACHINES)
+def test_both_threaded_estimates_divide_the_work_among_the_threads_at_once(
+    monkeypatch: pytest.MonkeyPatch, machine: str
+) -> None:
+    """Fixed calibrations: 100 us a benchmark batch (per-zone 200 us); 3 us
+    to build a create-rate frame and 7 us to create its connection
+    (per-zone 17 us).  Only the threads' work is divided: their starts,
+    the report and the fixed part are the main thread's."""
+    on_machine(monkeypatch, machine)
+    at_once = {"gil, 2 CPUs": 1, "free, 2 CPUs": 2, "free, 8 CPUs": 4}[machine]
+    per_batch = {"single": 100e-6, "per-zone": 200e-6}
+    monkeypatch.setattr(
+        estimate, "calibrate_batch", lambda spec, size: per_batch[spec.name]
+    )
+    monkeypatch.setattr(
+        estimate, "calibrate_creations", lambda specs, n, size: (3e-6, [7e-6, 17e-6])
+    )
+    threads, batches, conns = 4, 1_000_000, 2_000_000
+    fixed = FIXED_S + threads * THREAD_START_S
+    bench = estimate_threads(BOTH, threads, batches, 32)
+    samples = threads * batches * REPORT_S_PER_SAMPLE
+    work = threads * batches * (100e-6 + 200e-6)
+    assert bench.calibrated
+    assert bench.seconds == pytest.approx(2 * (fixed + samples) + work / at_once)
+    create = estimate_create_rate(BOTH, threads, conns, 32)
+    samples = threads * (conns // 32) * REPORT_S_PER_SAMPLE
+    work = threads * conns * (2 * 3e-6 + 7e-6 + 17e-6)
+    assert create.calibrated
+    assert create.seconds == pytest.approx(2 * (fixed + samples) + work / at_once)
 
 
 def test_a_counted_run_is_its_time_run_slowed_down_plus_its_dumps() -> None:

@@ -14,6 +14,7 @@ from ctbench.cli.options import (
     refuse_unreproducible,
     run_options,
 )
+from ctbench.cli.progress_display import display_threads
 from ctbench.cli.run import claim_output, measured, run_benchmark
 from ctbench.cli.types import INTEGER, NumbersAsArguments
 from ctbench.commands import BENCHMARK
@@ -73,7 +74,7 @@ def benchmark(
         measure=measure,
         **opts.common(),
     )
-    check_threads(config.n_threads)
+    check_threads(config.n_threads, config.helper_threads + display_threads(opts.quiet))
     claim_output(opts.output)
     run_benchmark(
         measured(BENCHMARK, config, config),

@@ -7,6 +7,7 @@ from functools import partial
 import click
 
 from ctbench.cli.options import STOPPING_HELP, RunOptions, run_options
+from ctbench.cli.progress_display import display_threads
 from ctbench.cli.run import claim_output, run_benchmark
 from ctbench.cli.types import INTEGER, NumbersAsArguments
 from ctbench.commands import CREATE_RATE
@@ -97,7 +98,7 @@ def create_rate(
         lock_wait=lock_wait,
         **opts.common(),
     )
-    check_threads(config.n_threads)
+    check_threads(config.n_threads, config.helper_threads + display_threads(opts.quiet))
     claim_output(opts.output)
     run_benchmark(
         partial(CREATE_RATE.run, config),

@@ -103,13 +103,24 @@ class Interrupt:
             self.release()
 
 
+def display_threads(quiet: bool) -> tuple[str, ...]:
+    """The thread a ProgressDisplay starts, for the thread-limit check
+    (ctbench.preflight.check_threads): one when it draws, since rich
+    redraws the bars from a thread of its own (Live's auto-refresh)."""
+    return ("the progress display",) if _draws(quiet, Console(file=sys.stderr)) else ()
+
+
+def _draws(quiet: bool, console: Console) -> bool:
+    return not quiet and console.is_terminal
+
+
 class ProgressDisplay:
     """One bar per backend and stage, with an ETA.  Silent when asked or when
     stderr is not a terminal."""
 
     def __init__(self, quiet: bool) -> None:
         console = Console(file=sys.stderr)
-        self.enabled = not quiet and console.is_terminal
+        self.enabled = _draws(quiet, console)
         self._progress = Progress(
             TextColumn("{task.description}"),
             BarColumn(),

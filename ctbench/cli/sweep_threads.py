@@ -20,7 +20,12 @@ import click
 
 from ctbench import files, registry
 from ctbench.cli.options import parse_backends
-from ctbench.cli.progress_display import Interrupt, ProgressDisplay, to_stderr
+from ctbench.cli.progress_display import (
+    Interrupt,
+    ProgressDisplay,
+    display_threads,
+    to_stderr,
+)
 from ctbench.cli.run import (
     EXIT_BACKEND_FAILED,
     claim_output,
@@ -180,6 +185,7 @@ def thread_sweep(ctx: click.Context, command: str, opts: Mapping[str, Any]) -> N
         repeats=int(opts["repeat"]),
         seed=int(opts["seed"]),
         force=bool(opts["force"]),
+        display_threads=display_threads(bool(opts["quiet"])),
     )
     points_dir = opts["points_dir"] or points_dir_for(output)
     assert isinstance(points_dir, Path)

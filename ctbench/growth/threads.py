@@ -82,6 +82,9 @@ class ThreadGrid:
     repeats: int = DEFAULT_REPEATS
     seed: int = 0
     force: bool = False
+    # Threads the caller runs beside every point's (the progress display's),
+    # each said as check_threads names it.
+    display_threads: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.repeats < 1:
@@ -90,7 +93,11 @@ class ThreadGrid:
             raise ConfigError(f"--seed must be 0 or more (got {self.seed})")
         if self.scaling is None:
             raise ConfigError(f"{self.command} has no thread count to sweep")
-        check_threads(max(self.threads))
+        most = max(self.threads)
+        # A config may name the threads its run starts beside the counted
+        # ones (create-rate's flusher and sweeper): they count too.
+        helpers: tuple[str, ...] = getattr(self.config(most), "helper_threads", ())
+        check_threads(most, helpers + self.display_threads)
         for count in self.threads:
             self.config(count)  # the command's own checks, at every count
 

@@ -141,6 +141,12 @@ class ThreadsConfig(CommonConfig):
             )
 
     @property
+    def helper_threads(self) -> tuple[str, ...]:
+        """The threads the run starts beside its N_THREADS workers: none
+        (the main thread times them)."""
+        return ()
+
+    @property
     def batches_per_thread(self) -> int:
         return math.ceil(self.n_pkts / self.batch_size)
 

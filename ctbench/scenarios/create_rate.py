@@ -177,6 +177,13 @@ class CreateRateConfig(CommonConfig):
         return int(self.flusher) + int(self.sweeper)
 
     @property
+    def helper_threads(self) -> tuple[str, ...]:
+        """The threads the run starts beside its N_THREADS workers, each
+        said as the thread-limit check names it."""
+        named = (("a flusher", self.flusher), ("a sweeper", self.sweeper))
+        return tuple(name for name, started in named if started)
+
+    @property
     def batches_per_thread(self) -> int:
         return math.ceil(self.n_conns / self.batch_size)
 

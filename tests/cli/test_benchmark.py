@@ -170,5 +170,25 @@ def test_more_threads_than_the_machine_allows_are_refused_up_front(
     assert (code, out) == (2, "")
     assert err == (
         "ctbench: error: N_THREADS must be at most 300 on this machine (got 301): "
-        "the cgroup's pids.max (400) leaves no room for more\n"
+        "the run starts 301 threads and the cgroup's pids.max (400) leaves no "
+        "room for more\n"
+    )
+
+
+def test_the_thread_limit_counts_the_progress_displays_thread(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """rich redraws a drawing display from a thread of its own."""
+    from rich.console import Console
+
+    from ctbench import environment
+
+    monkeypatch.setattr(environment, "thread_headroom", lambda: (3, "LIMIT"))
+    monkeypatch.setattr(Console, "is_terminal", property(lambda self: True))
+    code, out, err = run_cli("benchmark", "3", "1", "1")
+    assert (code, out) == (2, "")
+    assert err == (
+        "ctbench: error: N_THREADS must be at most 2 on this machine (got 3): "
+        "the run starts 4 threads (3 workers, the progress display) and LIMIT "
+        "leaves no room for more\n"
     )

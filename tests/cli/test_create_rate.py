@@ -167,3 +167,22 @@ def test_ctrl_c_keeps_the_samples_and_exits_130(
     assert 0 < created < 2 * 150_000
     assert len(single.phases["ct_execute_batch"].samples) == created
     assert signal.getsignal(signal.SIGINT) is handler_before  # restored
+
+
+def test_the_thread_limit_counts_the_flusher_and_the_sweeper(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from ctbench import environment
+
+    monkeypatch.setattr(
+        environment, "thread_headroom", lambda: (3, "the cgroup's pids.max (9)")
+    )
+    code, out, err = run_cli("create-rate", "2", "1", "1", "--flusher", "--sweeper")
+    assert (code, out) == (2, "")
+    assert err == (
+        "ctbench: error: N_THREADS must be at most 1 on this machine (got 2): "
+        "the run starts 4 threads (2 workers, a flusher, a sweeper) and the "
+        "cgroup's pids.max (9) leaves no room for more\n"
+    )
+    code, _, err = run_cli("create-rate", "2", "1", "1", "--flusher", "-q")
+    assert code == 0, err  # 3 threads: room for them

@@ -267,3 +267,23 @@ def test_create_rate_options_belong_to_its_sweep(tmp_path: Path) -> None:
         "--iterations", "1", "--sweeper", "-o", str(tmp_path / "s.json"),
     )  # fmt: skip
     assert code == 2 and "--sweeper is for sweep create-rate, not" in err
+
+
+def test_the_grids_thread_limit_counts_every_thread_of_its_largest_run(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from ctbench import environment
+    from ctbench.preflight import ResourceError
+    from ctbench.scenarios.create_rate import CreateRateConfig
+
+    monkeypatch.setattr(environment, "thread_headroom", lambda: (5, "LIMIT"))
+    base = CreateRateConfig(n_threads=1, n_conns=1, batch_size=1, sweeper=True)
+    display = ("the progress display",)
+    ThreadGrid("create-rate", base, (1, 3), display_threads=display)  # 5 threads
+    with pytest.raises(ResourceError) as refused:
+        ThreadGrid("create-rate", base, (1, 4), display_threads=display)
+    assert str(refused.value) == (
+        "N_THREADS must be at most 3 on this machine (got 4): the run starts 6 "
+        "threads (4 workers, a sweeper, the progress display) and LIMIT leaves "
+        "no room for more"
+    )

@@ -7,12 +7,18 @@ Times are multiples of 7 and the UDP timeouts (60 s and 30 s) are 3 and 5
 modulo 7, so a connection whose state and expiration come from two
 different updates (a torn update, which ``conn->lock`` prevents) shows:
 its expiration minus its state's timeout is not a multiple of 7.
+
+Such a torn update needs two threads' stores to meet within a few
+bytecodes, which a random mix seldom sees: the last two tests check the
+lock discipline itself, and one connection's updates with a yield
+injected inside ``conn_update()``'s window.
 """
 
 from __future__ import annotations
 
 import random
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,9 +27,9 @@ import pytest
 
 from ctbench.backends import BackendSpec, create_table
 from ctbench.keys import reverse_key
-from ctbench.model import Conntrack, Limits, conntrack, shared
+from ctbench.model import Conntrack, Limits, conntrack, shared, states
 from ctbench.model.columns import FREE
-from ctbench.model.states import UDP_TIMEOUTS_MS
+from ctbench.model.states import EST, UDP_BIDIR, UDP_TIMEOUTS_MS
 from ctbench.packets import Endpoints, udp_frame
 from tests.helpers.free_threading import often_switching
 
@@ -343,3 +349,164 @@ def test_every_write_holds_its_lock(
     assert guard.unguarded == [], (
         f"{len(guard.unguarded)} writes held no lock, first: {guard.unguarded[0]}"
     )
+
+
+# -- conn->lock's window ------------------------------------------------------
+
+FLOWS = 40
+SENDERS = 3
+FLOW_BATCH = 8  # a sender's packets of one flow, one of them its reply
+NOW = TICK
+V6 = Endpoints("2001:db8::1", "2001:db8::2")
+
+
+def flow_frames(k: int) -> tuple[bytes, bytes]:
+    """Flow ``k``'s forward and reply frames: IPv6 for even ``k`` (its UDP
+    checksum sends every update through conn_update()'s general path),
+    ovstest's IPv4 frame for odd ``k`` (a forward hit is updated inline)."""
+    ends = V6 if k % 2 == 0 else Endpoints()
+    back = Endpoints(ends.dst, ends.src)
+    return udp_frame(1000 + k, 9, ends), udp_frame(9, 1000 + k, back)
+
+
+def yielding(fn: Any) -> Any:
+    def call(*args: Any) -> Any:
+        time.sleep(0)  # lets another thread run here, on either build
+        return fn(*args)
+
+    return call
+
+
+class YieldingTimeouts(dict[int, tuple[int, ...]]):
+    """TIMEOUTS_MS, read between the store of a state and the store of its
+    expiration: a thread may be switched out there."""
+
+    __getitem__ = yielding(dict.__getitem__)
+
+
+def send_flows(
+    ct: Conntrack, tid: int, start: threading.Barrier, late: list[str]
+) -> None:
+    """Every flow in turn, with the other senders: a batch of forwards with
+    one reply among them, at a seeded place.  The reply makes the
+    connection BIDIR, which no forward undoes (other_conn_update()), so
+    each forward this thread sends after its own reply must be +est."""
+    rng = random.Random(2026 + tid)
+    for k in range(FLOWS):
+        forward, reply = flow_frames(k)
+        at = rng.randrange(FLOW_BATCH)
+        batch = [forward] * FLOW_BATCH
+        batch[at] = reply
+        start.wait()
+        answers = ct.execute(batch, 1, True, NOW)
+        if any(s != EST for s in answers[at + 1 :]):
+            late.append(f"flow {k}: {answers[at + 1 :]} after the reply")
+
+
+def watch_pairs(
+    ct: Conntrack,
+    handles: list[int],
+    done: threading.Event,
+    torn: list[str],
+    undone: list[str],
+) -> None:
+    """Each connection's state and expiration, read under its conn->lock
+    over and over until the senders are done: a pair from one update each
+    time, and no connection back from BIDIR once seen there."""
+    ctx = ct.context()
+    bidir: set[int] = set()
+    while not done.is_set():
+        time.sleep(0)  # between passes: leave the senders the CPUs
+        for h in handles:
+            lock = h & shared.CONN_LOCK_MASK
+            ctx.acquire[lock]()
+            state, expiration = ctx.state[h], ctx.expiration[h]
+            ctx.release[lock]()
+            if expiration != NOW + UDP_TIMEOUTS_MS[state]:
+                torn.append(f"handle {h}: state {state}, expiration {expiration}")
+            if h in bidir and state != UDP_BIDIR:
+                undone.append(f"handle {h}: state {state} after BIDIR")
+            if state == UDP_BIDIR:
+                bidir.add(h)
+
+
+@pytest.mark.usefixtures("often_switching")
+def test_updates_of_one_connection_meet_on_its_lock(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Three threads send forwards and replies of the same flow at once, flow
+    after flow, while a fourth reads each connection under its lock.
+    conn_update() reads a state, computes the next and stores it with its
+    expiration, all under conn->lock: without it a forward that read FIRST
+    stores MULTIPLE over a reply's BIDIR (a later forward is then +new),
+    or a state and an expiration come from two updates.
+
+    That window is a few bytecodes wide.  A GIL build switches threads
+    only at calls and loops, and seldom (355 times a second here at a
+    switch interval of 1 us, on a busy 2-vCPU machine), so a plain stress
+    almost never lands in it: with conn->lock a no-op, neither the random
+    mix above nor this test without its yields failed, on 3.11 or on
+    3.13t.  So the test widens the window as a delay injection does: a
+    thread yields (time.sleep(0)) inside it, in the protocol's update and
+    between the two stores, where a thread holding conn->lock keeps the
+    others waiting and one without it lets them in.  With conn->lock a
+    no-op it failed 10 runs of 10 on each build.  The inline IPv4 update
+    has no call to yield in: its window is left to a free-threaded
+    build's parallel threads."""
+    monkeypatch.setattr(conntrack, "update", yielding(states.update))
+    monkeypatch.setattr(conntrack, "TIMEOUTS_MS", YieldingTimeouts(states.TIMEOUTS_MS))
+    ct = Conntrack(
+        create_table(BackendSpec.parse("single")),
+        thread_safe=True,
+        capacity=4096,
+    )
+    ct.execute([flow_frames(k)[0] for k in range(FLOWS)], 1, True, NOW)
+    handles = [handle for _, handle in ct.table.items()]
+    assert len(handles) == FLOWS
+    start = threading.Barrier(SENDERS)
+    done = threading.Event()
+    late: list[str] = []
+    torn: list[str] = []
+    undone: list[str] = []
+    errors: list[BaseException] = []
+
+    def guarded(fn: Any, *args: Any) -> None:
+        try:
+            fn(*args)
+        except BaseException as exc:  # noqa: BLE001 - handed to the main thread
+            errors.append(exc)
+            start.abort()
+
+    senders = [
+        threading.Thread(target=guarded, args=(send_flows, ct, tid, start, late))
+        for tid in range(SENDERS)
+    ]
+    reader = threading.Thread(
+        target=guarded, args=(watch_pairs, ct, handles, done, torn, undone)
+    )
+    reader.start()
+    for t in senders:
+        t.start()
+    for t in senders:
+        t.join()
+    done.set()
+    reader.join()
+    if errors:
+        raise errors[0]
+    cols = ct.columns
+    bidir = (UDP_BIDIR, NOW + UDP_TIMEOUTS_MS[UDP_BIDIR])
+    wrong = [
+        f"handle {h}: state {cols.state[h]}, expiration {cols.expiration[h]}"
+        for h in handles
+        if (cols.state[h], cols.expiration[h]) != bidir
+    ]
+    found = late + torn + undone + wrong
+    assert found == [], (
+        f"{len(late)} forwards +new after their thread's reply; read "
+        f"{len(torn)} times a torn pair and {len(undone)} times a state back "
+        f"from BIDIR; {len(wrong)} of {FLOWS} connections left other than "
+        f"BIDIR; first: {found[0]}"
+    )
+    counts = ct.counters
+    assert counts.packets == FLOWS * (1 + SENDERS * FLOW_BATCH)
+    assert (counts.created, counts.removed, ct.n_conns) == (FLOWS, 0, FLOWS)
