@@ -324,10 +324,10 @@ def threads_at_once(n_threads: int) -> int:
     connection, and 2 threads on 2 vCPUs made 1.85x-1.93x one thread's
     packets a second (docs/free-threading.md, "Measured: scaling with
     threads").  Threads that wait for each other gain less: two of
-    ``create-rate``'s threads under ``ct_lock`` made 0.85x one thread's
-    connections a second there, 1.49x with a lock per zone, so its
-    estimate on a free-threaded build is the shortest such a run takes
-    (on the GIL build, where two made 0.43x, it was already short)."""
+    ``create-rate``'s threads under ``ct_lock`` made 0.80x-0.85x one
+    thread's connections a second there (1.49x with a lock per zone), so
+    :func:`estimate_create_rate` divides only the frames its threads build
+    on their own, not their creations."""
     if environment.gil_enabled():
         return 1
     return max(1, min(n_threads, environment.usable_cpus()))
@@ -386,10 +386,14 @@ def estimate_create_rate(
     calibrate_above: float = QUIET_BELOW_S,
 ) -> Estimate:
     """create-rate's threads, each building its frames, then creating its
-    connections a batch at a time, timed on one thread and divided among
-    the threads that run at once, as benchmark's (:func:`threads_at_once`:
-    under a GIL they add up).  A flusher or a sweeper takes a share of the
-    same interpreter or CPUs, which this leaves out.  ``calibrate_above``:
+    connections a batch at a time, timed on one thread.  Building frames
+    touches nothing shared, so that part is divided among the threads that
+    run at once (:func:`threads_at_once`); the creations are counted one
+    after another, as the threads make them under ``ct_lock``: two threads
+    made fewer connections a second than one, on either build
+    (docs/free-threading.md), so even that is short for the default lock.
+    A flusher or a sweeper takes a share of the same interpreter or CPUs,
+    which this leaves out.  ``calibrate_above``:
     the bound below which the bound is the answer; the bound adds every
     thread's work up, so that it stays an upper bound."""
     conns = n_threads * n_conns
@@ -407,8 +411,8 @@ def estimate_create_rate(
     at_once = threads_at_once(n_threads)
     total = 0.0
     for created in per_conn:
-        work = conns * (generate + created)
-        total += FIXED_S + starts + report + work / at_once
+        work = conns * generate / at_once + conns * created
+        total += FIXED_S + starts + report + work
     return Estimate(total, calibrated=True)
 
 
