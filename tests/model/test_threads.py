@@ -313,9 +313,10 @@ def test_every_write_holds_its_lock(
                 setattr(self, name, GuardedColumn(getattr(self, name), guard))
 
     def owned_lock(locks: dict[int, OwnedLock], number: int) -> OwnedLock:
-        lock = locks.setdefault(number, OwnedLock())
-        guard.scope_locks.setdefault(number, lock)
-        return lock
+        # The guard's first: once the lock is in the model's map another
+        # thread may take it and check it in the guard's.
+        lock = guard.scope_locks.setdefault(number, OwnedLock())
+        return locks.setdefault(number, lock)
 
     monkeypatch.setattr(conntrack, "ThreadContext", GuardedContext)
     monkeypatch.setattr(shared.LockMap, "__missing__", owned_lock)
