@@ -87,7 +87,7 @@ def clock_noise(seed: int = 6, n: int = 1000) -> list[float]:
     rng = np.random.default_rng(seed)
     samples = 0.6 * np.exp(rng.normal(0, 0.15, n))
     samples[: n // 10] *= 1.3
-    return samples.tolist()
+    return [float(s) for s in samples]
 
 
 def test_a_clock_bound_phase_is_not_judged() -> None:
