@@ -8,6 +8,7 @@ import json
 import numpy as np
 import pytest
 
+from ctbench import registry
 from ctbench.report.build import build_report
 from ctbench.stability import clock_bound, stability_findings
 from tests.helpers.paths import ROOT
@@ -147,6 +148,19 @@ def test_the_committed_baseline_shows_its_second_mode() -> None:
     per_zone = {ph: v for (b, ph), v in found.items() if b == "per-zone"}
     assert per_zone.pop("flush_empty_zone") == ["wide spread", "drift"]
     assert all(v == [] for v in per_zone.values())
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="results/baseline-zones-small.json was recorded while the machine "
+    "slowed mid-run; it is to be re-recorded on a quiet machine "
+    "(results/README.md), then this marker and the test above go",
+)
+def test_the_committed_baseline_raises_no_warning() -> None:
+    """Issue 23's requirement: the example baseline's report warns of
+    nothing (a clock-bound phase has its NOTE, not a warning)."""
+    run = registry.load(ROOT / "results" / "baseline-zones-small.json")
+    assert [w for w in build_report(run).warnings if w.startswith("WARNING")] == []
 
 
 def test_compare_leaves_a_clock_bound_phase_unjudged() -> None:
