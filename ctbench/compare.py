@@ -651,10 +651,16 @@ def compare(
                 too_few += 1
             rows.append(_judged_row(label, phase, sa, sb, settings))
             unstable += _disturbed_verdict(rows[-1], (base, cand), names)
-            for name, samples in ((a_name, sa), (b_name, sb)):
+            for name, samples, run in (
+                (a_name, sa, baseline),
+                (b_name, sb, candidate),
+            ):
+                # A clock-bound phase is not judged (ctbench.stability).
                 unstable += [
                     f"{name}: {phase} on {label}: {finding}"
-                    for finding in stability_findings(samples)
+                    for finding in stability_findings(
+                        samples, clock_read_ns=run.clock_read_ns
+                    )
                 ]
         for phase in base.phases.keys() ^ cand.phases.keys():
             where = a_name if phase in base.phases else b_name

@@ -8,8 +8,9 @@ import json
 import numpy as np
 import pytest
 
+from ctbench import registry
 from ctbench.report.build import build_report
-from ctbench.stability import stability_findings
+from ctbench.stability import clock_bound, stability_findings
 from tests.helpers.paths import ROOT
 from tests.helpers.run_factory import make_run
 
@@ -81,6 +82,43 @@ def test_few_samples_raise_no_mixture_or_order_warning() -> None:
     assert kinds(samples.tolist()) == ["wide spread"]
 
 
+def clock_noise(seed: int = 6, n: int = 1000) -> list[float]:
+    """An empty flush's shape at 0.6 us: a wide spread (relative MAD about
+    20%) and slow first rounds, as a clock pair around a short call has."""
+    rng = np.random.default_rng(seed)
+    samples = 0.6 * np.exp(rng.normal(0, 0.15, n))
+    samples[: n // 10] *= 1.3
+    return [float(s) for s in samples]
+
+
+def test_a_clock_bound_phase_is_not_judged() -> None:
+    samples = clock_noise()
+    # Unjudged, the noise is warned of; within 100 reads of a 50 ns clock
+    # (5 us) the phase is clock-bound and nothing is.
+    assert kinds(samples) == ["wide spread", "warm-up not reached"]
+    assert stability_findings(samples, clock_read_ns=50) == []
+    # The same shape well above 100 reads is the code's: judged.
+    slower = [100 * s for s in samples]
+    assert stability_findings(slower, clock_read_ns=50) == stability_findings(samples)
+
+
+def test_clock_bound_means_a_median_under_a_hundred_clock_reads() -> None:
+    assert clock_bound(4.99, 50)
+    assert not clock_bound(5.0, 50)
+    assert not clock_bound(0.01, 0)  # no clock (a run of counts)
+
+
+def test_a_clock_bound_phase_gets_its_note_and_no_warning() -> None:
+    run = make_run(backends=("single",))
+    samples = run.results[0].phases["flush_full_zone"].samples
+    samples[:] = clock_noise(n=200)  # clock read: 80 ns, so below 8 us
+    report = build_report(run)
+    assert [w for w in report.warnings if "flush full zone" in w] == [
+        "NOTE: flush full zone on single: median 0.62 us is within 100x of one "
+        "clock read (80 ns); treat it as an upper bound (its spread is not judged)"
+    ]
+
+
 def test_the_report_puts_each_finding_on_a_warning_line() -> None:
     run = make_run(backends=("single",))
     samples = run.results[0].phases["flush_full_zone"].samples
@@ -110,6 +148,28 @@ def test_the_committed_baseline_shows_its_second_mode() -> None:
     per_zone = {ph: v for (b, ph), v in found.items() if b == "per-zone"}
     assert per_zone.pop("flush_empty_zone") == ["wide spread", "drift"]
     assert all(v == [] for v in per_zone.values())
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="results/baseline-zones-small.json was recorded while the machine "
+    "slowed mid-run; it is to be re-recorded on a quiet machine "
+    "(results/README.md), then this marker and the test above go",
+)
+def test_the_committed_baseline_raises_no_warning() -> None:
+    """Issue 23's requirement: the example baseline's report warns of
+    nothing (a clock-bound phase has its NOTE, not a warning)."""
+    run = registry.load(ROOT / "results" / "baseline-zones-small.json")
+    assert [w for w in build_report(run).warnings if w.startswith("WARNING")] == []
+
+
+def test_compare_leaves_a_clock_bound_phase_unjudged() -> None:
+    from ctbench.compare import compare
+
+    base, cand = make_run(), make_run(seed=1)
+    cand.results[0].phases["flush_full_zone"].samples[:] = clock_noise(n=200)
+    warnings = compare(base, cand, names=("a.json", "b.json")).warnings
+    assert not [w for w in warnings if "flush_full_zone on single" in w]
 
 
 def test_compare_warns_of_each_sides_unstable_phases() -> None:

@@ -15,7 +15,7 @@ from ctbench.results import FAILED, BackendResult, RunResult, side_by_side
 from ctbench.results.merge import SIDE_BY_SIDE
 from ctbench.results.pairing import pair_backends
 from ctbench.results.tags import tags_line
-from ctbench.stability import stability_findings
+from ctbench.stability import CLOCK_BOUND_READS, clock_bound, stability_findings
 from ctbench.stats import PERCENTILE_METHOD_NOTE, MeanChange, mean_change
 from ctbench.units import MICROSECONDS, Unit, unit_of
 
@@ -35,9 +35,6 @@ OVS_COLUMNS: Final = (Column("ovs_ewma", "OVS Avg"), Column("ovs_p95", "OVS 95%i
 # The grouped layouts show these, as the patch's table: Min, Max, 95%ile, Avg.
 GROUPED_KEYS: Final = ("min", "max", "p95", "mean")
 GROUPED_OVS_KEYS: Final = ("ovs_p95", "ovs_ewma")
-# A phase whose median is within this factor of one clock read is flagged:
-# the clock, not the code, dominates it.
-TIMER_FLAG_FACTOR: Final = 100
 # What a method note's {stats} and {ovs} say: the grouped layouts show the
 # patch's Avg and 95%ile, the table layouts every statistic by its key.
 GROUPED_STATS_NOTE: Final = (
@@ -218,11 +215,13 @@ def _stability_warnings(
     out = []
     unit = unit_of(run.unit)
     noun = unit.noun if unit.counted else unit.key  # "us", as for times
+    # A clock-bound phase has its NOTE instead (_timer_flags).
     for phase in phases:
         for result in run.results:
             p = result.phases.get(phase)
             samples = p.samples if p else []
-            for finding in stability_findings(samples, noun):
+            found = stability_findings(samples, noun, clock_read_ns=run.clock_read_ns)
+            for finding in found:
                 out.append(
                     f"WARNING: {sections.phase_label(phase)} on {result.label}: "
                     f"{finding}"
@@ -231,19 +230,16 @@ def _stability_warnings(
 
 
 def _timer_flags(run: RunResult, groups: list[Group]) -> list[str]:
-    overhead_ns = float(run.harness.get("timer_overhead_ns", 0) or 0)
-    if not overhead_ns:
-        return []
-    limit_us = overhead_ns * TIMER_FLAG_FACTOR / 1e3
+    overhead_ns = run.clock_read_ns
     flags = []
     for group in groups:
         for row in group.rows:
             median = row.values.get("median")
-            if isinstance(median, int | float) and median < limit_us:
+            if isinstance(median, int | float) and clock_bound(median, overhead_ns):
                 flags.append(
                     f"{group.label} on {row.label}: median {median:.2f} us is within "
-                    f"{TIMER_FLAG_FACTOR}x of one clock read ({overhead_ns:.0f} ns); "
-                    "treat it as an upper bound"
+                    f"{CLOCK_BOUND_READS}x of one clock read ({overhead_ns:.0f} ns); "
+                    "treat it as an upper bound (its spread is not judged)"
                 )
     return flags
 

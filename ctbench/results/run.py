@@ -118,6 +118,14 @@ class RunResult:
         return unit_of(self.unit).counted
 
     @property
+    def clock_read_ns(self) -> float:
+        """What one clock read cost in this run (``harness``); 0 when
+        unknown, and for counts, which no clock read."""
+        if self.counted:
+            return 0.0
+        return float(self.harness.get("timer_overhead_ns", 0) or 0)
+
+    @property
     def ovs_stats(self) -> bool:
         return bool(self.params.get("ovs_stats", False))
 

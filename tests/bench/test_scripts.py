@@ -46,6 +46,15 @@ def test_python_floor_runs_on_a_small_map() -> None:
     assert "conn->lock taken and released" in out
 
 
+def test_slow_rounds_runs_a_few_rounds() -> None:
+    out = _run(
+        "bench.experiments.slow_rounds",
+        *("--entries", "50", "--zones", "2", "--rounds", "20"),
+    )
+    assert "the same in every round" in out
+    assert "empty clock pair" in out
+
+
 @pytest.mark.skipif(
     shutil.which("git") is None or not (ROOT / ".git").exists(),
     reason="needs the git history",
