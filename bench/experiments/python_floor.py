@@ -9,10 +9,11 @@ out of reach for any model that does the same work with these tools.
 Part 1 uses ovstest's 10,000 frames and one zone's 10,000 connections (the
 per-zone build's phases).  Part 2 builds a single map of 3,000,000 keys, as
 the headline run holds, and times walking it (what every flush of the single
-map must do).  Part 3 times the per-frame floor of ``benchmark 1 1000000
-32``: 32-frame batches, one loop iteration per frame, without and with the
-connection's ``conn->lock`` that OVS's conn_update() holds (the difference
-is what faithful locking costs a thread-safe model on this build).
+map must do).  Part 3 is :mod:`bench.experiments.benchmark_floor`: the per-frame floor
+of ``benchmark 1 1000000 32``, a hit's work step by step (parse and
+checks, key, lookup, the ``conn->lock`` that OVS's conn_update() holds,
+the state and expiration), inline in a worker thread, beside the model's
+own execute.
 
 The C figures are ovstest's Min rows: from the files given with
 ``--ovstest-after`` / ``--ovstest-before`` (ovstest's output for
@@ -28,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import threading
 import time
 from collections import deque
 from collections.abc import Callable
@@ -37,12 +37,15 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.experiments.benchmark_floor import (
+    THREAD_PACKETS,
+    XEON_THREADS_MS,
+    print_steps,
+)
 from ctbench.backends import MISS, BackendSpec, create_table
-from ctbench.keys import zone_suffix
 from ctbench.model import Conntrack, Limits
 from ctbench.model.bulk import REVERSE_COLUMNS, key_list
-from ctbench.packets import IPPROTO_UDP, ovstest_frame
-from ctbench.parse import UDP4_FAST, udp4_bulk
+from ctbench.parse import udp4_bulk
 from ctbench.scenarios.benchmark_zones import build_frames
 
 PHASES = ("commit", "no commit", "flush full", "flush empty")
@@ -52,11 +55,9 @@ XEON_PER_ZONE: dict[str, float] = dict(zip(PHASES, (3258, 937, 1351, 1), strict=
 XEON_SINGLE: dict[str, float] = dict(
     zip(PHASES, (6155, 2892, 124049, 119185), strict=True)
 )
-# `benchmark 1 1000000 32` on that VM: about 61 ms.
-XEON_THREADS_MS = 61
 STORED = 3_000_000
-THREAD_PACKETS = 1_000_000
-THREAD_BATCH = 32
+# Part 3's rounds: each is a million packets per step.
+THREAD_ROUNDS = 3
 
 
 def ovstest_min_row(path: Path) -> dict[str, float]:
@@ -205,52 +206,6 @@ def single_part(stored: int, c: dict[str, float]) -> None:
     )
 
 
-def threads_part(c_ms: float, packets: int) -> None:
-    frame = ovstest_frame(1, 2)
-    batch = [frame] * THREAD_BATCH
-    suffix = zone_suffix(0, IPPROTO_UDP)
-    table = {frame[26:38] + suffix: 1000}
-    get = table.get
-    unpack = UDP4_FAST.unpack_from
-
-    def loop(body: Callable[[bytes], object]) -> Callable[[], None]:
-        def run() -> None:
-            for _ in range(packets // THREAD_BATCH):
-                for f in batch:
-                    body(f)
-
-        return run
-
-    def parse_check_lookup(f: bytes) -> object:
-        unpack(f)
-        return get(f[26:38] + suffix, MISS)
-
-    # conn_update() holds the connection's conn->lock: the model's striped
-    # locks, taken as the shared per-frame path takes them (handle & 1023).
-    locks = [threading.Lock() for _ in range(1024)]
-    acquire = tuple(lock.acquire for lock in locks)
-    release = tuple(lock.release for lock in locks)
-
-    def parse_check_lookup_lock(f: bytes) -> object:
-        unpack(f)
-        value = get(f[26:38] + suffix, MISS)
-        acquire[value & 1023]()
-        release[value & 1023]()
-        return value
-
-    print(
-        f"Part 3: {packets:,} frames in batches of {THREAD_BATCH}, "
-        "one at a time (best of 3)"
-    )
-    c_us = c_ms * 1e3 * packets / THREAD_PACKETS  # ovstest's, scaled
-    for label, body in (
-        ("a call per frame, nothing else", lambda f: None),
-        ("unpack + checksum + key + lookup", parse_check_lookup),
-        ("... + conn->lock taken and released", parse_check_lookup_lock),
-    ):
-        report(label, best_of(loop(body), 3), c_us, "C benchmark")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -284,7 +239,8 @@ def main() -> None:
     gc.disable()
     per_zone_part(after)
     single_part(args.stored, before)
-    threads_part(args.ovstest_threads_ms, args.thread_packets)
+    print("Part 3: ", end="")
+    print_steps(args.ovstest_threads_ms, args.thread_packets, THREAD_ROUNDS)
     gc.enable()
 
 
