@@ -37,11 +37,11 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import nullcontext
 from itertools import chain
 from time import perf_counter_ns
-from typing import Final
+from typing import Final, TypeAlias
 
 import numpy as np
 
@@ -51,6 +51,7 @@ from ctbench.backends import (
     ZONE_LOCK,
     BackendError,
     ConnTable,
+    Reader,
     Remove,
     Values,
     lock_scope_of,
@@ -72,7 +73,6 @@ from ctbench.model.shared import (
     CONN_LOCK_MASK,
     N_CONN_LOCKS,
     SLOT_BLOCK,
-    FastPath,
     Grace,
     LockMap,
     Scope,
@@ -125,6 +125,22 @@ _UDP_TO_BIDIR: Final = UDP_TIMEOUTS_MS[UDP_BIDIR]
 # A shared model's slots when the caller names none: a thread-safe model
 # allocates its columns once (ctbench.model.columns).
 DEFAULT_SHARED_SLOTS: Final = 1 << 16
+
+# What one thread's per-frame path needs for one zone, bound once
+# (Conntrack._bind_fast): its Call, the table's reader, its views of the
+# state and expiration columns, conn->lock's acquires and releases, the
+# zone's UDP key suffix, the fast path's unpack and the model's track().
+FastPath: TypeAlias = tuple[
+    Call,
+    Reader,
+    memoryview,
+    memoryview,
+    tuple[Callable[[], bool], ...],
+    tuple[Callable[[], None], ...],
+    bytes,
+    Callable[[bytes], tuple[int, ...]],
+    Callable[[Call, bytes, int, int, int], int],
+]
 
 
 # The shared per-frame loop writes these as literals.
@@ -402,7 +418,7 @@ class Conntrack:
             ctx: ThreadContext = self._local.ctx
         except AttributeError:
             ctx = self.context()
-        fast = ctx.fast.get(zone)
+        fast: FastPath | None = ctx.fast.get(zone)  # type: ignore[assignment]
         if fast is None:
             fast = self._bind_fast(ctx, zone)
         call, read, state, expiration, acquire, release, suffix, unpack, track = fast

@@ -85,14 +85,11 @@ from array import array
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final, TypeAlias
+from typing import Final
 
 from ctbench.backends import Insert, Lookup, Reader, Remove, Shard
 from ctbench.keys import ConnKey, reverse_key
 from ctbench.model.records import Counters
-
-if TYPE_CHECKING:
-    from ctbench.model.call import Call
 
 # conn->lock, striped: handle % N_CONN_LOCKS picks the lock (a power of
 # two, so that a mask picks it).
@@ -171,22 +168,6 @@ class ShardScope:
 # A Call's finer lock scope; None for ct_lock.
 Scope = ZoneScope | ShardScope
 
-# What one thread's per-frame path needs for one zone, bound once
-# (Conntrack._bind_fast): its Call, the table's reader, its views of the
-# state and expiration columns, conn->lock's acquires and releases, the
-# zone's UDP key suffix, the fast path's unpack and the model's track().
-FastPath: TypeAlias = tuple[
-    "Call",
-    Reader,
-    memoryview,
-    memoryview,
-    tuple[Callable[[], bool], ...],
-    tuple[Callable[[], None], ...],
-    bytes,
-    Callable[[bytes], tuple[int, ...]],
-    Callable[["Call", bytes, int, int, int], int],
-]
-
 
 class ThreadContext:
     """One thread's part of a shared model: written only by that thread
@@ -228,7 +209,8 @@ class ThreadContext:
         )
         self.ops: dict[int, ZoneOps] = {}
         self.calls: dict[int, object] = {}  # the model's Call per zone
-        self.fast: dict[int, FastPath] = {}  # the per-frame path's, per zone
+        # The per-frame path's bound objects, per zone (conntrack.FastPath).
+        self.fast: dict[int, tuple[object, ...]] = {}
         self.slots: list[int] = []  # this thread's slots, taken last first
         self.passes = 0  # executes (and walks) finished: quiescent points
         self.active = False  # inside an execute, a flush or a sweep walk
