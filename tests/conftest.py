@@ -9,6 +9,7 @@ tests/helpers/paths.py, since ``parametrize`` needs them at import time."""
 
 from __future__ import annotations
 
+import compileall
 import gc
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,17 +19,41 @@ from hypothesis import settings
 
 from ctbench import environment
 from tests.helpers.golden import GoldenFiles
+from tests.helpers.paths import ROOT
 from tests.helpers.run_factory import SavedRuns
 
 settings.register_profile("ctbench", derandomize=True)
 settings.load_profile("ctbench")
 
 
-# Tests between two full collections of everything, frozen or not: the
-# cycles a test leaves are frozen with the rest until then (see below).
+# Tests between two full collections of everything, frozen or not: what was
+# frozen alive and died in a cycle since is held until then (see below).
 # With 100 the whole suite peaked at 648 MB RSS, against 583 MB without the
-# freeze and 885 MB never collecting (/usr/bin/time, 2026-12).
+# freeze and 885 MB never collecting (/usr/bin/time, 2026-12), when each
+# run thawed everything and no collection was made between tests; 509 MB
+# with the collection before each freeze and runs that leave it frozen.
 TESTS_PER_COLLECTION = 100
+
+
+# What the suite's processes of their own import from the working tree:
+# ``python -m ctbench``, the bench/ scripts, the child of a counted run
+# (under valgrind) and the scripts that import a helper (tests.helpers.probe).
+IMPORTED_BY_PROCESSES = ("ctbench", "bench", "tests/helpers")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _bytecode_compiled() -> None:
+    """The working tree's bytecode in its __pycache__ folders, before any
+    test starts a process.  Where PYTHONDONTWRITEBYTECODE is set, every
+    process would compile ctbench again, for itself: 0.15 s of each start
+    of ``python -m ctbench`` (0.45 s against 0.30 s of CPU), and 3 s of
+    each counted run's child, which compiles under valgrind.  Python reads
+    bytecode it finds even when told not to write it, and checks it against
+    the source's time and size, so an edited file is compiled afresh.  A
+    folder that cannot be written is left as it is (compileall reports it,
+    silenced here): the processes then compile, as before."""
+    for folder in IMPORTED_BY_PROCESSES:
+        compileall.compile_dir(ROOT / folder, quiet=2)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -52,12 +77,16 @@ def _long_lived_objects_frozen(_tests_run: list[int]) -> None:
     and three times a memory measurement: these walks were about a third of
     the suite's time.
 
-    ``gc.freeze`` only moves lists, so it is made before every test (a
-    run's ``gc_frozen`` thaws everything on its way out: ``gc.unfreeze``
-    takes no argument).  The cycles a test leaves behind are frozen with
-    the rest; every TESTS_PER_COLLECTION tests everything is thawed and
-    collected, which bounds what they hold.  What a test makes is collected
-    as usual.
+    ``gc.freeze`` only moves lists, so it is made before every test, after
+    a collection that walks only what the test before left (the rest is
+    frozen): the cycles it left are freed, not frozen.  A run's
+    ``gc_frozen`` leaves frozen what it found frozen, so a test's second
+    run, and its memory measurements, walk only the test's own objects
+    too: when each run thawed everything, these walks were 34 of the 76 s
+    of CPU that tests/cli, tests/scenarios and tests/results took, and 2 s
+    now.  What a test froze alive (a run freezes what lives when it
+    starts) and that died in a cycle is held until every
+    TESTS_PER_COLLECTION tests everything is thawed and collected.
 
     Only on a GIL build, where it was measured: on the free-threaded 3.13.15
     build, whose collector has no generations to move lists between, the
@@ -68,7 +97,7 @@ def _long_lived_objects_frozen(_tests_run: list[int]) -> None:
     _tests_run[0] += 1
     if _tests_run[0] % TESTS_PER_COLLECTION == 0:
         gc.unfreeze()
-        gc.collect()
+    gc.collect()
     gc.freeze()
 
 

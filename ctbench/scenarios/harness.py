@@ -92,18 +92,27 @@ def gc_frozen(frozen: bool = True) -> Iterator[None]:
     """Keep the cyclic collector out of the timed phases when ``frozen``:
     collect once, freeze what exists, disable it; restore on the way out.
     Connections hold no cycles, so nothing is lost, and a collection can no
-    longer land inside a sample at random."""
+    longer land inside a sample at random.
+
+    ``gc.unfreeze`` thaws everything, so it is called only when nothing was
+    frozen before: where the caller froze objects of its own (as CPython's
+    documentation advises before a fork, and as the test suite does with
+    what lives before each test), they stay frozen, and what the run left
+    alive with them.  Reference counting still frees those; only a cycle
+    among them waits for the caller's own ``gc.unfreeze``."""
     if not frozen:
         yield
         return
     was_enabled = gc.isenabled()
+    caller_froze = gc.get_freeze_count() > 0
     gc.collect()
     gc.freeze()
     gc.disable()
     try:
         yield
     finally:
-        gc.unfreeze()
+        if not caller_froze:
+            gc.unfreeze()
         if was_enabled:
             gc.enable()
 

@@ -9,12 +9,34 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.helpers.cli import assert_one_line_error
 from tests.helpers.paths import ROOT
+
+
+@pytest.fixture(scope="module", autouse=True)
+def estimates_run() -> Iterator[subprocess.Popen[str]]:
+    """``bench.experiments.estimates --only Z5``, started with the module:
+    its calibration and run keep one core busy for 6 s or more, while the
+    module's other scripts run on the other; the last test reads it."""
+    with subprocess.Popen(
+        [sys.executable, "-m", "bench.experiments.estimates", "--only", "Z5"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    ) as run:
+        try:
+            yield run
+        finally:
+            if run.poll() is None:  # not read: only some tests were run
+                run.kill()
+            run.communicate()
 
 
 def _run(module: str, *args: str, env: dict[str, str] | None = None) -> str:
@@ -163,22 +185,6 @@ def test_empty_flush_cache_runs_on_small_sizes() -> None:
     assert [line.split()[0] for line in out.splitlines()[3:]] == ["300", "600"]
 
 
-def test_estimates_runs_a_grid_point_and_prints_both_ratios() -> None:
-    # The verdict depends on the machine's load: only the run is checked.
-    done = subprocess.run(
-        [sys.executable, "-m", "bench.experiments.estimates", "--only", "Z5"],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=120,
-    )
-    assert done.returncode in (0, 1), done.stderr
-    header, row, last = done.stdout.splitlines()
-    assert header.split()[:3] == ["point", "command", "est"]
-    assert row.startswith("Z5    benchmark-zones 1 65534 20 --backend=single")
-    assert last.endswith("of 1 points within 2x")
-
-
 SCRIPTS = sorted((ROOT / "bench").rglob("*.py"))
 
 
@@ -283,3 +289,15 @@ def test_free_threading_idioms_runs_small() -> None:
     )
     assert "dict.get, hit, other thread" in out
     assert "2 threads, 64 bytes apart" in out
+
+
+def test_estimates_runs_a_grid_point_and_prints_both_ratios(
+    estimates_run: subprocess.Popen[str],
+) -> None:
+    # The verdict depends on the machine's load: only the run is checked.
+    stdout, stderr = estimates_run.communicate(timeout=120)
+    assert estimates_run.returncode in (0, 1), stderr
+    header, row, last = stdout.splitlines()
+    assert header.split()[:3] == ["point", "command", "est"]
+    assert row.startswith("Z5    benchmark-zones 1 65534 20 --backend=single")
+    assert last.endswith("of 1 points within 2x")

@@ -4,6 +4,7 @@ tests/callgrind/test_counted_runs.py)."""
 
 from __future__ import annotations
 
+import gc
 import os
 
 import pytest
@@ -11,7 +12,13 @@ import pytest
 from ctbench.backends import BackendSpec
 from ctbench.scenarios import benchmark_zones, replay
 from ctbench.scenarios.benchmark_zones import ZoneConfig
-from ctbench.scenarios.harness import MARKS, ConfigError, SectionMarks, section_clock
+from ctbench.scenarios.harness import (
+    MARKS,
+    ConfigError,
+    SectionMarks,
+    gc_frozen,
+    section_clock,
+)
 from ctbench.scenarios.replay import ReplayConfig
 from tests.helpers.paths import DATA
 
@@ -71,3 +78,22 @@ def test_replay_marks_each_batch() -> None:
     samples = run.results[0].phases[replay.PHASE].samples
     assert samples == list(range(before // 2, before // 2 + len(samples)))
     assert MARKS.edges - before == 2 * len(samples)
+
+
+def test_gc_frozen_thaws_only_when_it_froze_first() -> None:
+    """``gc.unfreeze`` thaws everything: a caller's frozen objects (the
+    suite's, here) stay frozen after a run; with none, nothing does."""
+    caller_froze = gc.get_freeze_count() > 0
+    try:
+        gc.unfreeze()
+        with gc_frozen():
+            assert gc.get_freeze_count() > 0 and not gc.isenabled()
+        assert gc.get_freeze_count() == 0 and gc.isenabled()
+        gc.freeze()
+        frozen = gc.get_freeze_count()
+        with gc_frozen():
+            assert not gc.isenabled()
+        assert gc.get_freeze_count() >= frozen and gc.isenabled()
+    finally:
+        if not caller_froze:
+            gc.unfreeze()
