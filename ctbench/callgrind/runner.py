@@ -42,11 +42,12 @@ import shutil
 import signal
 import subprocess
 import sys
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from tempfile import TemporaryDirectory
+from types import ModuleType
 from typing import Any, Final
 
 from ctbench import environment
@@ -246,18 +247,45 @@ def counted(
 
 
 def _child_env(seed: str) -> dict[str, str]:
-    """The child's environment: the hash seed, and the parent's import path,
-    so that it runs the same ctbench and plugins."""
-    path = os.pathsep.join(p for p in sys.path if p)
-    old = os.environ.get("PYTHONPATH")
+    """The child's environment: the hash seed, and the parent's import path
+    (:func:`import_path`), so that it runs the same ctbench and plugins."""
     return {
         **os.environ,
         "PYTHONHASHSEED": seed,
-        "PYTHONPATH": path + (os.pathsep + old if old else ""),
+        "PYTHONPATH": os.pathsep.join(import_path(sys.path, sys.modules.values())),
         # numpy's BLAS would start a pool of threads, one per CPU, that
         # valgrind then schedules beside the run: one is enough.
         "OPENBLAS_NUM_THREADS": "1",
     }
+
+
+def import_path(path: Iterable[str], modules: Iterable[ModuleType]) -> list[str]:
+    """The directories (and zip files) of ``path`` that the parent imported
+    one of ``modules`` from, in order: those the child's imports need.
+
+    The others are left out, above all the directory ``python -m ctbench``
+    was started in (``sys.path[0]``) and the console script's ``bin``: a
+    search that reaches a directory lists it and caches the names (importlib's
+    ``FileFinder``, and ``importlib.metadata`` looking for plugins), and a
+    working directory's names change from run to run (results files, other
+    programs' temporary files).  The listing's allocations and hashes leave
+    the heap and CPython's type attribute cache in another state, and the
+    sections count differently: started from /tmp, two runs differed by up
+    to 0.23% in a sample; 40 more entries in that directory alone moved
+    samples by up to 0.08% (docs/instruction-counts.md)."""
+    files: list[str] = []
+    for module in modules:
+        file = getattr(module, "__file__", None)
+        # A namespace package has no file, only its directories.
+        for name in [file, *getattr(module, "__path__", ())]:
+            if isinstance(name, str):
+                files.append(os.path.abspath(name))
+    used: list[str] = []
+    for entry in path:
+        prefix = os.path.join(os.path.abspath(entry), "")
+        if entry and entry not in used and any(f.startswith(prefix) for f in files):
+            used.append(entry)
+    return used
 
 
 def _run_child(
