@@ -101,6 +101,12 @@ TIME_FIGURES: Final = (
     "wall_ms",
     "thread_ms",
 )
+# The parent's variables the child keeps (:func:`child_env`): Python's own
+# (PYTHONMALLOC, PYTHONUTF8, PYTHONHOME...) and those that choose the
+# locale (locale(7)), which both change what the child does; TMPDIR, where
+# valgrind puts its files.
+KEPT_PREFIXES: Final = ("PYTHON", "LC_")
+KEPT_VARIABLES: Final = frozenset({"LANG", "LANGUAGE", "TMPDIR"})
 # How often the parent looks at the child's output and the dumps, seconds.
 POLL_S: Final = 0.2
 # linux/personality.h: ADDR_NO_RANDOMIZE, and the argument that only asks.
@@ -189,7 +195,7 @@ def counted_run(
             *args,
             # valgrind's own argument, which the child does not see.
             f"--callgrind-out-file={dumps / CALLGRIND_OUT}",
-            sys.executable,
+            interpreter(sys.executable),
             "-P",
             "-c",
             CHILD_MAIN,
@@ -197,9 +203,15 @@ def counted_run(
             OUTCOME_FILE,
         ]
         reader = DumpReader(dumps)
+
         with no_aslr() as fixed:
             status = _run_child(
-                command, _child_env(seed), directory, reader, progress, interrupted
+                command,
+                child_env(seed, os.environ),
+                directory,
+                reader,
+                progress,
+                interrupted,
             )
         if not out_path.exists():
             raise CallgrindError(
@@ -246,17 +258,51 @@ def counted(
     return replace(run, results=results, unit=unit.key, harness=harness)
 
 
-def _child_env(seed: str) -> dict[str, str]:
-    """The child's environment: the hash seed, and the parent's import path
-    (:func:`import_path`), so that it runs the same ctbench and plugins."""
+def child_env(seed: str, environ: Mapping[str, str]) -> dict[str, str]:
+    """The child's environment: the hash seed, the parent's import path
+    (:func:`import_path`), and of the parent's own variables only those
+    that say how Python runs (``PYTHON*``), its locale and ``TMPDIR``.
+
+    Not the rest: the environment is copied into the child's memory and
+    into ``os.environ``, so another variable, or a longer value, leaves
+    its heap in another state before the first section, and the sections
+    count differently.  A shell's variables differ from one terminal to
+    the next (``SSH_CONNECTION`` holds the session's port): adding that
+    one variable moved samples by up to 0.19%."""
+    # In one order, whatever order the shell keeps them in.
+    kept = {
+        name: environ[name]
+        for name in sorted(environ)
+        if name.startswith(KEPT_PREFIXES) or name in KEPT_VARIABLES
+    }
     return {
-        **os.environ,
+        **kept,
         "PYTHONHASHSEED": seed,
-        "PYTHONPATH": os.pathsep.join(import_path(sys.path, sys.modules.values())),
+        "PYTHONPATH": os.pathsep.join(import_path(sys.path, _imported())),
         # numpy's BLAS would start a pool of threads, one per CPU, that
         # valgrind then schedules beside the run: one is enough.
         "OPENBLAS_NUM_THREADS": "1",
     }
+
+
+def _imported() -> list[ModuleType]:
+    """The parent's modules the child may import: not its ``__main__``
+    (the ``ctbench`` script in ``bin``, or ``python -m``'s), as the child
+    runs its own."""
+    return [m for name, m in sys.modules.items() if name != "__main__"]
+
+
+def interpreter(executable: str) -> str:
+    """The path the child's interpreter is started by: ``python`` in the
+    same directory when that is the same program.  The ``ctbench`` script
+    runs ``bin/python3`` and ``python -m ctbench`` usually ``bin/python``:
+    the path is the child's ``sys.executable``, and that one letter alone
+    moved samples by up to 0.09%."""
+    plain = os.path.join(os.path.dirname(executable), "python")
+    try:
+        return plain if os.path.samefile(plain, executable) else executable
+    except OSError:
+        return executable
 
 
 def import_path(path: Iterable[str], modules: Iterable[ModuleType]) -> list[str]:
