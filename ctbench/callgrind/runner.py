@@ -23,6 +23,15 @@ What makes the counts repeat:
   indexed by the address of the attribute's name, so with random
   addresses its misses, and a section's count, changed by 0.1-0.3% from
   run to run of `benchmark-zones 200 3 5` (0.002% without);
+- the child starts alike however ctbench was started: its import path
+  holds only the directories the parent imported from (:func:`import_path`),
+  its environment only Python's and the locale's variables
+  (:func:`child_env`), its interpreter's path is the same
+  (:func:`interpreter`), and its module's bytecode is compiled before it
+  runs (:data:`CHILD_MAIN`): each, left to vary, moved samples by
+  0.08-0.19% (a longer environment or another directory listing at
+  start-up leaves names at other addresses, and so the type attribute
+  cache colliding elsewhere);
 - the cache simulation has fixed caches (:data:`CACHE_ARGS`), not the
   host's, so another machine counts the same.
 
