@@ -23,6 +23,15 @@ What makes the counts repeat:
   indexed by the address of the attribute's name, so with random
   addresses its misses, and a section's count, changed by 0.1-0.3% from
   run to run of `benchmark-zones 200 3 5` (0.002% without);
+- the child starts alike however ctbench was started: its import path
+  holds only the directories the parent imported from (:func:`import_path`),
+  its environment only Python's and the locale's variables
+  (:func:`child_env`), its interpreter's path is the same
+  (:func:`interpreter`), and its module's bytecode is compiled before it
+  runs (:data:`CHILD_MAIN`): each, left to vary, moved samples by
+  0.08-0.19% (a longer environment or another directory listing at
+  start-up leaves names at other addresses, and so the type attribute
+  cache colliding elsewhere);
 - the cache simulation has fixed caches (:data:`CACHE_ARGS`), not the
   host's, so another machine counts the same.
 
@@ -42,15 +51,17 @@ import shutil
 import signal
 import subprocess
 import sys
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from tempfile import TemporaryDirectory
+from types import ModuleType
 from typing import Any, Final
 
 from ctbench import environment
 from ctbench.backends import load_backend
+from ctbench.callgrind import child
 from ctbench.callgrind.dumps import (
     DumpError,
     DumpReader,
@@ -89,7 +100,11 @@ DUMPS_DIR: Final = "dumps"
 JOB_FILE: Final = "job.pickle"
 OUTCOME_FILE: Final = "outcome.pickle"
 # ``-P -c`` rather than ``-m``: nothing of the directory goes into sys.path.
-CHILD_MAIN: Final = "from ctbench.callgrind.child import main; main()"
+# The child's module is imported by this one, though only the child runs
+# it, so that its bytecode is compiled (and cached, where Python may write
+# it) before any child starts: a child that compiled it found its heap in
+# another state than one that read it cached, and counted up to 0.13% apart.
+CHILD_MAIN: Final = f"from {child.__name__} import main; main()"
 # Figures a scenario makes from its clock: under callgrind the samples are
 # counts and the clock runs 90-160x slow, so none of these means anything.
 TIME_FIGURES: Final = (
@@ -100,6 +115,12 @@ TIME_FIGURES: Final = (
     "wall_ms",
     "thread_ms",
 )
+# The parent's variables the child keeps (:func:`child_env`): Python's own
+# (PYTHONMALLOC, PYTHONUTF8, PYTHONHOME...) and those that choose the
+# locale (locale(7)), which both change what the child does; TMPDIR, where
+# valgrind puts its files.
+KEPT_PREFIXES: Final = ("PYTHON", "LC_")
+KEPT_VARIABLES: Final = frozenset({"LANG", "LANGUAGE", "TMPDIR"})
 # How often the parent looks at the child's output and the dumps, seconds.
 POLL_S: Final = 0.2
 # linux/personality.h: ADDR_NO_RANDOMIZE, and the argument that only asks.
@@ -188,7 +209,7 @@ def counted_run(
             *args,
             # valgrind's own argument, which the child does not see.
             f"--callgrind-out-file={dumps / CALLGRIND_OUT}",
-            sys.executable,
+            interpreter(sys.executable),
             "-P",
             "-c",
             CHILD_MAIN,
@@ -196,9 +217,15 @@ def counted_run(
             OUTCOME_FILE,
         ]
         reader = DumpReader(dumps)
+
         with no_aslr() as fixed:
             status = _run_child(
-                command, _child_env(seed), directory, reader, progress, interrupted
+                command,
+                child_env(seed, os.environ),
+                directory,
+                reader,
+                progress,
+                interrupted,
             )
         if not out_path.exists():
             raise CallgrindError(
@@ -245,19 +272,80 @@ def counted(
     return replace(run, results=results, unit=unit.key, harness=harness)
 
 
-def _child_env(seed: str) -> dict[str, str]:
-    """The child's environment: the hash seed, and the parent's import path,
-    so that it runs the same ctbench and plugins."""
-    path = os.pathsep.join(p for p in sys.path if p)
-    old = os.environ.get("PYTHONPATH")
+def child_env(seed: str, environ: Mapping[str, str]) -> dict[str, str]:
+    """The child's environment: the hash seed, the parent's import path
+    (:func:`import_path`), and of the parent's own variables only those
+    that say how Python runs (``PYTHON*``), its locale and ``TMPDIR``.
+
+    Not the rest: the environment is copied into the child's memory and
+    into ``os.environ``, so another variable, or a longer value, leaves
+    its heap in another state before the first section, and the sections
+    count differently.  A shell's variables differ from one terminal to
+    the next (``SSH_CONNECTION`` holds the session's port): adding that
+    one variable moved samples by up to 0.19%."""
+    # In one order, whatever order the shell keeps them in.
+    kept = {
+        name: environ[name]
+        for name in sorted(environ)
+        if name.startswith(KEPT_PREFIXES) or name in KEPT_VARIABLES
+    }
     return {
-        **os.environ,
+        **kept,
         "PYTHONHASHSEED": seed,
-        "PYTHONPATH": path + (os.pathsep + old if old else ""),
+        "PYTHONPATH": os.pathsep.join(import_path(sys.path, _imported())),
         # numpy's BLAS would start a pool of threads, one per CPU, that
         # valgrind then schedules beside the run: one is enough.
         "OPENBLAS_NUM_THREADS": "1",
     }
+
+
+def _imported() -> list[ModuleType]:
+    """The parent's modules the child may import: not its ``__main__``
+    (the ``ctbench`` script in ``bin``, or ``python -m``'s), as the child
+    runs its own."""
+    return [m for name, m in sys.modules.items() if name != "__main__"]
+
+
+def interpreter(executable: str) -> str:
+    """The path the child's interpreter is started by: ``python`` in the
+    same directory when that is the same program.  The ``ctbench`` script
+    runs ``bin/python3`` and ``python -m ctbench`` usually ``bin/python``:
+    the path is the child's ``sys.executable``, and that one letter alone
+    moved samples by up to 0.09%."""
+    plain = os.path.join(os.path.dirname(executable), "python")
+    try:
+        return plain if os.path.samefile(plain, executable) else executable
+    except OSError:
+        return executable
+
+
+def import_path(path: Iterable[str], modules: Iterable[ModuleType]) -> list[str]:
+    """The directories (and zip files) of ``path`` that the parent imported
+    one of ``modules`` from, in order: those the child's imports need.
+
+    The others are left out, above all the directory ``python -m ctbench``
+    was started in (``sys.path[0]``) and the console script's ``bin``: a
+    search that reaches a directory lists it and caches the names (importlib's
+    ``FileFinder``, and ``importlib.metadata`` looking for plugins), and a
+    working directory's names change from run to run (results files, other
+    programs' temporary files).  The listing's allocations and hashes leave
+    the heap and CPython's type attribute cache in another state, and the
+    sections count differently: started from /tmp, two runs differed by up
+    to 0.23% in a sample; 40 more entries in that directory alone moved
+    samples by up to 0.08% (docs/instruction-counts.md)."""
+    files: list[str] = []
+    for module in modules:
+        file = getattr(module, "__file__", None)
+        # A namespace package has no file, only its directories.
+        for name in [file, *getattr(module, "__path__", ())]:
+            if isinstance(name, str):
+                files.append(os.path.abspath(name))
+    used: list[str] = []
+    for entry in path:
+        prefix = os.path.join(os.path.abspath(entry), "")
+        if entry and entry not in used and any(f.startswith(prefix) for f in files):
+            used.append(entry)
+    return used
 
 
 def _run_child(

@@ -90,25 +90,24 @@ def two_runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[RunResult, RunRe
 def test_two_runs_of_the_same_work_count_alike(
     two_runs: tuple[RunResult, RunResult],
 ) -> None:
-    """Each phase's median within 0.25%, each sample within 0.5%: pairs of
-    command-line runs of benchmark-zones 200 3 5 differed by 0.03 to 0.19%
-    at most in a sample, and as much in a median (docs/instruction-counts.md):
-    not the 0.1% aimed at.  Where a container forbids turning address
-    randomization off (Docker's default seccomp filter does), the medians
-    too get 0.5%."""
+    """Each sample, and so each median, within 0.1%, as the issue asks:
+    pairs of command-line runs of benchmark-zones 200 3 5 now count every
+    sample alike (docs/instruction-counts.md).  Where a container forbids
+    turning address randomization off (Docker's default seccomp filter
+    does), 0.5%: with random addresses runs differed by 0.1-0.3%."""
     a, b = two_runs
     assert a.unit == b.unit == "instructions"
     assert a.harness["python_hash_seed"] == "0"
     fixed = {a.harness["address_randomization"], b.harness["address_randomization"]}
-    median_bound = 0.0025 if fixed == {"off"} else 0.005
+    bound = 0.001 if fixed == {"off"} else 0.005
     for ra, rb in zip(a.results, b.results, strict=True):
         for name, phase in ra.phases.items():
             other = rb.phases[name].samples
             assert len(phase.samples) == len(other) == 3
             for x, y in zip(phase.samples, other, strict=True):
-                assert x > 0 and abs(x - y) / x < 0.005, (ra.label, name, x, y)
+                assert x > 0 and abs(x - y) / x < bound, (ra.label, name, x, y)
             ma, mb = statistics.median(phase.samples), statistics.median(other)
-            assert abs(ma - mb) / ma < median_bound, (ra.label, name, ma, mb)
+            assert abs(ma - mb) / ma < bound, (ra.label, name, ma, mb)
 
 
 def test_extra_work_per_lookup_counts_more(

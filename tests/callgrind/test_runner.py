@@ -5,6 +5,7 @@ themselves: tests/callgrind/test_counted_runs.py)."""
 from __future__ import annotations
 
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -13,9 +14,12 @@ from ctbench.callgrind.dumps import DumpError
 from ctbench.callgrind.runner import (
     TIME_FIGURES,
     CallgrindError,
+    child_env,
     counted,
     find_valgrind,
     hash_seed,
+    import_path,
+    interpreter,
 )
 from ctbench.results import BackendResult, PhaseResult, RunResult
 from ctbench.units import ESTIMATED_CYCLES, INSTRUCTIONS
@@ -29,6 +33,62 @@ def test_the_hash_seed_is_zero_unless_the_user_set_a_number() -> None:
     for bad in ("random", "-1", "4294967296", "1.5"):
         with pytest.raises(CallgrindError, match="changes the counts from run to"):
             hash_seed({"PYTHONHASHSEED": bad})
+
+
+def _module(
+    name: str, file: str | None = None, path: list[str] | None = None
+) -> ModuleType:
+    module = ModuleType(name)
+    module.__file__ = file
+    if path is not None:
+        module.__path__ = path
+    return module
+
+
+def test_the_child_imports_only_from_where_the_parent_imported(
+    tmp_path: Path,
+) -> None:
+    lib, plugins, cwd, spaced = (str(tmp_path / d) for d in "abcd")
+    modules = [
+        _module("os", f"{lib}/os.py"),
+        _module("plugin", f"{plugins}/plugin/__init__.py"),
+        _module("ns", None, [f"{spaced}/ns"]),  # a namespace package
+        _module("sys"),  # built in: no file
+    ]
+    path = ["", cwd, plugins, lib, f"{lib}/", spaced, plugins]
+    assert import_path(path, modules) == [plugins, lib, f"{lib}/", spaced]
+
+
+def test_the_child_keeps_only_the_variables_that_say_how_python_runs() -> None:
+    environ = {
+        "SSH_CONNECTION": "10.0.0.1 51234 10.0.0.2 22",
+        "PYTHONUTF8": "1",
+        "_": "/usr/bin/ctbench",
+        "LC_ALL": "C.UTF-8",
+        "LANG": "C.UTF-8",
+        "PATH": "/usr/bin",
+        "PYTHONPATH": "/elsewhere",
+    }
+    env = child_env("7", environ)
+    assert list(env)[:3] == ["LANG", "LC_ALL", "PYTHONPATH"]
+    assert env["PYTHONHASHSEED"] == "7" and env["PYTHONUTF8"] == "1"
+    assert not {"SSH_CONNECTION", "_", "PATH"} & set(env)
+    assert env["PYTHONPATH"] != "/elsewhere"
+
+
+def test_the_child_is_started_as_python_when_that_is_the_same_program(
+    tmp_path: Path,
+) -> None:
+    program = tmp_path / "python3"
+    program.write_text("")
+    assert interpreter(str(program)) == str(program)
+    (tmp_path / "python").symlink_to(program)
+    assert interpreter(str(program)) == str(tmp_path / "python")
+    other = tmp_path / "other" / "python3.11"
+    other.parent.mkdir()
+    other.write_text("")
+    (other.parent / "python").write_text("")
+    assert interpreter(str(other)) == str(other)
 
 
 def _child_run() -> RunResult:
