@@ -148,7 +148,8 @@ def test_the_report_and_compare_name_a_disturbed_phase() -> None:
 
 
 def test_an_older_file_reads_and_warns_of_no_disturbance() -> None:
-    text = (ROOT / "results" / "baseline-zones-small.json").read_text()
+    old = ROOT / "tests" / "data" / "results" / "baseline-zones-2026-11-26-schema1.json"
+    text = old.read_text()
     run = loads(text)
     assert not any("disturbed" in w for w in build_report(run).warnings)
 

@@ -39,8 +39,10 @@ def test_a_file_of_counts_holds_whole_numbers_and_reads_back(
     assert results.load(files["counts"]) == counted_run()
 
 
-def test_a_schema_3_file_still_reads_as_microseconds() -> None:
-    run = results.load(ROOT / "results" / "baseline-zones-small.json")
+def test_a_schema_1_file_still_reads_as_microseconds() -> None:
+    run = results.load(
+        ROOT / "tests" / "data" / "results" / "baseline-zones-2026-11-26-schema1.json"
+    )
     assert run.unit == "us" and not run.counted
     assert run.results[0].phases["ct_execute_commit"].samples
 
