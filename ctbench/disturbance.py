@@ -284,9 +284,11 @@ def run_cpu_share(record: Mapping[str, Any]) -> float | None:
 
 def _cpu_line(record: Mapping[str, Any], share: float) -> str:
     if "threads" in record:
-        threads = plural(record["threads"], "thread")
+        n = record["threads"]
+        who = "the run's thread" if n == 1 else f"the run's {plural(n, 'thread')}"
+        pronoun = "it was" if n == 1 else "they were"
         return (
-            f"the run's {threads} had a CPU {share:.0%} of the time they were "
+            f"{who} had a CPU {share:.0%} of the time {pronoun} "
             f"ready to run (warned under {RUN_CPU:.0%})"
         )
     return (

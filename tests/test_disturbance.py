@@ -310,3 +310,9 @@ def test_compare_names_a_threaded_verdict_resting_on_a_disturbed_run() -> None:
         "disturbed run: b.json: disturbed: at most 2% of samples"
     )
     assert "the run's 4 threads had a CPU 50% of the time they were ready" in line
+
+
+def test_one_thread_is_named_in_the_singular() -> None:
+    record = {**threaded_record(cpu_s=0.5), "threads": 1, "ready_s": 1.0}
+    found = disturbed_findings(record)["ct_execute_batch"]
+    assert "the run's thread had a CPU 50% of the time it was ready to run" in found
